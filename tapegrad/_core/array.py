@@ -1,0 +1,242 @@
+"""Array: a backend buffer plus its place on the tape. Dialect policy lives in subclasses."""
+from __future__ import annotations
+
+import types
+from typing import Any
+
+import numpy
+
+from . import mode
+from .errors import AutogradError
+from .node import Node
+from ..backend import zeros_like
+
+#: Filled by ``tapegrad.ops`` as ops are declared: ``OPS.add(x, y)`` and so on.
+OPS = types.SimpleNamespace()
+
+_GRAD_REQS = ("write", "add", "null")
+
+
+class Array:
+    """An n-dimensional array that can take part in automatic differentiation.
+
+    ``_data`` is the raw NumPy (or CuPy) buffer; ``_node`` links a recorded result or a variable to
+    the tape (None for constants); ``_idx`` picks one output of a multi-output node; ``_grad`` is the
+    gradient buffer of a variable and ``_grad_req`` how backward fills it.
+    """
+
+    __slots__ = ("_data", "_node", "_idx", "_grad", "_grad_req", "_version", "__weakref__")
+
+    #: Which flag turns taping on for arrays of this class.
+    _recording_flag = mode.RECORDING
+    #: Whether reaching any freed node is an error (MXNet) or only one whose saved values are needed.
+    _strict_free = True
+    __array_priority__ = 1000
+
+    # -- construction -------------------------------------------------------------------------
+    @classmethod
+    def _make(cls, data: Any, node: Node | None = None, idx: int | None = None) -> "Array":
+        a = object.__new__(cls)
+        a._data = data
+        a._node = node
+        a._idx = idx
+        a._grad = None
+        a._grad_req = None
+        a._version = 0
+        return a
+
+    @classmethod
+    def _coerce(cls, value: Any) -> Any:
+        """Raw buffer for a non-Array operand (lists become arrays; scalars stay weak scalars)."""
+        if isinstance(value, (int, float, complex, numpy.ndarray, numpy.generic)):
+            return value
+        return numpy.asarray(value)
+
+    # -- basic properties ---------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return self._data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    @property
+    def size(self) -> int:
+        return self._data.size
+
+    @property
+    def dtype(self):
+        return self._data.dtype
+
+    @property
+    def T(self) -> "Array":
+        return OPS.transpose(self)
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of unsized object")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d array")
+        for i in range(self._data.shape[0]):
+            yield self[i]
+
+    __hash__ = None  # arrays compare elementwise, so they cannot be dict keys
+
+    # -- tape membership ----------------------------------------------------------------------
+    def _attach(self, grad_req: str = "write", buffer: Any = None) -> None:
+        if grad_req not in _GRAD_REQS:
+            raise ValueError(f"grad_req must be one of {', '.join(map(repr, _GRAD_REQS))}; got {grad_req!r}")
+        old = self._node
+        if old is not None and old.op is None:
+            old.var = None  # the earlier leaf no longer feeds this array
+        self._grad = zeros_like(self._data) if buffer is None else buffer
+        self._grad_req = grad_req
+        self._node = Node.leaf(self)
+
+    def _write_grad(self, g: Any, create_graph: bool) -> None:
+        """Put a backward's gradient into this variable's buffer, in place, as ``grad_req`` says."""
+        req = self._grad_req
+        buf = self._grad
+        if req == "null" or buf is None:
+            return
+        if req == "write":
+            buf[...] = 0 if g is None else g._data
+        elif g is not None:
+            buf += g._data
+
+    def detach(self) -> "Array":
+        """The same memory with no history: a constant for autograd."""
+        return type(self)._make(self._data)
+
+    # -- conversion ---------------------------------------------------------------------------
+    def __array__(self, dtype=None, copy=None) -> numpy.ndarray:
+        from ..backend import to_host
+        a = to_host(self._data)
+        return a if dtype is None else a.astype(dtype, copy=False)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        op = getattr(OPS, ufunc.__name__, None)
+        if method == "__call__" and op is not None and not kwargs:
+            return op(*inputs)
+        args = [numpy.asarray(x) if isinstance(x, Array) else x for x in inputs]
+        return getattr(ufunc, method)(*args, **kwargs)
+
+    def _scalar(self) -> Any:
+        if self._data.size != 1:
+            raise TypeError("only size-1 arrays can be converted to Python scalars")
+        return numpy.asarray(self).reshape(()).item()
+
+    def __float__(self) -> float:
+        return float(self._scalar())
+
+    def __int__(self) -> int:
+        return int(self._scalar())
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer scalar arrays can be converted to a scalar index")
+        return int(self._scalar())
+
+    def __bool__(self) -> bool:
+        if self._data.size > 1:
+            raise ValueError("The truth value of an ndarray with multiple elements is ambiguous.")
+        return bool(numpy.asarray(self).any())
+
+    def __complex__(self) -> complex:
+        return complex(self._scalar())
+
+    def item(self, *args: Any) -> Any:
+        """The element as a Python scalar (``item()`` needs a size-1 array; ``item(i)`` indexes flat)."""
+        return numpy.asarray(self).item(*args)
+
+    def tolist(self) -> Any:
+        return numpy.asarray(self).tolist()
+
+    def __format__(self, spec: str) -> str:
+        if self._data.ndim == 0:
+            return format(self.item(), spec)
+        if spec:
+            raise TypeError(f"Cannot format {type(self).__module__}.{type(self).__name__} with format_spec")
+        return str(self)
+
+    def __str__(self) -> str:
+        return str(numpy.asarray(self))
+
+    # -- in-place updates ---------------------------------------------------------------------
+    def _check_inplace(self) -> None:
+        """Refuse an in-place write that would corrupt a recorded graph."""
+        if self._node is not None and self._recording_flag.get():
+            raise AutogradError(
+                "In-place write to an array that is part of a recorded graph. " + _INPLACE_HINT)
+
+    def _inplace(self, name: str, other: Any) -> "Array":
+        self._check_inplace()
+        if (self._recording_flag.get() and isinstance(other, Array) and other._node is not None):
+            # The update depends on a recorded value: record it, then take the result's place.
+            res = getattr(OPS, name)(self, other)
+            if res.shape != self.shape:
+                raise ValueError(f"in-place {name} would change the shape from {self.shape} to {res.shape}")
+            self._data, self._node, self._idx = res._data.astype(self.dtype, copy=False), res._node, res._idx
+        else:
+            o = other._data if isinstance(other, Array) else other
+            getattr(OPS, name).forward_into(self._data, o)
+        self._version += 1
+        return self
+
+    def __iadd__(self, o): return self._inplace("add", o)
+    def __isub__(self, o): return self._inplace("subtract", o)
+    def __imul__(self, o): return self._inplace("multiply", o)
+    def __itruediv__(self, o): return self._inplace("divide", o)
+    def __ipow__(self, o): return self._inplace("power", o)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._check_inplace()
+        from ..ops.indexing import raw_key
+        v = value._data if isinstance(value, Array) else value
+        self._data[raw_key(key)] = v
+        self._version += 1
+
+    def __getitem__(self, key: Any) -> "Array":
+        return OPS.getitem(self, key)
+
+    # -- arithmetic ---------------------------------------------------------------------------
+    def __add__(self, o): return OPS.add(self, o)
+    def __radd__(self, o): return OPS.add(o, self)
+    def __sub__(self, o): return OPS.subtract(self, o)
+    def __rsub__(self, o): return OPS.subtract(o, self)
+    def __mul__(self, o): return OPS.multiply(self, o)
+    def __rmul__(self, o): return OPS.multiply(o, self)
+    def __truediv__(self, o): return OPS.divide(self, o)
+    def __rtruediv__(self, o): return OPS.divide(o, self)
+    def __floordiv__(self, o): return OPS.floor_divide(self, o)
+    def __rfloordiv__(self, o): return OPS.floor_divide(o, self)
+    def __mod__(self, o): return OPS.mod(self, o)
+    def __rmod__(self, o): return OPS.mod(o, self)
+    def __pow__(self, o): return OPS.power(self, o)
+    def __rpow__(self, o): return OPS.power(o, self)
+    def __matmul__(self, o): return OPS.matmul(self, o)
+    def __rmatmul__(self, o): return OPS.matmul(o, self)
+    def __neg__(self): return OPS.negative(self)
+    def __pos__(self): return OPS.positive(self)
+    def __abs__(self): return OPS.abs(self)
+    def __eq__(self, o): return OPS.equal(self, o)  # type: ignore[override]
+    def __ne__(self, o): return OPS.not_equal(self, o)  # type: ignore[override]
+    def __lt__(self, o): return OPS.less(self, o)
+    def __le__(self, o): return OPS.less_equal(self, o)
+    def __gt__(self, o): return OPS.greater(self, o)
+    def __ge__(self, o): return OPS.greater_equal(self, o)
+    def __invert__(self): return OPS.invert(self)
+    def __and__(self, o): return OPS.bitwise_and(self, o)
+    def __rand__(self, o): return OPS.bitwise_and(o, self)
+    def __or__(self, o): return OPS.bitwise_or(self, o)
+    def __ror__(self, o): return OPS.bitwise_or(o, self)
+    def __xor__(self, o): return OPS.bitwise_xor(self, o)
+    def __rxor__(self, o): return OPS.bitwise_xor(o, self)
+
+
+_INPLACE_HINT = ("Do the update outside the recording (e.g. under autograd.pause()), or compute a new "
+                 "array instead (y = y + 1).")

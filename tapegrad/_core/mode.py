@@ -1,0 +1,41 @@
+"""Recording, training and grad-enabled state, kept per thread (and per asyncio task)."""
+from __future__ import annotations
+
+from contextvars import ContextVar
+
+#: MXNet dialect and functional API: ops are taped only while this is on.
+RECORDING: ContextVar[bool] = ContextVar("tapegrad_recording", default=False)
+#: MXNet's training flag (dropout and friends read it).
+TRAINING: ContextVar[bool] = ContextVar("tapegrad_training", default=False)
+#: PyTorch dialect: ops are taped unless grad mode is off.
+GRAD_ENABLED: ContextVar[bool] = ContextVar("tapegrad_grad_enabled", default=True)
+
+
+class StateScope:
+    """Context manager that sets some flags on entry and restores those it changed on exit."""
+
+    __slots__ = ("_want", "_tokens")
+
+    def __init__(self, **flags: bool | None) -> None:
+        # flags: name -> ContextVar value (None = leave alone)
+        self._want = [(_VARS[k], v) for k, v in flags.items() if v is not None]
+        self._tokens: list = []
+
+    def __enter__(self) -> "StateScope":
+        self._tokens = [var.set(bool(v)) for var, v in self._want if var.get() != bool(v)]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for tok in reversed(self._tokens):
+            tok.var.reset(tok)
+        self._tokens = []
+
+
+_VARS = {"recording": RECORDING, "training": TRAINING, "grad_enabled": GRAD_ENABLED}
+
+
+def set_flag(var: ContextVar[bool], value: bool) -> bool:
+    """Set a flag and return its previous value."""
+    prev = var.get()
+    var.set(bool(value))
+    return prev

@@ -1,0 +1,55 @@
+"""Node: one recorded op application (or one variable) on the tape."""
+from __future__ import annotations
+
+import itertools
+import weakref
+
+_seq = itertools.count()
+
+
+class Node:
+    """A tape entry.
+
+    An op node keeps the op, its parents (the nodes of its inputs, None for constants), the raw
+    buffers its VJP asked for (dropped after use unless the graph is retained) and the inputs'
+    shapes and dtypes. A leaf node (``op is None``) stands for a variable; it refers to its array
+    weakly, so the tape never keeps a variable alive.
+    """
+
+    __slots__ = ("op", "parents", "pidx", "saved", "out", "params", "seq", "shapes", "dtypes",
+                 "cls", "freed", "var", "nout", "__weakref__")
+
+    def __init__(self, op, parents, pidx, saved, out, params, shapes, dtypes, cls, nout=None):
+        self.op = op
+        self.parents = parents
+        self.pidx = pidx
+        self.saved = saved
+        self.out = out
+        self.params = params
+        self.shapes = shapes
+        self.dtypes = dtypes
+        self.cls = cls
+        self.nout = nout
+        self.freed = False
+        self.var = None
+        self.seq = next(_seq)
+
+    @classmethod
+    def leaf(cls, array) -> "Node":
+        n = cls(None, (), None, None, None, None, (array.shape,), (array.dtype,), type(array))
+        n.var = weakref.ref(array)
+        return n
+
+    @property
+    def needs(self) -> tuple:
+        return tuple(p is not None for p in self.parents)
+
+    def release(self) -> None:
+        """Drop the saved buffers: a later backward through this node must fail."""
+        self.saved = None
+        self.out = None
+        self.freed = True
+
+    def __repr__(self) -> str:
+        name = "variable" if self.op is None else self.op.name
+        return f"<Node {name} #{self.seq}{' freed' if self.freed else ''}>"

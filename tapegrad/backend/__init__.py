@@ -1,0 +1,122 @@
+"""Devices and array-module lookup. Every NumPy/CuPy difference lives in this package."""
+from __future__ import annotations
+
+import numpy
+
+from .._core.errors import DeviceError
+
+__all__ = ["Device", "cpu", "gpu", "num_gpus", "xp_of", "device_of", "to_device", "to_host"]
+
+
+class Device:
+    """A place where arrays live: ``cpu(0)`` or ``gpu(i)``."""
+
+    __slots__ = ("device_type", "device_id")
+
+    def __init__(self, device_type: str = "cpu", device_id: int = 0) -> None:
+        if device_type not in ("cpu", "gpu"):
+            raise ValueError(f"unknown device type {device_type!r}; use 'cpu' or 'gpu'")
+        self.device_type = device_type
+        self.device_id = int(device_id)
+
+    def __repr__(self) -> str:
+        return f"{self.device_type}({self.device_id})"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Device) and other.device_type == self.device_type
+                and other.device_id == self.device_id)
+
+    def __hash__(self) -> int:
+        return hash((self.device_type, self.device_id))
+
+
+CPU = Device("cpu", 0)
+
+
+def cpu(device_id: int = 0) -> Device:
+    """The host CPU."""
+    return Device("cpu", device_id)
+
+
+def gpu(device_id: int = 0) -> Device:
+    """The NVIDIA GPU with this index (CuPy is needed to put arrays there)."""
+    return Device("gpu", device_id)
+
+
+def _cupy():
+    try:
+        import cupy  # noqa: PLC0415 - optional, imported only when a GPU is used
+    except ImportError as e:  # pragma: no cover - depends on the machine
+        raise DeviceError("GPU arrays need CuPy: pip install cupy-cuda12x (or the build for your CUDA)") from e
+    return cupy
+
+
+def num_gpus() -> int:
+    """Number of visible NVIDIA GPUs (0 when CuPy or a GPU is missing)."""
+    try:
+        import cupy  # noqa: PLC0415
+        return int(cupy.cuda.runtime.getDeviceCount())
+    except Exception:
+        return 0
+
+
+def _is_host(d: object) -> bool:
+    return type(d).__module__.split(".", 1)[0] != "cupy"
+
+
+def xp_of(datas) -> object:
+    """The array module (numpy or cupy) for these raw buffers; they must share a device."""
+    xp = numpy
+    first_gpu = None
+    host = False
+    for d in datas:
+        t = type(d)
+        if t is numpy.ndarray or t in (int, float, bool, complex) or _is_host(d):
+            host = host or t is numpy.ndarray
+            continue
+        dev = d.device.id
+        if first_gpu is None:
+            first_gpu = dev
+            xp = _cupy()
+        elif dev != first_gpu:
+            raise DeviceError(f"inputs live on gpu({first_gpu}) and gpu({dev}); move them to one device "
+                              "with .as_in_ctx(ctx) (or .to(device)) before combining them")
+    if first_gpu is not None and host:
+        raise DeviceError(f"inputs live on cpu(0) and gpu({first_gpu}); move them to one device with "
+                          ".as_in_ctx(ctx) (or .to(device)) before combining them")
+    return xp
+
+
+def device_of(data: object) -> Device:
+    """The device that holds a raw buffer."""
+    if _is_host(data):
+        return CPU
+    return Device("gpu", data.device.id)
+
+
+def to_device(data: object, device: Device) -> object:
+    """A copy (or the same buffer when already there) of a raw buffer on ``device``."""
+    if device.device_type == "cpu":
+        return to_host(data)
+    cupy = _cupy()
+    with cupy.cuda.Device(device.device_id):
+        return cupy.asarray(data)
+
+
+def to_host(data: object) -> numpy.ndarray:
+    """The buffer as a host NumPy array."""
+    if _is_host(data):
+        return numpy.asarray(data)
+    return data.get()
+
+
+def zeros_like(data: object) -> object:
+    """A zero buffer like ``data`` on its device (always an array, also for 0-d)."""
+    return xp_of((data,)).zeros_like(data)
+
+
+def ones_like(data: object) -> object:
+    """A buffer of ones like ``data`` on its device."""
+    return xp_of((data,)).ones_like(data)

@@ -1,0 +1,192 @@
+"""The MXNet dialect's array type, ``tapegrad.np.ndarray``."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy
+
+from ._core import engine
+from ._core.array import OPS, Array
+from ._core.errors import INPLACE_IN_GRAPH, AutogradError
+from .backend import Device, device_of, to_device, to_host
+
+__all__ = ["ndarray"]
+
+_DTYPE_SUFFIX = re.compile(r",\s*dtype=[^)]*\)$")
+
+
+class ndarray(Array):  # noqa: N801 - MXNet's name
+    """An n-d array with MXNet's autograd policy: record only inside ``autograd.record()``,
+    gradients written into buffers that ``attach_grad`` allocates once."""
+
+    __slots__ = ()
+
+    @classmethod
+    def _coerce(cls, value: Any) -> Any:
+        if isinstance(value, (int, float, complex, numpy.ndarray, numpy.generic)):
+            return value
+        return numpy.asarray(value, dtype=numpy.float32)
+
+    # -- autograd ------------------------------------------------------------------------------
+    def attach_grad(self, grad_req: str = "write") -> None:
+        """Make this array a variable with a zero gradient buffer (``'write'``, ``'add'`` or ``'null'``)."""
+        self._attach(grad_req)
+
+    @property
+    def grad(self) -> "ndarray | None":
+        """The gradient buffer (same memory across backward passes), or None before ``attach_grad``."""
+        return None if self._grad is None else ndarray._make(self._grad)
+
+    def backward(self, out_grad: Any = None, retain_graph: bool = False, train_mode: bool = True) -> None:
+        """Gradients of this head (of its sum, for a non-scalar head) into the variables' buffers."""
+        engine.backward([self], None if out_grad is None else [out_grad], retain_graph=retain_graph,
+                        train_mode=train_mode)
+
+    def _check_inplace(self) -> None:
+        from ._core.mode import RECORDING
+        if self._node is not None and RECORDING.get():
+            raise AutogradError(INPLACE_IN_GRAPH)
+
+    # -- conversion and devices --------------------------------------------------------------
+    def asnumpy(self) -> numpy.ndarray:
+        """A host NumPy copy."""
+        return numpy.array(to_host(self._data))
+
+    def copy(self) -> "ndarray":
+        """A copy with no gradient buffer and no history."""
+        return ndarray._make(self._data.copy())
+
+    def astype(self, dtype: Any, copy: bool = True) -> "ndarray":
+        """The array cast to ``dtype`` (differentiable between float types)."""
+        dtype = numpy.dtype(dtype)
+        if not copy and dtype == self.dtype:
+            return self
+        return OPS.astype(self, dtype)
+
+    @property
+    def ctx(self) -> Device:
+        """The device that holds the array."""
+        return device_of(self._data)
+
+    context = ctx
+    device = ctx
+
+    def as_in_ctx(self, ctx: Device) -> "ndarray":
+        """The array on ``ctx`` (itself when already there)."""
+        if ctx == self.ctx:
+            return self
+        return ndarray._make(to_device(self._data, ctx))
+
+    as_in_context = as_in_ctx
+    to_device = as_in_ctx
+
+    def copyto(self, other: Any) -> "ndarray":
+        """Copy into another array (in place) or onto a device (a new array)."""
+        if isinstance(other, Device):
+            return ndarray._make(to_device(self._data, other).copy())
+        other._data[...] = to_device(self._data, other.ctx)
+        return other
+
+    def wait_to_read(self) -> None:
+        """Computation is eager: nothing to wait for."""
+
+    def __repr__(self) -> str:
+        host = to_host(self._data)
+        s = _DTYPE_SUFFIX.sub(")", numpy.array_repr(host))
+        if host.dtype not in (numpy.float32, numpy.bool_):
+            s = s[:-1] + f", dtype={host.dtype.name})"
+        if self.ctx.device_type != "cpu":
+            s = s[:-1] + f", ctx={self.ctx})"
+        return s
+
+    # -- methods that mirror np functions --------------------------------------------------------
+    def reshape(self, *shape: Any, order: str = "C") -> "ndarray":
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return OPS.reshape(self, shape)
+
+    def sum(self, axis=None, dtype=None, out=None, keepdims=False):
+        return _reduce("sum", self, axis, keepdims, dtype)
+
+    def mean(self, axis=None, dtype=None, out=None, keepdims=False):
+        return _reduce("mean", self, axis, keepdims, dtype)
+
+    def prod(self, axis=None, dtype=None, out=None, keepdims=False):
+        return _reduce("prod", self, axis, keepdims, dtype)
+
+    def max(self, axis=None, out=None, keepdims=False):
+        return OPS.max(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, out=None, keepdims=False):
+        return OPS.min(self, axis=axis, keepdims=keepdims)
+
+    def argmax(self, axis=None, out=None):
+        return OPS.argmax(self, axis=axis)
+
+    def argmin(self, axis=None, out=None):
+        return OPS.argmin(self, axis=axis)
+
+    def var(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+        return OPS.var(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+        return OPS.std(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def cumsum(self, axis=None, dtype=None, out=None):
+        return OPS.cumsum(self, axis=axis)
+
+    def cumprod(self, axis=None, dtype=None, out=None):
+        return OPS.cumprod(self, axis=axis)
+
+    def all(self, axis=None, out=None, keepdims=False):
+        return OPS.all(self, axis=axis, keepdims=keepdims)
+
+    def any(self, axis=None, out=None, keepdims=False):
+        return OPS.any(self, axis=axis, keepdims=keepdims)
+
+    def transpose(self, *axes: Any) -> "ndarray":
+        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+            axes = axes[0]
+        return OPS.transpose(self, tuple(axes) if axes else None)
+
+    def swapaxes(self, axis1: int, axis2: int) -> "ndarray":
+        return OPS.swapaxes(self, axis1, axis2)
+
+    def flatten(self, order: str = "C") -> "ndarray":
+        return OPS.reshape(self, (-1,))
+
+    def ravel(self, order: str = "C") -> "ndarray":
+        return OPS.reshape(self, (-1,))
+
+    def squeeze(self, axis=None) -> "ndarray":
+        return OPS.squeeze(self, axis)
+
+    def dot(self, b: Any) -> "ndarray":
+        return OPS.dot(self, b)
+
+    def clip(self, a_min=None, a_max=None) -> "ndarray":
+        return OPS.clip(self, a_min, a_max)
+
+    def round(self, decimals: int = 0) -> "ndarray":
+        return OPS.round(self, decimals)
+
+    def repeat(self, repeats: Any, axis=None) -> "ndarray":
+        return OPS.repeat(self, repeats, axis)
+
+    def sort(self, axis: int = -1) -> None:
+        """Sort in place (outside recording), as NumPy's method does."""
+        self._check_inplace()
+        self._data.sort(axis=axis)
+        self._version += 1
+
+    def tostype(self, stype: str) -> "ndarray":
+        if stype != "default":
+            raise ValueError("tapegrad has dense storage only; use stype='default'")
+        return self
+
+
+def _reduce(name: str, a: ndarray, axis: Any, keepdims: bool, dtype: Any) -> ndarray:
+    if dtype is not None:
+        a = a.astype(dtype)
+    return getattr(OPS, name)(a, axis=axis, keepdims=keepdims)

@@ -1,0 +1,44 @@
+"""NumPy-compatible namespace of the MXNet dialect: ``from tapegrad import np``.
+
+Every differentiable function here comes from the op registry; the rest (creation, dtypes,
+constants) is listed in ``NONDIFF_NAMES``. A name NumPy has and tapegrad lacks raises
+AttributeError saying so, rather than falling back to NumPy silently.
+"""
+from __future__ import annotations
+
+import numpy as _onp
+
+from .. import ops as _ops  # noqa: F401 - declares every op
+from ..ndarray import ndarray
+from ..ops.registry import DEFAULT_CLS as _DEFAULT_CLS, REGISTRY as _REGISTRY
+from . import linalg, random  # noqa: F401
+from ._creation import *  # noqa: F401,F403
+from ._creation import __all__ as _creation_names
+
+_DEFAULT_CLS[0] = ndarray
+
+for _name, _op in _REGISTRY.items():
+    if _op.public == "np":
+        globals()[_name] = _op
+
+pi = _onp.pi
+e = _onp.e
+inf = _onp.inf
+nan = _onp.nan
+newaxis = None
+float16, float32, float64 = _onp.float16, _onp.float32, _onp.float64
+int8, int16, int32, int64, uint8 = _onp.int8, _onp.int16, _onp.int32, _onp.int64, _onp.uint8
+bool_ = _onp.bool_
+dtype = _onp.dtype
+ndim = _onp.ndim
+shape = _onp.shape
+
+#: Public callables that are not differentiable on purpose (creation, dtype helpers...).
+NONDIFF_NAMES = frozenset(_creation_names) | {"dtype", "ndim", "shape", "ndarray"}
+
+
+def __getattr__(name: str):
+    if hasattr(_onp, name):
+        raise AttributeError(f"tapegrad.np has no {name!r} yet; use numpy.{name} on x.asnumpy() "
+                             "(not differentiable) or file an issue")
+    raise AttributeError(f"module 'tapegrad.np' has no attribute {name!r}")

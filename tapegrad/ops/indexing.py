@@ -1,0 +1,79 @@
+"""Indexing: ``__getitem__`` with a scatter-add VJP."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy
+
+from .._core.array import OPS as T, Array
+from .registry import defop
+from .samples import Case, draw
+
+
+def raw_key(key: Any) -> Any:
+    """An index with every Array inside it replaced by its raw buffer."""
+    if isinstance(key, Array):
+        return key._data
+    if isinstance(key, tuple):
+        return tuple(raw_key(k) for k in key)
+    if isinstance(key, list) and any(isinstance(k, Array) for k in key):
+        return [raw_key(k) for k in key]
+    return key
+
+
+def is_basic(key: Any) -> bool:
+    """True for keys made only of ints, slices, None and Ellipsis (views; no repeated elements)."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    return all(k is None or k is Ellipsis or isinstance(k, (int, slice)) and not isinstance(k, bool)
+               for k in key)
+
+
+def _getitem_cases(rng):
+    x = draw(rng, (4, 5))
+    return [Case((x,), dict(key=1)), Case((x,), dict(key=(slice(None), slice(0, 5, 2)))),
+            Case((x,), dict(key=(Ellipsis, None, 2))),
+            Case((x,), dict(key=numpy.array([0, 2, 2, 3]))),
+            Case((x,), dict(key=(numpy.array([0, 1, 1]), numpy.array([4, 4, 0])))),
+            Case((x,), dict(key=x > 0)),
+            Case((x,), dict(key=(slice(None, None, -1), [1, 1, 3])))]
+
+
+@defop(nin=1, samples=_getitem_cases, public=None)
+def getitem(xp, a, key):
+    return a[raw_key(key)]
+
+
+@getitem.vjp
+def _(g, key, shapes, dtypes):
+    return (T.scatter_add(g, shapes[0], raw_key(key)),)
+
+
+def _scatter_cases(rng):
+    return [Case((draw(rng, (4,)),), dict(shape=(4, 5), key=(slice(None), 1)), ref=_np_scatter),
+            Case((draw(rng, (3,)),), dict(shape=(5,), key=numpy.array([0, 2, 2])), ref=_np_scatter)]
+
+
+def _np_scatter(g, shape, key):
+    out = numpy.zeros(shape, dtype=g.dtype)
+    numpy.add.at(out, key, g)
+    return out
+
+
+@defop(nin=1, samples=_scatter_cases, public=None)
+def scatter_add(xp, g, shape, key):
+    """Zeros of ``shape`` with ``g`` added at ``key`` (repeated indices add up)."""
+    out = xp.zeros(shape, dtype=g.dtype)
+    if is_basic(key):  # no index can repeat: a plain write is enough
+        out[key] = g
+    elif xp is numpy:
+        numpy.add.at(out, key, g)
+    else:  # pragma: no cover - GPU
+        import cupyx  # noqa: PLC0415
+        cupyx.scatter_add(out, key, g)
+    return out
+
+
+@scatter_add.vjp
+def _(g, key):
+    return (T.getitem(g, key),)

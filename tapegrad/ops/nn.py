@@ -1,0 +1,2 @@
+"""Neural-network primitives (npx): relu, sigmoid, softmax, log_softmax, logsumexp."""
+from __future__ import annotations

@@ -1,0 +1,235 @@
+"""defop: declare an op once — forward on raw buffers, VJP in tapegrad ops, optional JVP, samples."""
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable
+
+import numpy
+
+from .._core import node as _node_mod
+from .._core.array import OPS, Array
+from ..backend import xp_of
+
+__all__ = ["defop", "Op", "REGISTRY", "NONDIFF", "apply"]
+
+#: name -> Op, in declaration order.
+REGISTRY: dict[str, "Op"] = {}
+#: Public NumPy names that are deliberately not differentiable (creation, comparisons, integer ops...).
+NONDIFF: set[str] = set()
+
+#: The array class an op returns when none of its inputs is an Array (set by the np namespace).
+DEFAULT_CLS: list[type] = [Array]
+
+_Node = _node_mod.Node
+_ARR = numpy.ndarray
+_SCALARS = (int, float, bool, complex)
+
+# VJP argument kinds
+_G, _IN, _VARIN, _OUT, _PARAM, _NEEDS, _SHAPES, _DTYPES = range(8)
+
+
+class Op:
+    """One primitive: its forward, its VJP (written in tapegrad ops) and what the tests feed it."""
+
+    def __init__(self, forward: Callable, name: str, *, broadcast: bool, samples: Any, nout: int | None,
+                 nin: int | None, diff: bool, elementwise: bool, linear: bool, public: str | None) -> None:
+        self.forward = forward
+        self.public = public  # namespace that exposes it: "np", "np.linalg", "npx" or None (internal)
+        self.name = name
+        self.broadcast = broadcast
+        self.samples = samples
+        self.nout = nout  # None: one output; k: a tuple of k outputs
+        self.diff = diff  # False: never taped (comparisons, argmax, ...)
+        self.elementwise = elementwise
+        self.linear = linear
+        self.ufunc = getattr(numpy, name, None) if isinstance(getattr(numpy, name, None), numpy.ufunc) else None
+        sig = inspect.signature(forward)
+        ps = list(sig.parameters.values())[1:]  # after xp
+        self.variadic = any(p.kind is p.VAR_POSITIONAL for p in ps)
+        pos = [p for p in ps if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        if nin is None:
+            nin = sum(1 for p in pos if p.default is p.empty)
+        self.nin = nin
+        self.input_names = [p.name for p in pos[:nin]] + [p.name for p in ps if p.kind is p.VAR_POSITIONAL]
+        self.param_names = [p.name for p in pos[nin:]] + [p.name for p in ps if p.kind is p.KEYWORD_ONLY]
+        self.defaults = {p.name: p.default for p in ps
+                         if p.name in self.param_names and p.default is not p.empty}
+        self.vjp_fn: Callable | None = None
+        self.vjp_spec: list = []
+        self.save_in: tuple = ()
+        self.save_out = False
+        self.jvp_fn: Callable | None = None
+
+    def __repr__(self) -> str:
+        return f"<op {self.name}>"
+
+    def __call__(self, *args: Any, **params: Any) -> Any:
+        return apply(self, args, params)
+
+    def forward_into(self, buf: Any, other: Any) -> None:
+        """In-place ``buf = op(buf, other)`` on raw buffers (the ``+=`` family)."""
+        if self.ufunc is not None and type(buf) is _ARR:
+            self.ufunc(buf, other, out=buf, casting="unsafe")
+        else:
+            buf[...] = self.forward(xp_of((buf, other)), buf, other)
+
+    # -- rule declaration ----------------------------------------------------------------------
+    def vjp(self, fn: Callable) -> Callable:
+        """Declare the VJP. Its parameters name what it needs: ``g`` (or ``gs``), ``out``, inputs,
+        static parameters, ``needs``, ``shapes``, ``dtypes``. Only the named buffers are saved."""
+        spec, save = [], []
+        for pname in inspect.signature(fn).parameters:
+            if pname in ("g", "gs"):
+                spec.append((_G, None))
+            elif pname == "out":
+                spec.append((_OUT, None))
+                self.save_out = True
+            elif pname == "needs":
+                spec.append((_NEEDS, None))
+            elif pname == "shapes":
+                spec.append((_SHAPES, None))
+            elif pname == "dtypes":
+                spec.append((_DTYPES, None))
+            elif pname in self.input_names:
+                i = self.input_names.index(pname)
+                if self.variadic and i == len(self.input_names) - 1 and i >= self.nin:
+                    spec.append((_VARIN, None))
+                    save.append(-1)
+                else:
+                    spec.append((_IN, i))
+                    save.append(i)
+            elif pname in self.param_names:
+                spec.append((_PARAM, pname))
+            else:
+                raise TypeError(f"VJP of {self.name!r} names {pname!r}, which is neither g, gs, out, needs, "
+                                f"shapes, dtypes nor a parameter of the forward ({self.input_names + self.param_names})")
+        self.vjp_fn = fn
+        self.vjp_spec = spec
+        self.save_in = tuple(save)
+        return fn
+
+    def jvp(self, fn: Callable) -> Callable:
+        """Declare the JVP (forward mode)."""
+        self.jvp_fn = fn
+        return fn
+
+    # -- backward support ----------------------------------------------------------------------
+    def run_vjp(self, node: _Node, g: Any) -> tuple:
+        """Call the VJP for one recorded application; returns one cotangent (or None) per input."""
+        args = []
+        cls = node.cls
+        for kind, key in self.vjp_spec:
+            if kind == _G:
+                args.append(g)
+            elif kind == _IN:
+                args.append(_wrap_input(node, key, cls))
+            elif kind == _VARIN:
+                args.append(tuple(_wrap_input(node, i, cls) for i in range(len(node.parents))))
+            elif kind == _OUT:
+                if self.nout is None:
+                    args.append(cls._make(node.out, node))
+                else:
+                    args.append(tuple(cls._make(o, node, i) for i, o in enumerate(node.out)))
+            elif kind == _PARAM:
+                args.append(node.params[key] if key in node.params else self.defaults.get(key))
+            elif kind == _NEEDS:
+                args.append(node.needs)
+            elif kind == _SHAPES:
+                args.append(node.shapes)
+            else:
+                args.append(node.dtypes)
+        res = self.vjp_fn(*args)
+        if not isinstance(res, (tuple, list)):
+            res = (res,)
+        return res
+
+
+def _wrap_input(node: _Node, i: int, cls: type) -> Any:
+    d = node.saved[i]
+    if isinstance(d, _SCALARS):
+        return d
+    pidx = node.pidx[i] if node.pidx is not None else None
+    return cls._make(d, node.parents[i], pidx)
+
+
+def defop(fn: Callable | None = None, *, name: str | None = None, broadcast: bool = False,
+          samples: Any = None, nout: int | None = None, nin: int | None = None, diff: bool = True,
+          elementwise: bool = False, linear: bool = False, public: str | None = "np") -> Any:
+    """Declare an op from its forward ``f(xp, *arrays, **params)`` on raw buffers.
+
+    ``broadcast``: cotangents are summed back to the input shapes by the engine.
+    ``diff=False``: never recorded (comparisons, argmax...). ``nout``: the op returns a tuple.
+    ``samples``: a callable returning test cases for the generated sweep (see ``ops/samples.py``).
+    ``public``: the namespace that exposes the op ("np", "np.linalg", "npx"; None = internal).
+    """
+    def wrap(f: Callable) -> Op:
+        op = Op(f, name or f.__name__.rstrip("_"), broadcast=broadcast, samples=samples, nout=nout,
+                nin=nin, diff=diff, elementwise=elementwise, linear=linear, public=public)
+        if op.name in REGISTRY:
+            raise ValueError(f"op {op.name!r} is declared twice")
+        REGISTRY[op.name] = op
+        setattr(OPS, op.name, op)
+        return op
+    return wrap(fn) if fn is not None else wrap
+
+
+def apply(op: Op, args: tuple, params: dict) -> Any:
+    """Run ``op`` on Arrays or raw values; tape it when recording and an input is on the tape."""
+    if not op.variadic and len(args) != op.nin:
+        if len(args) < op.nin:
+            raise TypeError(f"{op.name}() takes {op.nin} array argument(s), got {len(args)}")
+        extra = args[op.nin:]
+        args = args[:op.nin]
+        if len(extra) > len(op.param_names):
+            raise TypeError(f"{op.name}() got too many positional arguments")
+        params = {**dict(zip(op.param_names, extra)), **params}
+    cls = None
+    taped = False
+    for a in args:
+        if isinstance(a, Array):
+            t = type(a)
+            if cls is None or (t is not cls and issubclass(t, cls)):
+                cls = t
+            elif t is not cls and not issubclass(cls, t):
+                raise TypeError(f"{op.name}: cannot mix {cls.__module__}.{cls.__name__} and "
+                                f"{t.__module__}.{t.__name__} arrays; convert one side first")
+            if a._node is not None:
+                taped = True
+    if cls is None:
+        cls = DEFAULT_CLS[0]
+    datas = [a._data if isinstance(a, Array) else cls._coerce(a) for a in args]
+    xp = xp_of(datas)
+    out = op.forward(xp, *datas, **params)
+    nout = op.nout
+    if nout is None:
+        if type(out) is not _ARR:
+            out = xp.asarray(out)
+    else:
+        out = tuple(o if type(o) is _ARR else xp.asarray(o) for o in out)
+    if not (taped and op.diff and cls._recording_flag.get()):
+        if nout is None:
+            return cls._make(out)
+        return tuple(cls._make(o) for o in out)
+    parents, pidx, saved = [], None, None
+    for i, a in enumerate(args):
+        if isinstance(a, Array) and a._node is not None:
+            parents.append(a._node)
+            if a._idx is not None:
+                if pidx is None:
+                    pidx = [None] * len(args)
+                pidx[i] = a._idx
+        else:
+            parents.append(None)
+    if op.save_in:
+        if op.save_in[0] == -1 or op.variadic:
+            saved = datas
+        else:
+            saved = [None] * len(datas)
+            for i in op.save_in:
+                saved[i] = datas[i]
+    node = _Node(op, tuple(parents), pidx, saved, out if op.save_out else None, params,
+                 tuple(getattr(d, "shape", ()) for d in datas),
+                 tuple(getattr(d, "dtype", None) for d in datas), cls, nout)
+    if nout is None:
+        return cls._make(out, node)
+    return tuple(cls._make(o, node, i) for i, o in enumerate(out))
