@@ -34,7 +34,8 @@ ndim = _onp.ndim
 shape = _onp.shape
 
 #: Public callables that are not differentiable on purpose (creation, dtype helpers...).
-NONDIFF_NAMES = frozenset(_creation_names) | {"dtype", "ndim", "shape", "ndarray"}
+NONDIFF_NAMES = frozenset(_creation_names) | {"dtype", "ndim", "shape", "ndarray"} | {
+    f"npx.{n}" for n in ("set_np", "reset_np", "is_np_array", "cpu", "gpu", "num_gpus", "current_context")}
 
 
 def __getattr__(name: str):

@@ -31,12 +31,14 @@ def is_basic(key: Any) -> bool:
 
 def _getitem_cases(rng):
     x = draw(rng, (4, 5))
-    return [Case((x,), dict(key=1)), Case((x,), dict(key=(slice(None), slice(0, 5, 2)))),
-            Case((x,), dict(key=(Ellipsis, None, 2))),
-            Case((x,), dict(key=numpy.array([0, 2, 2, 3]))),
-            Case((x,), dict(key=(numpy.array([0, 1, 1]), numpy.array([4, 4, 0])))),
-            Case((x,), dict(key=x > 0)),
-            Case((x,), dict(key=(slice(None, None, -1), [1, 1, 3])))]
+    keys = [1, (slice(None), slice(0, 5, 2)), (Ellipsis, None, 2), numpy.array([0, 2, 2, 3]),
+            (numpy.array([0, 1, 1]), numpy.array([4, 4, 0])), x > 0, (slice(None, None, -1), [1, 1, 3]),
+            (-1, slice(1, None)), ([[0, 1], [1, 1]],)]
+    return [Case((x,), dict(key=k), ref=_np_getitem) for k in keys]
+
+
+def _np_getitem(a, key):
+    return a[key]
 
 
 @defop(nin=1, samples=_getitem_cases, public=None)

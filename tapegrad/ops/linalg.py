@@ -68,11 +68,14 @@ def _(g, a, b, axes, needs):
     nfa = len(a_free)
     ga = gb = None
     if needs[0]:
+        # result axes: a_free, then b's contracted axes in b's order, i.e. their partners in a
         r = T.tensordot(g, b, (list(range(nfa, g.ndim)), b_free))
-        ga = T.transpose(r, tuple(int(i) for i in numpy.argsort(a_free + a_ax)))
+        order = a_free + [a_ax[b_ax.index(j)] for j in sorted(b_ax)]
+        ga = T.transpose(r, tuple(int(i) for i in numpy.argsort(order)))
     if needs[1]:
         r = T.tensordot(a, g, (a_free, list(range(nfa))))
-        gb = T.transpose(r, tuple(int(i) for i in numpy.argsort(b_ax + b_free)))
+        order = [b_ax[a_ax.index(j)] for j in sorted(a_ax)] + b_free
+        gb = T.transpose(r, tuple(int(i) for i in numpy.argsort(order)))
     return (ga, gb)
 
 

@@ -9,14 +9,14 @@ from .samples import Case, draw
 
 
 def _reshape_cases(rng):
-    return [Case((draw(rng, (2, 3)),), dict(newshape=(3, 2))),
-            Case((draw(rng, (2, 3, 4)),), dict(newshape=(-1, 4))),
-            Case((draw(rng, ()),), dict(newshape=(1, 1)))]
+    return [Case((draw(rng, (2, 3)),), dict(shape=(3, 2))),
+            Case((draw(rng, (2, 3, 4)),), dict(shape=(-1, 4))),
+            Case((draw(rng, ()),), dict(shape=(1, 1)))]
 
 
 @defop(nin=1, linear=True, samples=_reshape_cases)
-def reshape(xp, a, newshape):
-    return xp.reshape(a, newshape)
+def reshape(xp, a, shape):
+    return xp.reshape(a, shape)
 
 
 @reshape.vjp
