@@ -30,7 +30,13 @@ class ndarray(Array):  # noqa: N801 - MXNet's name
 
     # -- autograd ------------------------------------------------------------------------------
     def attach_grad(self, grad_req: str = "write") -> None:
-        """Make this array a variable with a zero gradient buffer (``'write'``, ``'add'`` or ``'null'``)."""
+        """Make this array a variable with a zero gradient buffer (``'write'``, ``'add'`` or ``'null'``).
+
+        Unlike MXNet, integer and boolean arrays are refused: their gradient would be silently
+        truncated to integers."""
+        if self.dtype.kind not in "fc":
+            raise TypeError(f"attach_grad() needs a floating-point array, but this one has dtype {self.dtype}; "
+                            "cast it first, e.g. x = x.astype('float32')")
         self._attach(grad_req)
 
     @property

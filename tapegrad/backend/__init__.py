@@ -68,25 +68,27 @@ def _is_host(d: object) -> bool:
 
 def xp_of(datas) -> object:
     """The array module (numpy or cupy) for these raw buffers; they must share a device."""
-    xp = numpy
-    first_gpu = None
+    gpu_id = None
     host = False
     for d in datas:
         t = type(d)
-        if t is numpy.ndarray or t in (int, float, bool, complex) or _is_host(d):
-            host = host or t is numpy.ndarray
+        if t is numpy.ndarray:
+            host = True
+            continue
+        if t in (int, float, bool, complex) or _is_host(d):
             continue
         dev = d.device.id
-        if first_gpu is None:
-            first_gpu = dev
-            xp = _cupy()
-        elif dev != first_gpu:
-            raise DeviceError(f"inputs live on gpu({first_gpu}) and gpu({dev}); move them to one device "
+        if gpu_id is None:
+            gpu_id = dev
+        elif dev != gpu_id:
+            raise DeviceError(f"inputs live on gpu({gpu_id}) and gpu({dev}); move them to one device "
                               "with .as_in_ctx(ctx) (or .to(device)) before combining them")
-    if first_gpu is not None and host:
-        raise DeviceError(f"inputs live on cpu(0) and gpu({first_gpu}); move them to one device with "
+    if gpu_id is None:
+        return numpy
+    if host:
+        raise DeviceError(f"inputs live on cpu(0) and gpu({gpu_id}); move them to one device with "
                           ".as_in_ctx(ctx) (or .to(device)) before combining them")
-    return xp
+    return _cupy()
 
 
 def device_of(data: object) -> Device:
