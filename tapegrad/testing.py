@@ -30,7 +30,7 @@ def _outputs(y: Any) -> list:
 def _as_array(x: Any) -> Any:
     if isinstance(x, Array):
         return x
-    if isinstance(x, numpy.ndarray) or isinstance(x, (list, tuple)):
+    if isinstance(x, (numpy.ndarray, numpy.generic, float, list, tuple)):
         return ndarray._make(numpy.asarray(x))
     return x
 

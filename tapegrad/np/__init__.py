@@ -21,6 +21,13 @@ for _name, _op in _REGISTRY.items():
     if _op.public == "np":
         globals()[_name] = _op
 
+#: Public functions composed of differentiable ops (split, einsum...), so they need no rule of their own.
+COMPOSITE_NAMES: set = set()
+for _mod in (_ops.shape, _ops.linalg):
+    for _name, _fn in getattr(_mod, "COMPOSITES", {}).items():
+        globals()[_name] = _fn
+        COMPOSITE_NAMES.add(_name)
+
 pi = _onp.pi
 e = _onp.e
 inf = _onp.inf
