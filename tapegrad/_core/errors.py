@@ -28,7 +28,8 @@ NOT_IN_GRAPH = (
     "is_recording to true or use autograd.record() to save computational graphs for backward. "
     "If you want to differentiate the same graph twice, you need to pass retain_graph=True to backward."
 )
-NO_INPUTS = "There are no inputs in computation graph that require gradients."
+NO_INPUTS = ("There are no inputs in computation graph that require gradients. Call attach_grad() on the "
+             "arrays to differentiate (with grad_req 'write' or 'add') before recording.")
 NOT_VARIABLE = (
     "Cannot differentiate with respect to the {i}-th variable because it does not require gradient."
     " Call attach_grad() on it before recording."

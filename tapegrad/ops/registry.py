@@ -175,30 +175,34 @@ def defop(fn: Callable | None = None, *, name: str | None = None, broadcast: boo
 
 def apply(op: Op, args: tuple, params: dict) -> Any:
     """Run ``op`` on Arrays or raw values; tape it when recording and an input is on the tape."""
-    if not op.variadic and len(args) != op.nin:
-        if len(args) < op.nin:
-            raise TypeError(f"{op.name}() takes {op.nin} array argument(s), got {len(args)}")
-        extra = args[op.nin:]
-        args = args[:op.nin]
-        if len(extra) > len(op.param_names):
-            raise TypeError(f"{op.name}() got too many positional arguments")
-        params = {**dict(zip(op.param_names, extra)), **params}
+    if len(args) != op.nin and not op.variadic:
+        args, params = _bind(op, args, params)
     cls = None
     taped = False
+    plain = True  # every input is an Array on the host, or a Python scalar
+    datas = []
     for a in args:
         if isinstance(a, Array):
             t = type(a)
-            if cls is None or (t is not cls and issubclass(t, cls)):
-                cls = t
-            elif t is not cls and not issubclass(cls, t):
-                raise TypeError(f"{op.name}: cannot mix {cls.__module__}.{cls.__name__} and "
-                                f"{t.__module__}.{t.__name__} arrays; convert one side first")
+            if t is not cls:
+                cls = _join(op, cls, t)
             if a._node is not None:
                 taped = True
+            d = a._data
+            if type(d) is not _ARR:
+                plain = False
+            datas.append(d)
+        else:
+            if type(a) not in _SCALARS:
+                plain = False
+            datas.append(a)
     if cls is None:
         cls = DEFAULT_CLS[0]
-    datas = [a._data if isinstance(a, Array) else cls._coerce(a) for a in args]
-    xp = xp_of(datas)
+    if not plain:
+        datas = [d if isinstance(a, Array) else cls._coerce(d) for a, d in zip(args, datas)]
+        xp = xp_of(datas)
+    else:
+        xp = numpy
     out = op.forward(xp, *datas, **params)
     nout = op.nout
     if nout is None:
@@ -210,7 +214,40 @@ def apply(op: Op, args: tuple, params: dict) -> Any:
         if nout is None:
             return cls._make(out)
         return tuple(cls._make(o) for o in out)
-    parents, pidx, saved = [], None, None
+    return _record(op, cls, args, datas, params, out)
+
+
+def _bind(op: Op, args: tuple, params: dict) -> tuple:
+    """Split positional arguments into array inputs and static parameters (NumPy-style calls)."""
+    if len(args) < op.nin:
+        missing = op.input_names[len(args):op.nin]
+        raise TypeError(f"{op.name}() missing array argument(s): {', '.join(missing)}")
+    extra = args[op.nin:]
+    if len(extra) > len(op.param_names):
+        raise TypeError(f"{op.name}() takes at most {op.nin + len(op.param_names)} positional arguments "
+                        f"({len(args)} given)")
+    for k in params:
+        if k in op.param_names[:len(extra)]:
+            raise TypeError(f"{op.name}() got multiple values for argument {k!r}")
+    return args[:op.nin], {**dict(zip(op.param_names, extra)), **params}
+
+
+def _join(op: Op, cls: type | None, t: type) -> type:
+    """The result class for inputs of classes ``cls`` and ``t`` (the more derived one)."""
+    if cls is None or issubclass(t, cls):
+        return t
+    if issubclass(cls, t):
+        return cls
+    raise TypeError(f"{op.name}: cannot mix {cls.__module__}.{cls.__name__} and {t.__module__}.{t.__name__} "
+                    "arrays; convert one side first")
+
+
+def _record(op: Op, cls: type, args: tuple, datas: list, params: dict, out: Any) -> Any:
+    """Put one application on the tape and return its output(s) linked to the new node."""
+    parents = []
+    pidx = None
+    shapes = []
+    dtypes = []
     for i, a in enumerate(args):
         if isinstance(a, Array) and a._node is not None:
             parents.append(a._node)
@@ -220,16 +257,24 @@ def apply(op: Op, args: tuple, params: dict) -> Any:
                 pidx[i] = a._idx
         else:
             parents.append(None)
+        d = datas[i]
+        if type(d) in _SCALARS:
+            shapes.append(())
+            dtypes.append(None)
+        else:
+            shapes.append(d.shape)
+            dtypes.append(d.dtype)
+    saved = None
     if op.save_in:
-        if op.save_in[0] == -1 or op.variadic:
+        if op.variadic or op.save_in[0] == -1:
             saved = datas
         else:
             saved = [None] * len(datas)
             for i in op.save_in:
                 saved[i] = datas[i]
-    node = _Node(op, tuple(parents), pidx, saved, out if op.save_out else None, params,
-                 tuple(getattr(d, "shape", ()) for d in datas),
-                 tuple(getattr(d, "dtype", None) for d in datas), cls, nout)
+    nout = op.nout
+    node = _Node(op, tuple(parents), pidx, saved, out if op.save_out else None, params, tuple(shapes),
+                 tuple(dtypes), cls, nout)
     if nout is None:
         return cls._make(out, node)
     return tuple(cls._make(o, node, i) for i, o in enumerate(out))
