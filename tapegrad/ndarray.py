@@ -160,10 +160,10 @@ class ndarray(Array):  # noqa: N801 - MXNet's name
         return OPS.swapaxes(self, axis1, axis2)
 
     def flatten(self, order: str = "C") -> "ndarray":
-        return OPS.reshape(self, (-1,))
+        return OPS.flatten(self, order)
 
     def ravel(self, order: str = "C") -> "ndarray":
-        return OPS.reshape(self, (-1,))
+        return OPS.ravel(self, order)
 
     def squeeze(self, axis=None) -> "ndarray":
         return OPS.squeeze(self, axis)

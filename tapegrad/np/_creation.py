@@ -29,7 +29,7 @@ def array(object: Any, dtype: Any = None, ctx: Device | None = None, copy: bool 
         return _place(data, ctx) if ctx is not None else ndarray._make(data)
     if dtype is None and not isinstance(object, (numpy.ndarray, numpy.generic)):
         if _holds_arrays(object):
-            return OPS.stack(*[array(o) for o in object])
+            return OPS.stack([array(o) for o in object])
         dtype = _F32
     return _place(numpy.array(object, dtype=dtype), ctx)
 

@@ -32,8 +32,10 @@ class Op:
     """One primitive: its forward, its VJP (written in tapegrad ops) and what the tests feed it."""
 
     def __init__(self, forward: Callable, name: str, *, broadcast: bool, samples: Any, nout: int | None,
-                 nin: int | None, diff: bool, elementwise: bool, linear: bool, public: str | None) -> None:
+                 nin: int | None, diff: bool, elementwise: bool, linear: bool, public: str | None,
+                 seq: bool = False) -> None:
         self.forward = forward
+        self.seq = seq  # called NumPy-style with one sequence of arrays: concatenate([a, b], axis)
         self.public = public  # namespace that exposes it: "np", "np.linalg", "npx" or None (internal)
         self.name = name
         self.broadcast = broadcast
@@ -64,7 +66,19 @@ class Op:
         return f"<op {self.name}>"
 
     def __call__(self, *args: Any, **params: Any) -> Any:
+        if self.seq:
+            args, params = self._unpack_sequence(args, params)
         return apply(self, args, params)
+
+    def _unpack_sequence(self, args: tuple, params: dict) -> tuple:
+        if not args or not isinstance(args[0], (list, tuple, Array)):
+            raise TypeError(f"{self.name}() takes a sequence of arrays first, e.g. np.{self.name}([a, b])")
+        arrays = tuple(args[0])
+        if not arrays:
+            raise ValueError(f"{self.name}() needs at least one array")
+        if len(args) > 1:
+            params = {**dict(zip(self.param_names, args[1:])), **params}
+        return arrays, params
 
     def forward_into(self, buf: Any, other: Any) -> None:
         """In-place ``buf = op(buf, other)`` on raw buffers (the ``+=`` family)."""
@@ -154,17 +168,18 @@ def _wrap_input(node: _Node, i: int, cls: type) -> Any:
 
 def defop(fn: Callable | None = None, *, name: str | None = None, broadcast: bool = False,
           samples: Any = None, nout: int | None = None, nin: int | None = None, diff: bool = True,
-          elementwise: bool = False, linear: bool = False, public: str | None = "np") -> Any:
+          elementwise: bool = False, linear: bool = False, public: str | None = "np", seq: bool = False) -> Any:
     """Declare an op from its forward ``f(xp, *arrays, **params)`` on raw buffers.
 
     ``broadcast``: cotangents are summed back to the input shapes by the engine.
     ``diff=False``: never recorded (comparisons, argmax...). ``nout``: the op returns a tuple.
     ``samples``: a callable returning test cases for the generated sweep (see ``ops/samples.py``).
     ``public``: the namespace that exposes the op ("np", "np.linalg", "npx"; None = internal).
+    ``seq``: a variadic op called NumPy-style with one sequence of arrays (``concatenate([a, b])``).
     """
     def wrap(f: Callable) -> Op:
         op = Op(f, name or f.__name__.rstrip("_"), broadcast=broadcast, samples=samples, nout=nout,
-                nin=nin, diff=diff, elementwise=elementwise, linear=linear, public=public)
+                nin=nin, diff=diff, elementwise=elementwise, linear=linear, public=public, seq=seq)
         if op.name in REGISTRY:
             raise ValueError(f"op {op.name!r} is declared twice")
         REGISTRY[op.name] = op
