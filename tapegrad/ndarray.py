@@ -26,6 +26,8 @@ class ndarray(Array):  # noqa: N801 - MXNet's name
     def _coerce(cls, value: Any) -> Any:
         if isinstance(value, (int, float, complex, numpy.ndarray, numpy.generic)):
             return value
+        if value is None:
+            raise TypeError("expected an array or a number, got None")
         return numpy.asarray(value, dtype=numpy.float32)
 
     # -- autograd ------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ a PNG when matplotlib is installed.
 from __future__ import annotations
 
 import ast
+import contextlib
 import os
 import sys
 from typing import Any
@@ -114,7 +115,8 @@ def main(out=None) -> int:
             for i, line in enumerate(src.splitlines()):
                 print(f"{'In [%d]: ' % n if i == 0 else ' ' * len('In [%d]: ' % n)}{line}", file=out)
             out.flush()
-            value = _run_cell(src, ns)
+            with contextlib.redirect_stdout(out):
+                value = _run_cell(src, ns)
             if value is not None:
                 text_value = value if isinstance(value, str) else repr(value)
                 print(f"Out[{n}]: {text_value}", file=out)

@@ -50,6 +50,8 @@ class Array:
         """Raw buffer for a non-Array operand (lists become arrays; scalars stay weak scalars)."""
         if isinstance(value, (int, float, complex, numpy.ndarray, numpy.generic)):
             return value
+        if value is None:
+            raise TypeError("expected an array or a number, got None")
         return numpy.asarray(value)
 
     # -- basic properties ---------------------------------------------------------------------

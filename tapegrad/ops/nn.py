@@ -1,2 +1,277 @@
-"""Neural-network primitives (npx): relu, sigmoid, softmax, log_softmax, logsumexp."""
+"""Neural-network primitives (npx): relu, sigmoid, softmax, log_softmax, pick, one_hot; logsumexp.
+
+softmax, log_softmax and logsumexp are single primitives that shift by the maximum along the axis
+before exponentiating, so they stay finite for inputs like 1000 or -1000; their VJPs reuse ``out``.
+"""
 from __future__ import annotations
+
+import numpy
+
+from .._core.array import OPS as T, Array
+from ..backend import xp_of
+from ._util import kept_shape, norm_axes
+from .registry import defop
+from .samples import AXIS_SHAPE, Case, draw, unary
+
+
+def _with_ref(factory, ref):
+    """The cases of ``factory`` with the NumPy reference ``ref`` attached."""
+    def make(rng):
+        out = factory(rng)
+        for c in out:
+            c.ref = ref
+        return out
+    return make
+
+
+def _axis_cases(shapes_axes, **params):
+    """One case per (shape, axis) pair, inputs drawn in [-2, 2]."""
+    def make(rng):
+        return [Case((draw(rng, s),), dict(axis=ax, **params)) for s, ax in shapes_axes]
+    return make
+
+
+def _max_shift(xp, x, axis):
+    """``x - max(x, axis)``, with an infinite maximum (all -inf, or +inf) replaced by 0 so that
+    the shift never produces ``inf - inf``."""
+    if x.size == 0:
+        return x
+    m = xp.max(x, axis=axis, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, 0)
+    return x - m
+
+
+def _ax(axis):
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
+# --- activations ------------------------------------------------------------------------------
+
+
+def _np_relu(x):
+    return numpy.maximum(x, 0)
+
+
+@defop(elementwise=True, public="npx", samples=_with_ref(unary(avoid=(0.0,)), _np_relu))
+def relu(xp, data):
+    return xp.maximum(data, 0)
+
+
+@relu.vjp
+def _(g, out):
+    """Convention: relu'(0) = 0 (like ``maximum(x, 0)`` and ``where(x > 0, x, 0)``)."""
+    return (T.where(out > 0, g, 0),)
+
+
+def _np_sigmoid(x):
+    return 1 / (1 + numpy.exp(-x))
+
+
+@defop(elementwise=True, public="npx",
+       samples=_with_ref(unary(domain=(-4.0, 4.0)), _np_sigmoid))
+def sigmoid(xp, data):
+    """``1 / (1 + exp(-x))`` computed from ``exp(-|x|)``: no overflow for large ``|x|``."""
+    e = xp.exp(-xp.abs(data))
+    one = xp.ones_like(e)
+    return xp.where(data >= 0, one, e) / (1 + e)
+
+
+@sigmoid.vjp
+def _(g, out):
+    return (g * out * (1 - out),)
+
+
+# --- softmax family ---------------------------------------------------------------------------
+
+_SOFTMAX_AXES = (((3,), -1), ((2, 3), -1), ((2, 3), 0), ((2, 3, 4), 1), ((2, 3, 4), -1), ((), -1))
+
+
+def _np_softmax(data, axis=-1):
+    e = numpy.exp(data - numpy.max(data, axis=axis, keepdims=True))
+    return e / numpy.sum(e, axis=axis, keepdims=True)
+
+
+def _np_log_softmax(data, axis=-1):
+    return numpy.log(_np_softmax(data, axis))
+
+
+@defop(nin=1, public="npx", samples=_with_ref(_axis_cases(_SOFTMAX_AXES), _np_softmax))
+def softmax(xp, data, axis=-1):
+    """``exp(x - max) / sum(exp(x - max))`` along ``axis``: stable for large inputs."""
+    e = xp.exp(_max_shift(xp, data, _ax(axis)))
+    return e / xp.sum(e, axis=_ax(axis), keepdims=True)
+
+
+@softmax.vjp
+def _(g, out, axis):
+    return (out * (g - T.sum(g * out, axis=axis, keepdims=True)),)
+
+
+@defop(nin=1, public="npx", samples=_with_ref(_axis_cases(_SOFTMAX_AXES), _np_log_softmax))
+def log_softmax(xp, data, axis=-1):
+    """``(x - max) - log(sum(exp(x - max)))`` along ``axis``: stable for large inputs."""
+    s = _max_shift(xp, data, _ax(axis))
+    return s - xp.log(xp.sum(xp.exp(s), axis=_ax(axis), keepdims=True))
+
+
+@log_softmax.vjp
+def _(g, out, axis):
+    return (g - T.exp(out) * T.sum(g, axis=axis, keepdims=True),)
+
+
+def _np_logsumexp(a, axis=None, keepdims=False):
+    return numpy.log(numpy.sum(numpy.exp(a), axis=_ax(axis), keepdims=keepdims))
+
+
+def _logsumexp_cases(rng):
+    cases = []
+    for ax in (None, 0, 1, -1, (0, 2), (0, 1, 2)):
+        for kd in (False, True):
+            cases.append(Case((draw(rng, AXIS_SHAPE),), dict(axis=ax, keepdims=kd), ref=_np_logsumexp))
+    cases.append(Case((draw(rng, (3,)),), ref=_np_logsumexp))
+    cases.append(Case((draw(rng, ()),), dict(axis=None, keepdims=True), ref=_np_logsumexp))
+    return cases
+
+
+@defop(nin=1, public=None, samples=_logsumexp_cases)
+def logsumexp(xp, a, axis=None, keepdims=False):
+    """``log(sum(exp(a), axis))`` computed as ``m + log(sum(exp(a - m)))``, m the maximum."""
+    ax = _ax(axis)
+    if a.size == 0:
+        return xp.log(xp.sum(xp.exp(a), axis=ax, keepdims=keepdims))
+    m = xp.max(a, axis=ax, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, 0)
+    out = xp.log(xp.sum(xp.exp(a - m), axis=ax, keepdims=True)) + m
+    return out if keepdims else xp.squeeze(out, axis=norm_axes(axis, a.ndim))
+
+
+@logsumexp.vjp
+def _(g, a, out, shapes, axis, keepdims):
+    """d logsumexp = softmax(a) = exp(a - out): the weights are <= 1, so no overflow."""
+    if not keepdims:
+        kept = kept_shape(shapes[0], axis)
+        g, out = T.reshape(g, kept), T.reshape(out, kept)
+    return (g * T.exp(a - out),)
+
+
+# --- picking and one-hot ----------------------------------------------------------------------
+
+
+def _raw(v):
+    return v._data if isinstance(v, Array) else v
+
+
+def _pick_index(xp, index, n, mode):
+    """``index`` as integers in [0, n): clipped (MXNet's default mode) or wrapped."""
+    idx = xp.asarray(index)
+    if idx.dtype.kind != "i" and idx.dtype.kind != "u":
+        idx = idx.astype(xp.int64)  # MXNet accepts float labels; they are truncated
+    if mode == "clip":
+        return xp.clip(idx, 0, max(n - 1, 0))
+    if mode == "wrap":
+        return xp.mod(idx, n)
+    raise ValueError(f"pick: mode must be 'clip' or 'wrap', got {mode!r}")
+
+
+def _pick_kept(xp, data_ndim, idx, ax):
+    """The index with the picked axis present (size 1), as ``take_along_axis`` wants it."""
+    return idx if idx.ndim == data_ndim else xp.expand_dims(idx, ax)
+
+
+def _np_pick(data, index, axis=-1, keepdims=False, mode="clip"):
+    """Reference: an explicit loop over the index's positions."""
+    if axis is None:
+        flat = data.reshape(-1)
+        idx = _pick_index(numpy, index, flat.size, mode)
+        return numpy.array([flat[i] for i in idx.reshape(-1)]).reshape(idx.shape)
+    ax = axis % data.ndim
+    idx = _pick_index(numpy, index, data.shape[ax], mode)
+    if idx.ndim == data.ndim:
+        idx = numpy.squeeze(idx, ax)
+    moved = numpy.moveaxis(data, ax, -1)
+    out = numpy.empty(idx.shape, dtype=data.dtype)
+    for pos in numpy.ndindex(idx.shape):
+        out[pos] = moved[pos + (idx[pos],)]
+    return numpy.expand_dims(out, ax) if keepdims else out
+
+
+def _pick_cases(rng):
+    x = draw(rng, AXIS_SHAPE)
+    cases = []
+    for ax in (-1, 0, 1):
+        for kd in (False, True):
+            shape = tuple(n for i, n in enumerate(AXIS_SHAPE) if i != ax % 3)
+            idx = rng.integers(0, AXIS_SHAPE[ax], size=shape)
+            cases.append(Case((x, idx), dict(axis=ax, keepdims=kd), ref=_np_pick, wrt=(0,)))
+    y = draw(rng, (4, 3))
+    # float labels (MXNet style), an index with the axis kept, out-of-range indices, the flat mode
+    cases.append(Case((y, numpy.array([2.0, 0.0, 1.0, 2.0])), ref=_np_pick, wrt=(0,)))
+    cases.append(Case((y, numpy.array([[1], [0], [2], [2]])), dict(keepdims=True), ref=_np_pick, wrt=(0,)))
+    cases.append(Case((y, numpy.array([5, -1, 1, 3])), dict(mode="clip"), ref=_np_pick, wrt=(0,)))
+    cases.append(Case((y, numpy.array([5, -1, 1, 3])), dict(mode="wrap"), ref=_np_pick, wrt=(0,)))
+    cases.append(Case((y, numpy.array([[0, 11], [4, 4]])), dict(axis=None), ref=_np_pick, wrt=(0,)))
+    return cases
+
+
+@defop(broadcast=True, public="npx", samples=_pick_cases)
+def pick(xp, data, index, axis=-1, keepdims=False, mode="clip"):
+    """``data`` picked at ``index`` along ``axis`` (MXNet's ``npx.pick``).
+
+    ``index`` has the shape of ``data`` without ``axis`` (or with it as size 1); float labels are
+    truncated; out-of-range indices are clipped (``mode='clip'``) or wrapped (``mode='wrap'``).
+    ``axis=None`` picks from the flattened ``data``. ``index`` gets no gradient.
+    """
+    if axis is None:
+        flat = data.reshape(-1)
+        return flat[_pick_index(xp, index, flat.size, mode)]
+    ax = axis % data.ndim
+    idx = _pick_kept(xp, data.ndim, _pick_index(xp, index, data.shape[ax], mode), ax)
+    out = xp.take_along_axis(data, idx, axis=ax)
+    return out if keepdims else xp.squeeze(out, axis=ax)
+
+
+@pick.vjp
+def _(g, index, shapes, axis, keepdims, mode):
+    shape = shapes[0]
+    raw = _raw(index)
+    xp = xp_of((raw,))
+    if axis is None:
+        size = 1
+        for n in shape:
+            size *= n
+        key = _pick_index(xp, raw, size, mode)
+        return (T.reshape(T.scatter_add(g, (size,), key), shape), None)
+    ax = axis % len(shape)
+    idx = _pick_kept(xp, len(shape), _pick_index(xp, raw, shape[ax], mode), ax)
+    iota = xp.arange(shape[ax]).reshape((-1,) + (1,) * (len(shape) - ax - 1))
+    mask = iota == idx  # True at the picked position along the axis
+    gk = g if keepdims else T.expand_dims(g, ax)
+    return (T.where(mask, gk, 0), None)
+
+
+def _np_one_hot(indices, depth, dtype="float32", on_value=1.0, off_value=0.0):
+    idx = numpy.asarray(indices).astype(numpy.int64)
+    out = numpy.full(idx.shape + (depth,), off_value, dtype=dtype)
+    for pos in numpy.ndindex(idx.shape):
+        if 0 <= idx[pos] < depth:
+            out[pos + (idx[pos],)] = on_value
+    return out
+
+
+def _one_hot_cases(rng):
+    return [Case((numpy.array([0, 2, 1, 3]),), dict(depth=4), ref=_np_one_hot),
+            Case((numpy.array([[1, 0], [4, -1]]),), dict(depth=3, dtype="float64"), ref=_np_one_hot),
+            Case((numpy.array([1.0, 2.0]),), dict(depth=3, dtype="int32", on_value=5, off_value=-1),
+                 ref=_np_one_hot),
+            Case((numpy.array(2),), dict(depth=3), ref=_np_one_hot)]
+
+
+@defop(nin=1, diff=False, public="npx", samples=_one_hot_cases)
+def one_hot(xp, indices, depth, dtype="float32", on_value=1.0, off_value=0.0):
+    """``indices`` one-hot encoded along a new last axis of length ``depth`` (MXNet's default dtype
+    is float32). Indices outside [0, depth) give rows of ``off_value``. Not differentiable."""
+    idx = xp.asarray(indices)
+    if idx.dtype.kind not in "iu":
+        idx = idx.astype(xp.int64)
+    hit = idx[..., None] == xp.arange(depth)
+    return xp.where(hit, on_value, off_value).astype(dtype)
