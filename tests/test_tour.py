@@ -1,8 +1,6 @@
 """The tour runs end to end and shows the chapter's values."""
 import io
 
-import pytest
-
 from tapegrad import tour
 
 
@@ -38,4 +36,3 @@ def test_tour_says_clearly_when_matplotlib_is_missing(monkeypatch):
     x = np.linspace(0, 1, 5)
     msg = tour.plot_sin_and_derivative(x, np.sin(x), np.cos(x))
     assert "matplotlib is not installed" in msg and "pip install 'tapegrad[plot]'" in msg
-    del pytest
