@@ -195,6 +195,4 @@ class ndarray(Array):  # noqa: N801 - MXNet's name
 
 
 def _reduce(name: str, a: ndarray, axis: Any, keepdims: bool, dtype: Any) -> ndarray:
-    if dtype is not None:
-        a = a.astype(dtype)
-    return getattr(OPS, name)(a, axis=axis, keepdims=keepdims)
+    return getattr(OPS, name)(a, axis=axis, dtype=dtype, keepdims=keepdims)
