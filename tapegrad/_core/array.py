@@ -197,9 +197,14 @@ class Array:
 
     def __setitem__(self, key: Any, value: Any) -> None:
         self._check_inplace()
-        from ..ops.indexing import raw_key
-        v = value._data if isinstance(value, Array) else value
-        self._data[raw_key(key)] = v
+        if self._recording_flag.get() and (self._node is not None or (isinstance(value, Array)
+                                                                        and value._node is not None)):
+            # a recorded value flows in: record the write, then take the result's place
+            res = OPS.setitem(self, value, key)
+            self._data, self._node, self._idx = res._data, res._node, res._idx
+        else:
+            from ..ops.indexing import raw_key
+            self._data[raw_key(key)] = value._data if isinstance(value, Array) else value
         self._version += 1
 
     def __getitem__(self, key: Any) -> "Array":

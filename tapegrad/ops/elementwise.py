@@ -46,9 +46,23 @@ def _divide_rule(g, x, y, needs):
     return (gx if needs[0] else None, -gx * x / y if needs[1] else None)
 
 
+def _true_divide(xp, x, y):
+    """x / y; integer (and bool) operands divide to float32, the default float (as MXNet and PyTorch do)."""
+    if _is_integral(x) and _is_integral(y):
+        return xp.divide(x, y, dtype=xp.float32)
+    return xp.divide(x, y)
+
+
+def _is_integral(v) -> bool:
+    if isinstance(v, (bool, int)):
+        return True
+    kind = getattr(getattr(v, "dtype", None), "kind", "f")
+    return kind in "iub"
+
+
 @defop(broadcast=True, samples=binary(y_domain=(0.5, 2.0)))
 def divide(xp, x, y):
-    return xp.divide(x, y)
+    return _true_divide(xp, x, y)
 
 
 divide.vjp(_divide_rule)
@@ -57,7 +71,7 @@ divide.vjp(_divide_rule)
 @defop(broadcast=True, samples=binary(y_domain=(0.5, 2.0)))
 def true_divide(xp, x, y):
     """NumPy's alias of ``divide``, declared as its own op."""
-    return xp.divide(x, y)
+    return _true_divide(xp, x, y)
 
 
 true_divide.vjp(_divide_rule)

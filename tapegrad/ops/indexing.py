@@ -79,3 +79,42 @@ def scatter_add(xp, g, shape, key):
 @scatter_add.vjp
 def _(g, key):
     return (T.getitem(g, key),)
+
+
+def _setitem_cases(rng):
+    return [Case((draw(rng, (4, 5)), draw(rng, (4,))), dict(key=(slice(None), 1)), ref=_np_setitem),
+            Case((draw(rng, (4, 5)), draw(rng, (1,))), dict(key=2), ref=_np_setitem),
+            Case((draw(rng, (4, 5)), draw(rng, (2, 5))), dict(key=numpy.array([3, 0])), ref=_np_setitem),
+            Case((draw(rng, (4, 5)), draw(rng, (3, 2))), dict(key=(slice(0, 3), slice(None, None, -3))),
+                 ref=_np_setitem),
+            Case((draw(rng, (3,)), draw(rng, ())), dict(key=Ellipsis), ref=_np_setitem)]
+
+
+def _np_setitem(a, v, key):
+    out = a.copy()
+    out[key] = v
+    return out
+
+
+@defop(nin=2, samples=_setitem_cases, public=None)
+def setitem(xp, a, v, key):
+    """A copy of ``a`` with ``v`` written at ``key`` (the recorded form of ``a[key] = v``)."""
+    key = raw_key(key)
+    if not is_basic(key):
+        where = xp.arange(a.size).reshape(a.shape)[key]
+        if xp.unique(where).size != where.size:
+            raise ValueError("a[key] = v with repeated indices in key is ambiguous to differentiate (NumPy "
+                             "keeps one of the writes, unspecified which); use distinct indices")
+    out = a.copy()
+    out[key] = v
+    return out
+
+
+@setitem.vjp
+def _(g, key, shapes, needs):
+    ga = gv = None
+    if needs[0]:
+        ga = T.setitem(g, 0.0, key)
+    if needs[1]:
+        gv = T.sum_to(T.getitem(g, key), shapes[1])
+    return (ga, gv)
