@@ -79,6 +79,8 @@ def _(g, a, b, needs):
         if needs[1]:
             gb = T.sum(g * a) if b.ndim == 0 else g * a
         return (ga, gb)
+    if a.ndim == 2 and b.ndim == 2:  # the common case, as two plain matrix products
+        return (T.dot(g, T.transpose(b)) if needs[0] else None, T.dot(T.transpose(a), g) if needs[1] else None)
     # dot(a, b) contracts a's last axis with b's second-to-last (its only axis when 1-D);
     # the result's axes are a's free axes, then b's free axes.
     if needs[0]:
