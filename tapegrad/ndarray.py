@@ -21,14 +21,7 @@ class ndarray(Array):  # noqa: N801 - MXNet's name
     gradients written into buffers that ``attach_grad`` allocates once."""
 
     __slots__ = ()
-
-    @classmethod
-    def _coerce(cls, value: Any) -> Any:
-        if isinstance(value, (int, float, complex, numpy.ndarray, numpy.generic)):
-            return value
-        if value is None:
-            raise TypeError("expected an array or a number, got None")
-        return numpy.asarray(value, dtype=numpy.float32)
+    _list_dtype = numpy.float32  # MXNet: Python data becomes float32
 
     # -- autograd ------------------------------------------------------------------------------
     def attach_grad(self, grad_req: str = "write") -> None:

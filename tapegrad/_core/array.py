@@ -45,6 +45,9 @@ class Array:
         a._version = 0
         return a
 
+    #: dtype that nested Python sequences become when used as operands (None: NumPy's choice).
+    _list_dtype = None
+
     @classmethod
     def _coerce(cls, value: Any) -> Any:
         """Raw buffer for a non-Array operand (lists become arrays; scalars stay weak scalars)."""
@@ -52,7 +55,7 @@ class Array:
             return value
         if value is None:
             raise TypeError("expected an array or a number, got None")
-        return numpy.asarray(value)
+        return numpy.asarray(value, dtype=cls._list_dtype)
 
     # -- basic properties ---------------------------------------------------------------------
     @property

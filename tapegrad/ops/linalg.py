@@ -59,6 +59,16 @@ def _wellcond(rng, shape: tuple) -> numpy.ndarray:
 # --- dot, vdot, inner, outer, matmul --------------------------------------------------------------
 
 
+def _scaled_vjp(g, a, b, needs):
+    """VJP of a product in which one side is 0-d (dot and inner then just scale)."""
+    ga = gb = None
+    if needs[0]:
+        ga = T.sum(g * b) if a.ndim == 0 else g * b
+    if needs[1]:
+        gb = T.sum(g * a) if b.ndim == 0 else g * a
+    return (ga, gb)
+
+
 def _dot_cases(rng):
     shapes = [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 2)), ((2, 3), (3, 4)), ((), (3,)), ((2, 3), ()),
               ((), ()), ((2, 3, 4), (4,)), ((4,), (2, 4, 3)), ((2, 3, 4), (5, 4, 2)), ((2, 3), (4, 3, 2))]
@@ -72,13 +82,9 @@ def dot(xp, a, b):
 
 @dot.vjp
 def _(g, a, b, needs):
-    ga = gb = None
     if a.ndim == 0 or b.ndim == 0:
-        if needs[0]:
-            ga = T.sum(g * b) if a.ndim == 0 else g * b
-        if needs[1]:
-            gb = T.sum(g * a) if b.ndim == 0 else g * a
-        return (ga, gb)
+        return _scaled_vjp(g, a, b, needs)
+    ga = gb = None
     if a.ndim == 2 and b.ndim == 2:  # the common case, as two plain matrix products
         return (T.dot(g, T.transpose(b)) if needs[0] else None, T.dot(T.transpose(a), g) if needs[1] else None)
     # dot(a, b) contracts a's last axis with b's second-to-last (its only axis when 1-D);
@@ -126,13 +132,9 @@ def inner(xp, a, b):
 
 @inner.vjp
 def _(g, a, b, needs):
-    ga = gb = None
     if a.ndim == 0 or b.ndim == 0:
-        if needs[0]:
-            ga = T.sum(g * b) if a.ndim == 0 else g * b
-        if needs[1]:
-            gb = T.sum(g * a) if b.ndim == 0 else g * a
-        return (ga, gb)
+        return _scaled_vjp(g, a, b, needs)
+    ga = gb = None
     # inner(a, b)[i..., j...] = sum_k a[i..., k] b[j..., k]
     na, nb = a.ndim - 1, b.ndim - 1
     if needs[0]:
