@@ -7,6 +7,8 @@ from ._core import engine
 from ._core.array import Array
 from ._core.mode import RECORDING, TRAINING, StateScope, set_flag
 from ._core.custom import Function
+from ._core.errors import NOT_VARIABLE, AutogradError
+from .backend import zeros_like
 
 __all__ = ["record", "pause", "train_mode", "predict_mode", "is_recording", "is_training",
            "set_recording", "set_training", "mark_variables", "backward", "grad", "Function"]
@@ -84,10 +86,12 @@ def grad(heads: Any, variables: Any, head_grads: Any = None, retain_graph: bool 
          create_graph: bool = False, train_mode: bool = True) -> list:
     """Gradients of the heads with respect to ``variables``, returned as a list of arrays (one per
     variable) without touching ``.grad``. ``create_graph=True`` makes them differentiable."""
-    single = isinstance(variables, Array)
-    variables = _as_list(variables)
+    variables = _as_list(variables)  # MXNet returns a list even for one variable; so do we
     if not variables:
         raise ValueError("variables cannot be an empty list; pass the arrays to differentiate with respect to")
+    for i, v in enumerate(variables):
+        if not isinstance(v, Array) or v._node is None or v._node.op is not None:
+            raise AutogradError(NOT_VARIABLE.format(i=i + 1))
     heads = _as_list(heads)
     if head_grads is not None:
         head_grads = _as_list(head_grads)
@@ -95,5 +99,4 @@ def grad(heads: Any, variables: Any, head_grads: Any = None, retain_graph: bool 
         retain_graph = create_graph
     res = engine.backward(heads, head_grads, retain_graph=retain_graph, create_graph=create_graph,
                           variables=variables, train_mode=train_mode)
-    del single  # MXNet returns a list even for one variable; so do we
-    return res
+    return [type(v)._make(zeros_like(v._data)) if g is None else g for v, g in zip(variables, res)]

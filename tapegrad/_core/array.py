@@ -7,7 +7,7 @@ from typing import Any
 import numpy
 
 from . import mode
-from .errors import AutogradError
+from .errors import NOT_IN_GRAPH, AutogradError
 from .node import Node
 from ..backend import zeros_like
 
@@ -31,7 +31,26 @@ class Array:
     _recording_flag = mode.RECORDING
     #: Whether reaching any freed node is an error (MXNet) or only one whose saved values are needed.
     _strict_free = True
+    #: Whether a backward checks that saved arrays were not modified in place since (PyTorch).
+    _track_versions = False
+    #: Optional ``f(out, inputs) -> out`` applying a dialect's dtype promotion rules to op results.
+    _promote = None
     __array_priority__ = 1000
+
+    # -- error texts (a dialect overrides them with its framework's words) ------------------------
+    @classmethod
+    def _err_no_graph(cls, i: int) -> str:
+        return NOT_IN_GRAPH
+
+    @classmethod
+    def _err_head_shape(cls, i: int, gshape: tuple, hshape: tuple) -> str:
+        return (f"head gradient has shape {tuple(gshape)} but its head has shape {tuple(hshape)}; "
+                "pass a head gradient of the head's shape")
+
+    @classmethod
+    def _err_modified(cls, a: "Array", what: str, node: Node, version: int) -> str:
+        return (f"an array saved for the gradient of {node.op.name} ({what}) was modified in place after it "
+                f"was used (version {a._version}, expected {version}); compute a new array instead")
 
     # -- construction -------------------------------------------------------------------------
     @classmethod

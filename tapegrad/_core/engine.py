@@ -57,12 +57,14 @@ def _seq_key(n: Node) -> int:
 
 def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *, retain_graph: bool = False,
              create_graph: bool = False, variables: Sequence[Array] | None = None,
-             train_mode: bool | None = None, implicit_ones: bool = True) -> list | None:
-    """Propagate cotangents from ``heads`` to the variables.
+             train_mode: bool | None = None, implicit_ones: bool = True,
+             inputs: Sequence[Array] | None = None) -> list | None:
+    """Propagate cotangents from ``heads`` back through the tape.
 
-    With ``variables`` None, gradients go into the variables' buffers according to their
-    ``grad_req``; otherwise the gradients with respect to ``variables`` are returned (zeros for a
-    variable the heads do not reach) and no buffer is touched.
+    With ``variables`` None, gradients go into the variables' buffers (each array class decides
+    how, see ``Array._write_grad``), restricted to ``inputs`` when given. Otherwise the gradients
+    with respect to ``variables`` (leaves or intermediate results) are returned, None where the
+    heads do not reach, and no buffer is touched. Error texts come from the heads' array class.
     """
     if head_grads is None:
         head_grads = [None] * len(heads)
@@ -72,22 +74,22 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
     grads: dict = {}
     roots = []
     strict = True
-    for h, hg in zip(heads, head_grads):
+    for i, (h, hg) in enumerate(zip(heads, head_grads)):
         if not isinstance(h, Array):
             raise TypeError(f"backward heads must be arrays, got {type(h).__name__}")
+        cls = type(h)
         node = h._node
         if node is None:
-            raise AutogradError(NOT_IN_GRAPH)
-        strict = strict and type(h)._strict_free
+            raise AutogradError(cls._err_no_graph(i))
+        strict = strict and cls._strict_free
         if hg is None:
             if not implicit_ones and h.size != 1:
                 raise AutogradError("grad can be implicitly created only for scalar outputs")
-            hg = type(h)._make(ones_like(h._data))
+            hg = cls._make(ones_like(h._data))
         elif not isinstance(hg, Array):
-            hg = type(h)._make(type(h)._coerce(hg))
+            hg = cls._make(cls._coerce(hg))
         if hg.shape != h.shape:
-            raise GradShapeError(f"head gradient has shape {tuple(hg.shape)} but its head has shape "
-                                 f"{tuple(h.shape)}; pass a head gradient of the head's shape")
+            raise GradShapeError(cls._err_head_shape(i, hg.shape, h.shape))
         _deposit(grads, node, h._idx, hg)
         roots.append(node)
 
@@ -96,24 +98,26 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
     if variables is not None:
         wanted = {}
         for i, v in enumerate(variables):
-            n = v._node if isinstance(v, Array) else None
-            if n is None or n.op is not None:
+            if not isinstance(v, Array) or v._node is None:
                 raise AutogradError(NOT_VARIABLE.format(i=i + 1))
-            wanted[n] = i
-    elif not any(n.op is None and n.var is not None and _req(n) != "null" for n in order):
+            wanted.setdefault(v._node, []).append((i, v._idx))
+    elif not any(n.op is None and n.var is not None and _req(n) not in (None, "null") for n in order):
         raise AutogradError(NO_INPUTS)
+    only = None if inputs is None else {v._node for v in inputs if isinstance(v, Array)}
 
     results: list = [None] * (len(variables) if variables is not None else 0)
     scope = mode.StateScope(recording=create_graph, grad_enabled=create_graph, training=train_mode)
     with scope:
         for node in order:
             g = grads.pop(node, None)
+            if node.hooks is not None and g is not None:
+                g = _run_hooks(node, g)
+            if wanted is not None and node in wanted:
+                for i, idx in wanted[node]:
+                    results[i] = g if idx is None else (g[idx] if g is not None else None)
             op = node.op
             if op is None:
-                if wanted is not None:
-                    if node in wanted:
-                        results[wanted[node]] = g
-                else:
+                if wanted is None and (only is None or node in only):
                     _write_leaf(node, g, create_graph)
                 continue
             if g is None or (node.nout is not None and all(x is None for x in g)):
@@ -121,7 +125,9 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
                     node.release()
                 continue
             if node.freed and (op.save_in or op.save_out):
-                raise AutogradError(_SECOND_BACKWARD if not strict else NOT_IN_GRAPH)
+                raise AutogradError(NOT_IN_GRAPH if strict else _SECOND_BACKWARD)
+            if node.vcheck is not None:
+                _check_versions(node)
             gin = op.run_vjp(node, g)
             if len(gin) != len(node.parents):
                 raise AutogradError(f"the VJP of {op.name!r} returned {len(gin)} cotangents for "
@@ -142,12 +148,31 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
                 _deposit(grads, p, node.pidx[i] if node.pidx is not None else None, gi)
             if not retain_graph:
                 node.release()
-    if variables is not None:
-        for i, v in enumerate(variables):
-            if results[i] is None:
-                results[i] = type(v)._make(zeros_like(v._data))
-        return results
-    return None
+    return results if variables is not None else None
+
+
+def _run_hooks(node: Node, g: Any) -> Any:
+    """Apply the tensor hooks registered on this node's outputs (a hook may replace the gradient)."""
+    for idx, fn in list(node.hooks):
+        cur = g if idx is None else g[idx]
+        if cur is None:
+            continue
+        new = fn(cur)
+        if new is not None:
+            if idx is None:
+                g = new
+            else:
+                g = list(g)
+                g[idx] = new
+    return g
+
+
+def _check_versions(node: Node) -> None:
+    """Refuse to use a saved array that was modified in place after it was saved."""
+    for ref, version, what in node.vcheck:
+        a = ref()
+        if a is not None and a._version != version:
+            raise AutogradError(type(a)._err_modified(a, what, node, version))
 
 
 def _req(node: Node) -> str | None:

@@ -17,7 +17,7 @@ class Node:
     """
 
     __slots__ = ("op", "parents", "pidx", "saved", "out", "params", "seq", "shapes", "dtypes",
-                 "cls", "freed", "var", "nout", "__weakref__")
+                 "cls", "freed", "var", "nout", "hooks", "vcheck", "__weakref__")
 
     def __init__(self, op, parents, pidx, saved, out, params, shapes, dtypes, cls, nout=None):
         self.op = op
@@ -32,6 +32,8 @@ class Node:
         self.nout = nout
         self.freed = False
         self.var = None
+        self.hooks = None  # [(output index or None, fn)]: tensor hooks and retain_grad
+        self.vcheck = None  # [(weakref to array, version, description)] for in-place checks
         self.seq = next(_seq)
 
     @classmethod

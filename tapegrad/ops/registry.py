@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import inspect
+from weakref import ref as _weakref
 from typing import Any, Callable
 
 import numpy
@@ -225,6 +226,8 @@ def apply(op: Op, args: tuple, params: dict) -> Any:
             out = xp.asarray(out)
     else:
         out = tuple(o if type(o) is _ARR else xp.asarray(o) for o in out)
+    if cls._promote is not None:
+        out = cls._promote(out, datas)
     if not (taped and op.diff and cls._recording_flag.get()):
         if nout is None:
             return cls._make(out)
@@ -290,6 +293,21 @@ def _record(op: Op, cls: type, args: tuple, datas: list, params: dict, out: Any)
     nout = op.nout
     node = _Node(op, tuple(parents), pidx, saved, out if op.save_out else None, params, tuple(shapes),
                  tuple(dtypes), cls, nout)
-    if nout is None:
-        return cls._make(out, node)
-    return tuple(cls._make(o, node, i) for i, o in enumerate(out))
+    res = cls._make(out, node) if nout is None else tuple(cls._make(o, node, i) for i, o in enumerate(out))
+    if cls._track_versions and (op.save_in or op.save_out):
+        node.vcheck = _versions(op, args, res)
+    return res
+
+
+def _versions(op: Op, args: tuple, res: Any) -> list:
+    """(weakref, version, description) of every Array whose buffer the VJP will read."""
+    idx = range(len(args)) if op.variadic or op.save_in[:1] == (-1,) else op.save_in
+    out = []
+    for i in idx:
+        a = args[i]
+        if isinstance(a, Array):
+            out.append((_weakref(a), a._version, f"input {i}"))
+    if op.save_out:
+        for k, r in enumerate(res if isinstance(res, tuple) else (res,)):
+            out.append((_weakref(r), r._version, f"output {k}"))
+    return out
