@@ -1,44 +1,59 @@
-"""Custom gradients: MXNet's ``autograd.Function`` (a forward and a hand-written backward)."""
+"""Custom gradients: an op whose VJP is a user's hand-written backward (both dialects' Function)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, Sequence
 
+from ..backend import zeros_like
 from .array import Array
 from .node import Node
 
 
-class _CustomOp:
-    """The tape entry of one ``Function`` call: its VJP is the user's ``backward``."""
+class CustomOp:
+    """The tape entry of one custom-function call: its VJP calls ``backward(*output_grads)``."""
 
     broadcast = False
     save_in = ()
     save_out = False
 
-    def __init__(self, fn: "Function", n_out: int | None) -> None:
-        self.fn = fn
-        self.name = type(fn).__name__
-        self.n_out = n_out
+    def __init__(self, name: str, backward: Callable, out_buffers: list, single: bool) -> None:
+        self.name = name
+        self.backward = backward
+        self.out_buffers = out_buffers  # only their shapes/dtypes are used, for zero gradients
+        self.single = single
 
     def run_vjp(self, node: Node, g: Any) -> tuple:
-        gs = [g] if self.n_out is None else list(g)
-        outs = self.fn._out_shapes
-        gs = [node.cls._make(_zeros(o)) if x is None else x for x, o in zip(gs, outs)]
-        res = self.fn.backward(*gs)
+        gs = [g] if self.single else list(g)
+        gs = [node.cls._make(zeros_like(o)) if x is None else x for x, o in zip(gs, self.out_buffers)]
+        res = self.backward(*gs)
         if not isinstance(res, (tuple, list)):
             res = (res,)
         if len(res) != len(node.parents):
             raise ValueError(f"{self.name}.backward returned {len(res)} gradients for {len(node.parents)} "
-                             "inputs; return one array per forward input")
+                             "inputs; return one gradient (or None) per forward input")
         return tuple(r if isinstance(r, Array) or r is None else node.cls._make(node.cls._coerce(r)) for r in res)
 
 
-def _zeros(like: Any) -> Any:
-    from ..backend import zeros_like
-    return zeros_like(like)
+def record_custom(name: str, inputs: Sequence[Any], outputs: Sequence[Array], backward: Callable,
+                  single: bool, differentiable: Sequence[bool] | None = None) -> list:
+    """Put one custom call on the tape; returns the outputs linked to it (the inputs' class).
+
+    ``differentiable[k]`` False leaves output k off the tape (a constant)."""
+    arrays = [a for a in inputs if isinstance(a, Array)]
+    cls = type(arrays[0])
+    op = CustomOp(name, backward, [o._data for o in outputs], single)
+    parents = tuple(a._node if isinstance(a, Array) else None for a in inputs)
+    pidx = tuple(a._idx if isinstance(a, Array) else None for a in inputs)
+    node = Node(op, parents, pidx, None, None, {}, tuple(getattr(a, "shape", ()) for a in inputs),
+                tuple(getattr(a, "dtype", None) for a in inputs), cls, None if single else len(outputs))
+    res = []
+    for i, o in enumerate(outputs):
+        keep = differentiable is None or differentiable[i]
+        res.append(cls._make(o._data, node if keep else None, None if single or not keep else i))
+    return res
 
 
 class Function:
-    """A differentiable step with a hand-written gradient.
+    """MXNet's custom step with a hand-written gradient.
 
     Subclass it; ``forward(*inputs)`` computes outputs (recording is paused inside) and may call
     ``save_for_backward``; ``backward(*output_grads)`` returns one gradient per input. Each instance
@@ -48,7 +63,6 @@ class Function:
     def __init__(self) -> None:
         self._used = False
         self.saved_tensors: tuple = ()
-        self._out_shapes: list = []
 
     def save_for_backward(self, *args: Any) -> None:
         """Keep values for ``backward`` in ``self.saved_tensors``."""
@@ -69,16 +83,8 @@ class Function:
         with StateScope(recording=False):
             outputs = self.forward(*inputs)
         single = not isinstance(outputs, (tuple, list))
-        outs = (outputs,) if single else tuple(outputs)
-        arrays = [a for a in inputs if isinstance(a, Array)]
-        if not (recording and any(a._node is not None for a in arrays)):
+        outs = [outputs] if single else list(outputs)
+        if not (recording and any(isinstance(a, Array) and a._node is not None for a in inputs)):
             return outputs
-        cls = type(arrays[0])
-        self._out_shapes = [o._data for o in outs]
-        op = _CustomOp(self, None if single else len(outs))
-        parents = tuple(a._node if isinstance(a, Array) else None for a in inputs)
-        pidx = tuple(a._idx if isinstance(a, Array) else None for a in inputs)
-        node = Node(op, parents, pidx, None, None, {}, tuple(getattr(a, "shape", ()) for a in inputs),
-                    tuple(getattr(a, "dtype", None) for a in inputs), cls, None if single else len(outs))
-        res = [cls._make(o._data, node, None if single else i) for i, o in enumerate(outs)]
+        res = record_custom(type(self).__name__, inputs, outs, self.backward, single)
         return res[0] if single else tuple(res)

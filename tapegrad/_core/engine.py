@@ -83,7 +83,7 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
             raise AutogradError(cls._err_no_graph(i))
         strict = strict and cls._strict_free
         if hg is None:
-            if not implicit_ones and h.size != 1:
+            if not implicit_ones and h._data.size != 1:
                 raise AutogradError("grad can be implicitly created only for scalar outputs")
             hg = cls._make(ones_like(h._data))
         elif not isinstance(hg, Array):

@@ -38,7 +38,7 @@ class Node:
 
     @classmethod
     def leaf(cls, array) -> "Node":
-        n = cls(None, (), None, None, None, None, (array.shape,), (array.dtype,), type(array))
+        n = cls(None, (), None, None, None, None, (array._data.shape,), (array._data.dtype,), type(array))
         n.var = weakref.ref(array)
         return n
 
