@@ -52,7 +52,7 @@ def check_grads(f: Callable, args: Sequence[Any], order: int = 2, *, wrt: Sequen
     cls = next((type(a) for a in args if isinstance(a, Array)), ndarray)
     args = [_as_array(a, cls) for a in args]
     if wrt is None:
-        wrt = [i for i, a in enumerate(args) if isinstance(a, Array) and a.dtype.kind in "fc"]
+        wrt = [i for i, a in enumerate(args) if isinstance(a, Array) and a._data.dtype.kind in "fc"]
     wrt = list(wrt)
     if not wrt:
         raise ValueError("check_grads needs at least one float array argument to differentiate")
@@ -63,12 +63,12 @@ def check_grads(f: Callable, args: Sequence[Any], order: int = 2, *, wrt: Sequen
 def _check(f, args, wrt, order, eps, rtol, atol, rng, cls) -> None:
     us = [rng.standard_normal(args[i].shape) for i in wrt]
     ys = _outputs(f(*[_fresh(a) for a in args]))
-    vs = [rng.standard_normal(y.shape) if y.dtype.kind in "fc" else None for y in ys]
+    vs = [rng.standard_normal(y.shape) if y._data.dtype.kind in "fc" else None for y in ys]
 
     def phi(t: float) -> float:
         xs = list(args)
         for i, u in zip(wrt, us):
-            xs[i] = cls._make((_float64(args[i]) + t * u).astype(args[i].dtype))
+            xs[i] = cls._make(numpy.asarray(_float64(args[i]) + t * u).astype(args[i]._data.dtype))
         return sum(float(numpy.vdot(v, _float64(y))) for y, v in zip(_outputs(f(*xs)), vs) if v is not None)
 
     numeric = (phi(eps) - phi(-eps)) / (2 * eps)
@@ -88,7 +88,7 @@ def _check(f, args, wrt, order, eps, rtol, atol, rng, cls) -> None:
             for y, v in zip(outs, vs):
                 if v is None:
                     continue
-                term = OPS.sum(y * cls._make(v.astype(y.dtype)))
+                term = OPS.sum(y * cls._make(v.astype(y._data.dtype)))
                 s = term if s is None else s + term
             grads = [None] * len(wrt)
             if s is not None and s._node is not None:
@@ -97,8 +97,8 @@ def _check(f, args, wrt, order, eps, rtol, atol, rng, cls) -> None:
         total = None
         for g, u, i in zip(grads, us, wrt):
             if g is None:
-                g = cls._make(numpy.zeros(xs[i].shape, dtype=xs[i].dtype))
-            term = OPS.sum(g * cls._make(u.astype(g.dtype)))
+                g = cls._make(numpy.zeros(xs[i].shape, dtype=xs[i]._data.dtype))
+            term = OPS.sum(g * cls._make(u.astype(g._data.dtype)))
             total = term if total is None else total + term
         return total
 

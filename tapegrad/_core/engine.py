@@ -143,7 +143,7 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
                         raise AutogradError(f"the VJP of {op.name!r} returned a cotangent of shape "
                                             f"{gi.shape} for input {i} of shape {shape}; this is a bug")
                 dt = node.dtypes[i]
-                if dt is not None and gi.dtype != dt and dt.kind in "fc":
+                if dt is not None and gi._data.dtype != dt and dt.kind in "fc":
                     gi = OPS.astype(gi, dt)
                 _deposit(grads, p, node.pidx[i] if node.pidx is not None else None, gi)
             if not retain_graph:

@@ -539,7 +539,7 @@ def _(g, a, a_min, a_max):
     if hi is not None:
         le = a <= hi
         if lo is not None:  # a_min > a_max: the result is a_max even where a <= a_max
-            le = T.logical_and(le, T.logical_not(T.greater(lo, hi)))
+            le = T.logical_and(le, numpy.logical_not(numpy.greater(lo, hi)))  # raw bounds: a constant
         inside = le if inside is None else T.logical_and(inside, le)
     if inside is None:
         return (g,)

@@ -161,7 +161,7 @@ class Op:
 
 def _wrap_input(node: _Node, i: int, cls: type) -> Any:
     d = node.saved[i]
-    if isinstance(d, _SCALARS):
+    if type(d) in _SCALARS:  # a Python number operand stays a (weakly typed) number
         return d
     pidx = node.pidx[i] if node.pidx is not None else None
     return cls._make(d, node.parents[i], pidx)
@@ -227,7 +227,7 @@ def apply(op: Op, args: tuple, params: dict) -> Any:
     else:
         out = tuple(o if type(o) is _ARR else xp.asarray(o) for o in out)
     if cls._promote is not None:
-        out = cls._promote(out, datas)
+        out = cls._promote(out, datas) if nout is None else tuple(cls._promote(o, datas) for o in out)
     if not (taped and op.diff and cls._recording_flag.get()):
         if nout is None:
             return cls._make(out)
