@@ -22,6 +22,7 @@ class ndarray(Array):  # noqa: N801 - MXNet's name
 
     __slots__ = ()
     _list_dtype = numpy.float32  # MXNet: Python data becomes float32
+    _float_indices = True  # ... so float32 index arrays must work (D2L's data_iter)
 
     # -- autograd ------------------------------------------------------------------------------
     def attach_grad(self, grad_req: str = "write") -> None:

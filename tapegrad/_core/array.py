@@ -33,8 +33,10 @@ class Array:
     _strict_free = True
     #: Whether a backward checks that saved arrays were not modified in place since (PyTorch).
     _track_versions = False
-    #: Optional ``f(out, inputs) -> out`` applying a dialect's dtype promotion rules to op results.
+    #: Optional ``f(out, inputs, params) -> out`` applying a dialect's dtype promotion to op results.
     _promote = None
+    #: Whether float arrays may index (MXNet makes index arrays float32 by default).
+    _float_indices = False
     __array_priority__ = 1000
 
     # -- error texts (a dialect overrides them with its framework's words) ------------------------
@@ -199,17 +201,30 @@ class Array:
 
     def _inplace(self, name: str, other: Any) -> "Array":
         self._check_inplace()
-        if (self._recording_flag.get() and isinstance(other, Array) and other._node is not None):
-            # The update depends on a recorded value: record it, then take the result's place.
+        if self._recording_flag.get() and (self._node is not None or
+                                           (isinstance(other, Array) and other._node is not None)):
+            # part of a recorded computation: record the update, then take the result's place
             res = getattr(OPS, name)(self, other)
             if res.shape != self.shape:
                 raise ValueError(f"in-place {name} would change the shape from {self.shape} to {res.shape}")
-            self._data, self._node, self._idx = res._data.astype(self.dtype, copy=False), res._node, res._idx
+            self._rebind(res)
         else:
             o = other._data if isinstance(other, Array) else other
             getattr(OPS, name).forward_into(self._data, o)
-        self._version += 1
+            self._version += 1
         return self
+
+    def _rebind(self, res: "Array") -> None:
+        """Become the recorded result ``res`` of an update of this array (same Python object)."""
+        data = res._data
+        if data.dtype != self._data.dtype:
+            data = data.astype(self._data.dtype)
+        self._data, self._node, self._idx = data, res._node, res._idx
+        self._version += 1
+        node = res._node
+        if node is not None and node.vcheck is not None:
+            # the update's own node saved our previous buffer, which nothing can write to any more
+            node.vcheck = [e for e in node.vcheck if e[0]() is not self] or None
 
     def __iadd__(self, o): return self._inplace("add", o)
     def __isub__(self, o): return self._inplace("subtract", o)
@@ -222,12 +237,11 @@ class Array:
         if self._recording_flag.get() and (self._node is not None or (isinstance(value, Array)
                                                                         and value._node is not None)):
             # a recorded value flows in: record the write, then take the result's place
-            res = OPS.setitem(self, value, key)
-            self._data, self._node, self._idx = res._data, res._node, res._idx
+            self._rebind(OPS.setitem(self, value, key))
         else:
             from ..ops.indexing import raw_key
             self._data[raw_key(key)] = value._data if isinstance(value, Array) else value
-        self._version += 1
+            self._version += 1
 
     def __getitem__(self, key: Any) -> "Array":
         return OPS.getitem(self, key)

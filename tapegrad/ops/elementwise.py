@@ -1,6 +1,8 @@
 """Elementwise ops: arithmetic ufuncs and unary math."""
 from __future__ import annotations
 
+import math
+
 import numpy
 
 from .._core.array import OPS as T
@@ -108,7 +110,11 @@ def _(g, x, y, out, needs):
     if needs[0]:
         gx = g * y * T.power(x, y - 1)
     if needs[1]:
-        gy = g * out * T.log(T.where(x > 0, x, 1))
+        # d/dy x**y = x**y log x, taken as 0 where x <= 0 (there only integer y are real-valued)
+        if isinstance(x, (int, float)):  # a Python number base stays a number
+            gy = g * out * (math.log(x) if x > 0 else 0.0)
+        else:
+            gy = g * out * T.log(T.where(x > 0, x, 1))
     return (gx, gy)
 
 

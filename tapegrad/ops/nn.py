@@ -275,3 +275,132 @@ def one_hot(xp, indices, depth, dtype="float32", on_value=1.0, off_value=0.0):
         idx = idx.astype(xp.int64)
     hit = idx[..., None] == xp.arange(depth)
     return xp.where(hit, on_value, off_value).astype(dtype)
+
+
+# --- losses (PyTorch's fused nll_loss and mse_loss) ---------------------------------------------
+
+
+def _nll_parts(xp, target, shape, dtype, weight, ignore_index):
+    """Class axis, clean integer targets, and each position's weight (0 where ignored)."""
+    ax = 1 if len(shape) > 1 else 0
+    t = xp.asarray(target)
+    if t.dtype.kind not in "iu":
+        t = t.astype(xp.int64)
+    keep = t != ignore_index
+    safe = xp.where(keep, t, 0)
+    if weight is None:
+        w = keep.astype(dtype)
+    else:
+        w = xp.where(keep, xp.asarray(weight)[safe], 0).astype(dtype)
+    return ax, safe, w
+
+
+def _np_nll_loss(data, target, weight=None, reduction="mean", ignore_index=-100):
+    """Reference: an explicit loop over positions."""
+    ax = 1 if data.ndim > 1 else 0
+    moved = numpy.moveaxis(data, ax, -1)
+    loss = numpy.zeros(numpy.shape(target), dtype=data.dtype)
+    wsum = 0.0
+    for pos in numpy.ndindex(loss.shape):
+        c = int(numpy.asarray(target)[pos])
+        if c == ignore_index:
+            continue
+        wc = 1.0 if weight is None else float(weight[c])
+        loss[pos] = -moved[pos + (c,)] * wc
+        wsum += wc
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    return loss.sum() / wsum
+
+
+def _nll_cases(rng):
+    cases = []
+    x = draw(rng, (4, 3))
+    t = numpy.array([2, 0, 1, 2])
+    for red in ("mean", "sum", "none"):
+        cases.append(Case((x, t), dict(reduction=red), ref=_np_nll_loss, wrt=(0,)))
+    w = numpy.array([0.5, 2.0, 1.5])
+    cases.append(Case((x, t), dict(weight=w), ref=_np_nll_loss, wrt=(0,)))
+    cases.append(Case((x, numpy.array([2, -100, 1, 0])), dict(weight=w, reduction="sum"), ref=_np_nll_loss,
+                      wrt=(0,)))
+    cases.append(Case((x, numpy.array([2, 5, 1, 5])), dict(ignore_index=5), ref=_np_nll_loss, wrt=(0,)))
+    y = draw(rng, (2, 3, 4))  # (N, C, d): one class index per (n, d)
+    cases.append(Case((y, numpy.array([[0, 2, 1, 1], [2, 2, 0, 1]])), dict(reduction="none"), ref=_np_nll_loss,
+                      wrt=(0,)))
+    cases.append(Case((y, numpy.array([[0, 2, 1, 1], [2, 2, 0, 1]])), ref=_np_nll_loss, wrt=(0,)))
+    cases.append(Case((draw(rng, (3,)), numpy.array(1)), ref=_np_nll_loss, wrt=(0,)))  # no batch axis
+    return cases
+
+
+@defop(nin=2, public=None, samples=_nll_cases)
+def nll_loss(xp, data, target, weight=None, reduction="mean", ignore_index=-100):
+    """PyTorch's ``nll_loss``: ``-data[n, target[n]]`` (times the class weight), for log-probabilities
+    ``data`` of shape (N, C, d...) or (C,) and integer ``target`` of shape (N, d...) or ().
+
+    Positions whose target is ``ignore_index`` count zero; ``reduction='mean'`` divides by the summed
+    weight of the other positions. ``weight`` (a raw array of C class weights) and ``target`` get no
+    gradient. The caller checks shapes and ranges (``torch.nn.functional.nll_loss`` does).
+    """
+    ax, safe, w = _nll_parts(xp, target, data.shape, data.dtype, weight, ignore_index)
+    picked = xp.squeeze(xp.take_along_axis(data, xp.expand_dims(safe, ax), axis=ax), axis=ax)
+    loss = -picked * w
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return xp.sum(loss)
+    return xp.sum(loss) / xp.sum(w)
+
+
+@nll_loss.vjp
+def _(g, target, shapes, dtypes, weight, reduction, ignore_index):
+    """The gradient is ``-w * g`` at each target position and zero elsewhere (nll is linear in data)."""
+    shape = shapes[0]
+    raw = _raw(target)
+    xp = xp_of((raw,))
+    ax, safe, w = _nll_parts(xp, raw, shape, dtypes[0], weight, ignore_index)
+    scale = -w / xp.sum(w) if reduction == "mean" else -w
+    iota = xp.arange(shape[ax]).reshape((-1,) + (1,) * (len(shape) - ax - 1))
+    mask = iota == xp.expand_dims(safe, ax)
+    if reduction == "none":
+        gk = T.expand_dims(g * scale, ax)
+    else:
+        gk = g * xp.expand_dims(scale, ax)
+    return (T.where(mask, gk, 0), None)
+
+
+def _np_mse_loss(a, b, reduction="mean"):
+    sq = (a - b) ** 2
+    return sq if reduction == "none" else sq.sum() if reduction == "sum" else sq.mean()
+
+
+def _mse_cases(rng):
+    cases = []
+    for red in ("mean", "sum", "none"):
+        for sa, sb in (((3,), (3,)), ((2, 3), (2, 3)), ((2, 1), (1, 3)), ((), ())):
+            cases.append(Case((draw(rng, sa), draw(rng, sb)), dict(reduction=red), ref=_np_mse_loss))
+    return cases
+
+
+@defop(broadcast=True, public=None, samples=_mse_cases)
+def mse_loss(xp, data, target, reduction="mean"):
+    """PyTorch's ``mse_loss``: ``(data - target) ** 2``, summed, averaged or kept (``reduction``)."""
+    d = data - target
+    sq = d * d
+    if reduction == "none":
+        return sq
+    return xp.sum(sq) if reduction == "sum" else xp.mean(sq)
+
+
+@mse_loss.vjp
+def _(g, data, target, shapes, reduction):
+    d = data - target
+    if reduction == "mean":
+        n = 1
+        for s in numpy.broadcast_shapes(*shapes):
+            n *= s
+        gd = g * d * (2.0 / n if n else 0.0)
+    else:
+        gd = g * d * 2.0
+    return (gd, -gd)

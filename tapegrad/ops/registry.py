@@ -227,7 +227,7 @@ def apply(op: Op, args: tuple, params: dict) -> Any:
     else:
         out = tuple(o if type(o) is _ARR else xp.asarray(o) for o in out)
     if cls._promote is not None:
-        out = cls._promote(out, datas) if nout is None else tuple(cls._promote(o, datas) for o in out)
+        out = cls._promote(out, datas, params) if nout is None else tuple(cls._promote(o, datas, params) for o in out)
     if not (taped and op.diff and cls._recording_flag.get()):
         if nout is None:
             return cls._make(out)
