@@ -1,0 +1,429 @@
+"""The PyTorch dialect's ``Tensor``: the engine's Array with PyTorch's autograd policy.
+
+Recording is on unless grad mode is off; a tensor records when it requires grad; ``.grad`` is None
+until a backward, then accumulates in place in the same tensor; a second backward fails only where
+a freed saved value is needed; in-place writes to saved tensors are detected by version counters.
+"""
+from __future__ import annotations
+
+import re
+import warnings
+import weakref
+from typing import Any, Callable
+
+import numpy
+
+from .._core import engine
+from .._core.array import OPS, Array
+from .._core.errors import AutogradError
+from .._core.mode import GRAD_ENABLED
+from .._core.node import Node
+from ..backend import device_of, to_host
+
+__all__ = ["Tensor", "GradFn"]
+
+_F32, _F64 = numpy.dtype(numpy.float32), numpy.dtype(numpy.float64)
+
+NON_LEAF_GRAD_WARNING = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute won't be "
+    "populated during autograd.backward(). If you indeed want the .grad field to be populated for a non-leaf "
+    "Tensor, use .retain_grad() on the non-leaf Tensor. If you access the non-leaf Tensor by mistake, make sure "
+    "you access the leaf Tensor instead. See github.com/pytorch/pytorch/pull/30531 for more information.")
+LEAF_INPLACE = "a leaf Variable that requires grad is being used in an in-place operation."
+
+# PyTorch's names for the backward node of each op ("Mul" -> MulBackward0).
+_TORCH_NAMES = {
+    "add": "Add", "subtract": "Sub", "multiply": "Mul", "divide": "Div", "true_divide": "Div",
+    "negative": "Neg", "power": "Pow", "exp": "Exp", "log": "Log", "sin": "Sin", "cos": "Cos", "tan": "Tan",
+    "tanh": "Tanh", "sqrt": "Sqrt", "abs": "Abs", "sum": "Sum", "mean": "Mean", "prod": "Prod", "dot": "Dot",
+    "matmul": "MatMul", "norm": "LinalgVectorNorm", "reshape": "View", "transpose": "Permute",
+    "getitem": "Index", "setitem": "CopySlices", "maximum": "Maximum", "minimum": "Minimum", "relu": "Relu",
+    "sigmoid": "Sigmoid", "softmax": "Softmax", "log_softmax": "LogSoftmax", "broadcast_to": "Expand",
+    "astype": "ToCopy", "max": "Max", "min": "Min", "amax": "Amax", "amin": "Amin", "concatenate": "Cat",
+    "stack": "Stack", "where": "Where", "clip": "Clamp", "expand_dims": "Unsqueeze", "squeeze": "Squeeze",
+    "var": "Var", "std": "Std", "cumsum": "Cumsum", "cumprod": "Cumprod", "square": "Pow", "reciprocal": "Reciprocal",
+    "log1p": "Log1P", "expm1": "Expm1", "sinh": "Sinh", "cosh": "Cosh", "arcsin": "Asin", "arccos": "Acos",
+    "arctan": "Atan", "arctan2": "Atan2", "sign": "Sign", "floor": "Floor", "ceil": "Ceil", "round": "Round",
+    "trunc": "Trunc", "flip": "Flip", "repeat": "RepeatInterleave", "tile": "Repeat", "swapaxes": "Transpose",
+    "moveaxis": "Permute", "tensordot": "Tensordot", "outer": "Outer", "_einsum": "Einsum", "logsumexp": "Logsumexp",
+    "pick": "Gather", "scatter_add": "ScatterAdd", "sum_to": "Sum", "ravel": "View", "flatten": "View",
+    "tril": "Tril", "triu": "Triu", "diagonal": "Diagonal", "trace": "Trace", "inv": "LinalgInv",
+    "det": "LinalgDet", "solve": "LinalgSolveEx", "sort": "Sort", "mod": "Remainder", "remainder": "Remainder",
+    "pad": "ConstantPadNd", "hypot": "Hypot", "logaddexp": "Logaddexp", "vdot": "Dot", "inner": "Inner",
+}
+
+
+def _short(name: str) -> str:
+    """``ExpBackward0`` -> ``Exp``, as PyTorch names a node inside its in-place error."""
+    return re.sub(r"Backward\d+$", "", name)
+
+
+def _index_kind(key: Any) -> str:
+    """PyTorch's node for an indexing: Select (an int), Slice (slices), Index (advanced)."""
+    keys = key if isinstance(key, tuple) else (key,)
+    if any(isinstance(k, (list, numpy.ndarray, Array)) or isinstance(k, bool) for k in keys):
+        return "Index"
+    if len(keys) == 1 and isinstance(keys[0], int):
+        return "Select"
+    return "Slice"
+
+
+def _camel(name: str) -> str:
+    return "".join(p.capitalize() for p in name.strip("_").split("_"))
+
+
+class GradFn:
+    """The backward node of a result, as PyTorch shows it (``grad_fn=<MulBackward0>``)."""
+
+    __slots__ = ("_node",)
+
+    def __init__(self, node: Any) -> None:
+        self._node = node
+
+    def name(self) -> str:
+        node = self._node
+        op = node.op
+        if op is None:
+            return "AccumulateGrad"
+        name = op.name
+        base = _TORCH_NAMES.get(name) or _camel(name)
+        overload = 0
+        params = node.params or {}
+        if name in ("sum", "mean") and params.get("axis") is not None:
+            overload = 1
+        elif name in ("max", "min"):
+            overload = 0 if params.get("axis") is not None else 1
+        elif name == "squeeze":
+            overload = 1 if params.get("axis") is not None else 0
+        elif name == "clip":
+            overload = 1
+        elif name == "power" and node.parents[1] is not None:
+            overload = 1
+        elif name == "matmul":
+            nd = (len(node.shapes[0]), len(node.shapes[1]))
+            base = {(2, 2): "Mm", (2, 1): "Mv", (1, 1): "Dot"}.get(nd, "UnsafeView")
+        elif name == "getitem":
+            base = _index_kind(params.get("key"))
+        elif name == "setitem":
+            return "torch::autograd::CopySlices"
+        return f"{base}Backward{overload}"
+
+    @property
+    def next_functions(self) -> tuple:
+        node = self._node
+        out = []
+        for i, p in enumerate(node.parents):
+            idx = node.pidx[i] if node.pidx is not None and node.pidx[i] is not None else 0
+            out.append((None if p is None else GradFn(p), idx))
+        return tuple(out)
+
+    @property
+    def variable(self) -> Any:
+        """For an AccumulateGrad node, the leaf tensor it feeds."""
+        return self._node.var() if self._node.var is not None else None
+
+    def register_hook(self, fn: Callable) -> "_Handle":
+        return _add_hook(self._node, None, lambda g: fn(g))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, GradFn) and other._node is self._node
+
+    def __hash__(self) -> int:
+        return id(self._node)
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {hex(id(self._node))}>"
+
+
+class _Handle:
+    """Returned by ``register_hook``; ``remove()`` unregisters the hook."""
+
+    def __init__(self, node: Any, entry: tuple) -> None:
+        self._node, self._entry = weakref.ref(node), entry
+
+    def remove(self) -> None:
+        node = self._node()
+        if node is not None and node.hooks and self._entry in node.hooks:
+            node.hooks.remove(self._entry)
+
+
+def _add_hook(node: Any, idx: int | None, fn: Callable) -> _Handle:
+    entry = (idx, fn)
+    if node.hooks is None:
+        node.hooks = []
+    node.hooks.append(entry)
+    return _Handle(node, entry)
+
+
+def _promote(out: Any, datas: list, params: dict) -> Any:
+    """PyTorch's promotion: integer tensors meeting Python floats, or floating functions of integer
+    tensors, give the default dtype float32 where NumPy gives float64 (unless a dtype was asked for)."""
+    if out.dtype == _F64 and params.get("dtype") is None and \
+            not any(isinstance(d, numpy.ndarray) and d.dtype.kind in "fc" and d.dtype.itemsize >= 8 for d in datas):
+        return out.astype(_F32)
+    return out
+
+
+class Tensor(Array):
+    """A PyTorch-style tensor over the tapegrad engine (``import tapegrad.torch as torch``)."""
+
+    __slots__ = ("_gradT", "_retains", "__dict__")
+
+    _recording_flag = GRAD_ENABLED
+    _strict_free = False
+    _track_versions = True
+    _promote = staticmethod(_promote)
+
+    @classmethod
+    def _make(cls, data: Any, node: Any = None, idx: int | None = None) -> "Tensor":
+        t = object.__new__(cls)
+        t._data = data
+        t._node = node
+        t._idx = idx
+        t._grad = None
+        t._grad_req = None
+        t._version = 0
+        t._gradT = None
+        t._retains = False
+        return t
+
+    @classmethod
+    def _coerce(cls, value: Any) -> Any:
+        if isinstance(value, (int, float, complex, numpy.ndarray, numpy.generic)):
+            return value
+        if value is None:
+            raise TypeError("expected a tensor or a number, got None")
+        a = numpy.asarray(value)
+        return a.astype(_F32) if a.dtype == _F64 else a
+
+    # -- PyTorch's error texts -------------------------------------------------------------------
+    @classmethod
+    def _err_no_graph(cls, i: int) -> str:
+        return f"element {i} of tensors does not require grad and does not have a grad_fn"
+
+    @classmethod
+    def _err_head_shape(cls, i: int, gshape: tuple, hshape: tuple) -> str:
+        return (f"Mismatch in shape: grad_output[{i}] has a shape of torch.Size({list(gshape)}) and output[{i}] "
+                f"has a shape of torch.Size({list(hshape)}).")
+
+    @classmethod
+    def _err_modified(cls, a: Array, what: str, node: Any, version: int) -> str:
+        kind = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+                "int32": "Int", "bool": "Bool"}.get(a.dtype.name, a.dtype.name)
+        origin = ""
+        if what.startswith("output"):  # the op that saved its own output
+            origin = f", which is {what} of {_short(GradFn(node).name())}"
+        elif a._node is not None and a._node.op is not None:  # the tensor's history now (after the write)
+            origin = f", which is output {a._idx or 0} of {_short(GradFn(a._node).name())}"
+        return (f"one of the variables needed for gradient computation has been modified by an inplace operation: "
+                f"[torch.{kind}Tensor {list(a.shape)}]{origin}, is at version {a._version}; expected version "
+                f"{version} instead. Hint: enable anomaly detection to find the operation that failed to compute "
+                "its gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False).")
+
+    # -- autograd attributes -----------------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._node is not None
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        self.requires_grad_(flag)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Make this leaf record (or stop recording) operations on it; returns self."""
+        if not self.is_leaf:
+            if requires_grad:
+                return self
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to use a "
+                               "computed variable in a subgraph that doesn't require differentiation use "
+                               "var_no_grad = var.detach().")
+        if requires_grad:
+            if self.dtype.kind not in "fc":
+                raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
+            if self._node is None:
+                self._grad_req = "add"
+                self._node = Node.leaf(self)
+        else:
+            self._node = None
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._node is None or self._node.op is None
+
+    @property
+    def grad_fn(self) -> GradFn | None:
+        n = self._node
+        return None if n is None or n.op is None else GradFn(n)
+
+    @property
+    def grad(self) -> "Tensor | None":
+        if not self.is_leaf and not self._retains:
+            warnings.warn(NON_LEAF_GRAD_WARNING, UserWarning, stacklevel=2)
+            return None
+        return self._gradT
+
+    @grad.setter
+    def grad(self, value: "Tensor | None") -> None:
+        if value is not None and tuple(value.shape) != tuple(self.shape):
+            raise RuntimeError(f"assigned grad has data of a different size")
+        self._gradT = value
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf tensor's gradient in ``.grad`` during backward."""
+        if self.is_leaf or self._retains:
+            return
+        if self._node is None:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        self._retains = True
+        me = weakref.ref(self)
+
+        def keep(g: "Tensor") -> None:
+            t = me()
+            if t is not None:
+                t._accumulate(g, GRAD_ENABLED.get())
+        _add_hook(self._node, self._idx, keep)
+
+    def register_hook(self, hook: Callable) -> _Handle:
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces it."""
+        if self._node is None:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        return _add_hook(self._node, self._idx, hook)
+
+    def _write_grad(self, g: Any, create_graph: bool) -> None:
+        if g is not None:
+            self._accumulate(g, create_graph)
+
+    def _accumulate(self, g: "Tensor", create_graph: bool) -> None:
+        """``.grad += g``: in place in the same tensor, or as a recorded sum under create_graph."""
+        if self._gradT is None:
+            self._gradT = g if create_graph else Tensor._make(g._data.copy())
+        elif create_graph or self._gradT._node is not None:
+            self._gradT = self._gradT + g
+        else:
+            buf = self._gradT._data
+            if buf.shape == g.shape and buf.flags.writeable:
+                buf += g._data
+            else:
+                self._gradT._data = buf + g._data
+            self._gradT._version += 1
+
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False,
+                 inputs: Any = None) -> None:
+        """Accumulate this tensor's gradient into the ``.grad`` of the leaves (or of ``inputs``)."""
+        if retain_graph is None:
+            retain_graph = create_graph
+        if inputs is not None and isinstance(inputs, Array):
+            inputs = [inputs]
+        engine.backward([self], None if gradient is None else [gradient], retain_graph=retain_graph,
+                        create_graph=create_graph, implicit_ones=False, inputs=inputs)
+
+    def detach(self) -> "Tensor":
+        """The same storage with no history and ``requires_grad=False``."""
+        return Tensor._make(self._data)
+
+    def detach_(self) -> "Tensor":
+        """Cut this tensor from its history in place; returns self."""
+        self._node = None
+        self._idx = None
+        return self
+
+    @property
+    def data(self) -> "Tensor":
+        return Tensor._make(self._data)
+
+    @data.setter
+    def data(self, value: "Tensor") -> None:
+        self._data = value._data if isinstance(value, Array) else numpy.asarray(value)
+
+    # -- in-place policy ------------------------------------------------------------------------
+    def _check_inplace(self) -> None:
+        if GRAD_ENABLED.get() and self._node is not None and self._node.op is None:
+            raise AutogradError(LEAF_INPLACE)
+
+    # -- conversions with PyTorch's errors ------------------------------------------------------
+    def item(self) -> Any:
+        """The single element as a Python number."""
+        n = self._data.size
+        if n != 1:
+            raise RuntimeError(f"a Tensor with {n} elements cannot be converted to Scalar")
+        return numpy.asarray(to_host(self._data)).reshape(()).item()
+
+    def __bool__(self) -> bool:
+        if self._data.size > 1:
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        if self._data.size == 0:
+            raise RuntimeError("Boolean value of Tensor with no values is ambiguous")
+        return bool(self.item())
+
+    def numpy(self, *, force: bool = False) -> numpy.ndarray:
+        """The values as a NumPy array sharing memory (on the CPU)."""
+        if self.requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        return to_host(self._data)
+
+    def tolist(self) -> Any:
+        return numpy.asarray(to_host(self._data)).tolist()
+
+    @property
+    def device(self) -> Any:
+        from . import device as _device  # noqa: PLC0415
+        d = device_of(self._data)
+        return _device("cpu") if d.device_type == "cpu" else _device("cuda", d.device_id)
+
+    @property
+    def is_cuda(self) -> bool:
+        return device_of(self._data).device_type == "gpu"
+
+    def __repr__(self, *, tensor_contents: Any = None) -> str:
+        from ._format import format_tensor  # noqa: PLC0415
+        suffixes = []
+        if self.is_cuda:
+            suffixes.append(f"device='{self.device}'")
+        fn = self.grad_fn
+        if fn is not None:
+            suffixes.append(f"grad_fn=<{fn.name()}>")
+        elif self.requires_grad:
+            suffixes.append("requires_grad=True")
+        return format_tensor(numpy.asarray(to_host(self._data)), suffixes)
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        if self.ndim == 0 and spec:
+            return format(self.item(), spec)
+        return repr(self) if not spec else format(repr(self), spec)
+
+    def __hash__(self) -> int:  # tensors hash by identity in PyTorch (dict keys, sets of parameters)
+        return id(self)
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> numpy.ndarray:
+        a = to_host(self._data)
+        return a if dtype is None else a.astype(dtype, copy=False)
+
+    def __reduce_ex__(self, protocol: int):
+        return (_rebuild, (numpy.asarray(to_host(self._data)), self.requires_grad))
+
+
+def _rebuild(data: numpy.ndarray, requires_grad: bool) -> Tensor:
+    t = Tensor._make(data)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+_ = OPS  # the arithmetic dunders come from Array and route through the op registry
