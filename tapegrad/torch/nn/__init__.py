@@ -1,0 +1,10 @@
+"""``torch.nn``: Parameter, Module and the layers and losses of D2L's first chapters."""
+from __future__ import annotations
+
+from . import functional, init  # noqa: F401
+from .modules import (CrossEntropyLoss, Dropout, Flatten, Identity, Linear, LogSoftmax, Module,  # noqa: F401
+                      ModuleList, MSELoss, NLLLoss, ReLU, Sequential, Sigmoid, Softmax, Tanh)
+from .parameter import Parameter  # noqa: F401
+
+__all__ = ["functional", "init", "Parameter", "Module", "Sequential", "ModuleList", "Linear", "Identity", "ReLU",
+           "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Flatten", "Dropout", "CrossEntropyLoss", "NLLLoss", "MSELoss"]
