@@ -1,7 +1,7 @@
-"""The seed chapter, "Automatic Differentiation" (D2L, MXNet tab), end to end on tapegrad.
+"""The seed chapter, "Automatic Differentiation" (D2L), end to end on tapegrad.
 
-Run ``python -m tapegrad.tour``: each cell is shown with its code and, as a notebook would, the
-value of its last expression. Then the exercises: a second derivative, backward twice (and the
+Run ``python -m tapegrad.tour``: each cell of the MXNet tab, then of the PyTorch tab, is shown with
+its code and, as a notebook would, the value of its last expression. Then the exercises: a second derivative, backward twice (and the
 error), control flow on vectors, and sin(x) with the derivative computed by autograd, plotted to
 a PNG when matplotlib is installed.
 """
@@ -43,6 +43,24 @@ CHAPTER = [
     ("f is piecewise linear in a, so its derivative is d / a.", "a.grad == d / a"),
     ("Training mode is on inside record() and off outside.",
      "print(autograd.is_training())\nwith autograd.record():\n    print(autograd.is_training())"),
+]
+
+TORCH_TAB = [
+    ("The same chapter in the PyTorch dialect (again only the import differs from the book).",
+     "import tapegrad.torch as torch\ntorch.manual_seed(0)\nx = torch.arange(4.0, requires_grad=True)\nx"),
+    ("The gradient is None until the first backward.", "x.grad"),
+    ("Record (always on) and backpropagate.", "y = 2 * torch.dot(x, x)\ny"),
+    ("", "y.backward()\nx.grad"),
+    ("", "x.grad == 4 * x"),
+    ("PyTorch accumulates gradients: zero them first.", "x.grad.zero_()  # Reset the gradient\ny = x.sum()\n"
+     "y.backward()\nx.grad"),
+    ("Detaching computation.", "x.grad.zero_()\ny = x * x\nu = y.detach()\nz = u * x\n\nz.sum().backward()\n"
+     "x.grad == u"),
+    ("", "x.grad.zero_()\ny.sum().backward()\nx.grad == 2 * x"),
+    ("Control flow, with .item() for the Python conditions.",
+     "def f(a):\n    b = a * 2\n    while b.norm().item() < 1000:\n        b = b * 2\n    if b.sum().item() > 0:\n"
+     "        c = b\n    else:\n        c = 100 * b\n    return c\n\n"
+     "a = torch.randn(size=(1,), requires_grad=True)\nd = f(a)\nd.backward()\na.grad == d / a"),
 ]
 
 EXERCISES = [
@@ -104,14 +122,18 @@ def _run_cell(src: str, ns: dict) -> Any:
 def main(out=None) -> int:
     """Print the chapter and the exercises, cell by cell."""
     out = out or sys.stdout
-    ns: dict = {"plot_sin_and_derivative": plot_sin_and_derivative}
+    mxnet_ns: dict = {"plot_sin_and_derivative": plot_sin_and_derivative}
     n = 0
-    for title, cells in (("Automatic Differentiation (D2L 2.5), MXNet dialect on tapegrad", CHAPTER),
-                         ("Exercises", EXERCISES)):
+    for title, cells, ns in (("Automatic Differentiation (D2L 2.5), MXNet dialect on tapegrad", CHAPTER, mxnet_ns),
+                             ("The PyTorch tab", TORCH_TAB, {}),
+                             ("Exercises (MXNet dialect)", EXERCISES, mxnet_ns)):
         print(f"\n{'=' * 78}\n{title}\n{'=' * 78}", file=out)
         for text, src in cells:
             n += 1
-            print(f"\n# {text}", file=out)
+            if text:
+                print(f"\n# {text}", file=out)
+            else:
+                print(file=out)
             for i, line in enumerate(src.splitlines()):
                 print(f"{'In [%d]: ' % n if i == 0 else ' ' * len('In [%d]: ' % n)}{line}", file=out)
             out.flush()

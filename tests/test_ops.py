@@ -81,6 +81,14 @@ def test_gradients_match_finite_differences(op, case, layout):
     check_grads(_call(op, case), [_wrap(a) for a in args], order=case.order, wrt=case.wrt)
 
 
+@pytest.mark.parametrize("op,case", [c for c in CASES if c.values[0].diff])
+def test_gradients_through_the_pytorch_dialect(op, case):
+    """The same rules run on Tensors (torch.autograd.grad(create_graph=True) to order 2)."""
+    from tapegrad.torch import Tensor
+    args = [Tensor._make(a) if isinstance(a, numpy.ndarray) else a for a in case.args]
+    check_grads(_call(op, case), args, order=min(case.order, 2), wrt=case.wrt)
+
+
 def test_every_differentiable_op_has_a_rule_and_samples():
     missing = [n for n, op in REGISTRY.items() if op.diff and (op.vjp_fn is None or op.samples is None)]
     assert not missing, f"ops without a VJP or samples: {missing}"
