@@ -9,7 +9,7 @@ from typing import Any, Callable, Sequence
 
 import numpy
 
-from ._core import engine
+from ._core import engine, forward
 from ._core.array import OPS, Array
 from ._core.mode import StateScope
 from .ndarray import ndarray
@@ -40,15 +40,21 @@ def _float64(x: Any) -> numpy.ndarray:
     return numpy.asarray(numpy.asarray(x) if isinstance(x, Array) else x, dtype=numpy.float64)
 
 
-def check_grads(f: Callable, args: Sequence[Any], order: int = 2, *, wrt: Sequence[int] | None = None,
-                eps: float = 1e-6, rtol: float = 1e-5, atol: float = 1e-6, seed: int = 0) -> None:
+def check_grads(f: Callable, args: Sequence[Any], order: int = 2, *, modes: Sequence[str] = ("rev",),
+                wrt: Sequence[int] | None = None, eps: float = 1e-6, rtol: float = 1e-5, atol: float = 1e-6,
+                seed: int = 0) -> None:
     """Raise GradCheckError unless ``f``'s derivatives up to ``order`` match central differences.
 
-    ``f`` takes tapegrad arrays (float64 copies of ``args``) and returns an array or a tuple of
-    arrays. ``wrt`` picks the positional arguments to differentiate (default: every float array).
-    Each order is checked along one random input direction ``u`` and output direction ``v``:
-    ``<v, J u>`` from the VJP against ``(phi(eps) - phi(-eps)) / (2 eps)``, ``phi(t) = <v, f(x + t u)>``.
+    ``f`` takes tapegrad arrays and returns an array or a tuple of arrays. ``wrt`` picks the positional
+    arguments to differentiate (default: every float array); ``modes`` is any of "rev" (VJPs) and
+    "fwd" (JVPs). Each order is checked along one random input direction ``u`` and output direction
+    ``v``: ``<v, J u>`` against ``(phi(eps) - phi(-eps)) / (2 eps)``, ``phi(t) = <v, f(x + t u)>``; the
+    next order checks that directional derivative itself. When a check fails, every op ``f`` applies
+    is checked on its own, and the error names the first one whose rule disagrees.
     """
+    bad = set(modes) - {"fwd", "rev"}
+    if bad:
+        raise ValueError(f"modes must be drawn from 'fwd' and 'rev', got {sorted(bad)}")
     cls = next((type(a) for a in args if isinstance(a, Array)), ndarray)
     args = [_as_array(a, cls) for a in args]
     if wrt is None:
@@ -57,10 +63,41 @@ def check_grads(f: Callable, args: Sequence[Any], order: int = 2, *, wrt: Sequen
     if not wrt:
         raise ValueError("check_grads needs at least one float array argument to differentiate")
     rng = numpy.random.default_rng(seed)
-    _check(f, args, wrt, order, eps, rtol, atol, rng, cls)
+    try:
+        _check(f, args, wrt, order, eps, rtol, atol, rng, cls, tuple(modes))
+    except GradCheckError as e:
+        culprit = _localize(f, args, wrt, eps, rtol, atol, tuple(modes))
+        if culprit:
+            raise GradCheckError(f"{e}; {culprit}") from None
+        raise
 
 
-def _check(f, args, wrt, order, eps, rtol, atol, rng, cls) -> None:
+def _localize(f, args, wrt, eps, rtol, atol, modes) -> str:
+    """Re-run ``f`` recording every op it applies, then check each op's rule on its own inputs."""
+    calls: list = []
+    token = forward.CAPTURE.set(calls)
+    try:
+        f(*[_fresh(a) for a in args])
+    finally:
+        forward.CAPTURE.reset(token)
+    for k, (op, op_args, params) in enumerate(calls):
+        idx = [i for i, a in enumerate(op_args) if isinstance(a, Array) and a._data.dtype.kind in "fc"]
+        if not idx or not getattr(op, "diff", True):
+            continue
+        name = getattr(op, "name", repr(op))
+        call = (lambda *xs, op=op, params=params: op(list(xs), **params)) if getattr(op, "seq", False) \
+            else (lambda *xs, op=op, params=params: op(*xs, **params))
+        try:
+            _check(call, [_fresh(a) for a in op_args], idx, 1, eps, rtol, atol, numpy.random.default_rng(k),
+                   type(op_args[idx[0]]), modes)
+        except GradCheckError as e:
+            return f"the rule of {name!r} (op #{k + 1} of {len(calls)} applied by the function) disagrees: {e}"
+        except Exception:  # noqa: BLE001 - an op that cannot be checked alone is skipped
+            continue
+    return ""
+
+
+def _check(f, args, wrt, order, eps, rtol, atol, rng, cls, modes=("rev",)) -> None:
     us = [rng.standard_normal(args[i].shape) for i in wrt]
     ys = _outputs(f(*[_fresh(a) for a in args]))
     vs = [rng.standard_normal(y.shape) if y._data.dtype.kind in "fc" else None for y in ys]
@@ -102,12 +139,39 @@ def _check(f, args, wrt, order, eps, rtol, atol, rng, cls) -> None:
             total = term if total is None else total + term
         return total
 
-    analytic = float(numpy.asarray(directional(*args)))
-    if not abs(analytic - numeric) <= atol + rtol * abs(numeric):
-        raise GradCheckError(f"order-{order} check failed: reverse mode gives {analytic!r}, central differences "
-                             f"give {numeric!r} (difference {analytic - numeric:.3g})")
+    def forward_mode() -> float:
+        """<v, J u> by forward mode."""
+        trace = forward.ForwardTrace()
+        xs = list(args)
+        for i, u in zip(wrt, us):
+            x = _fresh(args[i])
+            x = type(x)._make(x._data.copy())
+            trace.set(x, cls._make(u.astype(x._data.dtype)))
+            xs[i] = x
+        token = forward.TRACES.set(forward.TRACES.get() + (trace,))
+        try:
+            outs = _outputs(f(*xs))
+        finally:
+            forward.TRACES.reset(token)
+        total = 0.0
+        for y, v in zip(outs, vs):
+            t = trace.get(y)
+            if v is not None and t is not None:
+                total += float(numpy.vdot(v, _float64(t)))
+        return total
+
+    if "rev" in modes:
+        analytic = float(numpy.asarray(directional(*args)))
+        if not abs(analytic - numeric) <= atol + rtol * abs(numeric):
+            raise GradCheckError(f"order-{order} check failed: reverse mode gives {analytic!r}, central "
+                                 f"differences give {numeric!r} (difference {analytic - numeric:.3g})")
+    if "fwd" in modes:
+        analytic = forward_mode()
+        if not abs(analytic - numeric) <= atol + rtol * abs(numeric):
+            raise GradCheckError(f"order-{order} check failed: forward mode gives {analytic!r}, central "
+                                 f"differences give {numeric!r} (difference {analytic - numeric:.3g})")
     if order > 1:
-        _check(directional, args, wrt, order - 1, eps, rtol, atol, rng, cls)
+        _check(directional, args, wrt, order - 1, eps, rtol, atol, rng, cls, modes)
 
 
 def _fresh(a: Any) -> Any:

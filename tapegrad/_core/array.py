@@ -134,9 +134,15 @@ class Array:
         elif g is not None:
             buf += g._data
 
+    def _as_variable(self) -> "Array":
+        """Make this array a leaf of the tape with no gradient buffer (for transforms that return
+        gradients instead of storing them); returns self."""
+        self._node = Node.leaf(self)
+        return self
+
     def detach(self) -> "Array":
-        """The same memory with no history: a constant for autograd."""
-        return type(self)._make(self._data)
+        """The same memory with no history: a constant for autograd (and for forward mode)."""
+        return type(self)._make(self._data.view())
 
     # -- conversion ---------------------------------------------------------------------------
     def __array__(self, dtype=None, copy=None) -> numpy.ndarray:

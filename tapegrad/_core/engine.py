@@ -36,19 +36,27 @@ def _deposit(grads: dict, node: Node, idx: int | None, g: Any) -> None:
         slot[idx] = _add(slot[idx], g)
 
 
-def _collect(heads: Sequence[Node], strict: bool) -> list[Node]:
-    """Every node reachable from the heads, latest first. Iterative: deep graphs are fine."""
+def _collect(heads: Sequence[Node], strict: bool, is_target) -> list[Node]:
+    """The nodes on a path from the heads to a target, latest first. Iterative: deep graphs are fine.
+
+    A node leads to a target when it is one or a parent of it does; parents are older (smaller seq),
+    so one pass in creation order settles it. Only those nodes are visited by backward, and only
+    they must still hold their saved values (``strict``: must not have been freed at all)."""
     seen = set(heads)
     stack = list(heads)
     while stack:
         n = stack.pop()
-        if strict and n.freed:
-            raise AutogradError(NOT_IN_GRAPH)
         for p in n.parents:
             if p is not None and p not in seen:
                 seen.add(p)
                 stack.append(p)
-    return sorted(seen, key=_seq_key, reverse=True)
+    useful: set = set()
+    for n in sorted(seen, key=_seq_key):
+        if is_target(n) or any(p in useful for p in n.parents if p is not None):
+            useful.add(n)
+            if strict and n.freed:
+                raise AutogradError(NOT_IN_GRAPH)
+    return sorted(useful, key=_seq_key, reverse=True)
 
 
 def _seq_key(n: Node) -> int:
@@ -93,17 +101,19 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
         _deposit(grads, node, h._idx, hg)
         roots.append(node)
 
-    order = _collect(roots, strict)
     wanted = None
+    only = None if inputs is None else {v._node for v in inputs if isinstance(v, Array)}
     if variables is not None:
         wanted = {}
         for i, v in enumerate(variables):
             if not isinstance(v, Array) or v._node is None:
                 raise AutogradError(NOT_VARIABLE.format(i=i + 1))
             wanted.setdefault(v._node, []).append((i, v._idx))
-    elif not any(n.op is None and n.var is not None and _req(n) not in (None, "null") for n in order):
-        raise AutogradError(NO_INPUTS)
-    only = None if inputs is None else {v._node for v in inputs if isinstance(v, Array)}
+        order = _collect(roots, strict, wanted.__contains__)
+    else:
+        order = _collect(roots, strict, only.__contains__ if only is not None else _writable_leaf)
+        if not order:
+            raise AutogradError(NO_INPUTS)
 
     results: list = [None] * (len(variables) if variables is not None else 0)
     scope = mode.StateScope(recording=create_graph, grad_enabled=create_graph, training=train_mode)
@@ -173,6 +183,11 @@ def _check_versions(node: Node) -> None:
         a = ref()
         if a is not None and a._version != version:
             raise AutogradError(type(a)._err_modified(a, what, node, version))
+
+
+def _writable_leaf(node: Node) -> bool:
+    """A variable whose gradient buffer a backward fills (its grad_req is not 'null')."""
+    return node.op is None and node.var is not None and _req(node) not in (None, "null")
 
 
 def _req(node: Node) -> str | None:

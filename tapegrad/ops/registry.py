@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 import numpy
 
+from .._core import forward as _forward
 from .._core import node as _node_mod
 from .._core.array import OPS, Array
 from ..backend import xp_of
@@ -62,6 +63,7 @@ class Op:
         self.save_in: tuple = ()
         self.save_out = False
         self.jvp_fn: Callable | None = None
+        self.jvp_spec: list = []
 
     def __repr__(self) -> str:
         return f"<op {self.name}>"
@@ -92,13 +94,22 @@ class Op:
     def vjp(self, fn: Callable) -> Callable:
         """Declare the VJP. Its parameters name what it needs: ``g`` (or ``gs``), ``out``, inputs,
         static parameters, ``needs``, ``shapes``, ``dtypes``. Only the named buffers are saved."""
-        spec, save = [], []
+        spec = self._spec(fn, tangents=False)
+        self.vjp_fn = fn
+        self.vjp_spec = spec
+        self.save_in = tuple(key if kind == _IN else -1 for kind, key in spec if kind in (_IN, _VARIN))
+        self.save_out = any(kind == _OUT for kind, _ in spec)
+        return fn
+
+    def _spec(self, fn: Callable, tangents: bool) -> list:
+        """How to build a rule's arguments, from its parameter names (checked now, not at run time)."""
+        spec = []
+        incoming = ("ts",) if tangents else ("g", "gs")
         for pname in inspect.signature(fn).parameters:
-            if pname in ("g", "gs"):
+            if pname in incoming:
                 spec.append((_G, None))
             elif pname == "out":
                 spec.append((_OUT, None))
-                self.save_out = True
             elif pname == "needs":
                 spec.append((_NEEDS, None))
             elif pname == "shapes":
@@ -109,23 +120,22 @@ class Op:
                 i = self.input_names.index(pname)
                 if self.variadic and i == len(self.input_names) - 1 and i >= self.nin:
                     spec.append((_VARIN, None))
-                    save.append(-1)
                 else:
                     spec.append((_IN, i))
-                    save.append(i)
             elif pname in self.param_names:
                 spec.append((_PARAM, pname))
             else:
-                raise TypeError(f"VJP of {self.name!r} names {pname!r}, which is neither g, gs, out, needs, "
-                                f"shapes, dtypes nor a parameter of the forward ({self.input_names + self.param_names})")
-        self.vjp_fn = fn
-        self.vjp_spec = spec
-        self.save_in = tuple(save)
-        return fn
+                raise TypeError(f"{'JVP' if tangents else 'VJP'} of {self.name!r} names {pname!r}, which is neither "
+                                f"{' / '.join(incoming)}, out, needs, shapes, dtypes nor a parameter of the forward "
+                                f"({self.input_names + self.param_names})")
+        return spec
 
     def jvp(self, fn: Callable) -> Callable:
-        """Declare the JVP (forward mode)."""
+        """Declare the JVP (forward mode): ``fn(ts, <names>)`` gets ``ts``, one tangent per array input
+        (None = zero), and may name inputs, ``out``, static parameters, ``shapes`` and ``dtypes`` like a
+        VJP; it returns the output's tangent (a tuple for multi-output ops), in tapegrad ops."""
         self.jvp_fn = fn
+        self.jvp_spec = self._spec(fn, tangents=True)
         return fn
 
     # -- backward support ----------------------------------------------------------------------
@@ -157,6 +167,53 @@ class Op:
         if not isinstance(res, (tuple, list)):
             res = (res,)
         return res
+
+
+def call_jvp(op: Op, args: tuple, params: dict, res: Any, ts: list) -> Any:
+    """Call ``op``'s declared JVP on primal values ``args`` (with output ``res``) and tangents ``ts``."""
+    vals = []
+    for kind, key in op.jvp_spec:
+        if kind == _G:
+            vals.append(tuple(ts))
+        elif kind == _IN:
+            vals.append(args[key])
+        elif kind == _VARIN:
+            vals.append(tuple(args))
+        elif kind == _OUT:
+            vals.append(res)
+        elif kind == _PARAM:
+            vals.append(params[key] if key in params else op.defaults.get(key))
+        elif kind == _NEEDS:
+            vals.append(tuple(t is not None for t in ts))
+        elif kind == _SHAPES:
+            vals.append(tuple(getattr(a, "shape", ()) for a in args))
+        else:
+            vals.append(tuple(getattr(getattr(a, "_data", a), "dtype", None) for a in args))
+    return op.jvp_fn(*vals)
+
+
+def call_vjp_direct(op: Op, args: tuple, params: dict, res: Any, g: Any, needs: tuple) -> tuple:
+    """Call ``op``'s VJP on primal values given directly (used to derive elementwise JVPs)."""
+    vals = []
+    for kind, key in op.vjp_spec:
+        if kind == _G:
+            vals.append(g)
+        elif kind == _IN:
+            vals.append(args[key])
+        elif kind == _VARIN:
+            vals.append(tuple(args))
+        elif kind == _OUT:
+            vals.append(res)
+        elif kind == _PARAM:
+            vals.append(params[key] if key in params else op.defaults.get(key))
+        elif kind == _NEEDS:
+            vals.append(needs)
+        elif kind == _SHAPES:
+            vals.append(tuple(getattr(a, "shape", ()) for a in args))
+        else:
+            vals.append(tuple(getattr(getattr(a, "_data", a), "dtype", None) for a in args))
+    r = op.vjp_fn(*vals)
+    return r if isinstance(r, (tuple, list)) else (r,)
 
 
 def _wrap_input(node: _Node, i: int, cls: type) -> Any:
@@ -228,11 +285,15 @@ def apply(op: Op, args: tuple, params: dict) -> Any:
         out = tuple(o if type(o) is _ARR else xp.asarray(o) for o in out)
     if cls._promote is not None:
         out = cls._promote(out, datas, params) if nout is None else tuple(cls._promote(o, datas, params) for o in out)
-    if not (taped and op.diff and cls._recording_flag.get()):
-        if nout is None:
-            return cls._make(out)
-        return tuple(cls._make(o) for o in out)
-    return _record(op, cls, args, datas, params, out)
+    if taped and op.diff and cls._recording_flag.get():
+        res = _record(op, cls, args, datas, params, out)
+    else:
+        res = cls._make(out) if nout is None else tuple(cls._make(o) for o in out)
+    if _forward.TRACES.get() and op.diff:
+        _forward.propagate(op, args, params, res)
+    if _forward.CAPTURE.get() is not None:
+        _forward.CAPTURE.get().append((op, args, params))
+    return res
 
 
 def _bind(op: Op, args: tuple, params: dict) -> tuple:

@@ -324,7 +324,7 @@ class Tensor(Array):
 
     def detach(self) -> "Tensor":
         """The same storage with no history and ``requires_grad=False``."""
-        return Tensor._make(self._data)
+        return Tensor._make(self._data.view())
 
     def detach_(self) -> "Tensor":
         """Cut this tensor from its history in place; returns self."""

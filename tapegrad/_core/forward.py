@@ -1,0 +1,111 @@
+"""Forward mode: tangents carried alongside the primal computation.
+
+A ``ForwardTrace`` maps primal buffers to tangents. While traces are active, every op application
+asks each trace for its inputs' tangents and, if any, computes the output's tangent: with the op's
+JVP rule; derived from its VJP for elementwise ops (the Jacobian is diagonal); by applying the op to
+the tangents for linear ops; else by a local double-VJP. A trace's rule runs with only the traces
+outside it active, so nested ``jvp`` calls (and forward-over-reverse) keep their levels apart.
+"""
+from __future__ import annotations
+
+import weakref
+from contextvars import ContextVar
+from typing import Any
+
+from .array import OPS, Array
+
+#: The active forward traces, outermost first.
+TRACES: ContextVar[tuple] = ContextVar("tapegrad_forward_traces", default=())
+#: When a list, every op application is appended to it as (op, args, params) (for check_grads' report).
+CAPTURE: ContextVar[list | None] = ContextVar("tapegrad_capture", default=None)
+
+
+class ForwardTrace:
+    """Tangents of the primal buffers seen by one ``jvp``."""
+
+    __slots__ = ("_tangents",)
+
+    def __init__(self) -> None:
+        self._tangents: dict = {}
+
+    def get(self, a: Any) -> Any:
+        if not isinstance(a, Array):
+            return None
+        entry = self._tangents.get(id(a._data))
+        if entry is None or entry[0]() is not a._data:
+            return None
+        return entry[1]
+
+    def set(self, a: Array, t: Any) -> None:
+        key = id(a._data)
+        self._tangents[key] = (weakref.ref(a._data, lambda _r, k=key, d=self._tangents: d.pop(k, None)), t)
+
+
+def propagate(op: Any, args: tuple, params: dict, res: Any) -> None:
+    """Give ``res`` its tangent in every active trace where an input has one."""
+    traces = TRACES.get()
+    for k, trace in enumerate(traces):
+        ts = [trace.get(a) for a in args]
+        if all(t is None for t in ts):
+            continue
+        token = TRACES.set(traces[:k])
+        try:
+            tout = tangent_of(op, args, params, res, ts)
+        finally:
+            TRACES.reset(token)
+        if isinstance(res, tuple):
+            for r, t in zip(res, tout):
+                if t is not None:
+                    trace.set(r, t)
+        elif tout is not None:
+            trace.set(res, tout)
+
+
+def tangent_of(op: Any, args: tuple, params: dict, res: Any, ts: list) -> Any:
+    """The output tangent of one op application, by the best rule the op has."""
+    from ..ops.registry import call_jvp, call_vjp_direct  # noqa: PLC0415 - ops import the core
+    if op.jvp_fn is not None:
+        return call_jvp(op, args, params, res, ts)
+    if op.elementwise and op.nout is None:
+        total = None
+        for i, t in enumerate(ts):
+            if t is None:
+                continue
+            g = t if t.shape == res.shape else OPS.broadcast_to(t, res.shape)
+            needs = tuple(j == i for j in range(len(args)))
+            part = call_vjp_direct(op, args, params, res, g, needs)[i]
+            if part is not None:
+                total = part if total is None else total + part
+        return total
+    if op.linear and op.nout is None:
+        filled = [(t if t is not None else OPS.multiply(a, 0)) if isinstance(a, Array) else a
+                  for a, t in zip(args, ts)]
+        return op(list(filled), **params) if op.seq else op(*filled, **params)
+    return _double_vjp(op, args, params, res, ts)
+
+
+def _double_vjp(op: Any, args: tuple, params: dict, res: Any, ts: list) -> Any:
+    """J t through the VJP: u -> J^T u is linear, so its own VJP at any u, applied to t, is J t."""
+    from . import engine  # noqa: PLC0415
+    from .mode import StateScope  # noqa: PLC0415
+    if isinstance(res, tuple):
+        raise NotImplementedError(f"forward mode through {op.name!r} needs a JVP rule (it has several outputs)")
+    with StateScope(recording=True, grad_enabled=True):
+        xs = []
+        for a in args:
+            if isinstance(a, Array):
+                a = type(a)._make(a._data.view())._as_variable()
+            xs.append(a)
+        y = op(list(xs), **params) if op.seq else op(*xs, **params)
+        u = type(y)._make(y._data * 0)._as_variable()
+        wrt = [x for x, t in zip(xs, ts) if t is not None]
+        grads = engine.backward([y], [u], retain_graph=True, create_graph=True, variables=wrt)
+        s = None
+        for g, t in zip(grads, [t for t in ts if t is not None]):
+            if g is not None:
+                term = OPS.sum(g * t)
+                s = term if s is None else s + term
+        if s is None:
+            return None
+        (jt,) = engine.backward([s], None, variables=[u])
+    return jt
