@@ -139,6 +139,8 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
             if node.vcheck is not None:
                 _check_versions(node)
             gin = op.run_vjp(node, g)
+            if op.singular:
+                gin = _zero_stays_zero(g, gin)
             if len(gin) != len(node.parents):
                 raise AutogradError(f"the VJP of {op.name!r} returned {len(gin)} cotangents for "
                                     f"{len(node.parents)} inputs; this is a bug in the op's rule")
@@ -159,6 +161,14 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
             if not retain_graph:
                 node.release()
     return results if variables is not None else None
+
+
+def _zero_stays_zero(g: Any, gin: Sequence[Any]) -> tuple:
+    """Where the cotangent is zero, the input cotangents are zero (not 0 * inf = NaN)."""
+    zero = OPS.equal(g, 0)
+    if not zero._data.any():
+        return tuple(gin)
+    return tuple(None if gi is None else OPS.where(zero, 0.0, gi) for gi in gin)
 
 
 def _run_hooks(node: Node, g: Any) -> Any:

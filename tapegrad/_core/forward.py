@@ -78,8 +78,9 @@ def tangent_of(op: Any, args: tuple, params: dict, res: Any, ts: list) -> Any:
                 total = part if total is None else total + part
         return total
     if op.linear and op.nout is None:
-        filled = [(t if t is not None else OPS.multiply(a, 0)) if isinstance(a, Array) else a
-                  for a, t in zip(args, ts)]
+        # linear in its float inputs; integer inputs (indices) are structure and stay as they are
+        filled = [(t if t is not None else OPS.multiply(a, 0)) if isinstance(a, Array) and
+                  a._data.dtype.kind in "fc" else a for a, t in zip(args, ts)]
         return op(list(filled), **params) if op.seq else op(*filled, **params)
     return _double_vjp(op, args, params, res, ts)
 

@@ -46,7 +46,7 @@ def _np_getitem(a, key):
     return a[key]
 
 
-@defop(nin=1, samples=_getitem_cases, public=None)
+@defop(nin=1, linear=True, samples=_getitem_cases, public=None)
 def getitem(xp, a, key):
     return a[raw_key(key)]
 
@@ -67,7 +67,7 @@ def _np_scatter(g, shape, key):
     return out
 
 
-@defop(nin=1, samples=_scatter_cases, public=None)
+@defop(nin=1, linear=True, samples=_scatter_cases, public=None)
 def scatter_add(xp, g, shape, key):
     """Zeros of ``shape`` with ``g`` added at ``key`` (repeated indices add up)."""
     out = xp.zeros(shape, dtype=g.dtype)
@@ -101,7 +101,7 @@ def _np_setitem(a, v, key):
     return out
 
 
-@defop(nin=2, samples=_setitem_cases, public=None)
+@defop(nin=2, linear=True, samples=_setitem_cases, public=None)
 def setitem(xp, a, v, key):
     """A copy of ``a`` with ``v`` written at ``key`` (the recorded form of ``a[key] = v``)."""
     key = raw_key(key)
@@ -180,7 +180,7 @@ def _gather_cases(rng):
             Case((draw(rng, (5,)), numpy.array([4, 0, 0, 2])), dict(axis=0), ref=_np_gather, wrt=(0,))]
 
 
-@defop(nin=2, public=None, samples=_gather_cases)
+@defop(nin=2, linear=True, public=None, samples=_gather_cases)
 def gather(xp, a, index, axis):
     """PyTorch's ``gather``: ``out[p] = a[p with p[axis] = index[p]]``; ``out`` has ``index``'s shape.
 
@@ -212,7 +212,7 @@ def _take_along_cases(rng):
             Case((draw(rng, (2, 1, 4)), rng.integers(0, 4, size=(2, 3, 2))), dict(axis=2), wrt=(0,))]
 
 
-@defop(nin=2, samples=_take_along_cases)
+@defop(nin=2, linear=True, samples=_take_along_cases)
 def take_along_axis(xp, arr, indices, axis):
     """NumPy's ``take_along_axis`` (``axis=None`` reads the flattened ``arr``); ``indices`` gets no gradient."""
     idx = _int_index(xp, indices)
@@ -244,7 +244,7 @@ def _np_index_select(a, index, axis):
     return numpy.take(a, numpy.asarray(index).reshape(-1), axis=axis)
 
 
-@defop(nin=2, public=None, samples=_index_select_cases)
+@defop(nin=2, linear=True, public=None, samples=_index_select_cases)
 def index_select(xp, a, index, axis):
     """PyTorch's ``index_select``: the entries ``index`` (1-D or 0-d) of ``a`` along ``axis``."""
     return xp.take(a, _int_index(xp, index).reshape(-1), axis=axis)
@@ -302,7 +302,7 @@ def _scatter_torch_cases(rng):
             Case((x, perm1[:2], 0.25), dict(axis=-1), ref=_np_scatter_torch, wrt=(0,))]
 
 
-@defop(nin=3, public=None, samples=_scatter_torch_cases)
+@defop(nin=3, linear=True, public=None, samples=_scatter_torch_cases)
 def scatter(xp, a, index, src, axis):
     """PyTorch's ``scatter``: a copy of ``a`` with ``out[p with p[axis] = index[p]] = src[p]``.
 

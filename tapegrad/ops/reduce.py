@@ -24,7 +24,7 @@ def _expand(g, shape, axis, keepdims):
     return T.broadcast_to(g, shape)
 
 
-@defop(samples=reduction())
+@defop(linear=True, samples=reduction())
 def sum(xp, a, axis=None, dtype=None, out=None, keepdims=False):  # noqa: A001 - NumPy's name
     _no_out("sum", out)
     return xp.sum(a, axis=_ax(axis), dtype=dtype, keepdims=keepdims)
@@ -35,7 +35,7 @@ def _(g, shapes, axis, keepdims):
     return (_expand(g, shapes[0], axis, keepdims),)
 
 
-@defop(samples=reduction())
+@defop(linear=True, samples=reduction())
 def mean(xp, a, axis=None, dtype=None, out=None, keepdims=False):
     _no_out("mean", out)
     return xp.mean(a, axis=_ax(axis), dtype=dtype, keepdims=keepdims)
@@ -59,7 +59,7 @@ def _sum_to_cases(rng):
             for a, b in (((2, 3), (3,)), ((2, 3), (2, 1)), ((4, 2, 3), (2, 1)), ((2, 3), ()), ((2, 3), (2, 3)))]
 
 
-@defop(nin=1, public=None, samples=_sum_to_cases)
+@defop(nin=1, linear=True, public=None, samples=_sum_to_cases)
 def sum_to(xp, x, shape):
     """Sum ``x`` down to ``shape`` (undoes broadcasting)."""
     shape = tuple(shape)

@@ -35,8 +35,10 @@ class Op:
 
     def __init__(self, forward: Callable, name: str, *, broadcast: bool, samples: Any, nout: int | None,
                  nin: int | None, diff: bool, elementwise: bool, linear: bool, public: str | None,
-                 seq: bool = False) -> None:
+                 seq: bool = False, singular: bool = False) -> None:
         self.forward = forward
+        # partials can be inf/nan (sqrt at 0, log at 0...): a zero cotangent must still give zero
+        self.singular = singular
         self.seq = seq  # called NumPy-style with one sequence of arrays: concatenate([a, b], axis)
         self.public = public  # namespace that exposes it: "np", "np.linalg", "npx" or None (internal)
         self.name = name
@@ -226,7 +228,8 @@ def _wrap_input(node: _Node, i: int, cls: type) -> Any:
 
 def defop(fn: Callable | None = None, *, name: str | None = None, broadcast: bool = False,
           samples: Any = None, nout: int | None = None, nin: int | None = None, diff: bool = True,
-          elementwise: bool = False, linear: bool = False, public: str | None = "np", seq: bool = False) -> Any:
+          elementwise: bool = False, linear: bool = False, public: str | None = "np", seq: bool = False,
+          singular: bool = False) -> Any:
     """Declare an op from its forward ``f(xp, *arrays, **params)`` on raw buffers.
 
     ``broadcast``: cotangents are summed back to the input shapes by the engine.
@@ -234,10 +237,12 @@ def defop(fn: Callable | None = None, *, name: str | None = None, broadcast: boo
     ``samples``: a callable returning test cases for the generated sweep (see ``ops/samples.py``).
     ``public``: the namespace that exposes the op ("np", "np.linalg", "npx"; None = internal).
     ``seq``: a variadic op called NumPy-style with one sequence of arrays (``concatenate([a, b])``).
+    ``singular``: an elementwise op whose partials can be infinite or NaN; the engine keeps a zero
+    cotangent zero through it (so ``where(x > 0, sqrt(x), 0)`` has gradient 0, not NaN, at 0).
     """
     def wrap(f: Callable) -> Op:
         op = Op(f, name or f.__name__.rstrip("_"), broadcast=broadcast, samples=samples, nout=nout,
-                nin=nin, diff=diff, elementwise=elementwise, linear=linear, public=public, seq=seq)
+                nin=nin, diff=diff, elementwise=elementwise, linear=linear, public=public, seq=seq, singular=singular)
         if op.name in REGISTRY:
             raise ValueError(f"op {op.name!r} is declared twice")
         REGISTRY[op.name] = op
