@@ -12,6 +12,7 @@ class CustomOp:
     """The tape entry of one custom-function call: its VJP calls ``backward(*output_grads)``."""
 
     broadcast = False
+    singular = False
     save_in = ()
     save_out = False
 
