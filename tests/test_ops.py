@@ -78,7 +78,8 @@ def test_forward_matches_reference(op, case):
 @pytest.mark.parametrize("layout", ["contiguous", "noncontiguous"])
 def test_gradients_match_finite_differences(op, case, layout):
     args = case.args if layout == "contiguous" else tuple(_noncontiguous(a) for a in case.args)
-    check_grads(_call(op, case), [_wrap(a) for a in args], order=case.order, wrt=case.wrt)
+    modes = ("fwd", "rev") if layout == "contiguous" else ("rev",)
+    check_grads(_call(op, case), [_wrap(a) for a in args], order=case.order, wrt=case.wrt, modes=modes)
 
 
 @pytest.mark.parametrize("op,case", [c for c in CASES if c.values[0].diff])

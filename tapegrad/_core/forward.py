@@ -78,11 +78,23 @@ def tangent_of(op: Any, args: tuple, params: dict, res: Any, ts: list) -> Any:
                 total = part if total is None else total + part
         return total
     if op.linear and op.nout is None:
-        # linear in its float inputs; integer inputs (indices) are structure and stay as they are
-        filled = [(t if t is not None else OPS.multiply(a, 0)) if isinstance(a, Array) and
-                  a._data.dtype.kind in "fc" else a for a, t in zip(args, ts)]
+        # linear in its float inputs, constants included (their tangent is zero); integer inputs
+        # (indices) are structure and stay as they are
+        filled = [t if t is not None else _zero_tangent(a) for a, t in zip(args, ts)]
         return op(list(filled), **params) if op.seq else op(*filled, **params)
     return _double_vjp(op, args, params, res, ts)
+
+
+def _zero_tangent(a: Any) -> Any:
+    """The tangent of a constant operand of a linear op: zero for floats, the value itself for integers."""
+    if isinstance(a, Array):
+        return OPS.multiply(a, 0) if a._data.dtype.kind in "fc" else a
+    if isinstance(a, float):
+        return 0.0
+    if isinstance(a, complex):
+        return 0j
+    kind = getattr(getattr(a, "dtype", None), "kind", "i")
+    return a * 0 if kind in "fc" else a
 
 
 def _double_vjp(op: Any, args: tuple, params: dict, res: Any, ts: list) -> Any:

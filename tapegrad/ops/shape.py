@@ -1,11 +1,13 @@
 """Shape ops: views and rearrangements; their VJPs undo the rearrangement."""
 from __future__ import annotations
 
+import warnings
+
 import numpy
 
-from .._core.array import OPS as T
+from .._core.array import OPS as T, Array
 from ..backend import xp_of
-from .registry import defop
+from .registry import DEFAULT_CLS, defop
 from .samples import Case, draw
 
 
@@ -179,6 +181,22 @@ def _distinct(rng, shape):
     return rng.permutation(numpy.arange(_prod(shape), dtype=numpy.float64)).reshape(shape) * 0.25 - 1
 
 
+def _filled(ts, xs, out) -> list:
+    """Tangents for every operand of a linear op: a zero for each one without a tangent, constants
+    (Python numbers, NumPy arrays, lists) included. (A linear op's derived JVP would apply the op to
+    the constants themselves, which is wrong for them: their tangent is zero.)"""
+    res = []
+    for t, x in zip(ts, xs):
+        if t is None:
+            if isinstance(x, Array):
+                t = T.multiply(x, 0)
+            else:
+                d = type(out)._coerce(x)
+                t = d * 0 if isinstance(d, (int, float, complex)) else numpy.zeros_like(d)
+        res.append(t)
+    return res
+
+
 # ----------------------------------------------------------------------------------------------
 # Joining: concatenate, stack, vstack, hstack (called with one sequence of arrays, as in NumPy)
 # ----------------------------------------------------------------------------------------------
@@ -209,6 +227,11 @@ def _(g, shapes, axis, needs):
     return tuple(gi if need else None for gi, need in zip(gs, needs))
 
 
+@concatenate.jvp
+def _(ts, arrays, out, axis, dtype, casting):
+    return T.concatenate(_filled(ts, arrays, out), axis=axis, dtype=dtype, casting=casting)
+
+
 def _stack_cases(rng):
     return [Case((draw(rng, (2, 3)), draw(rng, (2, 3))), {}, ref=_ref(numpy.stack)),
             Case((draw(rng, (2, 3, 4)), draw(rng, (2, 3, 4)), draw(rng, (2, 3, 4))), dict(axis=2),
@@ -230,6 +253,11 @@ def _(g, shapes, axis, needs):
     return tuple(T.getitem(g, _along(ax, i)) if need else None for i, need in enumerate(needs))
 
 
+@stack.jvp
+def _(ts, arrays, out, axis, dtype, casting):
+    return T.stack(_filled(ts, arrays, out), axis=axis, dtype=dtype, casting=casting)
+
+
 def _vstack_cases(rng):
     return [Case((draw(rng, (2, 3)), draw(rng, (1, 3))), ref=_ref(numpy.vstack)),
             Case((draw(rng, (3,)), draw(rng, (3,)), draw(rng, (2, 3))), ref=_ref(numpy.vstack)),
@@ -247,6 +275,11 @@ def vstack(xp, *tup, dtype=None, casting="same_kind"):
 def _(g, shapes, needs):
     gs = _pieces(g, 0, [s[0] if len(s) >= 2 else 1 for s in shapes], shapes)
     return tuple(gi if need else None for gi, need in zip(gs, needs))
+
+
+@vstack.jvp
+def _(ts, tup, out, dtype, casting):
+    return T.vstack(_filled(ts, tup, out), dtype=dtype, casting=casting)
 
 
 def _hstack_cases(rng):
@@ -268,6 +301,11 @@ def _(g, shapes, needs):
     ax = 0 if len(shapes[0]) <= 1 else 1
     gs = _pieces(g, ax, [s[ax] if len(s) else 1 for s in shapes], shapes)
     return tuple(gi if need else None for gi, need in zip(gs, needs))
+
+
+@hstack.jvp
+def _(ts, tup, out, dtype, casting):
+    return T.hstack(_filled(ts, tup, out), dtype=dtype, casting=casting)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -534,6 +572,13 @@ def _(g, shapes, pad_width, mode):
     return (g,)
 
 
+@pad.jvp
+def _(ts, pad_width, mode, reflect_type):
+    # Affine, not linear, when constant_values != 0: the tangent is padded with zeros.
+    t = ts[0]
+    return None if t is None else T.pad(t, pad_width, mode, reflect_type=reflect_type)
+
+
 # ----------------------------------------------------------------------------------------------
 # Diagonals and triangles
 # ----------------------------------------------------------------------------------------------
@@ -655,3 +700,702 @@ def _(g, a, axis):
     key = tuple(inv if i == ax else xp.arange(n).reshape((1,) * i + (n,) + (1,) * (x.ndim - i - 1))
                 for i, n in enumerate(x.shape))
     return (T.reshape(T.getitem(g, key), a.shape),)
+
+
+# ----------------------------------------------------------------------------------------------
+# Helpers for the functions composed of ops below (atleast_*d, diff, gradient, r_, c_)
+# ----------------------------------------------------------------------------------------------
+
+def _to_array(x, like=None):
+    """``x`` as a tapegrad array: Arrays pass through; anything else becomes a constant of the class
+    of ``like`` (default: the namespace's array class; lists take that class's list dtype)."""
+    if isinstance(x, Array):
+        return x
+    cls = type(like) if isinstance(like, Array) else DEFAULT_CLS[0]
+    return cls._make(numpy.asarray(cls._coerce(x)))
+
+
+def _one_or_tuple(res: list):
+    """NumPy's convention for functions of ``*arys``: one result alone, several as a tuple."""
+    return res[0] if len(res) == 1 else tuple(res)
+
+
+def _atleast(a, ndim: int, where: str):
+    a = _to_array(a)
+    if a.ndim >= ndim:
+        return a
+    s = tuple(a.shape)
+    if where == "front" or a.ndim == 0:  # atleast_1d/2d: (N,) -> (1, N); 0-d -> all ones
+        shape = (1,) * (ndim - a.ndim) + s
+    elif a.ndim == 1:  # atleast_3d: (N,) -> (1, N, 1)
+        shape = (1,) + s + (1,)
+    else:  # atleast_3d: (M, N) -> (M, N, 1)
+        shape = s + (1,)
+    return T.reshape(a, shape)
+
+
+def atleast_1d(*arys):
+    """NumPy's ``atleast_1d``: 0-d inputs become shape (1,); one input gives an array, several a tuple."""
+    return _one_or_tuple([_atleast(a, 1, "front") for a in arys])
+
+
+def atleast_2d(*arys):
+    """NumPy's ``atleast_2d``: (N,) becomes (1, N), 0-d becomes (1, 1)."""
+    return _one_or_tuple([_atleast(a, 2, "front") for a in arys])
+
+
+def atleast_3d(*arys):
+    """NumPy's ``atleast_3d``: 0-d -> (1, 1, 1), (N,) -> (1, N, 1), (M, N) -> (M, N, 1)."""
+    return _one_or_tuple([_atleast(a, 3, "3d") for a in arys])
+
+
+def row_stack(tup, *, dtype=None, casting="same_kind"):
+    """NumPy's deprecated alias of ``vstack`` (NumPy 2.4 still has it and warns the same way)."""
+    warnings.warn("`row_stack` alias is deprecated. Use `np.vstack` directly.", DeprecationWarning, stacklevel=2)
+    return T.vstack(tup, dtype=dtype, casting=casting)
+
+
+# ----------------------------------------------------------------------------------------------
+# diff (the registered ``_diff`` plus NumPy's prepend/append) and gradient
+# ----------------------------------------------------------------------------------------------
+
+def _diff_cases(rng):
+    ref = numpy.diff
+    return [Case((draw(rng, (5,)),), dict(n=1, axis=-1), ref=ref),
+            Case((draw(rng, (2, 5, 4)),), dict(n=2, axis=1), ref=ref),
+            Case((draw(rng, (3, 4, 5)),), dict(n=3, axis=-1), ref=ref),
+            Case((draw(rng, (4, 3)),), dict(n=1, axis=-2), ref=ref),
+            Case((draw(rng, (3, 2)),), dict(n=0, axis=0), ref=ref),
+            Case((draw(rng, (3, 2)),), dict(n=3, axis=0), ref=ref),  # empty result
+            Case((draw(rng, (2, 3)),), dict(n=5, axis=1), ref=ref)]  # n past the axis length
+
+
+@defop(linear=True, public=None, samples=_diff_cases)
+def _diff(xp, a, n=1, axis=-1):
+    """``n``-th forward difference along ``axis`` (NumPy's ``diff`` without prepend/append)."""
+    return xp.diff(a, n=n, axis=axis)
+
+
+@_diff.vjp
+def _(g, shapes, n, axis):
+    s = tuple(shapes[0])
+    ax = _axis(axis, len(s))
+    if n == 0:
+        return (g,)
+    if n > s[ax]:  # the result is empty whatever the input: its gradient is zero
+        return (type(g)._make(xp_of((g._data,)).zeros(s, dtype=g._data.dtype)),)
+    # The adjoint of the difference operator D is -D on the zero-padded cotangent; D^n -> (-D)^n.
+    padded = T.pad(g, [(n, n) if i == ax else (0, 0) for i in range(len(s))])
+    out = T._diff(padded, n, ax)
+    return (-out if n % 2 else out,)
+
+
+def diff(a, n=1, axis=-1, prepend=numpy._NoValue, append=numpy._NoValue):
+    """NumPy's ``diff``: the ``n``-th discrete difference along ``axis``, differentiable in ``a`` and in
+    array-valued ``prepend``/``append`` (scalars are broadcast along ``axis`` as NumPy does)."""
+    a = _to_array(a)
+    if n == 0:
+        return a
+    if n < 0:
+        raise ValueError("order must be non-negative but got " + repr(n))
+    if a.ndim == 0:
+        raise ValueError("diff requires input that is at least one dimensional")
+    ax = _axis(axis, a.ndim)
+    parts = []
+    for extra, first in ((prepend, True), (append, False)):
+        if extra is numpy._NoValue:
+            continue
+        extra = _to_array(extra, like=a)
+        if extra.ndim == 0:
+            extra = T.broadcast_to(extra, tuple(a.shape[:ax]) + (1,) + tuple(a.shape[ax + 1:]))
+        parts.append((first, extra))
+    if parts:
+        seq = [e for f, e in parts if f] + [a] + [e for f, e in parts if not f]
+        a = T.concatenate(seq, axis=ax)
+    return T._diff(a, n, ax)
+
+
+def _bcast_along(c, ax: int, ndim: int):
+    """A 1-D NumPy coefficient vector shaped to broadcast along axis ``ax`` of an ``ndim``-d array."""
+    return c.reshape((1,) * ax + (-1,) + (1,) * (ndim - ax - 1))
+
+
+def gradient(f, *varargs, axis=None, edge_order=1):
+    """NumPy's ``gradient``: second-order central differences inside, first- or second-order one-sided
+    differences at the edges. Differentiable in ``f``, and in scalar spacings given as 0-d arrays;
+    coordinate arrays (non-uniform spacing) are constants. One axis: an array; several: a tuple."""
+    f = _to_array(f)
+    N = f.ndim
+    if N == 0:
+        raise ValueError("Shape of array too small to calculate a numerical gradient, at least "
+                         "(edge_order + 1) elements are required.")
+    if axis is None:
+        axes = tuple(range(N))
+    else:
+        axes = tuple(_axis(ax, N) for ax in ((axis,) if numpy.ndim(axis) == 0 else axis))
+        if len(set(axes)) != len(axes):
+            raise ValueError("repeated axis")
+    n = len(varargs)
+    if n == 0:
+        dx = [1.0] * len(axes)
+    elif n == 1 and numpy.ndim(varargs[0]) == 0:
+        dx = list(varargs) * len(axes)
+    elif n == len(axes):
+        dx = []
+        for ax, d in zip(axes, varargs):
+            if numpy.ndim(d) == 0:
+                dx.append(d)
+                continue
+            d = _host(d)
+            if d.ndim != 1:
+                raise ValueError("distances must be either scalars or 1d")
+            if len(d) != f.shape[ax]:
+                raise ValueError("when 1d, distances must match the length of the corresponding dimension")
+            d = numpy.diff(d.astype(numpy.float64) if d.dtype.kind in "iub" else d)
+            dx.append(d[0] if (d == d[0]).all() else d)
+    else:
+        raise TypeError("invalid number of arguments")
+    if edge_order > 2:
+        raise ValueError("'edge_order' greater than 2 not supported")
+    if f.dtype.kind in "iub":
+        f = T.astype(f, numpy.float64)
+
+    def sl(ax, s):
+        return T.getitem(f, _along(ax, s))
+
+    outvals = []
+    for ax, h in zip(axes, dx):
+        if f.shape[ax] < edge_order + 1:
+            raise ValueError("Shape of array too small to calculate a numerical gradient, at least "
+                             "(edge_order + 1) elements are required.")
+        uniform = numpy.ndim(h) == 0
+        if uniform:
+            mid = (sl(ax, slice(2, None)) - sl(ax, slice(None, -2))) / (2.0 * h)
+        else:
+            dx1, dx2 = h[:-1], h[1:]
+            a = _bcast_along(-dx2 / (dx1 * (dx1 + dx2)), ax, N)
+            b = _bcast_along((dx2 - dx1) / (dx1 * dx2), ax, N)
+            c = _bcast_along(dx1 / (dx2 * (dx1 + dx2)), ax, N)
+            mid = a * sl(ax, slice(None, -2)) + b * sl(ax, slice(1, -1)) + c * sl(ax, slice(2, None))
+        if edge_order == 1:
+            h0 = h if uniform else h[0]
+            hn = h if uniform else h[-1]
+            first = (sl(ax, slice(1, 2)) - sl(ax, slice(0, 1))) / h0
+            last = (sl(ax, slice(-1, None)) - sl(ax, slice(-2, -1))) / hn
+        else:
+            if uniform:
+                a, b, c = -1.5 / h, 2.0 / h, -0.5 / h
+            else:
+                d1, d2 = h[0], h[1]
+                a = -(2.0 * d1 + d2) / (d1 * (d1 + d2))
+                b = (d1 + d2) / (d1 * d2)
+                c = -d1 / (d2 * (d1 + d2))
+            first = a * sl(ax, slice(0, 1)) + b * sl(ax, slice(1, 2)) + c * sl(ax, slice(2, 3))
+            if uniform:
+                a, b, c = 0.5 / h, -2.0 / h, 1.5 / h
+            else:
+                d1, d2 = h[-2], h[-1]
+                a = d2 / (d1 * (d1 + d2))
+                b = -(d2 + d1) / (d1 * d2)
+                c = (2.0 * d2 + d1) / (d2 * (d1 + d2))
+            last = a * sl(ax, slice(-3, -2)) + b * sl(ax, slice(-2, -1)) + c * sl(ax, slice(-1, None))
+        outvals.append(T.concatenate([first, mid, last], axis=ax))
+    return outvals[0] if len(axes) == 1 else tuple(outvals)
+
+
+# ----------------------------------------------------------------------------------------------
+# r_ and c_: NumPy's index-expression concatenators, on concatenate
+# ----------------------------------------------------------------------------------------------
+
+def _ndmin(x, ndmin: int, trans1d: int):
+    """``numpy.array(x, ndmin=ndmin)`` then NumPy's ``trans1d`` axis shuffle, on a tapegrad array."""
+    item_ndim = x.ndim
+    if item_ndim < ndmin:
+        x = T.reshape(x, (1,) * (ndmin - item_ndim) + tuple(x.shape))
+        if trans1d != -1:
+            k2 = ndmin - item_ndim
+            k1 = trans1d + k2 + 1 if trans1d < 0 else trans1d
+            defaxes = list(range(ndmin))
+            axes = defaxes[:k1] + defaxes[k2:] + defaxes[k1:k2]
+            if axes != defaxes:
+                x = T.transpose(x, tuple(axes))
+    return x
+
+
+class AxisConcatenator:
+    """NumPy's ``r_``/``c_`` machinery: ``r_[a, b, 1:3, 5]`` joins arrays, slices (``arange``, or
+    ``linspace`` for a complex step) and scalars with ``concatenate``, so the result is
+    differentiable in every tapegrad array in the index. Directives ``'axis'``, ``'axis,ndmin'``
+    and ``'axis,ndmin,trans1d'`` work as in NumPy; the matrix directives ``'r'``/``'c'`` and
+    matrix-building strings do not (tapegrad has no ``numpy.matrix``)."""
+
+    __slots__ = ("axis", "ndmin", "trans1d", "_name")
+
+    def __init__(self, axis=0, ndmin=1, trans1d=-1, name="r_"):
+        self.axis = axis
+        self.ndmin = ndmin
+        self.trans1d = trans1d
+        self._name = name
+
+    def __repr__(self) -> str:
+        return f"<tapegrad {self._name} concatenator>"
+
+    def __len__(self) -> int:
+        return 0
+
+    def __call__(self, *args, **kwargs):
+        raise TypeError(f"{self._name} is indexed, not called: write np.{self._name}[a, b, ...]")
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            raise NotImplementedError(f"{self._name}[{key!r}]: matrix-building strings give numpy.matrix, "
+                                      "which tapegrad does not support")
+        if not isinstance(key, tuple):
+            key = (key,)
+        trans1d, ndmin, axis = self.trans1d, self.ndmin, self.axis
+        objs, rtypes = [], []
+        for k, item in enumerate(key):
+            scalar = False
+            if isinstance(item, slice):
+                start = 0 if item.start is None else item.start
+                step = 1 if item.step is None else item.step
+                if isinstance(step, (numpy.complexfloating, complex)):
+                    newobj = numpy.linspace(start, item.stop, num=int(abs(step)))
+                else:
+                    newobj = numpy.arange(start, item.stop, step)
+                if ndmin > 1:
+                    newobj = numpy.array(newobj, copy=None, ndmin=ndmin)
+                    if trans1d != -1:
+                        newobj = newobj.swapaxes(-1, trans1d)
+            elif isinstance(item, str):
+                if k != 0:
+                    raise ValueError("special directives must be the first entry.")
+                if item in ("r", "c"):
+                    raise NotImplementedError(f"{self._name}: the matrix directives 'r' and 'c' give "
+                                              "numpy.matrix, which tapegrad does not support")
+                if "," in item:
+                    vec = item.split(",")
+                    try:
+                        axis, ndmin = [int(x) for x in vec[:2]]
+                        if len(vec) == 3:
+                            trans1d = int(vec[2])
+                        continue
+                    except Exception as e:
+                        raise ValueError(f"unknown special directive {item!r}") from e
+                try:
+                    axis = int(item)
+                    continue
+                except (ValueError, TypeError) as e:
+                    raise ValueError("unknown special directive") from e
+            elif type(item) in numpy.ScalarType:
+                scalar = True
+                newobj = item
+            elif isinstance(item, Array):
+                newobj = _ndmin(item, ndmin, trans1d)
+            else:
+                item_ndim = numpy.ndim(item)
+                newobj = numpy.array(item, copy=None, ndmin=ndmin)
+                if trans1d != -1 and item_ndim < ndmin:
+                    k2 = ndmin - item_ndim
+                    k1 = trans1d + k2 + 1 if trans1d < 0 else trans1d
+                    defaxes = list(range(ndmin))
+                    newobj = newobj.transpose(defaxes[:k1] + defaxes[k2:] + defaxes[k1:k2])
+            objs.append(newobj)
+            rtypes.append(item if scalar else newobj.dtype)
+        if rtypes:  # NumPy's weak-scalar promotion: Python scalars do not upcast the arrays
+            final = numpy.result_type(*rtypes)
+            objs = [(T.astype(o, final) if o.dtype != final else o) if isinstance(o, Array)
+                    else numpy.array(o, copy=None, ndmin=ndmin, dtype=final) for o in objs]
+        return T.concatenate(objs, axis=axis)
+
+
+r_ = AxisConcatenator(0, name="r_")
+c_ = AxisConcatenator(-1, ndmin=2, trans1d=0, name="c_")
+
+COMPOSITES.update({"atleast_1d": atleast_1d, "atleast_2d": atleast_2d, "atleast_3d": atleast_3d,
+                   "row_stack": row_stack, "diff": diff, "gradient": gradient, "r_": r_, "c_": c_})
+
+
+# ----------------------------------------------------------------------------------------------
+# More joining: column_stack, dstack, append
+# ----------------------------------------------------------------------------------------------
+
+def _column_stack_cases(rng):
+    ref = _ref(numpy.column_stack)
+    return [Case((draw(rng, (3,)), draw(rng, (3,))), ref=ref),
+            Case((draw(rng, (3,)), draw(rng, (3, 2)), draw(rng, (3,))), ref=ref),
+            Case((draw(rng, (2, 3, 4)), draw(rng, (2, 1, 4))), ref=ref),
+            Case((draw(rng, ()), draw(rng, (1, 2))), ref=ref)]
+
+
+@defop(linear=True, seq=True, samples=_column_stack_cases)
+def column_stack(xp, *tup):
+    """Stack 1-D arrays as columns (2-D and higher arrays join along axis 1 as they are)."""
+    return xp.column_stack(tup)
+
+
+@column_stack.vjp
+def _(g, shapes, needs):
+    gs = _pieces(g, 1, [s[1] if len(s) >= 2 else 1 for s in shapes], shapes)
+    return tuple(gi if need else None for gi, need in zip(gs, needs))
+
+
+@column_stack.jvp
+def _(ts, tup, out):
+    return T.column_stack(_filled(ts, tup, out))
+
+
+def _dstack_cases(rng):
+    ref = _ref(numpy.dstack)
+    return [Case((draw(rng, (3,)), draw(rng, (3,))), ref=ref),
+            Case((draw(rng, (2, 3)), draw(rng, (2, 3, 2))), ref=ref),
+            Case((draw(rng, (2, 3, 4)), draw(rng, (2, 3, 1)), draw(rng, (2, 3))), ref=ref),
+            Case((draw(rng, ()), draw(rng, ())), ref=ref)]
+
+
+@defop(linear=True, seq=True, samples=_dstack_cases)
+def dstack(xp, *tup):
+    """Stack arrays depth-wise, along axis 2 (after ``atleast_3d``)."""
+    return xp.dstack(tup)
+
+
+@dstack.vjp
+def _(g, shapes, needs):
+    gs = _pieces(g, 2, [s[2] if len(s) >= 3 else 1 for s in shapes], shapes)
+    return tuple(gi if need else None for gi, need in zip(gs, needs))
+
+
+@dstack.jvp
+def _(ts, tup, out):
+    return T.dstack(_filled(ts, tup, out))
+
+
+def _append_cases(rng):
+    return [Case((draw(rng, (2, 3)), draw(rng, (4,)))),
+            Case((draw(rng, (2, 3, 4)), draw(rng, (2, 1, 4))), dict(axis=1)),
+            Case((draw(rng, (2, 3)), draw(rng, (2, 2))), dict(axis=-1)),
+            Case((draw(rng, (3,)), draw(rng, ()))),
+            Case((draw(rng, ()), draw(rng, (2, 2))), dict(axis=None))]
+
+
+@defop(linear=True, samples=_append_cases)
+def append(xp, arr, values, axis=None):
+    """``values`` joined after ``arr`` along ``axis`` (None: both flattened first)."""
+    return xp.append(arr, values, axis=axis)
+
+
+@append.vjp
+def _(g, shapes, axis, needs):
+    sa, sv = tuple(shapes[0]), tuple(shapes[1])
+    if axis is None:
+        gs = _pieces(g, 0, [_prod(sa), _prod(sv)], (sa, sv))
+    else:
+        ax = _axis(axis, len(sa))
+        gs = _pieces(g, ax, [sa[ax], sv[ax]], (sa, sv))
+    return tuple(gi if need else None for gi, need in zip(gs, needs))
+
+
+@append.jvp
+def _(ts, arr, values, out, axis):
+    return T.append(*_filled(ts, (arr, values), out), axis)
+
+
+# ----------------------------------------------------------------------------------------------
+# More rearranging: fliplr, flipud, roll, rollaxis, rot90
+# ----------------------------------------------------------------------------------------------
+
+def _fliplr_cases(rng):
+    return [Case((draw(rng, (2, 3)),)), Case((draw(rng, (2, 3, 4)),))]
+
+
+@defop(linear=True, samples=_fliplr_cases)
+def fliplr(xp, m):
+    """Reverse axis 1 (arrays of 2 or more dimensions)."""
+    return xp.fliplr(m)
+
+
+@fliplr.vjp
+def _(g):
+    return (T.fliplr(g),)
+
+
+def _flipud_cases(rng):
+    return [Case((draw(rng, (4,)),)), Case((draw(rng, (2, 3)),)), Case((draw(rng, (3, 2, 4)),))]
+
+
+@defop(linear=True, samples=_flipud_cases)
+def flipud(xp, m):
+    """Reverse axis 0 (arrays of 1 or more dimensions)."""
+    return xp.flipud(m)
+
+
+@flipud.vjp
+def _(g):
+    return (T.flipud(g),)
+
+
+def _roll_cases(rng):
+    return [Case((draw(rng, (5,)),), dict(shift=2)), Case((draw(rng, (2, 3, 4)),), dict(shift=-3)),
+            Case((draw(rng, (2, 3, 4)),), dict(shift=1, axis=-1)),
+            Case((draw(rng, (2, 3, 4)),), dict(shift=(1, -2), axis=(0, 2))),
+            Case((draw(rng, (2, 3, 4)),), dict(shift=(1, 2), axis=1)),
+            Case((draw(rng, (2, 3, 4)),), dict(shift=5, axis=(0, -2))),
+            Case((draw(rng, ()),), dict(shift=1))]
+
+
+@defop(nin=1, linear=True, samples=_roll_cases)
+def roll(xp, a, shift, axis=None):
+    """Shift elements cyclically along ``axis`` (int or tuple; None: the flattened array, same shape
+    back); ``shift`` an int or a tuple broadcast against ``axis``."""
+    return xp.roll(a, _host(shift).tolist(), axis=axis)
+
+
+@roll.vjp
+def _(g, shift, axis):
+    return (T.roll(g, (-_host(shift)).tolist(), axis),)
+
+
+def _rollaxis_perm(ndim: int, axis, start) -> list:
+    """The transpose ``numpy.rollaxis(a, axis, start)`` performs (with NumPy's checks)."""
+    ax = _axis(axis, ndim)
+    start = int(start)
+    if start < 0:
+        start += ndim
+    if not 0 <= start < ndim + 1:
+        raise numpy.exceptions.AxisError(f"'start' arg requires {-ndim} <= start < {ndim + 1}, but {start} was passed in")
+    if ax < start:
+        start -= 1
+    perm = list(range(ndim))
+    perm.remove(ax)
+    perm.insert(start, ax)
+    return perm
+
+
+def _rollaxis_cases(rng):
+    return [Case((draw(rng, (2, 3, 4)),), dict(axis=2)), Case((draw(rng, (2, 3, 4)),), dict(axis=-1, start=1)),
+            Case((draw(rng, (2, 3, 4)),), dict(axis=0, start=3)), Case((draw(rng, (2, 3, 4)),), dict(axis=1, start=-1)),
+            Case((draw(rng, (2, 3)),), dict(axis=1, start=1))]
+
+
+@defop(nin=1, linear=True, samples=_rollaxis_cases)
+def rollaxis(xp, a, axis, start=0):
+    """Roll ``axis`` backwards until it lies before position ``start`` (prefer ``moveaxis``)."""
+    return xp.rollaxis(a, axis, start)
+
+
+@rollaxis.vjp
+def _(g, shapes, axis, start):
+    perm = _rollaxis_perm(len(shapes[0]), axis, start)
+    return (T.transpose(g, tuple(int(i) for i in numpy.argsort(perm))),)
+
+
+def _rot90_cases(rng):
+    return [Case((draw(rng, (2, 3)),)), Case((draw(rng, (2, 3)),), dict(k=2)),
+            Case((draw(rng, (2, 3, 4)),), dict(k=-1, axes=(2, 0))), Case((draw(rng, (2, 3, 4)),), dict(k=3, axes=(-1, -2))),
+            Case((draw(rng, (2, 3, 4)),), dict(k=5, axes=(0, 1))), Case((draw(rng, (2, 3)),), dict(k=0))]
+
+
+@defop(linear=True, samples=_rot90_cases)
+def rot90(xp, m, k=1, axes=(0, 1)):
+    """Rotate by 90 degrees ``k`` times in the plane of ``axes``, from the first axis towards the second."""
+    return xp.rot90(m, k, axes)
+
+
+@rot90.vjp
+def _(g, k, axes):
+    return (T.rot90(g, -k, axes),)
+
+
+# ----------------------------------------------------------------------------------------------
+# kron, cross (bilinear: written VJPs and JVPs)
+# ----------------------------------------------------------------------------------------------
+
+def _kron_cases(rng):
+    return [Case((draw(rng, (2, 3)), draw(rng, (3, 2)))), Case((draw(rng, (3,)), draw(rng, (2,)))),
+            Case((draw(rng, (2, 2, 3)), draw(rng, (3, 2)))), Case((draw(rng, (2,)), draw(rng, (2, 1, 3)))),
+            Case((draw(rng, ()), draw(rng, (2, 3)))), Case((draw(rng, (2, 3)), draw(rng, ())))]
+
+
+@defop(samples=_kron_cases)
+def kron(xp, a, b):
+    """Kronecker product: blocks ``a[i] * b``, the shorter shape padded with leading 1s."""
+    return xp.kron(a, b)
+
+
+def _as_operand(x, like):
+    """A Python-number operand as a 0-d array of ``like``'s class (VJPs get numbers back as numbers)."""
+    return x if isinstance(x, Array) else type(like)._make(xp_of((like._data,)).asarray(x))
+
+
+@kron.vjp
+def _(g, a, b, needs):
+    a, b = _as_operand(a, g), _as_operand(b, g)
+    nd = max(a.ndim, b.ndim)
+    sa = (1,) * (nd - a.ndim) + tuple(a.shape)
+    sb = (1,) * (nd - b.ndim) + tuple(b.shape)
+    # kron(a, b) with each axis split in two is a[i0, :, i1, :, ...] * b[:, j0, :, j1, ...].
+    inter = tuple(n for pair in zip(sa, sb) for n in pair)
+    g2 = T.reshape(g, inter)
+    ga = gb = None
+    if needs[0]:
+        bb = T.reshape(b, tuple(n for m in sb for n in (1, m)))
+        prod = g2 * bb
+        ga = T.reshape(T.sum(prod, axis=tuple(range(1, 2 * nd, 2))) if nd else prod, a.shape)
+    if needs[1]:
+        aa = T.reshape(a, tuple(n for m in sa for n in (m, 1)))
+        prod = g2 * aa
+        gb = T.reshape(T.sum(prod, axis=tuple(range(0, 2 * nd, 2))) if nd else prod, b.shape)
+    return (ga, gb)
+
+
+@kron.jvp
+def _(ts, a, b):
+    ta, tb = ts
+    out = None
+    if ta is not None:
+        out = T.kron(ta, b)
+    if tb is not None:
+        t = T.kron(a, tb)
+        out = t if out is None else out + t
+    return out
+
+
+def _cross_cases(rng):
+    return [Case((draw(rng, (3,)), draw(rng, (3,)))),
+            Case((draw(rng, (2, 4, 3)), draw(rng, (4, 3)))),
+            Case((draw(rng, (3, 2, 4)), draw(rng, (4, 3))), dict(axisa=0, axisc=1)),
+            Case((draw(rng, (2, 3, 4)), draw(rng, (2, 3, 4))), dict(axis=-2)),
+            Case((draw(rng, (3, 2)), draw(rng, (3, 2))), dict(axisa=-2, axisb=0, axisc=-2)),
+            Case((draw(rng, (4, 2)), draw(rng, (4, 2)))),   # 2-vectors: the z component only
+            Case((draw(rng, (2, 4)), draw(rng, (4, 3))), dict(axisa=0)),  # a 2-vector and a 3-vector
+            Case((draw(rng, (3,)), draw(rng, (2,))))]
+
+
+@defop(samples=_cross_cases)
+def cross(xp, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    """Cross product of 3-vectors (2-vectors too: NumPy 2 deprecates them and warns) along the
+    vector axes ``axisa``/``axisb`` (``axis`` sets all three); the other axes broadcast."""
+    return xp.cross(a, b, axisa, axisb, axisc, axis)
+
+
+def _as_3vectors(x, ax):
+    """``x`` with its vector axis last and 2-vectors padded with a zero third component."""
+    x = T.moveaxis(x, ax, -1)
+    if x.shape[-1] == 2:
+        x = T.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, 1)])
+    return x
+
+
+@cross.vjp
+def _(g, a, b, axisa, axisb, axisc, axis, needs):
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    na, nb = a.shape[_axis(axisa, a.ndim)], b.shape[_axis(axisb, b.ndim)]
+    a3, b3 = _as_3vectors(a, axisa), _as_3vectors(b, axisb)
+    if na == 2 and nb == 2:  # out = z component: the cotangent of (0, 0, out)
+        g3 = T.pad(T.expand_dims(g, -1), [(0, 0)] * g.ndim + [(2, 0)])
+    else:
+        g3 = T.moveaxis(g, axisc, -1)
+    # <g, a x b> = <a, b x g> = <b, g x a>
+    ga = gb = None
+    if needs[0]:
+        ga = T.cross(b3, g3)
+        ga = T.getitem(ga, (Ellipsis, slice(0, na))) if na == 2 else ga
+        ga = T.moveaxis(T.sum_to(ga, tuple(a3.shape[:-1]) + (na,)), -1, axisa)
+    if needs[1]:
+        gb = T.cross(g3, a3)
+        gb = T.getitem(gb, (Ellipsis, slice(0, nb))) if nb == 2 else gb
+        gb = T.moveaxis(T.sum_to(gb, tuple(b3.shape[:-1]) + (nb,)), -1, axisb)
+    return (ga, gb)
+
+
+@cross.jvp
+def _(ts, a, b, axisa, axisb, axisc, axis):
+    ta, tb = ts
+    out = None
+    if ta is not None:
+        out = T.cross(ta, b, axisa, axisb, axisc, axis)
+    if tb is not None:
+        t = T.cross(a, tb, axisa, axisb, axisc, axis)
+        out = t if out is None else out + t
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# partition (and sort's JVP): gradients route each output slot to the input element it holds
+# ----------------------------------------------------------------------------------------------
+
+def _slot_key(xp, idx, ax: int):
+    """The getitem key ``x[key] == take_along_axis(x, idx, ax)`` for an index array ``idx``."""
+    return tuple(idx if i == ax else xp.arange(n).reshape((1,) * i + (n,) + (1,) * (idx.ndim - i - 1))
+                 for i, n in enumerate(idx.shape))
+
+
+def _source_index(xp, x, out, ax: int):
+    """``perm`` with ``out == take_along_axis(x, perm, ax)``, for ``out`` a rearrangement of ``x``
+    along ``ax``. Equal values are matched in order (the k-th copy in ``out`` to the k-th in ``x``)."""
+    sx = _argsort_stable(xp, x, ax)
+    so = _argsort_stable(xp, out, ax)
+    perm = xp.empty_like(sx)
+    if xp is numpy:
+        numpy.put_along_axis(perm, so, sx, axis=ax)
+    else:  # pragma: no cover - GPU
+        perm[_slot_key(xp, so, ax)] = sx
+    return perm
+
+
+def _partition_cases(rng):
+    return [Case((_distinct(rng, (7,)),), dict(kth=3)), Case((_distinct(rng, (2, 3, 5)),), dict(kth=(1, 3))),
+            Case((_distinct(rng, (4, 3, 2)),), dict(kth=-1, axis=0)),
+            Case((_distinct(rng, (2, 5, 3)),), dict(kth=[0, -2], axis=-2)),
+            Case((_distinct(rng, (2, 3, 2)),), dict(kth=4, axis=None))]
+
+
+@defop(nin=1, samples=_partition_cases)
+def partition(xp, a, kth, axis=-1, kind="introselect", order=None):
+    """NumPy's ``partition`` (values identical to NumPy's). Gradient as for ``sort``: each output
+    slot's cotangent goes back to the input element placed there. Where values tie, the slots holding
+    equal values are matched to those elements in input order (the derivative is not defined there;
+    any such choice is a valid subgradient)."""
+    return xp.partition(a, _host(kth).tolist(), axis=axis, **(_kw(kind=kind, order=order) if xp is numpy else {}))
+
+
+def _partition_layout(a, out, axis):
+    x, o = a._data, out._data
+    xp = xp_of((x,))
+    if axis is None:
+        x = x.reshape(-1)
+    return xp, x, o, _axis(-1 if axis is None else axis, x.ndim)
+
+
+@partition.vjp
+def _(g, a, out, axis):
+    xp, x, o, ax = _partition_layout(a, out, axis)
+    perm = _source_index(xp, x, o, ax)       # out[..., i, ...] = x[..., perm[i], ...]
+    inv = xp.argsort(perm, axis=ax)          # so dx[..., j, ...] = g[..., inv[j], ...]
+    return (T.reshape(T.getitem(g, _slot_key(xp, inv, ax)), a.shape),)
+
+
+@partition.jvp
+def _(ts, a, out, axis):
+    t = ts[0]
+    if t is None:
+        return None
+    xp, x, o, ax = _partition_layout(a, out, axis)
+    if axis is None:
+        t = T.reshape(t, (-1,))
+    return T.getitem(t, _slot_key(xp, _source_index(xp, x, o, ax), ax))
+
+
+@sort.jvp
+def _(ts, a, axis):
+    t = ts[0]
+    if t is None:
+        return None
+    x = a._data
+    xp = xp_of((x,))
+    if axis is None:
+        x = x.reshape(-1)
+        t = T.reshape(t, (-1,))
+    ax = _axis(-1 if axis is None else axis, x.ndim)
+    return T.getitem(t, _slot_key(xp, _argsort_stable(xp, x, ax), ax))
