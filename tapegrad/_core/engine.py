@@ -156,7 +156,9 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
                                             f"{gi.shape} for input {i} of shape {shape}; this is a bug")
                 dt = node.dtypes[i]
                 if dt is not None and gi._data.dtype != dt and dt.kind in "fc":
-                    gi = OPS.astype(gi, dt)
+                    if gi._data.dtype.kind == "c" and dt.kind == "f":
+                        gi = OPS.real(gi)  # a real input's cotangent is the real part (HIPS/JAX)
+                    gi = OPS.astype(gi, dt) if gi._data.dtype != dt else gi
                 _deposit(grads, p, node.pidx[i] if node.pidx is not None else None, gi)
             if not retain_graph:
                 node.release()
@@ -164,11 +166,21 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
 
 
 def _zero_stays_zero(g: Any, gin: Sequence[Any]) -> tuple:
-    """Where the cotangent is zero, the input cotangents are zero (not 0 * inf = NaN)."""
+    """Where the cotangent is zero, an input cotangent that came out inf or NaN (0 * inf) is zero.
+
+    Only non-finite entries are masked: finite ones stay as the rule computed them, so derivatives
+    of the rule with respect to ``g`` itself (higher orders) are untouched."""
     zero = OPS.equal(g, 0)
     if not zero._data.any():
         return tuple(gin)
-    return tuple(None if gi is None else OPS.where(zero, 0.0, gi) for gi in gin)
+    out = []
+    for gi in gin:
+        if gi is not None and gi._data.shape == zero._data.shape:
+            bad = OPS.logical_and(zero, OPS.logical_not(OPS.isfinite(gi)))
+            if bad._data.any():
+                gi = OPS.where(bad, 0.0, gi)
+        out.append(gi)
+    return tuple(out)
 
 
 def _run_hooks(node: Node, g: Any) -> Any:

@@ -11,7 +11,7 @@ import numpy as _onp
 from .. import ops as _ops  # noqa: F401 - declares every op
 from ..ndarray import ndarray
 from ..ops.registry import DEFAULT_CLS as _DEFAULT_CLS, REGISTRY as _REGISTRY
-from . import linalg, random  # noqa: F401
+from . import fft, linalg, random  # noqa: F401
 from ._creation import *  # noqa: F401,F403
 from ._creation import __all__ as _creation_names
 
@@ -23,10 +23,12 @@ for _name, _op in _REGISTRY.items():
 
 #: Public functions composed of differentiable ops (split, einsum...), so they need no rule of their own.
 COMPOSITE_NAMES: set = set()
-for _mod in (_ops.shape, _ops.linalg):
+for _mod in (_ops.elementwise, _ops.shape, _ops.linalg):
     for _name, _fn in getattr(_mod, "COMPOSITES", {}).items():
         globals()[_name] = _fn
         COMPOSITE_NAMES.add(_name)
+for _name, _fn in _ops.nondiff.FUNCTIONS.items():  # predicates returning Python bools
+    globals()[_name] = _fn
 
 pi = _onp.pi
 e = _onp.e
@@ -41,7 +43,7 @@ ndim = _onp.ndim
 shape = _onp.shape
 
 #: Public callables that are not differentiable on purpose (creation, dtype helpers...).
-NONDIFF_NAMES = frozenset(_creation_names) | {"dtype", "ndim", "shape", "ndarray"} | {
+NONDIFF_NAMES = frozenset(_creation_names) | frozenset(_ops.nondiff.FUNCTIONS) | {"dtype", "ndim", "shape", "ndarray"} | {
     f"npx.{n}" for n in ("set_np", "reset_np", "is_np_array", "cpu", "gpu", "num_gpus", "current_context")}
 
 

@@ -30,7 +30,7 @@ def array(object: Any, dtype: Any = None, ctx: Device | None = None, copy: bool 
     if dtype is None and not isinstance(object, (numpy.ndarray, numpy.generic)):
         if _holds_arrays(object):
             return OPS.stack([array(o) for o in object])
-        dtype = _F32
+        dtype = numpy.complex64 if numpy.asarray(object).dtype.kind == "c" else _F32
     return _place(numpy.array(object, dtype=dtype), ctx)
 
 

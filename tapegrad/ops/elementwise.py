@@ -1,18 +1,48 @@
 """Elementwise ops: arithmetic ufuncs and unary math."""
 from __future__ import annotations
 
+import cmath
 import math
 
 import numpy
 
 from .._core.array import OPS as T
-from .registry import defop
+from .registry import REGISTRY, defop
 from .samples import Case, binary, custom, draw, unary, where_cases
+
+# Complex numbers follow the HIPS autograd / JAX convention: the VJP pairs a cotangent g with a
+# tangent u through Re(sum(g * u)) (no conjugate), so for a holomorphic f the VJP is g * f'(z) and
+# the real-valued formulas below serve complex inputs unchanged. Non-holomorphic ops (abs, sign,
+# angle, real, imag, conj, nan_to_num on complex input) have rules of their own, and explicit JVPs,
+# since for them the JVP is not the VJP applied to the tangent.
+
+
+def _is_complex(v) -> bool:
+    """Whether ``v`` (an Array, a raw buffer or a Python number) holds complex numbers."""
+    if isinstance(v, complex):
+        return True
+    # the raw buffer's dtype: a dialect's own ``dtype`` attribute may not be a NumPy dtype (torch.float32)
+    return getattr(getattr(getattr(v, "_data", v), "dtype", None), "kind", "") == "c"
+
+
+def _conj(v):
+    """conj(v), skipping the op for real values (where it is the identity)."""
+    return T.conj(v) if _is_complex(v) else v
+
+
+def _real(v):
+    """real(v), skipping the op for real values."""
+    return T.real(v) if _is_complex(v) else v
+
+
+def _copy(xp, v):
+    """A fresh buffer, so an op's result never aliases its input (NumPy's real/imag return views)."""
+    return xp.array(v, copy=True)
 
 # --- arithmetic -----------------------------------------------------------------------------
 
 
-@defop(broadcast=True, samples=binary())
+@defop(broadcast=True, elementwise=True, samples=binary())
 def add(xp, x, y):
     return xp.add(x, y)
 
@@ -22,7 +52,7 @@ def _(g, needs):
     return (g if needs[0] else None, g if needs[1] else None)
 
 
-@defop(broadcast=True, samples=binary())
+@defop(broadcast=True, elementwise=True, samples=binary())
 def subtract(xp, x, y):
     return xp.subtract(x, y)
 
@@ -32,7 +62,7 @@ def _(g, needs):
     return (g if needs[0] else None, -g if needs[1] else None)
 
 
-@defop(broadcast=True, samples=binary())
+@defop(broadcast=True, elementwise=True, samples=binary(), singular=True)
 def multiply(xp, x, y):
     return xp.multiply(x, y)
 
@@ -62,7 +92,7 @@ def _is_integral(v) -> bool:
     return kind in "iub"
 
 
-@defop(broadcast=True, samples=binary(y_domain=(0.5, 2.0)))
+@defop(broadcast=True, elementwise=True, samples=binary(y_domain=(0.5, 2.0)), singular=True)
 def divide(xp, x, y):
     return _true_divide(xp, x, y)
 
@@ -70,7 +100,7 @@ def divide(xp, x, y):
 divide.vjp(_divide_rule)
 
 
-@defop(broadcast=True, samples=binary(y_domain=(0.5, 2.0)))
+@defop(broadcast=True, elementwise=True, samples=binary(y_domain=(0.5, 2.0)), singular=True)
 def true_divide(xp, x, y):
     """NumPy's alias of ``divide``, declared as its own op."""
     return _true_divide(xp, x, y)
@@ -99,7 +129,7 @@ def _(g):
     return (g,)
 
 
-@defop(broadcast=True, samples=binary(x_domain=(0.5, 2.0), y_domain=(-2.0, 2.0)))
+@defop(broadcast=True, elementwise=True, samples=binary(x_domain=(0.5, 2.0), y_domain=(-2.0, 2.0)), singular=True)
 def power(xp, x, y):
     return xp.power(x, y)
 
@@ -110,15 +140,22 @@ def _(g, x, y, out, needs):
     if needs[0]:
         gx = g * y * T.power(x, y - 1)
     if needs[1]:
-        # d/dy x**y = x**y log x, taken as 0 where x <= 0 (there only integer y are real-valued)
-        if isinstance(x, (int, float)):  # a Python number base stays a number
+        # d/dy x**y = x**y log x. A real result: taken as 0 where x <= 0 (there only integer y are
+        # real-valued). A complex result: the principal log, taken as 0 where x == 0.
+        if _is_complex(out):
+            if isinstance(x, (int, float, complex)):  # a Python number base stays a number
+                gy = g * out * (cmath.log(x) if x != 0 else 0.0)
+            else:
+                safe = T.where(x != 0, x, 1)
+                gy = g * out * T.log(safe if _is_complex(safe) else T.astype(safe, out._data.dtype))
+        elif isinstance(x, (int, float)):
             gy = g * out * (math.log(x) if x > 0 else 0.0)
         else:
             gy = g * out * T.log(T.where(x > 0, x, 1))
     return (gx, gy)
 
 
-@defop(elementwise=True, samples=unary(domain=(0.5, 3.0)))
+@defop(elementwise=True, samples=unary(domain=(0.5, 3.0)), singular=True)
 def log(xp, x):
     return xp.log(x)
 
@@ -128,7 +165,7 @@ def _(g, x):
     return (g / x,)
 
 
-@defop(elementwise=True, samples=unary())
+@defop(elementwise=True, samples=unary(), singular=True)
 def exp(xp, x):
     return xp.exp(x)
 
@@ -158,7 +195,7 @@ def _(g, x):
     return (-g * T.sin(x),)
 
 
-@defop(elementwise=True, samples=unary(domain=(0.3, 3.0)))
+@defop(elementwise=True, samples=unary(domain=(0.3, 3.0)), singular=True)
 def sqrt(xp, x):
     return xp.sqrt(x)
 
@@ -169,15 +206,48 @@ def _(g, out):
     return (g / (2 * out),)
 
 
+def _abs_rule(g, x, out):
+    """d|x| = sign(x) dx for real x; for complex z, d|z| = Re(conj(z) dz) / |z|, so the VJP is
+    g * conj(z) / |z| (HIPS). Convention: abs'(0) = 0 (sign(0) = 0; the symmetric subgradient)."""
+    if _is_complex(x):
+        return (g * T.conj(x) / T.where(out == 0, 1, out),)
+    return (g * T.sign(x),)
+
+
+def _abs_jvp(ts, x, out):
+    (t,) = ts
+    if _is_complex(x):
+        return T.real(T.conj(x) * t) / T.where(out == 0, 1, out)
+    return _real(t) * T.sign(x)
+
+
 @defop(elementwise=True, samples=unary(avoid=(0.0,)))
 def abs(xp, x):  # noqa: A001 - NumPy's name
     return xp.abs(x)
 
 
-@abs.vjp
-def _(g, x):
-    """Convention: abs'(0) = 0, since sign(0) = 0 (a subgradient; the symmetric choice)."""
-    return (g * T.sign(x),)
+abs.vjp(_abs_rule)
+abs.jvp(_abs_jvp)
+
+
+@defop(elementwise=True, samples=unary(avoid=(0.0,)))
+def absolute(xp, x):
+    """NumPy's other name for ``abs``, declared as its own op."""
+    return xp.absolute(x)
+
+
+absolute.vjp(_abs_rule)
+absolute.jvp(_abs_jvp)
+
+
+@defop(elementwise=True, samples=unary(avoid=(0.0,)))
+def fabs(xp, x):
+    """``abs`` for real numbers only (NumPy refuses complex input)."""
+    return xp.fabs(x)
+
+
+fabs.vjp(_abs_rule)
+fabs.jvp(_abs_jvp)
 
 
 @defop(elementwise=True, samples=unary())
@@ -203,7 +273,7 @@ def _(g, x):
     return (g * (2 * x),)
 
 
-@defop(elementwise=True, samples=unary(avoid=(0.0,)))
+@defop(elementwise=True, samples=unary(avoid=(0.0,)), singular=True)
 def cbrt(xp, x):
     return xp.cbrt(x)
 
@@ -214,7 +284,7 @@ def _(g, out):
     return (g / (3 * out * out),)
 
 
-@defop(elementwise=True, samples=unary(avoid=(0.0,)))
+@defop(elementwise=True, samples=unary(avoid=(0.0,)), singular=True)
 def reciprocal(xp, x):
     return xp.reciprocal(x)
 
@@ -224,7 +294,7 @@ def _(g, out):
     return (-g * out * out,)
 
 
-@defop(elementwise=True, samples=unary())
+@defop(elementwise=True, samples=unary(), singular=True)
 def expm1(xp, x):
     return xp.expm1(x)
 
@@ -238,7 +308,7 @@ _LN2 = float(numpy.log(2.0))
 _LN10 = float(numpy.log(10.0))
 
 
-@defop(elementwise=True, samples=unary(domain=(0.5, 3.0)))
+@defop(elementwise=True, samples=unary(domain=(0.5, 3.0)), singular=True)
 def log2(xp, x):
     return xp.log2(x)
 
@@ -248,7 +318,7 @@ def _(g, x):
     return (g / (x * _LN2),)
 
 
-@defop(elementwise=True, samples=unary(domain=(0.5, 3.0)))
+@defop(elementwise=True, samples=unary(domain=(0.5, 3.0)), singular=True)
 def log10(xp, x):
     return xp.log10(x)
 
@@ -258,7 +328,7 @@ def _(g, x):
     return (g / (x * _LN10),)
 
 
-@defop(elementwise=True, samples=unary(domain=(-0.5, 2.0)))
+@defop(elementwise=True, samples=unary(domain=(-0.5, 2.0)), singular=True)
 def log1p(xp, x):
     return xp.log1p(x)
 
@@ -278,7 +348,7 @@ def _(g, out):
     return (g * (1 + out * out),)
 
 
-@defop(elementwise=True, samples=unary(domain=(-0.9, 0.9)))
+@defop(elementwise=True, samples=unary(domain=(-0.9, 0.9)), singular=True)
 def arcsin(xp, x):
     return xp.arcsin(x)
 
@@ -288,7 +358,7 @@ def _(g, x):
     return (g / T.sqrt(1 - x * x),)
 
 
-@defop(elementwise=True, samples=unary(domain=(-0.9, 0.9)))
+@defop(elementwise=True, samples=unary(domain=(-0.9, 0.9)), singular=True)
 def arccos(xp, x):
     return xp.arccos(x)
 
@@ -308,7 +378,7 @@ def _(g, x):
     return (g / (1 + x * x),)
 
 
-@defop(broadcast=True, samples=binary(x_avoid=(0.0,)))
+@defop(broadcast=True, elementwise=True, samples=binary(x_avoid=(0.0,)), singular=True)
 def arctan2(xp, x1, x2):
     return xp.arctan2(x1, x2)
 
@@ -320,7 +390,7 @@ def _(g, x1, x2, needs):
     return (g * x2 / r2 if needs[0] else None, -g * x1 / r2 if needs[1] else None)
 
 
-@defop(elementwise=True, samples=unary())
+@defop(elementwise=True, samples=unary(), singular=True)
 def sinh(xp, x):
     return xp.sinh(x)
 
@@ -330,7 +400,7 @@ def _(g, x):
     return (g * T.cosh(x),)
 
 
-@defop(elementwise=True, samples=unary())
+@defop(elementwise=True, samples=unary(), singular=True)
 def cosh(xp, x):
     return xp.cosh(x)
 
@@ -340,7 +410,7 @@ def _(g, x):
     return (g * T.sinh(x),)
 
 
-@defop(broadcast=True, samples=binary(x_avoid=(0.0,)))
+@defop(broadcast=True, elementwise=True, samples=binary(x_avoid=(0.0,)), singular=True)
 def hypot(xp, x1, x2):
     return xp.hypot(x1, x2)
 
@@ -351,7 +421,7 @@ def _(g, x1, x2, out, needs):
     return (g * x1 / out if needs[0] else None, g * x2 / out if needs[1] else None)
 
 
-@defop(broadcast=True, samples=binary())
+@defop(broadcast=True, elementwise=True, samples=binary(), singular=True)
 def logaddexp(xp, x1, x2):
     return xp.logaddexp(x1, x2)
 
@@ -362,9 +432,250 @@ def _(g, x1, x2, out, needs):
     return (g * T.exp(x1 - out) if needs[0] else None, g * T.exp(x2 - out) if needs[1] else None)
 
 
+@defop(broadcast=True, elementwise=True, samples=binary(), singular=True)
+def logaddexp2(xp, x1, x2):
+    return xp.logaddexp2(x1, x2)
+
+
+@logaddexp2.vjp
+def _(g, x1, x2, out, needs):
+    """log2(2**x1 + 2**x2): the weights 2**(x_i - out) are <= 1, as in logaddexp."""
+    return (g * T.exp2(x1 - out) if needs[0] else None, g * T.exp2(x2 - out) if needs[1] else None)
+
+
+@defop(elementwise=True, samples=unary(domain=(1.2, 3.0)), singular=True)
+def arccosh(xp, x):
+    return xp.arccosh(x)
+
+
+@arccosh.vjp
+def _(g, x):
+    """1 / (sqrt(x - 1) sqrt(x + 1)): equal to 1 / sqrt(x**2 - 1) for real x > 1, and the derivative
+    of NumPy's principal branch for complex x too (1 / sqrt(x**2 - 1) has the wrong sign where Re x < 0)."""
+    return (g / (T.sqrt(x - 1) * T.sqrt(x + 1)),)
+
+
+@defop(elementwise=True, samples=unary())
+def arcsinh(xp, x):
+    return xp.arcsinh(x)
+
+
+@arcsinh.vjp
+def _(g, x):
+    return (g / T.sqrt(x * x + 1),)
+
+
+@defop(elementwise=True, samples=unary(domain=(-0.9, 0.9)), singular=True)
+def arctanh(xp, x):
+    return xp.arctanh(x)
+
+
+@arctanh.vjp
+def _(g, x):
+    return (g / (1 - x * x),)
+
+
+@defop(elementwise=True, samples=unary(), singular=True)
+def exp2(xp, x):
+    return xp.exp2(x)
+
+
+@exp2.vjp
+def _(g, out):
+    return (g * out * _LN2,)
+
+
+@defop(elementwise=True, samples=unary(avoid=(0.0,)))
+def sinc(xp, x):
+    return xp.sinc(x)
+
+
+@sinc.vjp
+def _(g, x, out):
+    """sinc(x) = sin(pi x) / (pi x): sinc'(x) = (cos(pi x) - sinc(x)) / x, and sinc'(0) = 0 (the limit;
+    derivatives of higher order are not exact at exactly 0)."""
+    zero = x == 0
+    safe = T.where(zero, 1, x)
+    return (T.where(zero, 0, g * (T.cos(math.pi * safe) - out) / safe),)
+
+
+_DEG = 180.0 / math.pi
+_RAD = math.pi / 180.0
+
+
+def _scale_op(name: str, factor: float):
+    """deg2rad, rad2deg and their other names radians, degrees: multiplication by a constant."""
+    def fwd(xp, x):
+        return getattr(xp, name)(x)
+    fwd.__name__ = name
+    op = defop(fwd, name=name, elementwise=True, linear=True, samples=unary())
+    op.vjp(lambda g: (g * factor,))
+    return op
+
+
+deg2rad = _scale_op("deg2rad", _RAD)
+radians = _scale_op("radians", _RAD)
+rad2deg = _scale_op("rad2deg", _DEG)
+degrees = _scale_op("degrees", _DEG)
+
+
+def _nan_to_num_cases(rng):
+    out = []
+    for shape in ((3,), (2, 3)):
+        x = draw(rng, shape)
+        flat = x.reshape(-1)
+        flat[0] = numpy.nan
+        flat[-1] = numpy.inf if shape == (3,) else -numpy.inf
+        # explicit posinf / neginf: NumPy's defaults (the largest float64) drown central differences
+        out.append(Case((x,), dict(posinf=5.0, neginf=-5.0)))
+    x = draw(rng, (2, 3))
+    x[1, 1] = numpy.nan
+    out.append(Case((x,), dict(nan=1.5)))
+    out.append(Case((draw(rng, ()),), {}))
+    return out
+
+
+@defop(nin=1, elementwise=True, samples=custom(_nan_to_num_cases))
+def nan_to_num(xp, x, copy=True, nan=0.0, posinf=None, neginf=None):
+    """NaN and infinities replaced by finite numbers; the result is always a new array (``copy`` is
+    accepted for NumPy's signature; tapegrad never writes into its input)."""
+    return xp.nan_to_num(x, copy=True, nan=nan, posinf=posinf, neginf=neginf)
+
+
+@nan_to_num.vjp
+def _(g, x):
+    """Gradient 1 where x is finite, 0 where it was replaced. Complex x: real and imaginary parts are
+    replaced separately, so each part of the cotangent is masked by its own part of x."""
+    if _is_complex(x):
+        return (T.where(T.isfinite(T.real(x)), _real(g), 0)
+                + 1j * T.where(T.isfinite(T.imag(x)), T.imag(g) if _is_complex(g) else 0 * g, 0),)
+    return (T.where(T.isfinite(x), g, 0),)
+
+
+# --- complex parts --------------------------------------------------------------------------
+
+
+@defop(elementwise=True, samples=unary())
+def real(xp, val):
+    return _copy(xp, xp.real(val))
+
+
+@real.vjp
+def _(g):
+    """Re is the projection onto the real axis; its adjoint embeds g (the engine casts g to the input's
+    complex dtype)."""
+    return (g,)
+
+
+@real.jvp
+def _(ts):
+    return _real(ts[0])
+
+
+@defop(elementwise=True, samples=unary())
+def imag(xp, val):
+    return _copy(xp, xp.imag(val))
+
+
+@imag.vjp
+def _(g, val):
+    """Im z = Re(-1j z), so the VJP is -1j g (HIPS); a real input has a constant imaginary part 0."""
+    return (-1j * g if _is_complex(val) else None,)
+
+
+@imag.jvp
+def _(ts, val):
+    return T.imag(ts[0]) if _is_complex(val) and _is_complex(ts[0]) else None
+
+
+def _conj_rule(g):
+    """conj is real-linear with Re(g conj(u)) = Re(conj(g) u): the VJP is conj(g)."""
+    return (_conj(g),)
+
+
+def _conj_jvp(ts):
+    return _conj(ts[0])
+
+
+@defop(elementwise=True, samples=unary())
+def conj(xp, x):
+    return xp.conj(x)
+
+
+conj.vjp(_conj_rule)
+conj.jvp(_conj_jvp)
+
+
+@defop(elementwise=True, samples=unary())
+def conjugate(xp, x):
+    """NumPy's other name for ``conj``, declared as its own op."""
+    return xp.conjugate(x)
+
+
+conjugate.vjp(_conj_rule)
+conjugate.jvp(_conj_jvp)
+
+
+def _angle_cases(rng):
+    return unary(avoid=(0.0,))(rng) + unary(avoid=(0.0,), shapes=((2, 3),), deg=True)(rng)
+
+
+@defop(nin=1, elementwise=True, samples=custom(_angle_cases))
+def angle(xp, z, deg=False):
+    return xp.angle(z, deg=deg)
+
+
+def _abs2(z):
+    """|z|**2 as a real array, with 1 where z == 0 (whose gradient is taken as 0)."""
+    r2 = T.real(z * T.conj(z))
+    return T.where(r2 == 0, 1, r2)
+
+
+@angle.vjp
+def _(g, z, deg):
+    """d angle(z) = Im(dz / z) = Re(-1j conj(z) dz) / |z|**2, so the VJP is -1j g conj(z) / |z|**2
+    (HIPS); 0 at z = 0 and for real input (where the angle is piecewise constant)."""
+    if not _is_complex(z):
+        return (None,)
+    return (g * (-1j * (_DEG if deg else 1.0)) * T.conj(z) / _abs2(z),)
+
+
+@angle.jvp
+def _(ts, z, deg):
+    (t,) = ts
+    if not _is_complex(z) or not _is_complex(t):
+        return None
+    return T.imag(T.conj(z) * t) * (_DEG if deg else 1.0) / _abs2(z)
+
+
+@defop(nin=1, elementwise=True, samples=unary())
+def real_if_close(xp, a, tol=100):
+    """``a`` with real dtype when every imaginary part is below ``tol`` (in machine epsilons when
+    ``tol > 1``), else ``a`` unchanged; always a new buffer."""
+    a = xp.asarray(a)
+    if a.dtype.kind != "c":
+        return _copy(xp, a)
+    if tol > 1:
+        tol = numpy.finfo(a.dtype).eps * tol
+    if bool(xp.all(xp.abs(a.imag) < tol)):
+        return _copy(xp, a.real)
+    return _copy(xp, a)
+
+
+@real_if_close.vjp
+def _(g):
+    """The gradient passes through (the dropped imaginary parts count as a projection, like ``real``)."""
+    return (g,)
+
+
+@real_if_close.jvp
+def _(ts, out):
+    return ts[0] if _is_complex(out) else _real(ts[0])
+
+
 # --- piecewise-constant ops: recorded, zero gradient -------------------------------------------
-# floor, ceil, round, trunc, rint, fix and sign are flat almost everywhere: their VJP returns
-# None (a zero cotangent), also at the jumps, where the derivative does not exist.
+# floor, ceil, round, trunc, rint and fix (and sign on real numbers) are flat almost everywhere:
+# their VJP returns None (a zero cotangent), also at the jumps, where the derivative does not exist.
 
 _INTS = (-2.0, -1.0, 0.0, 1.0, 2.0)
 _HALVES = (-1.5, -0.5, 0.5, 1.5)
@@ -384,7 +695,31 @@ def _flat_unary(name: str, avoid: tuple):
     return op
 
 
-sign = _flat_unary("sign", (0.0,))
+@defop(elementwise=True, samples=unary(avoid=(0.0,)))
+def sign(xp, x):
+    return xp.sign(x)
+
+
+@sign.vjp
+def _(g, x, out):
+    """Real x: flat (zero gradient, also at 0). Complex z: sign(z) = z / |z| (NumPy 2), whose
+    differential u / |z| - s Re(conj(s) u) / |z| has the VJP (g - Re(g s) conj(s)) / |z|; 0 at z = 0."""
+    if not _is_complex(x):
+        return (None,)
+    r = T.abs(x)
+    gx = (g - T.real(g * out) * T.conj(out)) / T.where(r == 0, 1, r)
+    return (T.where(r == 0, 0, gx),)
+
+
+@sign.jvp
+def _(ts, x, out):
+    (t,) = ts
+    if not _is_complex(x):
+        return None
+    r = T.abs(x)
+    return T.where(r == 0, 0, (t - out * T.real(T.conj(out) * t)) / T.where(r == 0, 1, r))
+
+
 floor = _flat_unary("floor", _INTS)
 ceil = _flat_unary("ceil", _INTS)
 trunc = _flat_unary("trunc", _INTS)
@@ -421,7 +756,7 @@ def _mod_rule(g, x1, x2, needs):
     return (g if needs[0] else None, -g * T.floor_divide(x1, x2) if needs[1] else None)
 
 
-@defop(broadcast=True, samples=binary(x_domain=(-3.0, 3.0), y_avoid=(0.0,)))
+@defop(broadcast=True, elementwise=True, samples=binary(x_domain=(-3.0, 3.0), y_avoid=(0.0,)))
 def mod(xp, x1, x2):
     return xp.mod(x1, x2)
 
@@ -429,7 +764,7 @@ def mod(xp, x1, x2):
 mod.vjp(_mod_rule)
 
 
-@defop(broadcast=True, samples=binary(x_domain=(-3.0, 3.0), y_avoid=(0.0,)))
+@defop(broadcast=True, elementwise=True, samples=binary(x_domain=(-3.0, 3.0), y_avoid=(0.0,)))
 def remainder(xp, x1, x2):
     """NumPy's other name for ``mod``, declared as its own op."""
     return xp.remainder(x1, x2)
@@ -438,7 +773,7 @@ def remainder(xp, x1, x2):
 remainder.vjp(_mod_rule)
 
 
-@defop(broadcast=True, samples=binary(x_domain=(-3.0, 3.0), y_avoid=(0.0,)))
+@defop(broadcast=True, elementwise=True, samples=binary(x_domain=(-3.0, 3.0), y_avoid=(0.0,)))
 def fmod(xp, x1, x2):
     return xp.fmod(x1, x2)
 
@@ -465,7 +800,7 @@ def _extremum_rule(pick_first):
     return rule
 
 
-@defop(broadcast=True, samples=binary())
+@defop(broadcast=True, elementwise=True, samples=binary())
 def maximum(xp, x1, x2):
     """Gradient at ties goes to x2; a NaN operand (which maximum propagates) gets the gradient."""
     return xp.maximum(x1, x2)
@@ -474,7 +809,7 @@ def maximum(xp, x1, x2):
 maximum.vjp(_extremum_rule(lambda x, y: T.logical_or(x > y, T.isnan(x))))
 
 
-@defop(broadcast=True, samples=binary())
+@defop(broadcast=True, elementwise=True, samples=binary())
 def minimum(xp, x1, x2):
     """Gradient at ties goes to x2; a NaN operand (which minimum propagates) gets the gradient."""
     return xp.minimum(x1, x2)
@@ -483,7 +818,7 @@ def minimum(xp, x1, x2):
 minimum.vjp(_extremum_rule(lambda x, y: T.logical_or(x < y, T.isnan(x))))
 
 
-@defop(broadcast=True, samples=binary())
+@defop(broadcast=True, elementwise=True, samples=binary())
 def fmax(xp, x1, x2):
     """Gradient at ties goes to x2; NaN operands are ignored (the other one gets the gradient)."""
     return xp.fmax(x1, x2)
@@ -492,7 +827,7 @@ def fmax(xp, x1, x2):
 fmax.vjp(_extremum_rule(lambda x, y: T.logical_or(x > y, T.isnan(y))))
 
 
-@defop(broadcast=True, samples=binary())
+@defop(broadcast=True, elementwise=True, samples=binary())
 def fmin(xp, x1, x2):
     """Gradient at ties goes to x2; NaN operands are ignored (the other one gets the gradient)."""
     return xp.fmin(x1, x2)
@@ -555,7 +890,7 @@ def _(g, a, a_min, a_max):
 # --- selection --------------------------------------------------------------------------------
 
 
-@defop(nin=3, broadcast=True, samples=where_cases())
+@defop(nin=3, broadcast=True, elementwise=True, samples=where_cases())
 def where(xp, condition, x, y):
     return xp.where(condition, x, y)
 
@@ -590,7 +925,157 @@ def astype(xp, x, dtype):
     return x.astype(dtype, copy=False) if hasattr(x, "astype") else xp.asarray(x, dtype=dtype)
 
 
+def cast_cotangent(g, dt):
+    """``g`` as dtype ``dt``; a complex value cast to a real dtype keeps its real part (HIPS' convention
+    for a real input that gets a complex cotangent), without NumPy's ComplexWarning."""
+    if dt.kind != "c" and _is_complex(g):
+        g = T.real(g)
+    return g if g._data.dtype == dt else T.astype(g, dt)
+
+
 @astype.vjp
 def _(g, dtypes):
     dt = dtypes[0]
-    return (T.astype(g, dt) if dt is not None and dt.kind in "fc" else None,)
+    return (cast_cotangent(g, dt) if dt is not None and dt.kind in "fc" else None,)
+
+
+@astype.jvp
+def _(ts, dtype):
+    dt = numpy.dtype(dtype)
+    return cast_cotangent(ts[0], dt) if dt.kind in "fc" else None
+
+
+# --- composites -------------------------------------------------------------------------------
+
+
+def select(condlist, choicelist, default=0):
+    """NumPy's ``select``: where the first true condition picks its choice, else ``default``.
+
+    Built from ``where`` (applied from the last condition to the first), so it is differentiable in
+    the choices and the default and needs no rule of its own."""
+    condlist, choicelist = list(condlist), list(choicelist)
+    if len(condlist) != len(choicelist):
+        raise ValueError("list of cases must be same length as list of conditions")
+    if not condlist:
+        raise ValueError("select with an empty condition list is not possible")
+    for i, c in enumerate(condlist):
+        raw = getattr(c, "_data", None)
+        if raw is None:
+            raw = c = condlist[i] = numpy.asarray(c)
+        if raw.dtype != numpy.bool_:
+            raise TypeError(f"invalid entry {i} in condlist: should be boolean ndarray")
+    result = default
+    for c, x in zip(reversed(condlist), reversed(choicelist)):
+        result = T.where(c, x, result)
+    return result
+
+
+#: Public functions composed of differentiable ops (the np namespace exposes them).
+COMPOSITES = {"select": select}
+
+
+# --- complex samples ----------------------------------------------------------------------------
+# Test inputs with complex128 values for the ops NumPy defines on complex numbers (and for mixed
+# real/complex operands). They are appended to each op's samples (after the real ones, from the same
+# generator), so the generated sweep checks them with complex directions (tapegrad.testing).
+
+
+def cdraw(rng, shape, re=(-2.0, 2.0), im=(-2.0, 2.0), re_avoid=(), im_avoid=()) -> numpy.ndarray:
+    """Random complex128 values with real parts in ``re`` and imaginary parts in ``im``."""
+    return numpy.asarray(draw(rng, shape, re, re_avoid) + 1j * draw(rng, shape, im, im_avoid))
+
+
+_C_UNARY_SHAPES = ((), (3,), (2, 3))
+_C_BINARY_SHAPES = (((), ()), ((2, 3), (2, 3)), ((2, 3), (3,)), ((2, 1), (1, 3)), ((), (2, 3)))
+
+
+def cunary(shapes=_C_UNARY_SHAPES, **domain):
+    """Complex samples for a one-input op; ``domain`` holds cdraw's re / im / re_avoid / im_avoid."""
+    params = domain.pop("params", {})
+    return lambda rng: [Case((cdraw(rng, s, **domain),), dict(params)) for s in shapes]
+
+
+def cbinary(x=None, y=None, shapes=_C_BINARY_SHAPES, mixed=True):
+    """Complex samples for a broadcasting two-input op; with ``mixed``, also a real operand on either side
+    (whose cotangent is the real part of the complex one)."""
+    x, y = x or {}, y or {}
+
+    def make(rng):
+        out = [Case((cdraw(rng, a, **x), cdraw(rng, b, **y))) for a, b in shapes]
+        if mixed:
+            out.append(Case((draw(rng, (2, 3), x.get("re", (-2.0, 2.0)), x.get("re_avoid", ())),
+                             cdraw(rng, (3,), **y))))
+            out.append(Case((cdraw(rng, (3,), **x),
+                             draw(rng, (2, 3), y.get("re", (-2.0, 2.0)), y.get("re_avoid", ())))))
+        return out
+    return make
+
+
+def _c_power_cases(rng):
+    pos = dict(re=(0.3, 2.0))  # away from the branch cut of log on the negative real axis
+    return (cbinary(pos, dict(re=(-1.5, 1.5), im=(-1.5, 1.5)), mixed=False)(rng)
+            + [Case((draw(rng, (2, 3), (0.5, 2.0)), cdraw(rng, (3,), (-1.5, 1.5), (-1.5, 1.5)))),
+               Case((cdraw(rng, (3,), **pos), draw(rng, (2, 3), (-1.5, 1.5)))),
+               Case((cdraw(rng, (2, 3)), 2)), Case((cdraw(rng, (3,)), 3))])
+
+
+def _c_real_if_close_cases(rng):
+    return [Case((draw(rng, (2, 3)) + 1e-18j,)), Case((cdraw(rng, (3,)),)), Case((cdraw(rng, ()),), dict(tol=1e9))]
+
+
+def _c_nan_to_num_cases(rng):
+    z = cdraw(rng, (2, 3))
+    z[0, 0] = complex(numpy.nan, 0.5)
+    z[1, 2] = complex(0.7, numpy.inf)
+    z[1, 0] = complex(-numpy.inf, numpy.nan)
+    return [Case((z,), dict(posinf=5.0, neginf=-5.0, nan=1.5)), Case((cdraw(rng, (3,)),))]
+
+
+def _c_where_cases(rng):
+    cond = rng.random((2, 3)) > 0.5
+    return [Case((cond, cdraw(rng, (2, 3)), cdraw(rng, (3,))), wrt=(1, 2)),
+            Case((cond, draw(rng, (2, 3)), cdraw(rng, (2, 1))), wrt=(1, 2))]
+
+
+def _c_astype_cases(rng):
+    return [Case((draw(rng, (2, 3)),), dict(dtype=numpy.complex128), ref=_np_astype),
+            Case((cdraw(rng, (3,)),), dict(dtype=numpy.complex128), ref=_np_astype),
+            Case((cdraw(rng, (2, 3)),), dict(dtype=numpy.clongdouble), ref=_np_astype)]
+
+
+_OFF_ZERO = dict(re_avoid=(0.0,))                     # |z| >= 0.1
+_RIGHT = dict(re=(0.3, 2.0))                          # off the cut of log / sqrt on the negative reals
+_REAL_CUTS = dict(re=(-0.7, 0.7), im=(-1.0, 1.0))     # off cuts on the real axis beyond +-1
+_IMAG_CUTS = dict(re=(-2.0, 2.0), im=(-0.7, 0.7))     # off cuts on the imaginary axis beyond +-i
+
+#: op name -> samples factory with complex inputs (see above).
+COMPLEX_SAMPLES = {
+    "add": cbinary(), "subtract": cbinary(), "multiply": cbinary(),
+    "divide": cbinary(y=_OFF_ZERO), "true_divide": cbinary(y=_OFF_ZERO),
+    "power": _c_power_cases,
+    "negative": cunary(), "positive": cunary(), "square": cunary(), "reciprocal": cunary(**_OFF_ZERO),
+    "exp": cunary(), "exp2": cunary(), "expm1": cunary(),
+    "log": cunary(**_RIGHT), "log2": cunary(**_RIGHT), "log10": cunary(**_RIGHT),
+    "log1p": cunary(re=(-0.5, 2.0)), "sqrt": cunary(**_RIGHT),
+    "sin": cunary(), "cos": cunary(), "tan": cunary(re=(-1.2, 1.2), im=(-1.0, 1.0)),
+    "arcsin": cunary(**_REAL_CUTS), "arccos": cunary(**_REAL_CUTS), "arctan": cunary(**_IMAG_CUTS),
+    "sinh": cunary(), "cosh": cunary(), "tanh": cunary(re=(-2.0, 2.0), im=(-1.2, 1.2)),
+    "arcsinh": cunary(**_IMAG_CUTS), "arccosh": cunary(im_avoid=(0.0,)), "arctanh": cunary(**_REAL_CUTS),
+    "sinc": cunary(**_OFF_ZERO),
+    "abs": cunary(**_OFF_ZERO), "absolute": cunary(**_OFF_ZERO), "sign": cunary(**_OFF_ZERO),
+    "angle": lambda rng: (cunary(im_avoid=(0.0,))(rng)
+                          + cunary(shapes=((2, 3),), im_avoid=(0.0,), params=dict(deg=True))(rng)),
+    "real": cunary(), "imag": cunary(), "conj": cunary(), "conjugate": cunary(),
+    "real_if_close": _c_real_if_close_cases, "nan_to_num": _c_nan_to_num_cases,
+    "where": _c_where_cases, "astype": _c_astype_cases,
+}
+
+
+def _append_complex_samples() -> None:
+    for name, make_c in COMPLEX_SAMPLES.items():
+        op = REGISTRY[name]
+        make_r = op.samples
+        op.samples = (lambda r, c: lambda rng: list(r(rng)) + list(c(rng)))(make_r, make_c)
+
+
+_append_complex_samples()

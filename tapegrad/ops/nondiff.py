@@ -1,6 +1,10 @@
 """Ops without a gradient: comparisons, logical and bitwise ops, integer-valued results."""
 from __future__ import annotations
 
+import numpy
+
+from .._core.array import Array
+from ..backend import to_host
 from .registry import defop
 
 
@@ -25,3 +29,30 @@ for _n in ("equal", "not_equal", "less", "less_equal", "greater", "greater_equal
 
 for _n in ("logical_not", "invert", "isnan", "isinf", "isfinite", "signbit"):
     _unary_nondiff(_n)
+
+for _n in ("iscomplex", "isreal"):
+    _unary_nondiff(_n)
+
+
+def _raw(x):
+    """The host NumPy view of an array argument (a tapegrad array's buffer), else ``x`` itself."""
+    return to_host(x._data) if isinstance(x, Array) else x
+
+
+def iscomplexobj(x) -> bool:
+    """Whether ``x`` has a complex dtype (or is a complex number), whatever its values."""
+    return bool(numpy.iscomplexobj(_raw(x)))
+
+
+def isrealobj(x) -> bool:
+    """Whether ``x`` does not have a complex dtype."""
+    return not iscomplexobj(x)
+
+
+def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+    """NumPy's ``allclose`` on tapegrad arrays, lists or numbers: a Python bool (never recorded)."""
+    return bool(numpy.allclose(_raw(a), _raw(b), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+#: Public non-differentiable functions that return Python values, not arrays (the np namespace exposes them).
+FUNCTIONS = {"iscomplexobj": iscomplexobj, "isrealobj": isrealobj, "allclose": allclose}
