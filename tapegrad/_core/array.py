@@ -157,6 +157,20 @@ class Array:
         args = [numpy.asarray(x) if isinstance(x, Array) else x for x in inputs]
         return getattr(ufunc, method)(*args, **kwargs)
 
+    def __array_function__(self, func, types, args, kwargs):
+        """NumPy functions on tapegrad arrays run tapegrad's version (so they are recorded); one that
+        tapegrad lacks runs on plain NumPy copies, and refuses to hand back a float result that would
+        silently drop the gradient of a differentiated argument."""
+        impl = _numpy_counterpart(func)
+        if impl is not None:
+            return impl(*args, **kwargs)
+        res = func(*_to_numpy(args), **dict(zip(kwargs, _to_numpy(list(kwargs.values())))))
+        floating = getattr(getattr(res, "dtype", None), "kind", "") in "fc" and hasattr(res, "shape")
+        if floating and (_any_traced(args) or _any_traced(kwargs.values())):
+            raise TypeError(f"{func.__module__}.{func.__name__} has no differentiable version in tapegrad; "
+                            "compute it from tapegrad.np functions, or detach() the input if it needs no gradient")
+        return res
+
     def _scalar(self) -> Any:
         if self._data.size != 1:
             raise TypeError("only size-1 arrays can be converted to Python scalars")
@@ -285,6 +299,38 @@ class Array:
     def __ror__(self, o): return OPS.bitwise_or(o, self)
     def __xor__(self, o): return OPS.bitwise_xor(self, o)
     def __rxor__(self, o): return OPS.bitwise_xor(o, self)
+
+
+def _numpy_counterpart(func: Any) -> Any:
+    """tapegrad's function of the same name and NumPy submodule, if it has one."""
+    from .. import np as tnp  # noqa: PLC0415
+    mod = getattr(func, "__module__", "") or ""
+    ns = tnp
+    for sub in ("linalg", "fft"):
+        if mod.startswith(f"numpy.{sub}") or mod.startswith(f"numpy._{sub}"):
+            ns = getattr(tnp, sub)
+    impl = ns.__dict__.get(func.__name__)
+    return None if impl is func or isinstance(impl, type) else impl
+
+
+def _any_traced(values: Any) -> bool:
+    for v in values:
+        if isinstance(v, Array) and v._node is not None:
+            return True
+        if isinstance(v, (list, tuple)) and _any_traced(v):
+            return True
+    return False
+
+
+def _to_numpy(values: Any) -> list:
+    out = []
+    for v in values:
+        if isinstance(v, Array):
+            v = numpy.asarray(v)
+        elif isinstance(v, (list, tuple)):
+            v = type(v)(_to_numpy(v))
+        out.append(v)
+    return out
 
 
 _INPLACE_HINT = ("Do the update outside the recording (e.g. under autograd.pause()), or compute a new "

@@ -28,8 +28,8 @@ def array(object: Any, dtype: Any = None, ctx: Device | None = None, copy: bool 
         data = object._data.astype(dtype or object.dtype, copy=True)
         return _place(data, ctx) if ctx is not None else ndarray._make(data)
     if dtype is None and not isinstance(object, (numpy.ndarray, numpy.generic)):
-        if _holds_arrays(object):
-            return OPS.stack([array(o) for o in object])
+        if _holds_arrays(object):  # traced values inside: stack them, so gradients flow
+            return OPS.stack([o if isinstance(o, Array) else array(o) for o in object])
         dtype = numpy.complex64 if numpy.asarray(object).dtype.kind == "c" else _F32
     return _place(numpy.array(object, dtype=dtype), ctx)
 
