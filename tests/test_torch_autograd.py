@@ -260,3 +260,15 @@ def test_both_dialects_in_one_process_keep_their_semantics():
     assert repr(xm.grad) == "array([3., 3., 3., 3.])"
     with pytest.raises(TypeError, match="cannot mix"):
         xm + xt
+
+
+def test_complex_gradients_follow_pytorchs_convention():
+    """Measured on PyTorch 2.13: the conjugate of the HIPS/JAX convention the other dialects use."""
+    z = torch.tensor(1 + 2j, requires_grad=True)
+    (z * z).real.backward()
+    assert repr(z.grad) == "tensor(2.-4.j)"
+    z = torch.tensor(1 + 2j, requires_grad=True)
+    (z * z).backward(torch.tensor(1 + 0j))
+    assert repr(z.grad) == "tensor(2.-4.j)"
+    z = torch.tensor(1 + 2j, requires_grad=True)
+    assert repr(torch.autograd.grad(z * z, z, grad_outputs=torch.tensor(1j))[0]) == "tensor(4.+2.j)"

@@ -11,7 +11,7 @@ from .._core.array import Array
 from .._core.custom import record_custom
 from .._core.errors import AutogradError
 from .._core.mode import GRAD_ENABLED, StateScope
-from .tensor import Tensor
+from .tensor import Tensor, _to_torch_convention
 
 __all__ = ["grad", "backward", "Function", "gradcheck", "gradgradcheck", "no_grad", "enable_grad",
            "set_grad_enabled", "inference_mode", "is_grad_enabled", "Variable"]
@@ -33,8 +33,11 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
             raise AutogradError("One of the differentiated Tensors does not require grad")
     if retain_graph is None:
         retain_graph = create_graph
+    if grad_outputs is not None:
+        grad_outputs = [_to_torch_convention(g) for g in grad_outputs]
     res = engine.backward(outputs, grad_outputs, retain_graph=retain_graph, create_graph=create_graph,
                           variables=inputs, implicit_ones=False)
+    res = [_to_torch_convention(g) for g in res]
     out = []
     for i, (t, g) in enumerate(zip(inputs, res)):
         if g is None:
@@ -54,7 +57,7 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
     """Accumulate the gradients of ``tensors`` into the leaves' ``.grad``."""
     tensors = _seq(tensors)
     if grad_tensors is not None:
-        grad_tensors = _seq(grad_tensors)
+        grad_tensors = [_to_torch_convention(g) for g in _seq(grad_tensors)]
     if retain_graph is None:
         retain_graph = create_graph
     engine.backward(tensors, grad_tensors, retain_graph=retain_graph, create_graph=create_graph,

@@ -155,6 +155,15 @@ def _add_hook(node: Any, idx: int | None, fn: Callable) -> _Handle:
     return _Handle(node, entry)
 
 
+def _to_torch_convention(g: Any) -> Any:
+    """Complex gradients: the engine computes them in the HIPS/JAX convention (VJP of g through a
+    holomorphic f is g·f'(z)); PyTorch's is its conjugate (g·conj(f'(z))). Conjugating what goes in
+    (head gradients) and what comes out (.grad, autograd.grad) maps one onto the other."""
+    if isinstance(g, Array) and g._data.dtype.kind == "c":
+        return OPS.conj(g)
+    return g
+
+
 def _promote(out: Any, datas: list, params: dict) -> Any:
     """PyTorch's promotion: integer tensors meeting Python floats, or floating functions of integer
     tensors, give the default dtype float32 where NumPy gives float64 (unless a dtype was asked for)."""
@@ -300,6 +309,7 @@ class Tensor(Array):
 
     def _accumulate(self, g: "Tensor", create_graph: bool) -> None:
         """``.grad += g``: in place in the same tensor, or as a recorded sum under create_graph."""
+        g = _to_torch_convention(g)
         if self._gradT is None:
             self._gradT = g if create_graph else Tensor._make(g._data.copy())
         elif create_graph or self._gradT._node is not None:
@@ -319,8 +329,8 @@ class Tensor(Array):
             retain_graph = create_graph
         if inputs is not None and isinstance(inputs, Array):
             inputs = [inputs]
-        engine.backward([self], None if gradient is None else [gradient], retain_graph=retain_graph,
-                        create_graph=create_graph, implicit_ones=False, inputs=inputs)
+        engine.backward([self], None if gradient is None else [_to_torch_convention(gradient)],
+                        retain_graph=retain_graph, create_graph=create_graph, implicit_ones=False, inputs=inputs)
 
     def detach(self) -> "Tensor":
         """The same storage with no history and ``requires_grad=False``."""
@@ -331,6 +341,14 @@ class Tensor(Array):
         self._node = None
         self._idx = None
         return self
+
+    @property
+    def real(self) -> "Tensor":
+        return OPS.real(self)
+
+    @property
+    def imag(self) -> "Tensor":
+        return OPS.imag(self)
 
     @property
     def data(self) -> "Tensor":
