@@ -88,11 +88,8 @@ def check_grads(f: Callable, args: Sequence[Any], order: int = 2, *, modes: Sequ
 def _localize(f, args, wrt, eps, rtol, atol, modes) -> str:
     """Re-run ``f`` recording every op it applies, then check each op's rule on its own inputs."""
     calls: list = []
-    token = forward.CAPTURE.set(calls)
-    try:
+    with forward.Activation(forward.CAPTURE, calls):
         f(*[_fresh(a) for a in args])
-    finally:
-        forward.CAPTURE.reset(token)
     for k, (op, op_args, params) in enumerate(calls):
         idx = [i for i, a in enumerate(op_args) if isinstance(a, Array) and a._data.dtype.kind in "fc"]
         if not idx or not getattr(op, "diff", True):
@@ -163,11 +160,8 @@ def _check(f, args, wrt, order, eps, rtol, atol, rng, cls, modes=("rev",)) -> No
             x = type(x)._make(x._data.copy())
             trace.set(x, cls._make(u.astype(x._data.dtype)))
             xs[i] = x
-        token = forward.TRACES.set(forward.TRACES.get() + (trace,))
-        try:
+        with forward.Activation(forward.TRACES, forward.TRACES.get() + (trace,)):
             outs = _outputs(f(*xs))
-        finally:
-            forward.TRACES.reset(token)
         total = 0.0
         for y, v in zip(outs, vs):
             t = trace.get(y)

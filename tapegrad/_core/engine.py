@@ -170,9 +170,9 @@ def _zero_stays_zero(g: Any, gin: Sequence[Any]) -> tuple:
 
     Only non-finite entries are masked: finite ones stay as the rule computed them, so derivatives
     of the rule with respect to ``g`` itself (higher orders) are untouched."""
-    zero = OPS.equal(g, 0)
-    if not zero._data.any():
+    if not (g._data == 0).any():  # the common case, checked on the raw buffer
         return tuple(gin)
+    zero = OPS.equal(g, 0)
     out = []
     for gi in gin:
         if gi is not None and gi._data.shape == zero._data.shape:

@@ -18,6 +18,24 @@ from .array import OPS, Array
 TRACES: ContextVar[tuple] = ContextVar("tapegrad_forward_traces", default=())
 #: When a list, every op application is appended to it as (op, args, params) (for check_grads' report).
 CAPTURE: ContextVar[list | None] = ContextVar("tapegrad_capture", default=None)
+#: How many traces or captures are active: apply() reads only this one flag on its fast path.
+ACTIVE: ContextVar[int] = ContextVar("tapegrad_forward_active", default=0)
+
+
+class Activation:
+    """Set a ContextVar (TRACES or CAPTURE) and count it in ACTIVE, for a ``with`` block."""
+
+    __slots__ = ("_var", "_value", "_tokens")
+
+    def __init__(self, var: ContextVar, value: Any) -> None:
+        self._var, self._value = var, value
+
+    def __enter__(self) -> None:
+        self._tokens = (self._var.set(self._value), ACTIVE.set(ACTIVE.get() + 1))
+
+    def __exit__(self, *exc: object) -> None:
+        self._var.reset(self._tokens[0])
+        ACTIVE.reset(self._tokens[1])
 
 
 class ForwardTrace:

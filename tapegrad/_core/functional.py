@@ -167,11 +167,8 @@ def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple
             raise ValueError(f"tangent of shape {tuple(t.shape)} for a primal of shape {tuple(x.shape)}")
         trace.set(x, t if t._data.dtype == x._data.dtype else OPS.astype(t, x._data.dtype))
         xs.append(x)
-    token = forward.TRACES.set(forward.TRACES.get() + (trace,))
-    try:
+    with forward.Activation(forward.TRACES, forward.TRACES.get() + (trace,)):
         ans = fun(*xs)
-    finally:
-        forward.TRACES.reset(token)
     outs = ans if isinstance(ans, tuple) else (ans,)
     touts = []
     for y in outs:

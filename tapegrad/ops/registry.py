@@ -294,10 +294,11 @@ def apply(op: Op, args: tuple, params: dict) -> Any:
         res = _record(op, cls, args, datas, params, out)
     else:
         res = cls._make(out) if nout is None else tuple(cls._make(o) for o in out)
-    if _forward.TRACES.get() and op.diff:
-        _forward.propagate(op, args, params, res)
-    if _forward.CAPTURE.get() is not None:
-        _forward.CAPTURE.get().append((op, args, params))
+    if _forward.ACTIVE.get():  # forward traces or an op capture: rare, so one check for both
+        if _forward.TRACES.get() and op.diff:
+            _forward.propagate(op, args, params, res)
+        if _forward.CAPTURE.get() is not None:
+            _forward.CAPTURE.get().append((op, args, params))
     return res
 
 
