@@ -118,11 +118,8 @@ def _check_c(f, args, wrt, order, rng, modes, eps, rtol, atol) -> None:
             x = _a(args[i]._data.copy())
             trace.set(x, _a(u.astype(x._data.dtype)))
             xs[i] = x
-        token = forward.TRACES.set(forward.TRACES.get() + (trace,))
-        try:
+        with forward.Activation(forward.TRACES, forward.TRACES.get() + (trace,)):
             outs = _outs(f(*xs))
-        finally:
-            forward.TRACES.reset(token)
         total = 0.0
         for y, v in zip(outs, vs):
             t = trace.get(y)
