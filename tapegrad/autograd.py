@@ -1,7 +1,7 @@
 """MXNet's ``autograd`` module over tapegrad's engine: ``from tapegrad import autograd``."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 from ._core import engine
 from ._core.array import Array

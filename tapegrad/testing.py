@@ -145,6 +145,9 @@ def _check(f, args, wrt, order, eps, rtol, atol, rng, cls, modes=("rev",)) -> No
         for g, u, i in zip(grads, us, wrt):
             if g is None:
                 g = cls._make(numpy.zeros(xs[i].shape, dtype=xs[i]._data.dtype))
+            if g._data.dtype != xs[i]._data.dtype:
+                raise GradCheckError(f"the gradient of argument {i} has dtype {g._data.dtype}, but the argument "
+                                     f"has dtype {xs[i]._data.dtype}: gradients must keep their input's dtype")
             term = OPS.sum(g * cls._make(u.astype(g._data.dtype)))
             if term._data.dtype.kind == "c":  # d l = Re(sum(c * u)) for a complex input
                 term = OPS.real(term)

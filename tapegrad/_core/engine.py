@@ -7,7 +7,7 @@ from . import mode
 from .array import OPS, Array
 from .errors import NO_INPUTS, NOT_IN_GRAPH, NOT_VARIABLE, AutogradError, GradShapeError
 from .node import Node
-from ..backend import ones_like, zeros_like
+from ..backend import ones_like
 
 _SECOND_BACKWARD = (
     "Trying to backward through the graph a second time (or directly access saved tensors after they "

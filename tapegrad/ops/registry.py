@@ -173,33 +173,22 @@ class Op:
 
 def call_jvp(op: Op, args: tuple, params: dict, res: Any, ts: list) -> Any:
     """Call ``op``'s declared JVP on primal values ``args`` (with output ``res``) and tangents ``ts``."""
-    vals = []
-    for kind, key in op.jvp_spec:
-        if kind == _G:
-            vals.append(tuple(ts))
-        elif kind == _IN:
-            vals.append(args[key])
-        elif kind == _VARIN:
-            vals.append(tuple(args))
-        elif kind == _OUT:
-            vals.append(res)
-        elif kind == _PARAM:
-            vals.append(params[key] if key in params else op.defaults.get(key))
-        elif kind == _NEEDS:
-            vals.append(tuple(t is not None for t in ts))
-        elif kind == _SHAPES:
-            vals.append(tuple(getattr(a, "shape", ()) for a in args))
-        else:
-            vals.append(tuple(getattr(getattr(a, "_data", a), "dtype", None) for a in args))
-    return op.jvp_fn(*vals)
+    needs = tuple(t is not None for t in ts)
+    return op.jvp_fn(*_direct_args(op, op.jvp_spec, tuple(ts), args, params, res, needs))
 
 
 def call_vjp_direct(op: Op, args: tuple, params: dict, res: Any, g: Any, needs: tuple) -> tuple:
     """Call ``op``'s VJP on primal values given directly (used to derive elementwise JVPs)."""
+    r = op.vjp_fn(*_direct_args(op, op.vjp_spec, g, args, params, res, needs))
+    return r if isinstance(r, (tuple, list)) else (r,)
+
+
+def _direct_args(op: Op, spec: list, incoming: Any, args: tuple, params: dict, res: Any, needs: tuple) -> list:
+    """A rule's arguments from live values (``run_vjp`` builds them from a tape node instead)."""
     vals = []
-    for kind, key in op.vjp_spec:
+    for kind, key in spec:
         if kind == _G:
-            vals.append(g)
+            vals.append(incoming)
         elif kind == _IN:
             vals.append(args[key])
         elif kind == _VARIN:
@@ -214,8 +203,7 @@ def call_vjp_direct(op: Op, args: tuple, params: dict, res: Any, g: Any, needs: 
             vals.append(tuple(getattr(a, "shape", ()) for a in args))
         else:
             vals.append(tuple(getattr(getattr(a, "_data", a), "dtype", None) for a in args))
-    r = op.vjp_fn(*vals)
-    return r if isinstance(r, (tuple, list)) else (r,)
+    return vals
 
 
 def _wrap_input(node: _Node, i: int, cls: type) -> Any:

@@ -173,6 +173,9 @@ def _promote(out: Any, datas: list, params: dict) -> Any:
     return out
 
 
+_array_make = Array._make.__func__
+
+
 class Tensor(Array):
     """A PyTorch-style tensor over the tapegrad engine (``import tapegrad.torch as torch``)."""
 
@@ -185,13 +188,7 @@ class Tensor(Array):
 
     @classmethod
     def _make(cls, data: Any, node: Any = None, idx: int | None = None) -> "Tensor":
-        t = object.__new__(cls)
-        t._data = data
-        t._node = node
-        t._idx = idx
-        t._grad = None
-        t._grad_req = None
-        t._version = 0
+        t = _array_make(cls, data, node, idx)
         t._gradT = None
         t._retains = False
         return t
@@ -275,7 +272,7 @@ class Tensor(Array):
     @grad.setter
     def grad(self, value: "Tensor | None") -> None:
         if value is not None and tuple(value.shape) != tuple(self.shape):
-            raise RuntimeError(f"assigned grad has data of a different size")
+            raise RuntimeError("assigned grad has data of a different size")
         self._gradT = value
 
     @property
