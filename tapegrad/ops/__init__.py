@@ -1,3 +1,3 @@
 """The op library. Importing it declares every op into the registry."""
 from . import registry  # noqa: F401
-from . import elementwise, reduce, shape, indexing, linalg, nn, nondiff, fft  # noqa: F401
+from . import elementwise, reduce, shape, indexing, linalg, nn, nondiff, fft, conv  # noqa: F401

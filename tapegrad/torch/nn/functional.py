@@ -1,4 +1,4 @@
-"""``torch.nn.functional``: activations, losses and dropout as maps onto the op registry.
+"""``torch.nn.functional``: activations, losses, dropout, convolution and pooling as maps onto the op registry.
 
 Nothing here differentiates anything: every differentiable step is a registry op (``relu``,
 ``log_softmax``, ``nll_loss``, ``mse_loss``, ``multiply``...). This module only checks arguments with
@@ -18,7 +18,7 @@ from .._dtypes import Size, to_numpy_dtype
 from ..tensor import Tensor
 
 __all__ = ["relu", "relu_", "sigmoid", "tanh", "softmax", "log_softmax", "linear", "dropout", "cross_entropy",
-           "nll_loss", "mse_loss", "one_hot", "flatten"]
+           "nll_loss", "mse_loss", "one_hot", "flatten", "conv2d", "max_pool2d", "avg_pool2d"]
 
 _KINDS = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
           "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool", "complex64": "ComplexFloat",
@@ -156,6 +156,134 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     for k in shape[s:e + 1]:
         n *= k
     return OPS.reshape(input, shape[:s] + (n,) + shape[e + 1:])
+
+
+# --- convolution and pooling ------------------------------------------------------------------
+
+
+def _pair(v: Any, name: str) -> tuple:
+    """An int or a 1- or 2-sequence as two ints (PyTorch's ``_pair``)."""
+    if isinstance(v, (int, numpy.integer)):
+        return (int(v), int(v))
+    t = tuple(int(i) for i in v)
+    if len(t) == 1:
+        return t * 2
+    if len(t) != 2:
+        raise RuntimeError(f"{name} must be an int or a tuple of two ints, got {tuple(v)}")
+    return t
+
+
+def _batched(input: Tensor, fn: str) -> tuple:
+    """(N, C, H, W) ``input``, and whether it came without the batch axis (C, H, W)."""
+    if input.ndim == 3:
+        return OPS.expand_dims(input, 0), True
+    if input.ndim != 4:
+        raise RuntimeError(f"{fn}: Expected 3D (unbatched) or 4D (batched) input, but got input of size: "
+                           f"{list(input.shape)}")
+    return input, False
+
+
+def _unbatch(out: Tensor, squeeze: bool) -> Tensor:
+    return OPS.squeeze(out, axis=0) if squeeze else out
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1, groups: int = 1) -> Tensor:
+    """2-D cross-correlation of ``input`` (N, C, H, W) or (C, H, W) with ``weight`` (F, C // groups, kH, kW),
+    plus ``bias`` (F,); ``padding`` is zeros on both sides, an int, a pair, 'valid' or 'same' (stride 1)."""
+    _tensor(input, "conv2d", "input", 1)
+    _tensor(weight, "conv2d", "weight", 2)
+    if weight.ndim != 4:
+        raise RuntimeError(f"weight should have at least three dimensions, got weight of size {list(weight.shape)}"
+                           if weight.ndim < 3 else f"Expected 4-dimensional weight for 4-dimensional input, but got "
+                           f"{weight.ndim}-dimensional weight of size {list(weight.shape)}")
+    x, squeeze = _batched(input, "conv2d")
+    stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
+    kernel = tuple(weight.shape[2:])
+    if isinstance(padding, str):
+        if padding == "valid":
+            padding = (0, 0)
+        elif padding == "same":
+            if stride != (1, 1):
+                raise ValueError("padding='same' is not supported for strided convolutions")
+            total = [d * (k - 1) for d, k in zip(dilation, kernel)]
+            if any(t % 2 for t in total):
+                raise NotImplementedError("conv2d: padding='same' with an even (dilated) kernel needs asymmetric "
+                                          "padding, which is not supported")
+            padding = tuple(t // 2 for t in total)
+        else:
+            raise ValueError(f"Invalid padding string '{padding}', should be one of {{'valid', 'same'}}")
+    padding = _pair(padding, "padding")
+    if groups < 1:
+        raise RuntimeError("non-positive groups is not supported")
+    if x.shape[1] != weight.shape[1] * groups:
+        raise RuntimeError(f"Given groups={groups}, weight of size {list(weight.shape)}, expected input"
+                           f"{list(x.shape)} to have {weight.shape[1] * groups} channels, but got {x.shape[1]} "
+                           "channels instead")
+    if weight.shape[0] % groups:
+        raise RuntimeError("Given groups=%d, expected weight to be divisible by %d at dimension 0, but got weight "
+                           "of size %s instead" % (groups, groups, list(weight.shape)))
+    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
+        raise RuntimeError(f"Given weight of size {list(weight.shape)}, expected bias to be 1-dimensional with "
+                           f"{weight.shape[0]} elements, but got bias of size {list(bias.shape)} instead")
+    for n, k, p, d in zip(x.shape[2:], kernel, padding, dilation):
+        if n + 2 * p < d * (k - 1) + 1:
+            raise RuntimeError(f"Calculated padded input size per channel: ({x.shape[2] + 2 * padding[0]} x "
+                               f"{x.shape[3] + 2 * padding[1]}). Kernel size: ({dilation[0] * (kernel[0] - 1) + 1} x "
+                               f"{dilation[1] * (kernel[1] - 1) + 1}). Kernel size can't be greater than actual "
+                               "input size")
+    args = (x, weight) if bias is None else (x, weight, bias)
+    out = OPS.convolution(*args, kernel=kernel, stride=stride, pad=padding, dilate=dilation, num_group=groups)
+    return _unbatch(out, squeeze)
+
+
+def _pool_args(fn: str, kernel_size: Any, stride: Any, padding: Any, ceil_mode: bool) -> tuple:
+    kernel = _pair(kernel_size, "kernel_size")
+    stride = kernel if stride is None or (not isinstance(stride, int) and len(stride) == 0) else _pair(stride, "stride")
+    padding = _pair(padding, "padding")
+    if ceil_mode:
+        raise NotImplementedError(f"{fn}: ceil_mode=True is not supported")
+    if min(kernel) < 1 or min(stride) < 1:
+        raise RuntimeError(f"{fn}: kernel_size and stride must be greater than zero")
+    for k, p in zip(kernel, padding):
+        if p < 0 or p > k // 2:
+            raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={p}, "
+                               f"kernel_size={k} and dilation=1" if fn == "max_pool2d" else
+                               "pad should be smaller than or equal to half of kernel size, but got "
+                               f"padW = {padding[1]}, padH = {padding[0]}, kW = {kernel[1]}, kH = {kernel[0]}")
+    return kernel, stride, padding
+
+
+def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+               ceil_mode: bool = False, return_indices: bool = False) -> Tensor:
+    """The maximum of each ``kernel_size`` window (stride defaults to the kernel; ``padding`` is -inf).
+    The gradient goes to the first maximum of each window when there are ties."""
+    _tensor(input, "max_pool2d", "input", 1)
+    if _pair(dilation, "dilation") != (1, 1):
+        raise NotImplementedError("max_pool2d: dilation > 1 is not supported")
+    if return_indices:
+        raise NotImplementedError("max_pool2d: return_indices=True is not supported")
+    kernel, stride, padding = _pool_args("max_pool2d", kernel_size, stride, padding, ceil_mode)
+    x, squeeze = _batched(input, "max_pool2d")
+    return _unbatch(OPS.pooling(x, kernel=kernel, stride=stride, pad=padding, pool_type="max"), squeeze)
+
+
+def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+    """The mean of each ``kernel_size`` window (stride defaults to the kernel; zero ``padding`` counts
+    in the mean unless ``count_include_pad=False``; ``divisor_override`` replaces the divisor)."""
+    _tensor(input, "avg_pool2d", "input", 1)
+    kernel, stride, padding = _pool_args("avg_pool2d", kernel_size, stride, padding, ceil_mode)
+    x, squeeze = _batched(input, "avg_pool2d")
+    if divisor_override is not None:
+        if divisor_override == 0:
+            raise RuntimeError("divisor must be not zero")
+        out = OPS.pooling(x, kernel=kernel, stride=stride, pad=padding, pool_type="sum")
+        out = out / out._data.dtype.type(divisor_override)
+    else:
+        out = OPS.pooling(x, kernel=kernel, stride=stride, pad=padding, pool_type="avg",
+                          count_include_pad=bool(count_include_pad))
+    return _unbatch(out, squeeze)
 
 
 # --- dropout ----------------------------------------------------------------------------------
