@@ -51,12 +51,15 @@ def _collect(heads: Sequence[Node], strict: bool, is_target) -> list[Node]:
                 seen.add(p)
                 stack.append(p)
     useful: set = set()
+    order = []
     for n in sorted(seen, key=_seq_key):
         if is_target(n) or any(p in useful for p in n.parents if p is not None):
             useful.add(n)
+            order.append(n)
             if strict and n.freed:
                 raise AutogradError(NOT_IN_GRAPH)
-    return sorted(useful, key=_seq_key, reverse=True)
+    order.reverse()
+    return order
 
 
 def _seq_key(n: Node) -> int:

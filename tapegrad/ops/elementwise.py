@@ -67,7 +67,7 @@ def multiply(xp, x, y):
     return xp.multiply(x, y)
 
 
-@multiply.vjp
+@multiply.vjp(needed_for={"x": (1,), "y": (0,)})
 def _(g, x, y, needs):
     return (g * y if needs[0] else None, g * x if needs[1] else None)
 
@@ -97,7 +97,7 @@ def divide(xp, x, y):
     return _true_divide(xp, x, y)
 
 
-divide.vjp(_divide_rule)
+divide.vjp(_divide_rule, needed_for={"x": (1,)})
 
 
 @defop(broadcast=True, elementwise=True, samples=binary(y_domain=(0.5, 2.0)), singular=True)
@@ -106,7 +106,7 @@ def true_divide(xp, x, y):
     return _true_divide(xp, x, y)
 
 
-true_divide.vjp(_divide_rule)
+true_divide.vjp(_divide_rule, needed_for={"x": (1,)})
 
 
 @defop(elementwise=True, linear=True, samples=unary())

@@ -64,6 +64,7 @@ class Op:
         self.vjp_spec: list = []
         self.save_in: tuple = ()
         self.save_out = False
+        self.save_when: dict = {}  # input index -> inputs whose gradients read it
         self.jvp_fn: Callable | None = None
         self.jvp_spec: list = []
 
@@ -93,14 +94,21 @@ class Op:
             buf[...] = self.forward(xp_of((buf, other)), buf, other)
 
     # -- rule declaration ----------------------------------------------------------------------
-    def vjp(self, fn: Callable) -> Callable:
+    def vjp(self, fn: Callable | None = None, *, needed_for: dict | None = None) -> Callable:
         """Declare the VJP. Its parameters name what it needs: ``g`` (or ``gs``), ``out``, inputs,
-        static parameters, ``needs``, ``shapes``, ``dtypes``. Only the named buffers are saved."""
+        static parameters, ``needs``, ``shapes``, ``dtypes``. Only the named buffers are saved.
+
+        ``needed_for={"x": (1,)}`` says input ``x`` is read only for input 1's gradient, so it is not
+        saved when input 1 needs none (``x * 2.8`` keeps nothing); the rule then receives None for it.
+        """
+        if fn is None:
+            return lambda f: self.vjp(f, needed_for=needed_for)
         spec = self._spec(fn, tangents=False)
         self.vjp_fn = fn
         self.vjp_spec = spec
         self.save_in = tuple(key if kind == _IN else -1 for kind, key in spec if kind in (_IN, _VARIN))
         self.save_out = any(kind == _OUT for kind, _ in spec)
+        self.save_when = {self.input_names.index(k): tuple(v) for k, v in (needed_for or {}).items()}
         return fn
 
     def _spec(self, fn: Callable, tangents: bool) -> list:
@@ -208,7 +216,7 @@ def _direct_args(op: Op, spec: list, incoming: Any, args: tuple, params: dict, r
 
 def _wrap_input(node: _Node, i: int, cls: type) -> Any:
     d = node.saved[i]
-    if type(d) in _SCALARS:  # a Python number operand stays a (weakly typed) number
+    if d is None or type(d) in _SCALARS:  # not kept (see needed_for), or a weakly typed Python number
         return d
     pidx = node.pidx[i] if node.pidx is not None else None
     return cls._make(d, node.parents[i], pidx)
@@ -343,24 +351,26 @@ def _record(op: Op, cls: type, args: tuple, datas: list, params: dict, out: Any)
             saved = datas
         else:
             saved = [None] * len(datas)
+            when = op.save_when
             for i in op.save_in:
-                saved[i] = datas[i]
+                if i not in when or any(parents[j] is not None for j in when[i]):
+                    saved[i] = datas[i]
     nout = op.nout
     node = _Node(op, tuple(parents), pidx, saved, out if op.save_out else None, params, tuple(shapes),
                  tuple(dtypes), cls, nout)
     res = cls._make(out, node) if nout is None else tuple(cls._make(o, node, i) for i, o in enumerate(out))
     if cls._track_versions and (op.save_in or op.save_out):
-        node.vcheck = _versions(op, args, res)
+        node.vcheck = _versions(op, args, res, saved)
     return res
 
 
-def _versions(op: Op, args: tuple, res: Any) -> list:
+def _versions(op: Op, args: tuple, res: Any, saved: list | None) -> list:
     """(weakref, version, description) of every Array whose buffer the VJP will read."""
     idx = range(len(args)) if op.variadic or op.save_in[:1] == (-1,) else op.save_in
     out = []
     for i in idx:
         a = args[i]
-        if isinstance(a, Array):
+        if isinstance(a, Array) and saved is not None and saved[i] is not None:
             out.append((_weakref(a), a._version, f"input {i}"))
     if op.save_out:
         for k, r in enumerate(res if isinstance(res, tuple) else (res,)):

@@ -1,0 +1,234 @@
+"""What every workload shares: the run context, alternating timing, the reference check, table rows."""
+from __future__ import annotations
+
+import gc
+import math
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy
+
+# ---------------------------------------------------------------------------------------------
+# run context
+
+
+@dataclass
+class Ctx:
+    """How the runner asked for the run."""
+
+    rounds: int = 20
+    #: Seconds one timed sample lasts at least (a sample is ``inner`` calls, chosen at warm-up).
+    min_time: float = 0.1
+    #: Calls before timing starts (besides the calls of the correctness check).
+    warmup: int = 3
+    threads: int = 1
+    #: The real ``torch`` module, or None when not compared (see ``torch_note``).
+    torch: Any = None
+    #: Why there is no torch column: "not asked (--vs torch)" or "not installed".
+    torch_note: str = "not asked (--vs torch)"
+    verbose: bool = True
+
+    def log(self, msg: str) -> None:
+        if self.verbose:
+            print(msg, file=sys.stderr, flush=True)
+
+
+class WrongResult(AssertionError):
+    """An implementation's result disagrees with the float64 reference."""
+
+
+# ---------------------------------------------------------------------------------------------
+# correctness
+
+
+def to_numpy(x: Any) -> numpy.ndarray:
+    """A NumPy copy of a NumPy array, a tapegrad array, a torch tensor or a Python number."""
+    if hasattr(x, "detach") and hasattr(x, "numpy") and type(x).__module__.startswith("torch"):
+        return x.detach().numpy().copy()
+    return numpy.array(x)
+
+
+def check_close(label: str, got: Any, ref: Any, rtol: float = 2e-4, atol: float | None = None) -> None:
+    """Raise ``WrongResult`` unless ``got`` (float32) matches the float64 ``ref``.
+
+    ``atol`` defaults to ``rtol`` times the largest magnitude of ``ref``: float32 rounding makes
+    the error of each entry proportional to the scale of the whole computation, not to the entry.
+    """
+    g = to_numpy(got).astype(numpy.float64)
+    r = numpy.asarray(ref, dtype=numpy.float64)
+    if g.shape != r.shape:
+        raise WrongResult(f"{label}: shape {g.shape}, reference shape {r.shape}")
+    if g.dtype.kind == "f" and not numpy.isfinite(g).all():
+        raise WrongResult(f"{label}: not finite")
+    scale = float(numpy.max(numpy.abs(r))) if r.size else 0.0
+    tol = atol if atol is not None else rtol * scale
+    err = numpy.abs(g - r)
+    bad = err > tol + rtol * numpy.abs(r)
+    if bad.any():
+        i = numpy.unravel_index(int(numpy.argmax(err)), err.shape) if err.ndim else ()
+        raise WrongResult(f"{label}: {int(bad.sum())} of {bad.size} entries off; worst at {i}: "
+                          f"{g[i]!r} vs reference {r[i]!r} (rtol {rtol:g})")
+
+
+def check_all(label: str, got: dict, ref: dict, rtol: float = 2e-4) -> None:
+    """``check_close`` on every key of ``ref``."""
+    for k, r in ref.items():
+        check_close(f"{label} {k}", got[k], r, rtol)
+
+
+# ---------------------------------------------------------------------------------------------
+# timing
+
+
+def calibrate(fn: Callable[[], Any], ctx: Ctx, min_time: float | None = None) -> int:
+    """Warm ``fn`` up and return how many calls make one sample of at least ``min_time`` seconds."""
+    min_time = ctx.min_time if min_time is None else min_time
+    for _ in range(max(1, ctx.warmup)):
+        fn()
+    n, spent = 0, 0.0
+    while n == 0 or (spent < 0.2 * min_time and n < 1000):
+        t0 = time.perf_counter()
+        fn()
+        spent += time.perf_counter() - t0
+        n += 1
+    per_call = spent / n
+    return max(1, math.ceil(min_time / per_call)) if per_call > 0 else 1
+
+
+def alternate(fns: dict[str, Callable[[], Any]], ctx: Ctx, rounds: int | None = None,
+              min_time: float | None = None) -> dict[str, list[float]]:
+    """Time the functions in alternation (A B A B ...), ``rounds`` samples each.
+
+    Returns seconds per call, one entry per round, for each function. Each function is warmed up
+    first; each sample runs the function ``inner`` times in a row after a ``gc.collect()`` (cheap:
+    the objects that existed before timing are frozen out of the collector).
+    """
+    rounds = ctx.rounds if rounds is None else rounds
+    inner = {name: calibrate(fn, ctx, min_time) for name, fn in fns.items()}
+    # Objects alive now (modules, the workloads' data) move to the permanent generation, so the
+    # collection before each sample scans only what the samples themselves leave behind.
+    gc.collect()
+    gc.freeze()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            n = inner[name]
+            gc.collect()
+            t0 = time.perf_counter()
+            for _ in range(n):
+                fn()
+            times[name].append((time.perf_counter() - t0) / n)
+    return times
+
+
+# ---------------------------------------------------------------------------------------------
+# results
+
+
+@dataclass
+class Row:
+    """One line of the results table: a measure of tapegrad, against a baseline when there is one.
+
+    ``value`` and ``base_value`` hold one number per round (already in the measure's unit); the
+    ratio column is the median of the per-round ratios ``value[i] / base_value[i]``. A target is
+    either on that ratio (``target_ratio``) or on the median of ``value`` (``target_value``).
+    """
+
+    wid: str
+    measure: str
+    value: list[float] | None = None
+    impl: str = "tapegrad"
+    base: str | None = None
+    base_value: list[float] | None = None
+    target: str = ""
+    target_ratio: float | None = None
+    target_value: float | None = None
+    #: Replaces the numbers: "skipped: ...", "wrong result: ...", "PyTorch not installed".
+    status: str | None = None
+    note: str = ""
+    ratios: list[float] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.value is not None and self.base_value is not None and not self.ratios:
+            self.ratios = [a / b for a, b in zip(self.value, self.base_value)]
+
+    @property
+    def verdict(self) -> str:
+        if self.status:
+            return self.status
+        if self.target_ratio is not None and self.ratios:
+            return "met" if statistics.median(self.ratios) <= self.target_ratio else "missed"
+        if self.target_value is not None and self.value:
+            return "met" if statistics.median(self.value) <= self.target_value else "missed"
+        return ""
+
+
+def fmt(v: float) -> str:
+    """Three significant digits, no exponent for the magnitudes seen here."""
+    if v == 0 or not math.isfinite(v):
+        return f"{v:g}"
+    digits = max(0, 2 - int(math.floor(math.log10(abs(v)))))
+    return f"{v:.{digits}f}"
+
+
+def spread(vals: list[float] | None, suffix: str = "") -> str:
+    """``median (min–max)``."""
+    if not vals:
+        return "—"
+    med = statistics.median(vals)
+    if min(vals) == max(vals):
+        return f"{fmt(med)}{suffix}"
+    return f"{fmt(med)}{suffix} ({fmt(min(vals))}–{fmt(max(vals))})"
+
+
+HEADER = ["", "measure", "tapegrad: median (min–max)", "against", "baseline: median (min–max)",
+          "ratio: median of rounds (min–max)", "target", "verdict"]
+
+
+def cells(row: Row) -> list[str]:
+    if row.status and row.value is None:
+        return [row.wid, row.measure, "—", row.base or "—", "—", "—", row.target or "—", row.status]
+    impl = "" if row.impl == "tapegrad" else f"{row.impl}: "
+    return [row.wid, row.measure, impl + spread(row.value), row.base or "—", spread(row.base_value),
+            spread(row.ratios, "×"), row.target or "—", row.verdict]
+
+
+def markdown_table(rows: list[Row]) -> str:
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + "|".join("---" for _ in HEADER) + "|"]
+    for r in rows:
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells(r)) + " |")
+    notes = [f"- {r.wid} {r.measure}: {r.note}" for r in rows if r.note]
+    if notes:
+        lines += ["", *notes]
+    return "\n".join(lines)
+
+
+def text_table(rows: list[Row]) -> str:
+    table = [HEADER] + [cells(r) for r in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(HEADER))]
+    out = ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in table]
+    out.insert(1, "  ".join("-" * w for w in widths))
+    notes = [f"  {r.wid} {r.measure}: {r.note}" for r in rows if r.note]
+    return "\n".join(out + ([""] + notes if notes else []))
+
+
+def torch_rows_missing(ctx: Ctx, wid: str, measures: list[tuple[str, str]]) -> list[Row]:
+    """Placeholder rows for comparisons with PyTorch when it is not there."""
+    status = "PyTorch not installed" if ctx.torch_note == "not installed" else "not run (no --vs torch)"
+    return [Row(wid, m, base="PyTorch", target=t, status=status) for m, t in measures]
+
+
+def timed_rows(wid: str, measure: str, times: dict[str, list[float]], name: str, base: str | None,
+               base_label: str | None, scale: float, target: str = "", target_ratio: float | None = None,
+               note: str = "") -> Row:
+    """A row from ``alternate``'s result: ``name`` against ``base`` (keys of ``times``), times ``scale``."""
+    return Row(wid, measure, [t * scale for t in times[name]], base=base_label,
+               base_value=None if base is None else [t * scale for t in times[base]],
+               target=target, target_ratio=target_ratio, note=note)
+
+
+def wrong_row(wid: str, measure: str, err: Exception, base: str | None = None) -> Row:
+    return Row(wid, measure, base=base, status=f"wrong result: {err}")

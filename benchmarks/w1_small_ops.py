@@ -1,0 +1,204 @@
+"""W1 small ops: the per-op cost of the tape.
+
+x holds 4 float32 values uniform in [-1, 1]; a chain of 200 ops cycles multiply-by-2.8, add 0.1,
+sin, exp, tanh, square; then sum and backward. Metric: microseconds per op, (forward + backward)
+/ 200. The same chain with no recording is timed against raw NumPy.
+
+One function, ``chain``, is the program for all three libraries: only the namespace of
+``sin``/``exp``/``tanh``/``square`` changes (``tapegrad.np``, ``torch`` or ``numpy``).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy
+
+from ._harness import Ctx, Row, WrongResult, alternate, check_close, torch_rows_missing, wrong_row
+
+ID = "W1"
+N_OPS = 200
+SIZE = 4
+TINY = {"n_ops": 30, "size": 4}
+
+
+def inputs(size: int = SIZE, seed: int = 0) -> numpy.ndarray:
+    return numpy.random.default_rng(seed).uniform(-1.0, 1.0, size).astype(numpy.float32)
+
+
+def chain(y: Any, n_ops: int, m: Any) -> Any:
+    """The op chain, written once for tapegrad.np, torch and numpy (``m``)."""
+    for i in range(n_ops):
+        k = i % 6
+        if k == 0:
+            y = y * 2.8
+        elif k == 1:
+            y = y + 0.1
+        elif k == 2:
+            y = m.sin(y)
+        elif k == 3:
+            y = m.exp(y)
+        elif k == 4:
+            y = m.tanh(y)
+        else:
+            y = m.square(y)
+    return y
+
+
+# -- hand-written NumPy (also the float64 reference) -------------------------------------------
+
+def numpy_forward_backward(x: numpy.ndarray, n_ops: int) -> tuple:
+    """Forward keeping only what the backward needs, then the backward by hand: (sum, gradient)."""
+    saved = []
+    y = x
+    for i in range(n_ops):
+        k = i % 6
+        if k == 0:
+            y = y * 2.8
+        elif k == 1:
+            y = y + 0.1
+        elif k == 2:
+            saved.append(y)
+            y = numpy.sin(y)
+        elif k == 3:
+            y = numpy.exp(y)
+            saved.append(y)
+        elif k == 4:
+            y = numpy.tanh(y)
+            saved.append(y)
+        else:
+            saved.append(y)
+            y = numpy.square(y)
+    s = y.sum()
+    g = numpy.ones_like(y)
+    for i in reversed(range(n_ops)):
+        k = i % 6
+        if k == 0:
+            g = g * 2.8
+        elif k == 2:
+            g = g * numpy.cos(saved.pop())
+        elif k == 3:
+            g = g * saved.pop()
+        elif k == 4:
+            t = saved.pop()
+            g = g * (1 - t * t)
+        elif k == 5:
+            g = g * (2 * saved.pop())
+    return s, g
+
+
+def reference(x: numpy.ndarray, n_ops: int) -> dict:
+    x64 = x.astype(numpy.float64)
+    s, g = numpy_forward_backward(x64, n_ops)
+    return {"sum": s, "grad": g, "forward": chain(x64, n_ops, numpy)}
+
+
+# -- the implementations under test: each returns a zero-argument step -----------------------
+
+def tapegrad_step(x0: numpy.ndarray, n_ops: int) -> Callable[[], dict]:
+    """MXNet dialect: attach_grad, record, backward."""
+    from tapegrad import autograd, np
+    x = np.array(x0)
+    x.attach_grad()
+
+    def step() -> dict:
+        with autograd.record():
+            s = chain(x, n_ops, np).sum()
+        s.backward()
+        return {"sum": s, "grad": x.grad}
+    return step
+
+
+def tapegrad_forward(x0: numpy.ndarray, n_ops: int) -> Callable[[], dict]:
+    """The same chain on a tapegrad array with nothing recording."""
+    from tapegrad import np
+    x = np.array(x0)
+    return lambda: {"forward": chain(x, n_ops, np)}
+
+
+def torch_step(torch: Any, x0: numpy.ndarray, n_ops: int) -> Callable[[], dict]:
+    x = torch.tensor(x0, requires_grad=True)
+
+    def step() -> dict:
+        x.grad = None
+        s = chain(x, n_ops, torch).sum()
+        s.backward()
+        return {"sum": s, "grad": x.grad}
+    return step
+
+
+def numpy_step(x0: numpy.ndarray, n_ops: int) -> Callable[[], dict]:
+    x = x0.copy()
+
+    def step() -> dict:
+        s, g = numpy_forward_backward(x, n_ops)
+        return {"sum": s, "grad": g}
+    return step
+
+
+def numpy_forward(x0: numpy.ndarray, n_ops: int) -> Callable[[], dict]:
+    x = x0.copy()
+    return lambda: {"forward": chain(x, n_ops, numpy)}
+
+
+RTOL = 1e-3  # float32 through a chain of hundreds of ops
+
+
+def verify(label: str, step: Callable[[], dict], ref: dict) -> None:
+    out = step()
+    for k, v in out.items():
+        check_close(f"{ID} {label} {k}", v, ref[k], RTOL)
+
+
+def check(torch: Any = None, n_ops: int = N_OPS, size: int = SIZE) -> None:
+    """Every implementation against the float64 reference (torch's only when given)."""
+    x0 = inputs(size)
+    ref = reference(x0, n_ops)
+    steps = {"tapegrad": tapegrad_step(x0, n_ops), "tapegrad no-record": tapegrad_forward(x0, n_ops),
+             "numpy": numpy_step(x0, n_ops), "numpy forward": numpy_forward(x0, n_ops)}
+    if torch is not None:
+        steps["torch"] = torch_step(torch, x0, n_ops)
+    for label, step in steps.items():
+        verify(label, step, ref)
+
+
+def run(ctx: Ctx) -> list[Row]:
+    x0 = inputs()
+    ref = reference(x0, N_OPS)
+    us_per_op = 1e6 / N_OPS
+    rows: list[Row] = []
+    m_rec = "µs/op, record + backward"
+    m_fwd = "µs/op, no recording"
+
+    steps = {"tapegrad": tapegrad_step(x0, N_OPS), "numpy": numpy_step(x0, N_OPS)}
+    if ctx.torch is not None:
+        steps["torch"] = torch_step(ctx.torch, x0, N_OPS)
+    try:
+        for label, step in steps.items():
+            verify(label, step, ref)
+    except WrongResult as e:
+        return [wrong_row(ID, m_rec, e)]
+    t = alternate(steps, ctx)
+    scaled = {k: [v * us_per_op for v in vs] for k, vs in t.items()}
+    if ctx.torch is not None:
+        rows.append(Row(ID, m_rec, scaled["tapegrad"], base="PyTorch", base_value=scaled["torch"],
+                        target="≤ 0.35× PyTorch", target_ratio=0.35))
+    else:
+        rows += torch_rows_missing(ctx, ID, [(m_rec, "≤ 0.35× PyTorch")])
+    rows.append(Row(ID, m_rec, scaled["tapegrad"], base="NumPy by hand", base_value=scaled["numpy"],
+                    target="≤ 3.0 µs/op", target_value=3.0))
+
+    fwd = {"tapegrad": tapegrad_forward(x0, N_OPS), "numpy": numpy_forward(x0, N_OPS)}
+    try:
+        for label, step in fwd.items():
+            verify(label + " no-record", step, ref)
+    except WrongResult as e:
+        return rows + [wrong_row(ID, m_fwd, e)]
+    t = alternate(fwd, ctx)
+    rows.append(Row(ID, m_fwd, [v * us_per_op for v in t["tapegrad"]], base="raw NumPy",
+                    base_value=[v * us_per_op for v in t["numpy"]], target="≤ 1.5× NumPy", target_ratio=1.5))
+    return rows
+
+
+def profile_step() -> Callable[[], Any]:
+    """tapegrad: record + backward of the 200-op chain on 4 values (what ``--profile`` profiles)."""
+    return tapegrad_step(inputs(), N_OPS)

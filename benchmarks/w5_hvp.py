@@ -1,0 +1,148 @@
+"""W5 Hessian-vector product: time of one HVP in all parameters / time of one gradient.
+
+Loss 0.5·mean((tanh(x W1 + b1) W2 + b2 − y)²) of a 100-100-1 network on a batch of 64. The
+parameters are one flat float32 vector θ (W1, b1, W2, b2 sliced out of it), as the functional
+API takes one argument: ``tapegrad.grad(loss)(θ, x, y)`` against ``tapegrad.hvp(loss)(θ, x, y, v)``
+(forward-over-reverse). PyTorch's ratio is measured the same way with ``torch.func``:
+``grad(loss)`` against ``jvp(grad(loss), (θ,), (v,))``.
+
+The float64 reference is a hand-written gradient, and the HVP is its central difference along v
+(exact to ~1e-9 here: the loss is smooth and the step small).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy
+
+from ._harness import Ctx, Row, WrongResult, alternate, check_close, torch_rows_missing, wrong_row
+
+ID = "W5"
+D_IN, HIDDEN, D_OUT, BATCH = 100, 100, 1, 64
+TINY = {"d_in": 6, "hidden": 5, "batch": 4}
+
+
+def shapes(d_in: int, hidden: int) -> list[tuple]:
+    return [(d_in, hidden), (hidden,), (hidden, D_OUT), (D_OUT,)]
+
+
+def inputs(d_in: int = D_IN, hidden: int = HIDDEN, batch: int = BATCH, seed: int = 0) -> tuple:
+    """(θ, x, y, v), float32."""
+    rng = numpy.random.default_rng(seed)
+    parts = [rng.standard_normal(s) / numpy.sqrt(s[0]) if len(s) == 2 else 0.1 * rng.standard_normal(s)
+             for s in shapes(d_in, hidden)]
+    theta = numpy.concatenate([p.ravel() for p in parts]).astype(numpy.float32)
+    x = rng.standard_normal((batch, d_in)).astype(numpy.float32)
+    y = rng.standard_normal((batch, D_OUT)).astype(numpy.float32)
+    v = rng.standard_normal(theta.size).astype(numpy.float32)
+    return theta, x, y, v
+
+
+def unflatten(theta: Any, d_in: int, hidden: int) -> list:
+    """W1, b1, W2, b2 as slices of the flat vector (works on tapegrad, torch and NumPy arrays)."""
+    out, i = [], 0
+    for s in shapes(d_in, hidden):
+        n = int(numpy.prod(s))
+        out.append(theta[i:i + n].reshape(s))
+        i += n
+    return out
+
+
+def make_loss(m: Any, d_in: int, hidden: int) -> Callable:
+    """The loss written once for ``tapegrad.np``, ``torch`` and ``numpy`` (``m``)."""
+    def loss(theta: Any, x: Any, y: Any) -> Any:
+        W1, b1, W2, b2 = unflatten(theta, d_in, hidden)
+        r = m.tanh(x @ W1 + b1) @ W2 + b2 - y
+        return 0.5 * m.mean(r * r)
+    return loss
+
+
+# -- float64 reference ---------------------------------------------------------------------------
+
+def numpy_grad(theta: numpy.ndarray, x: numpy.ndarray, y: numpy.ndarray, d_in: int, hidden: int) -> numpy.ndarray:
+    W1, b1, W2, b2 = unflatten(theta, d_in, hidden)
+    h = numpy.tanh(x @ W1 + b1)
+    r = h @ W2 + b2 - y
+    gr = r / r.size
+    gW2 = h.T @ gr
+    gb2 = gr.sum(axis=0)
+    gz = (gr @ W2.T) * (1 - h * h)
+    gW1 = x.T @ gz
+    gb1 = gz.sum(axis=0)
+    return numpy.concatenate([gW1.ravel(), gb1, gW2.ravel(), gb2])
+
+
+def reference(theta, x, y, v, d_in: int = D_IN, hidden: int = HIDDEN) -> dict:
+    t, x, y, v = (a.astype(numpy.float64) for a in (theta, x, y, v))
+    eps = 1e-5 / max(1.0, float(numpy.linalg.norm(v)) / numpy.sqrt(v.size))
+    hv = (numpy_grad(t + eps * v, x, y, d_in, hidden) - numpy_grad(t - eps * v, x, y, d_in, hidden)) / (2 * eps)
+    return {"grad": numpy_grad(t, x, y, d_in, hidden), "hvp": hv}
+
+
+# -- implementations --------------------------------------------------------------------------------
+
+def tapegrad_pair(theta, x, y, v, d_in: int = D_IN, hidden: int = HIDDEN) -> tuple[Callable, Callable]:
+    """(one gradient, one HVP) with the functional API."""
+    import tapegrad
+    from tapegrad import np
+    loss = make_loss(np, d_in, hidden)
+    th, xt, yt, vt = (np.array(a) for a in (theta, x, y, v))
+    grad_fn = tapegrad.grad(loss)
+    hvp_fn = tapegrad.hvp(loss)
+    return (lambda: {"grad": grad_fn(th, xt, yt)}), (lambda: {"hvp": hvp_fn(th, xt, yt, vt)})
+
+
+def torch_pair(torch: Any, theta, x, y, v, d_in: int = D_IN, hidden: int = HIDDEN) -> tuple[Callable, Callable]:
+    """(one gradient, one HVP) with torch.func: grad, and jvp of grad (forward-over-reverse)."""
+    from torch.func import grad, jvp
+    loss = make_loss(torch, d_in, hidden)
+    th, xt, yt, vt = (torch.tensor(a) for a in (theta, x, y, v))
+    g = grad(loss)
+    return ((lambda: {"grad": g(th, xt, yt)}),
+            (lambda: {"hvp": jvp(lambda t: g(t, xt, yt), (th,), (vt,))[1]}))
+
+
+RTOL = 2e-3
+
+
+def _verify(label: str, pair: tuple, ref: dict) -> None:
+    for fn in pair:
+        for k, val in fn().items():
+            check_close(f"{ID} {label} {k}", val, ref[k], RTOL)
+
+
+def check(torch: Any = None, d_in: int = D_IN, hidden: int = HIDDEN, batch: int = BATCH) -> None:
+    data = inputs(d_in, hidden, batch)
+    ref = reference(*data, d_in=d_in, hidden=hidden)
+    _verify("tapegrad", tapegrad_pair(*data, d_in=d_in, hidden=hidden), ref)
+    if torch is not None:
+        _verify("torch", torch_pair(torch, *data, d_in=d_in, hidden=hidden), ref)
+
+
+def run(ctx: Ctx) -> list[Row]:
+    data = inputs()
+    ref = reference(*data)
+    measure = "HVP / gradient, ms"
+    pairs = {"tapegrad": tapegrad_pair(*data)}
+    if ctx.torch is not None:
+        pairs["PyTorch"] = torch_pair(ctx.torch, *data)
+    try:
+        for label, pair in pairs.items():
+            _verify(label, pair, ref)
+    except WrongResult as e:
+        return [wrong_row(ID, measure, e)]
+    rows = []
+    for label, (g, h) in pairs.items():
+        t = alternate({"hvp": h, "grad": g}, ctx)
+        rows.append(Row(ID, measure, [s * 1e3 for s in t["hvp"]], impl=label, base=f"{label} gradient",
+                        base_value=[s * 1e3 for s in t["grad"]],
+                        target="≤ 1.8" if label == "tapegrad" else "(for comparison)",
+                        target_ratio=1.8 if label == "tapegrad" else None))
+    if ctx.torch is None:
+        rows += torch_rows_missing(ctx, ID, [(measure, "(for comparison)")])
+    return rows
+
+
+def profile_step() -> Callable[[], Any]:
+    """tapegrad: one HVP, tapegrad.hvp (forward-over-reverse) (what ``--profile`` profiles)."""
+    return tapegrad_pair(*inputs())[1]

@@ -1,0 +1,116 @@
+"""The benchmark suite's own code: every workload's implementations agree with its float64 reference
+(at tiny sizes, without PyTorch), the wrong-answer guard fires, and the runner reports a missing
+PyTorch instead of failing. No timing is asserted anywhere."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import (WORKLOADS, w1_small_ops, w2_mlp, w3_grad_ratio, w4_deep_chain_memory,  # noqa: E402
+                        w5_hvp, w6_control_flow, w7_cnn)
+from benchmarks._harness import Ctx, Row, WrongResult, check_close, markdown_table  # noqa: E402
+
+
+def test_w1_small_ops():
+    w1_small_ops.check(**w1_small_ops.TINY)
+
+
+def test_w2_mlp():
+    w2_mlp.check(**w2_mlp.TINY)
+
+
+def test_w3_grad_ratio():
+    w3_grad_ratio.check(**w3_grad_ratio.TINY)
+
+
+def test_w4_deep_chain_memory():
+    w4_deep_chain_memory.check(**w4_deep_chain_memory.TINY)
+
+
+def test_w4_ideal_counts_three_arrays_per_cycle():
+    assert w4_deep_chain_memory.ideal_arrays(6) == 3
+    assert w4_deep_chain_memory.ideal_arrays(500) == 249  # 83 full cycles, then a multiply and an add
+    assert w4_deep_chain_memory.ideal_bytes(500, 1_000_000) == 996_000_000
+
+
+def test_w4_child_measures_and_checks():
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-m", "benchmarks.w4_deep_chain_memory", "--child", "tapegrad",
+                          "--n-ops", "30", "--size", "20000", "--traced"],
+                         capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    assert res["ok"], res
+    assert res["rss_added"] >= 0 and res["traced_added"] > 0 and res["seconds"] > 0
+
+
+def test_w5_hvp():
+    w5_hvp.check(**w5_hvp.TINY)
+
+
+def test_w6_control_flow():
+    w6_control_flow.check(**w6_control_flow.TINY)
+
+
+def test_w7_cnn():
+    lacks = w7_cnn.missing()
+    if all(lacks.values()):
+        pytest.skip("conv ops missing: " + ", ".join(lacks["MXNet"] + lacks["PyTorch"]))
+    checked = w7_cnn.check(**w7_cnn.TINY)
+    assert checked
+
+
+def test_w7_reports_missing_conv_ops(monkeypatch):
+    monkeypatch.setattr(w7_cnn, "missing", lambda: {"MXNet": ["npx.convolution"], "PyTorch": ["x.conv2d"]})
+    (row,) = w7_cnn.run(Ctx(verbose=False))
+    assert row.status == "skipped: conv ops missing"
+
+
+def test_every_workload_module_is_listed():
+    assert [m.ID for m in (w1_small_ops, w2_mlp, w3_grad_ratio, w4_deep_chain_memory, w5_hvp,
+                           w6_control_flow, w7_cnn)] == [f"W{i}" for i in range(1, 8)]
+    assert len(WORKLOADS) == 7
+
+
+def test_a_wrong_answer_is_caught():
+    x0 = w1_small_ops.inputs()
+    ref = w1_small_ops.reference(x0, 12)
+    step = w1_small_ops.numpy_step(x0, 12)
+
+    def wrong() -> dict:
+        out = step()
+        return {"sum": out["sum"], "grad": out["grad"] * 1.01}
+    with pytest.raises(WrongResult, match="grad"):
+        w1_small_ops.verify("numpy", wrong, ref)
+    with pytest.raises(WrongResult, match="shape"):
+        check_close("x", numpy.zeros(3), numpy.zeros(4))
+
+
+def test_rows_judge_the_median_ratio():
+    r = Row("W0", "ms", [1.0, 2.0, 3.0], base="B", base_value=[2.0, 2.0, 2.0], target="≤ 1", target_ratio=1.0)
+    assert r.verdict == "met"
+    assert Row("W0", "µs", [4.0, 5.0], target_value=3.0).verdict == "missed"
+    table = markdown_table([r, Row("W9", "ms", status="skipped: conv ops missing")])
+    assert "1.00× (0.500–1.50)" in table and "skipped: conv ops missing" in table
+
+
+def test_runner_says_when_torch_is_missing(tmp_path):
+    # a `torch` that cannot be imported, first on the path
+    (tmp_path / "torch.py").write_text("raise ImportError('no torch here')\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    out = subprocess.run([sys.executable, "-m", "benchmarks", "--vs", "torch", "--only", "W6", "--rounds", "1",
+                          "--min-time", "0.001", "--markdown"],
+                         capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "PyTorch is not installed" in out.stderr
+    assert "PyTorch not installed" in out.stdout and "| W6 |" in out.stdout
