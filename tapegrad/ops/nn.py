@@ -60,7 +60,31 @@ def relu(xp, data):
 @relu.vjp
 def _(g, out):
     """Convention: relu'(0) = 0 (like ``maximum(x, 0)`` and ``where(x > 0, x, 0)``)."""
-    return (T.where(out > 0, g, 0),)
+    return (T.masked_grad(g, out > 0),)
+
+
+def _masked_grad_cases(rng):
+    g = draw(rng, (3, 4))
+    return [Case((g, rng.random((3, 4)) > 0.5), ref=_np_masked_grad, wrt=(0,)),
+            Case((draw(rng, (5,)), numpy.array([True, False, True, True, False])), ref=_np_masked_grad, wrt=(0,))]
+
+
+def _np_masked_grad(g, mask):
+    return numpy.where(mask, g, 0)
+
+
+@defop(nin=2, linear=True, public=None, samples=_masked_grad_cases)
+def masked_grad(xp, g, mask):
+    """``g`` where ``mask`` holds, else 0 (a zero even where ``g`` is inf or NaN). A multiply by the
+    mask when ``g`` is finite, which is several times faster than ``where`` on irregular masks."""
+    if xp.isfinite(g).all():
+        return g * mask
+    return xp.where(mask, g, 0)
+
+
+@masked_grad.vjp
+def _(g, mask):
+    return (T.masked_grad(g, mask), None)
 
 
 def _np_sigmoid(x):
