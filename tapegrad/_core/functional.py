@@ -78,7 +78,7 @@ def make_vjp(fun: Callable, argnum: Any = 0) -> Callable:
         nested = False
         for i in nums:
             leaves, rebuild = _flatten(args[i])
-            nested = nested or any(_is_traced(v) for v in leaves) or bool(forward.TRACES.get())
+            nested = nested or any(_is_traced(v) for v in leaves)
             vs = [_variable(v) for v in leaves]
             specs.append((vs, rebuild))
             args[i] = rebuild(vs)
@@ -88,7 +88,9 @@ def make_vjp(fun: Callable, argnum: Any = 0) -> Callable:
 
         def vjp_fn(g: Any) -> Any:
             g = g if isinstance(g, Array) else type(ans)._make(numpy.asarray(g, dtype=ans._data.dtype))
-            create = nested or _is_traced(g) or bool(forward.TRACES.get())
+            # forward traces see the backward's ops whether or not they are recorded: record them only
+            # when a reverse pass outside this one will differentiate the result
+            create = nested or _is_traced(g)
             if ans._node is None:
                 grads = [None] * len(flat_vars)
             else:
