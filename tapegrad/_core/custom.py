@@ -15,6 +15,7 @@ class CustomOp:
     singular = False
     save_in = ()
     save_out = False
+    raw_ok = False  # the user's backward takes the dialect's arrays
 
     def __init__(self, name: str, backward: Callable, out_buffers: list, single: bool) -> None:
         self.name = name

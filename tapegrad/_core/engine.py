@@ -3,11 +3,16 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import numpy
+
+from . import forward as _forward
 from . import mode
 from .array import OPS, Array
 from .errors import NO_INPUTS, NOT_IN_GRAPH, NOT_VARIABLE, AutogradError, GradShapeError
 from .node import Node
 from ..backend import ones_like
+
+_ARR = numpy.ndarray
 
 _SECOND_BACKWARD = (
     "Trying to backward through the graph a second time (or directly access saved tensors after they "
@@ -119,19 +124,25 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
             raise AutogradError(NO_INPUTS)
 
     results: list = [None] * (len(variables) if variables is not None else 0)
-    scope = mode.StateScope(recording=create_graph, grad_enabled=create_graph, training=train_mode)
+    # With no graph to build (and no forward trace watching), rules run on raw buffers: ops inside
+    # them skip Arrays, the tape and dispatch. Otherwise they run on Arrays, recorded if create_graph.
+    raw = not create_graph and not _forward.ACTIVE.get()
+    if raw:
+        for node, g in grads.items():
+            grads[node] = g._data if node.nout is None else [None if x is None else x._data for x in g]
+    scope = mode.StateScope(recording=create_graph, grad_enabled=create_graph, training=train_mode, raw=raw)
     with scope:
         for node in order:
             g = grads.pop(node, None)
             if node.hooks is not None and g is not None:
-                g = _run_hooks(node, g)
+                g = _run_hooks(node, g, raw)
             if wanted is not None and node in wanted:
                 for i, idx in wanted[node]:
                     results[i] = g if idx is None else (g[idx] if g is not None else None)
             op = node.op
             if op is None:
                 if wanted is None and (only is None or node in only):
-                    _write_leaf(node, g, create_graph)
+                    _write_leaf(node, g, create_graph, raw)
                 continue
             if g is None or (node.nout is not None and all(x is None for x in g)):
                 if not retain_graph:
@@ -141,53 +152,105 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
                 raise AutogradError(NOT_IN_GRAPH if strict else _SECOND_BACKWARD)
             if node.vcheck is not None:
                 _check_versions(node)
-            gin = op.run_vjp(node, g)
+            if not raw:
+                gin = op.run_vjp(node, g)
+            elif op.raw_ok:
+                gin = op.run_vjp(node, g, True)
+            else:
+                gin = _run_wrapped(node, g)
             if op.singular:
-                gin = _zero_stays_zero(g, gin)
+                gin = _zero_stays_zero(g, gin, raw)
             if len(gin) != len(node.parents):
                 raise AutogradError(f"the VJP of {op.name!r} returned {len(gin)} cotangents for "
                                     f"{len(node.parents)} inputs; this is a bug in the op's rule")
             for i, (p, gi) in enumerate(zip(node.parents, gin)):
                 if p is None or gi is None:
                     continue
+                if raw and type(gi) is not _ARR:
+                    gi = _as_buffer(gi, node)
+                d = gi if raw else gi._data
                 shape = node.shapes[i]
-                if gi.shape != shape:
+                if d.shape != shape:
                     if op.broadcast:
                         gi = OPS.sum_to(gi, shape)
                     else:
                         raise AutogradError(f"the VJP of {op.name!r} returned a cotangent of shape "
-                                            f"{gi.shape} for input {i} of shape {shape}; this is a bug")
+                                            f"{d.shape} for input {i} of shape {shape}; this is a bug")
+                    d = gi if raw else gi._data
                 dt = node.dtypes[i]
-                if dt is not None and gi._data.dtype != dt and dt.kind in "fc":
-                    if gi._data.dtype.kind == "c" and dt.kind == "f":
+                if dt is not None and d.dtype != dt and dt.kind in "fc":
+                    if d.dtype.kind == "c" and dt.kind == "f":
                         gi = OPS.real(gi)  # a real input's cotangent is the real part (HIPS/JAX)
-                    gi = OPS.astype(gi, dt) if gi._data.dtype != dt else gi
+                        d = gi if raw else gi._data
+                    if d.dtype != dt:
+                        gi = OPS.astype(gi, dt)
                 _deposit(grads, p, node.pidx[i] if node.pidx is not None else None, gi)
             if not retain_graph:
                 node.release()
+    if raw and variables is not None:
+        cls = type(heads[0])
+        results = [_wrap(cls, r) for r in results]
     return results if variables is not None else None
 
 
-def _zero_stays_zero(g: Any, gin: Sequence[Any]) -> tuple:
+def _wrap(cls: type, g: Any) -> Any:
+    """Arrays of ``cls`` for a raw cotangent (or a list of them, for a multi-output node)."""
+    if g is None:
+        return None
+    if isinstance(g, list):
+        return [_wrap(cls, x) for x in g]
+    return cls._make(g)
+
+
+def _unwrap(g: Any) -> Any:
+    if g is None:
+        return None
+    if isinstance(g, list):
+        return [_unwrap(x) for x in g]
+    return g._data
+
+
+def _as_buffer(gi: Any, node: Node) -> Any:
+    """A rule's raw result as a backend array (NumPy turns 0-d results into scalars)."""
+    if isinstance(gi, Array):
+        return gi._data
+    if isinstance(gi, numpy.generic) or type(gi) in (int, float, complex, bool):
+        return numpy.asarray(gi)
+    return gi  # a CuPy array
+
+
+def _run_wrapped(node: Node, g: Any) -> tuple:
+    """A custom op's rule (user code taking the dialect's arrays) inside a raw backward."""
+    with mode.StateScope(raw=False):
+        gin = node.op.run_vjp(node, _wrap(node.cls, g))
+    return tuple(None if x is None else x._data for x in gin)
+
+
+def _zero_stays_zero(g: Any, gin: Sequence[Any], raw: bool = False) -> tuple:
     """Where the cotangent is zero, an input cotangent that came out inf or NaN (0 * inf) is zero.
 
     Only non-finite entries are masked: finite ones stay as the rule computed them, so derivatives
-    of the rule with respect to ``g`` itself (higher orders) are untouched."""
-    if not (g._data == 0).any():  # the common case, checked on the raw buffer
+    of the rule with respect to ``g`` itself (higher orders) are untouched. With ``raw``, ``g`` and
+    ``gin`` are raw buffers (and so are the ops' results)."""
+    if not ((g if raw else g._data) == 0).any():  # the common case, checked on the raw buffer
         return tuple(gin)
     zero = OPS.equal(g, 0)
     out = []
     for gi in gin:
-        if gi is not None and gi._data.shape == zero._data.shape:
+        if gi is not None and (gi if raw else gi._data).shape == zero.shape:
             bad = OPS.logical_and(zero, OPS.logical_not(OPS.isfinite(gi)))
-            if bad._data.any():
+            if (bad if raw else bad._data).any():
                 gi = OPS.where(bad, 0.0, gi)
         out.append(gi)
     return tuple(out)
 
 
-def _run_hooks(node: Node, g: Any) -> Any:
-    """Apply the tensor hooks registered on this node's outputs (a hook may replace the gradient)."""
+def _run_hooks(node: Node, g: Any, raw: bool = False) -> Any:
+    """Apply the tensor hooks registered on this node's outputs (a hook may replace the gradient).
+    Hooks are user code: in a raw backward they get the node's arrays, with ops out of raw mode."""
+    if raw:
+        with mode.StateScope(raw=False):
+            return _unwrap(_run_hooks(node, _wrap(node.cls, g)))
     for idx, fn in list(node.hooks):
         cur = g if idx is None else g[idx]
         if cur is None:
@@ -220,8 +283,12 @@ def _req(node: Node) -> str | None:
     return None if v is None else v._grad_req
 
 
-def _write_leaf(node: Node, g: Any, create_graph: bool) -> None:
+def _write_leaf(node: Node, g: Any, create_graph: bool, raw: bool = False) -> None:
     v = node.var() if node.var is not None else None
     if v is None or v._node is not node:
         return
-    v._write_grad(g, create_graph)
+    if raw:
+        with mode.StateScope(raw=False):
+            v._write_grad(_wrap(node.cls, g), create_graph)
+    else:
+        v._write_grad(g, create_graph)

@@ -9,6 +9,9 @@ RECORDING: ContextVar[bool] = ContextVar("tapegrad_recording", default=False)
 TRAINING: ContextVar[bool] = ContextVar("tapegrad_training", default=False)
 #: PyTorch dialect: ops are taped unless grad mode is off.
 GRAD_ENABLED: ContextVar[bool] = ContextVar("tapegrad_grad_enabled", default=True)
+#: Set by the engine while a backward that builds no graph runs gradient rules: ops then take and
+#: return raw backend buffers, with no Array, no tape and no dispatch (see ``Op.raw_call``).
+RAW: ContextVar[bool] = ContextVar("tapegrad_raw", default=False)
 
 
 class StateScope:
@@ -31,7 +34,7 @@ class StateScope:
         self._tokens = []
 
 
-_VARS = {"recording": RECORDING, "training": TRAINING, "grad_enabled": GRAD_ENABLED}
+_VARS = {"recording": RECORDING, "training": TRAINING, "grad_enabled": GRAD_ENABLED, "raw": RAW}
 
 
 def set_flag(var: ContextVar[bool], value: bool) -> bool:

@@ -29,7 +29,7 @@ from typing import Any
 import numpy
 
 from .._core.array import OPS as T
-from .registry import Op, apply, defop
+from .registry import Op, apply, buffer, defop
 from .samples import Case, draw
 
 __all__ = ["convolution", "pooling"]
@@ -709,7 +709,7 @@ def pooling(xp, data, kernel=None, stride=None, pad=None, pool_type="max", pooli
 def _(g, data, shapes, kernel, stride, pad, pool_type, pooling_convention, global_pool, count_include_pad, layout):
     geo = _PoolGeom(shapes[0], kernel, stride, pad, global_pool, pooling_convention, layout, pool_type)
     if pool_type == "max":
-        raw = data._data
+        raw = buffer(data)
         which = _argmax_which(_xp(raw), raw, geo)
         return (T.pool_route(g, which=which, shape=tuple(shapes[0]), **geo.params()),)
     return (T.pool_spread(g, shape=tuple(shapes[0]), pool_type=pool_type, count_include_pad=count_include_pad,
@@ -720,7 +720,7 @@ def _(g, data, shapes, kernel, stride, pad, pool_type, pooling_convention, globa
 def _(ts, data, shapes, kernel, stride, pad, pool_type, pooling_convention, global_pool, count_include_pad, layout):
     geo = _PoolGeom(shapes[0], kernel, stride, pad, global_pool, pooling_convention, layout, pool_type)
     if pool_type == "max":
-        raw = data._data
+        raw = buffer(data)
         return T.pool_gather(ts[0], which=_argmax_which(_xp(raw), raw, geo), **geo.params())
     return T.pooling(ts[0], pool_type=pool_type, count_include_pad=count_include_pad, **geo.params())
 

@@ -7,7 +7,7 @@ import math
 import numpy
 
 from .._core.array import OPS as T
-from .registry import REGISTRY, defop
+from .registry import REGISTRY, buffer, defop
 from .samples import Case, binary, custom, draw, unary, where_cases
 
 # Complex numbers follow the HIPS autograd / JAX convention: the VJP pairs a cotangent g with a
@@ -147,7 +147,7 @@ def _(g, x, y, out, needs):
                 gy = g * out * (cmath.log(x) if x != 0 else 0.0)
             else:
                 safe = T.where(x != 0, x, 1)
-                gy = g * out * T.log(safe if _is_complex(safe) else T.astype(safe, out._data.dtype))
+                gy = g * out * T.log(safe if _is_complex(safe) else T.astype(safe, buffer(out).dtype))
         elif isinstance(x, (int, float)):
             gy = g * out * (math.log(x) if x > 0 else 0.0)
         else:
@@ -930,7 +930,7 @@ def cast_cotangent(g, dt):
     for a real input that gets a complex cotangent), without NumPy's ComplexWarning."""
     if dt.kind != "c" and _is_complex(g):
         g = T.real(g)
-    return g if g._data.dtype == dt else T.astype(g, dt)
+    return g if buffer(g).dtype == dt else T.astype(g, dt)
 
 
 @astype.vjp

@@ -29,7 +29,7 @@ import numpy
 
 from .._core.array import OPS as T, Array
 from ..backend import xp_of
-from .registry import defop
+from .registry import constant, defop
 from .samples import Case, draw
 
 __all__: list = []
@@ -83,7 +83,7 @@ def _hermitian_factor(g: Any, n: int, axis: int) -> Any:
     shape[axis] = m
     dt = numpy.empty(0, dtype=_raw(g).dtype).real.dtype
     buf = xp.asarray(f.reshape(shape), dtype=dt)
-    return type(g)._make(buf)
+    return constant(g, buf)
 
 
 def _cook(shape: tuple, s: Any, axes: Any, invreal: bool = False) -> tuple:

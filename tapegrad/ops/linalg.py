@@ -14,7 +14,7 @@ import numpy
 
 from .._core.array import OPS as T, Array
 from ..backend import xp_of
-from .registry import defop
+from .registry import constant, defop
 from .samples import Case, draw
 
 __all__ = ["einsum", "COMPOSITES"]
@@ -30,8 +30,8 @@ def _raw(a: Any) -> Any:
 
 
 def _const(like: Array, buf: Any) -> Array:
-    """A constant (no history) of ``like``'s array class."""
-    return type(like)._make(buf)
+    """A constant (no history) of ``like``'s array class (raw when ``like`` is raw)."""
+    return constant(like, buf)
 
 
 def _xp(like: Any) -> Any:

@@ -9,10 +9,11 @@ import numpy
 
 from .._core import forward as _forward
 from .._core import node as _node_mod
+from .._core.mode import RAW as _RAW
 from .._core.array import OPS, Array
 from ..backend import xp_of
 
-__all__ = ["defop", "Op", "REGISTRY", "NONDIFF", "apply"]
+__all__ = ["defop", "Op", "REGISTRY", "NONDIFF", "apply", "buffer", "constant"]
 
 #: name -> Op, in declaration order.
 REGISTRY: dict[str, "Op"] = {}
@@ -72,9 +73,25 @@ class Op:
         return f"<op {self.name}>"
 
     def __call__(self, *args: Any, **params: Any) -> Any:
+        if _RAW.get():
+            return self.raw_call(args, params)
         if self.seq:
             args, params = self._unpack_sequence(args, params)
         return apply(self, args, params)
+
+    def raw_call(self, args: tuple, params: dict) -> Any:
+        """The forward on raw buffers, nothing recorded: how ops run inside a gradient rule during a
+        backward that builds no graph (the rule then sees raw buffers, and Arrays are unwrapped)."""
+        if self.seq:
+            args, params = self._unpack_sequence(args, params)
+        if len(args) != self.nin and not self.variadic:
+            args, params = _bind(self, args, params)
+        datas = [a._data if isinstance(a, Array) else a for a in args]
+        xp = xp_of(datas)
+        out = self.forward(xp, *datas, **params)
+        if self.nout is None:
+            return out if type(out) is _ARR else xp.asarray(out)
+        return tuple(o if type(o) is _ARR else xp.asarray(o) for o in out)
 
     def _unpack_sequence(self, args: tuple, params: dict) -> tuple:
         if not args or not isinstance(args[0], (list, tuple, Array)):
@@ -149,19 +166,28 @@ class Op:
         return fn
 
     # -- backward support ----------------------------------------------------------------------
-    def run_vjp(self, node: _Node, g: Any) -> tuple:
-        """Call the VJP for one recorded application; returns one cotangent (or None) per input."""
+    #: The rule may run on raw buffers (``raw=True`` in ``run_vjp``); custom ops say False.
+    raw_ok = True
+
+    def run_vjp(self, node: _Node, g: Any, raw: bool = False) -> tuple:
+        """Call the VJP for one recorded application; returns one cotangent (or None) per input.
+
+        ``raw``: ``g`` and the saved values are raw buffers, and so are the results (ops must be in
+        raw mode, see ``mode.RAW``); otherwise they are Arrays of the node's class."""
         args = []
         cls = node.cls
         for kind, key in self.vjp_spec:
             if kind == _G:
                 args.append(g)
             elif kind == _IN:
-                args.append(_wrap_input(node, key, cls))
+                args.append(node.saved[key] if raw else _wrap_input(node, key, cls))
             elif kind == _VARIN:
-                args.append(tuple(_wrap_input(node, i, cls) for i in range(len(node.parents))))
+                args.append(tuple(node.saved) if raw else
+                            tuple(_wrap_input(node, i, cls) for i in range(len(node.parents))))
             elif kind == _OUT:
-                if self.nout is None:
+                if raw:
+                    args.append(node.out)
+                elif self.nout is None:
                     args.append(cls._make(node.out, node))
                 else:
                     args.append(tuple(cls._make(o, node, i) for i, o in enumerate(node.out)))
@@ -212,6 +238,16 @@ def _direct_args(op: Op, spec: list, incoming: Any, args: tuple, params: dict, r
         else:
             vals.append(tuple(getattr(getattr(a, "_data", a), "dtype", None) for a in args))
     return vals
+
+
+def buffer(x: Any) -> Any:
+    """The raw buffer of an Array; anything else (a raw buffer inside a raw-mode rule, a number) as is."""
+    return x._data if isinstance(x, Array) else x
+
+
+def constant(like: Any, buf: Any) -> Any:
+    """``buf`` as a constant of ``like``'s array class, or raw when ``like`` is raw (a rule in raw mode)."""
+    return type(like)._make(buf) if isinstance(like, Array) else buf
 
 
 def _wrap_input(node: _Node, i: int, cls: type) -> Any:

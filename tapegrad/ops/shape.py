@@ -7,7 +7,7 @@ import numpy
 
 from .._core.array import OPS as T, Array
 from ..backend import xp_of
-from .registry import DEFAULT_CLS, defop
+from .registry import DEFAULT_CLS, buffer, constant, defop
 from .samples import Case, draw
 
 
@@ -162,7 +162,7 @@ def _host(x):
 
 def _dev(g, idx):
     """Index array ``idx`` (NumPy) on the device of the tapegrad array ``g``."""
-    xp = xp_of((g._data,))
+    xp = xp_of((buffer(g),))
     return idx if xp is numpy else xp.asarray(idx)
 
 
@@ -690,7 +690,7 @@ def sort(xp, a, axis=-1, kind=None, order=None, *, stable=None):
 
 @sort.vjp
 def _(g, a, axis):
-    x = a._data
+    x = buffer(a)
     xp = xp_of((x,))
     if axis is None:
         x = x.reshape(-1)
@@ -783,7 +783,7 @@ def _(g, shapes, n, axis):
     if n == 0:
         return (g,)
     if n > s[ax]:  # the result is empty whatever the input: its gradient is zero
-        return (type(g)._make(xp_of((g._data,)).zeros(s, dtype=g._data.dtype)),)
+        return (constant(g, xp_of((buffer(g),)).zeros(s, dtype=buffer(g).dtype)),)
     # The adjoint of the difference operator D is -D on the zero-padded cotangent; D^n -> (-D)^n.
     padded = T.pad(g, [(n, n) if i == ax else (0, 0) for i in range(len(s))])
     out = T._diff(padded, n, ax)
@@ -1224,7 +1224,9 @@ def kron(xp, a, b):
 
 def _as_operand(x, like):
     """A Python-number operand as a 0-d array of ``like``'s class (VJPs get numbers back as numbers)."""
-    return x if isinstance(x, Array) else type(like)._make(xp_of((like._data,)).asarray(x))
+    if isinstance(x, Array) or (not isinstance(like, Array) and hasattr(x, "shape")):
+        return x
+    return constant(like, xp_of((buffer(like),)).asarray(x))
 
 
 @kron.vjp
@@ -1361,7 +1363,7 @@ def partition(xp, a, kth, axis=-1, kind="introselect", order=None):
 
 
 def _partition_layout(a, out, axis):
-    x, o = a._data, out._data
+    x, o = buffer(a), buffer(out)
     xp = xp_of((x,))
     if axis is None:
         x = x.reshape(-1)
