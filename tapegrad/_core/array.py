@@ -16,6 +16,9 @@ OPS = types.SimpleNamespace()
 
 _GRAD_REQS = ("write", "add", "null")
 
+#: Array and every subclass of it (the dialects' classes), for quick type tests on the hot path.
+ARRAY_CLASSES: set = set()
+
 
 class Array:
     """An n-dimensional array that can take part in automatic differentiation.
@@ -38,6 +41,10 @@ class Array:
     #: Whether float arrays may index (MXNet makes index arrays float32 by default).
     _float_indices = False
     __array_priority__ = 1000
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        ARRAY_CLASSES.add(cls)
 
     # -- error texts (a dialect overrides them with its framework's words) ------------------------
     @classmethod
@@ -299,6 +306,9 @@ class Array:
     def __ror__(self, o): return OPS.bitwise_or(o, self)
     def __xor__(self, o): return OPS.bitwise_xor(self, o)
     def __rxor__(self, o): return OPS.bitwise_xor(o, self)
+
+
+ARRAY_CLASSES.add(Array)
 
 
 def _numpy_counterpart(func: Any) -> Any:

@@ -1,6 +1,7 @@
 """The backward engine: one iterative reverse sweep over the tape."""
 from __future__ import annotations
 
+import operator
 from typing import Any, Sequence
 
 import numpy
@@ -41,12 +42,13 @@ def _deposit(grads: dict, node: Node, idx: int | None, g: Any) -> None:
         slot[idx] = _add(slot[idx], g)
 
 
-def _collect(heads: Sequence[Node], strict: bool, is_target) -> list[Node]:
+def _collect(heads: Sequence[Node], strict: bool, is_target, leaves_only: bool = False) -> list[Node]:
     """The nodes on a path from the heads to a target, latest first. Iterative: deep graphs are fine.
 
     A node leads to a target when it is one or a parent of it does; parents are older (smaller seq),
     so one pass in creation order settles it. Only those nodes are visited by backward, and only
-    they must still hold their saved values (``strict``: must not have been freed at all)."""
+    they must still hold their saved values (``strict``: must not have been freed at all).
+    ``leaves_only``: only variables can be targets (``is_target`` is not asked about op nodes)."""
     seen = set(heads)
     stack = list(heads)
     while stack:
@@ -57,8 +59,14 @@ def _collect(heads: Sequence[Node], strict: bool, is_target) -> list[Node]:
                 stack.append(p)
     useful: set = set()
     order = []
-    for n in sorted(seen, key=_seq_key):
-        if is_target(n) or any(p in useful for p in n.parents if p is not None):
+    for n in sorted(seen, key=_SEQ):
+        hit = (n.op is None or not leaves_only) and is_target(n)
+        if not hit:
+            for p in n.parents:  # None (a constant) is never in useful
+                if p in useful:
+                    hit = True
+                    break
+        if hit:
             useful.add(n)
             order.append(n)
             if strict and n.freed:
@@ -67,8 +75,7 @@ def _collect(heads: Sequence[Node], strict: bool, is_target) -> list[Node]:
     return order
 
 
-def _seq_key(n: Node) -> int:
-    return n.seq
+_SEQ = operator.attrgetter("seq")
 
 
 def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *, retain_graph: bool = False,
@@ -119,7 +126,8 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
             wanted.setdefault(v._node, []).append((i, v._idx))
         order = _collect(roots, strict, wanted.__contains__)
     else:
-        order = _collect(roots, strict, only.__contains__ if only is not None else _writable_leaf)
+        order = _collect(roots, strict, only.__contains__ if only is not None else _writable_leaf,
+                         leaves_only=only is None)
         if not order:
             raise AutogradError(NO_INPUTS)
 
@@ -146,7 +154,8 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
                 continue
             if g is None or (node.nout is not None and all(x is None for x in g)):
                 if not retain_graph:
-                    node.release()
+                    node.saved = node.out = None
+                    node.freed = True
                 continue
             if node.freed and (op.save_in or op.save_out):
                 raise AutogradError(NOT_IN_GRAPH if strict else _SECOND_BACKWARD)
@@ -155,16 +164,22 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
             if not raw:
                 gin = op.run_vjp(node, g)
             elif op.raw_ok:
-                gin = op.run_vjp(node, g, True)
+                gin = op.run_raw(node, g)
             else:
                 gin = _run_wrapped(node, g)
-            if op.singular:
+            if op.singular and not (g if raw else g._data).all():  # some cotangent entry is zero
                 gin = _zero_stays_zero(g, gin, raw)
-            if len(gin) != len(node.parents):
+            parents = node.parents
+            if len(gin) != len(parents):
                 raise AutogradError(f"the VJP of {op.name!r} returned {len(gin)} cotangents for "
-                                    f"{len(node.parents)} inputs; this is a bug in the op's rule")
-            for i, (p, gi) in enumerate(zip(node.parents, gin)):
-                if p is None or gi is None:
+                                    f"{len(parents)} inputs; this is a bug in the op's rule")
+            i = -1
+            for p in parents:
+                i += 1
+                if p is None:
+                    continue
+                gi = gin[i]
+                if gi is None:
                     continue
                 if raw and type(gi) is not _ARR:
                     gi = _as_buffer(gi, node)
@@ -178,15 +193,27 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
                                             f"{d.shape} for input {i} of shape {shape}; this is a bug")
                     d = gi if raw else gi._data
                 dt = node.dtypes[i]
-                if dt is not None and d.dtype != dt and dt.kind in "fc":
+                if dt is not None and d.dtype is not dt and d.dtype != dt and dt.kind in "fc":
                     if d.dtype.kind == "c" and dt.kind == "f":
                         gi = OPS.real(gi)  # a real input's cotangent is the real part (HIPS/JAX)
                         d = gi if raw else gi._data
                     if d.dtype != dt:
                         gi = OPS.astype(gi, dt)
-                _deposit(grads, p, node.pidx[i] if node.pidx is not None else None, gi)
+                if node.pidx is None or node.pidx[i] is None:
+                    prev = grads.get(p)
+                    if prev is not None:
+                        if raw:
+                            gi = prev + gi
+                            if type(gi) is not _ARR:
+                                gi = _as_buffer(gi, node)
+                        else:
+                            gi = OPS.add(prev, gi)
+                    grads[p] = gi
+                else:
+                    _deposit(grads, p, node.pidx[i], gi)
             if not retain_graph:
-                node.release()
+                node.saved = node.out = None
+                node.freed = True
     if raw and variables is not None:
         cls = type(heads[0])
         results = [_wrap(cls, r) for r in results]
@@ -232,8 +259,6 @@ def _zero_stays_zero(g: Any, gin: Sequence[Any], raw: bool = False) -> tuple:
     Only non-finite entries are masked: finite ones stay as the rule computed them, so derivatives
     of the rule with respect to ``g`` itself (higher orders) are untouched. With ``raw``, ``g`` and
     ``gin`` are raw buffers (and so are the ops' results)."""
-    if not ((g if raw else g._data) == 0).any():  # the common case, checked on the raw buffer
-        return tuple(gin)
     zero = OPS.equal(g, 0)
     out = []
     for gi in gin:

@@ -10,7 +10,7 @@ import numpy
 from .._core import forward as _forward
 from .._core import node as _node_mod
 from .._core.mode import RAW as _RAW
-from .._core.array import OPS, Array
+from .._core.array import ARRAY_CLASSES, OPS, Array
 from ..backend import xp_of
 
 __all__ = ["defop", "Op", "REGISTRY", "NONDIFF", "apply", "buffer", "constant"]
@@ -24,6 +24,8 @@ NONDIFF: set[str] = set()
 DEFAULT_CLS: list[type] = [Array]
 
 _Node = _node_mod.Node
+_ACTIVE = _forward.ACTIVE
+_FAST_CLASSES = ARRAY_CLASSES
 _ARR = numpy.ndarray
 _SCALARS = (int, float, bool, complex)
 
@@ -86,9 +88,14 @@ class Op:
             args, params = self._unpack_sequence(args, params)
         if len(args) != self.nin and not self.variadic:
             args, params = _bind(self, args, params)
-        datas = [a._data if isinstance(a, Array) else a for a in args]
-        xp = xp_of(datas)
-        out = self.forward(xp, *datas, **params)
+        xp = numpy
+        for a in args:
+            t = type(a)
+            if t is not _ARR and t not in _SCALARS:  # rare: a device buffer, an Array, a NumPy scalar...
+                args = [a._data if isinstance(a, Array) else a for a in args]
+                xp = xp_of(args)
+                break
+        out = self.forward(xp, *args, **params)
         if self.nout is None:
             return out if type(out) is _ARR else xp.asarray(out)
         return tuple(o if type(o) is _ARR else xp.asarray(o) for o in out)
@@ -126,7 +133,37 @@ class Op:
         self.save_in = tuple(key if kind == _IN else -1 for kind, key in spec if kind in (_IN, _VARIN))
         self.save_out = any(kind == _OUT for kind, _ in spec)
         self.save_when = {self.input_names.index(k): tuple(v) for k, v in (needed_for or {}).items()}
+        self.run_raw = self._compile_raw()
         return fn
+
+    def _compile_raw(self) -> Callable:
+        """``run_raw(node, g)``: the VJP called on a node's raw saved buffers, its arguments fetched by
+        code generated once from the rule's parameter names (the hot loop of a plain backward)."""
+        env = {"fn": self.vjp_fn, "defaults": self.defaults}
+        parts = []
+        for kind, key in self.vjp_spec:
+            if kind == _G:
+                parts.append("g")
+            elif kind == _IN:
+                parts.append(f"node.saved[{key}]")
+            elif kind == _VARIN:
+                parts.append("tuple(node.saved)")
+            elif kind == _OUT:
+                parts.append("node.out")
+            elif kind == _PARAM:
+                parts.append(f"node.params.get({key!r}, defaults.get({key!r}))")
+            elif kind == _NEEDS:
+                parts.append("node.needs" if self.variadic else
+                             "(" + "".join(f"node.parents[{i}] is not None, " for i in range(self.nin)) + ")")
+            elif kind == _SHAPES:
+                parts.append("node.shapes")
+            else:
+                parts.append("node.dtypes")
+        src = (f"def run_raw(node, g):\n"
+               f"    res = fn({', '.join(parts)})\n"
+               f"    return res if type(res) is tuple or type(res) is list else (res,)\n")
+        exec(compile(src, f"<raw VJP of {self.name}>", "exec"), env)  # noqa: S102 - our own template
+        return env["run_raw"]
 
     def _spec(self, fn: Callable, tangents: bool) -> list:
         """How to build a rule's arguments, from its parameter names (checked now, not at run time)."""
@@ -166,28 +203,23 @@ class Op:
         return fn
 
     # -- backward support ----------------------------------------------------------------------
-    #: The rule may run on raw buffers (``raw=True`` in ``run_vjp``); custom ops say False.
+    #: The rule may run on raw buffers (``run_raw``, in raw mode); custom ops say False.
     raw_ok = True
 
-    def run_vjp(self, node: _Node, g: Any, raw: bool = False) -> tuple:
-        """Call the VJP for one recorded application; returns one cotangent (or None) per input.
-
-        ``raw``: ``g`` and the saved values are raw buffers, and so are the results (ops must be in
-        raw mode, see ``mode.RAW``); otherwise they are Arrays of the node's class."""
+    def run_vjp(self, node: _Node, g: Any) -> tuple:
+        """Call the VJP for one recorded application on Arrays of the node's class; returns one
+        cotangent (or None) per input. (``run_raw`` is the same on raw buffers.)"""
         args = []
         cls = node.cls
         for kind, key in self.vjp_spec:
             if kind == _G:
                 args.append(g)
             elif kind == _IN:
-                args.append(node.saved[key] if raw else _wrap_input(node, key, cls))
+                args.append(_wrap_input(node, key, cls))
             elif kind == _VARIN:
-                args.append(tuple(node.saved) if raw else
-                            tuple(_wrap_input(node, i, cls) for i in range(len(node.parents))))
+                args.append(tuple(_wrap_input(node, i, cls) for i in range(len(node.parents))))
             elif kind == _OUT:
-                if raw:
-                    args.append(node.out)
-                elif self.nout is None:
+                if self.nout is None:
                     args.append(cls._make(node.out, node))
                 else:
                     args.append(tuple(cls._make(o, node, i) for i, o in enumerate(node.out)))
@@ -287,15 +319,71 @@ def apply(op: Op, args: tuple, params: dict) -> Any:
     """Run ``op`` on Arrays or raw values; tape it when recording and an input is on the tape."""
     if len(args) != op.nin and not op.variadic:
         args, params = _bind(op, args, params)
+    # The common shapes of a call first: one Array, or an Array with an Array or a Python number,
+    # all of one class and on the host; anything else takes the general scan below.
+    a = args[0] if args else None
+    cls = type(a)
+    n = len(args)
+    if n <= 2 and cls in _FAST_CLASSES and type(a._data) is _ARR:
+        if n == 1:
+            datas = [a._data]
+            taped = a._node is not None
+        else:
+            b = args[1]
+            tb = type(b)
+            if tb is cls and type(b._data) is _ARR:
+                datas = [a._data, b._data]
+                taped = a._node is not None or b._node is not None
+            elif tb in _SCALARS:
+                datas = [a._data, b]
+                taped = a._node is not None
+            else:
+                cls = None
+    else:
+        cls = None
+    if cls is None:
+        cls, taped, datas, xp = _scan(op, args)
+    else:
+        xp = numpy
+    out = op.forward(xp, *datas, **params)
+    if op.nout is None:
+        if type(out) is not _ARR:
+            out = xp.asarray(out)
+        if cls._promote is not None:
+            out = cls._promote(out, datas, params)
+        if taped and op.diff and cls._recording_flag.get():
+            res = _record(op, cls, args, datas, params, out)
+        else:
+            res = cls._make(out)
+    else:
+        out = tuple(o if type(o) is _ARR else xp.asarray(o) for o in out)
+        if cls._promote is not None:
+            out = tuple(cls._promote(o, datas, params) for o in out)
+        if taped and op.diff and cls._recording_flag.get():
+            res = _record(op, cls, args, datas, params, out)
+        else:
+            res = tuple(cls._make(o) for o in out)
+    if _ACTIVE.get():  # forward traces or an op capture: rare, so one check for both
+        if _forward.TRACES.get() and op.diff:
+            _forward.propagate(op, args, params, res)
+        if _forward.CAPTURE.get() is not None:
+            _forward.CAPTURE.get().append((op, args, params))
+    return res
+
+
+def _scan(op: Op, args: tuple) -> tuple:
+    """(result class, any input taped, raw inputs, array module) for a call of any shape."""
     cls = None
     taped = False
     plain = True  # every input is an Array on the host, or a Python scalar
     datas = []
     for a in args:
-        if isinstance(a, Array):
-            t = type(a)
+        t = type(a)
+        if t in _SCALARS:
+            datas.append(a)
+        elif isinstance(a, Array):
             if t is not cls:
-                cls = _join(op, cls, t)
+                cls = t if cls is None else _join(op, cls, t)
             if a._node is not None:
                 taped = True
             d = a._data
@@ -303,35 +391,14 @@ def apply(op: Op, args: tuple, params: dict) -> Any:
                 plain = False
             datas.append(d)
         else:
-            if type(a) not in _SCALARS:
-                plain = False
+            plain = False
             datas.append(a)
     if cls is None:
         cls = DEFAULT_CLS[0]
-    if not plain:
-        datas = [d if isinstance(a, Array) else cls._coerce(d) for a, d in zip(args, datas)]
-        xp = xp_of(datas)
-    else:
-        xp = numpy
-    out = op.forward(xp, *datas, **params)
-    nout = op.nout
-    if nout is None:
-        if type(out) is not _ARR:
-            out = xp.asarray(out)
-    else:
-        out = tuple(o if type(o) is _ARR else xp.asarray(o) for o in out)
-    if cls._promote is not None:
-        out = cls._promote(out, datas, params) if nout is None else tuple(cls._promote(o, datas, params) for o in out)
-    if taped and op.diff and cls._recording_flag.get():
-        res = _record(op, cls, args, datas, params, out)
-    else:
-        res = cls._make(out) if nout is None else tuple(cls._make(o) for o in out)
-    if _forward.ACTIVE.get():  # forward traces or an op capture: rare, so one check for both
-        if _forward.TRACES.get() and op.diff:
-            _forward.propagate(op, args, params, res)
-        if _forward.CAPTURE.get() is not None:
-            _forward.CAPTURE.get().append((op, args, params))
-    return res
+    if plain:
+        return cls, taped, datas, numpy
+    datas = [d if isinstance(a, Array) else cls._coerce(d) for a, d in zip(args, datas)]
+    return cls, taped, datas, xp_of(datas)
 
 
 def _bind(op: Op, args: tuple, params: dict) -> tuple:
@@ -365,10 +432,11 @@ def _record(op: Op, cls: type, args: tuple, datas: list, params: dict, out: Any)
     pidx = None
     shapes = []
     dtypes = []
-    for i, a in enumerate(args):
-        if isinstance(a, Array) and a._node is not None:
+    i = 0
+    for a in args:
+        if isinstance(a, Array):
             parents.append(a._node)
-            if a._idx is not None:
+            if a._idx is not None:  # an output of a multi-output op
                 if pidx is None:
                     pidx = [None] * len(args)
                 pidx[i] = a._idx
@@ -381,6 +449,7 @@ def _record(op: Op, cls: type, args: tuple, datas: list, params: dict, out: Any)
         else:
             shapes.append(d.shape)
             dtypes.append(d.dtype)
+        i += 1
     saved = None
     if op.save_in:
         if op.variadic or op.save_in[0] == -1:
@@ -389,8 +458,13 @@ def _record(op: Op, cls: type, args: tuple, datas: list, params: dict, out: Any)
             saved = [None] * len(datas)
             when = op.save_when
             for i in op.save_in:
-                if i not in when or any(parents[j] is not None for j in when[i]):
+                if i not in when:
                     saved[i] = datas[i]
+                else:
+                    for j in when[i]:
+                        if parents[j] is not None:
+                            saved[i] = datas[i]
+                            break
     nout = op.nout
     node = _Node(op, tuple(parents), pidx, saved, out if op.save_out else None, params, tuple(shapes),
                  tuple(dtypes), cls, nout)
