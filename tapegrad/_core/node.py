@@ -17,7 +17,12 @@ class Node:
     """
 
     __slots__ = ("op", "parents", "pidx", "saved", "out", "params", "seq", "shapes", "dtypes",
-                 "cls", "freed", "var", "nout", "hooks", "vcheck", "__weakref__")
+                 "cls", "freed", "nout", "__dict__", "__weakref__")
+
+    # Rarely set, so defaults on the class (an instance gets a dict only when one is set).
+    var = None  # leaf: weak reference to its array
+    hooks = None  # [(output index or None, fn)]: tensor hooks and retain_grad
+    vcheck = None  # [(weakref to array, version, description)] for in-place checks
 
     def __init__(self, op, parents, pidx, saved, out, params, shapes, dtypes, cls, nout=None):
         self.op = op
@@ -31,9 +36,6 @@ class Node:
         self.cls = cls
         self.nout = nout
         self.freed = False
-        self.var = None
-        self.hooks = None  # [(output index or None, fn)]: tensor hooks and retain_grad
-        self.vcheck = None  # [(weakref to array, version, description)] for in-place checks
         self.seq = next(_seq)
 
     @classmethod

@@ -428,12 +428,62 @@ def _join(op: Op, cls: type | None, t: type) -> type:
 
 def _record(op: Op, cls: type, args: tuple, datas: list, params: dict, out: Any) -> Any:
     """Put one application on the tape and return its output(s) linked to the new node."""
+    n = len(args)
+    a = args[0]
+    if n == 1 and type(a) is cls:  # the common cases, unrolled: an Array, alone or with an Array or a number
+        parents = (a._node,)
+        pidx = None if a._idx is None else (a._idx,)
+        d = datas[0]
+        shapes = (d.shape,)
+        dtypes = (d.dtype,)
+    elif n == 2 and type(a) is cls and a._idx is None:
+        b = args[1]
+        tb = type(b)
+        d = datas[0]
+        pidx = None
+        if tb is cls and b._idx is None:
+            e = datas[1]
+            parents = (a._node, b._node)
+            shapes = (d.shape, e.shape)
+            dtypes = (d.dtype, e.dtype)
+        elif tb in _SCALARS:
+            parents = (a._node, None)
+            shapes = (d.shape, ())
+            dtypes = (d.dtype, None)
+        else:
+            parents, pidx, shapes, dtypes = _describe(args, datas)
+    else:
+        parents, pidx, shapes, dtypes = _describe(args, datas)
+    saved = None
+    if op.save_in:
+        if op.variadic or op.save_in[0] == -1:
+            saved = datas
+        else:
+            saved = [None] * n
+            when = op.save_when
+            for i in op.save_in:
+                if i not in when:
+                    saved[i] = datas[i]
+                else:
+                    for j in when[i]:
+                        if parents[j] is not None:
+                            saved[i] = datas[i]
+                            break
+    nout = op.nout
+    node = _Node(op, parents, pidx, saved, out if op.save_out else None, params, shapes, dtypes, cls, nout)
+    res = cls._make(out, node) if nout is None else tuple(cls._make(o, node, i) for i, o in enumerate(out))
+    if cls._track_versions and (op.save_in or op.save_out):
+        node.vcheck = _versions(op, args, res, saved)
+    return res
+
+
+def _describe(args: tuple, datas: list) -> tuple:
+    """The tape's view of a call's inputs: (parent nodes, output indices or None, shapes, dtypes)."""
     parents = []
     pidx = None
     shapes = []
     dtypes = []
-    i = 0
-    for a in args:
+    for i, a in enumerate(args):
         if isinstance(a, Array):
             parents.append(a._node)
             if a._idx is not None:  # an output of a multi-output op
@@ -449,29 +499,7 @@ def _record(op: Op, cls: type, args: tuple, datas: list, params: dict, out: Any)
         else:
             shapes.append(d.shape)
             dtypes.append(d.dtype)
-        i += 1
-    saved = None
-    if op.save_in:
-        if op.variadic or op.save_in[0] == -1:
-            saved = datas
-        else:
-            saved = [None] * len(datas)
-            when = op.save_when
-            for i in op.save_in:
-                if i not in when:
-                    saved[i] = datas[i]
-                else:
-                    for j in when[i]:
-                        if parents[j] is not None:
-                            saved[i] = datas[i]
-                            break
-    nout = op.nout
-    node = _Node(op, tuple(parents), pidx, saved, out if op.save_out else None, params, tuple(shapes),
-                 tuple(dtypes), cls, nout)
-    res = cls._make(out, node) if nout is None else tuple(cls._make(o, node, i) for i, o in enumerate(out))
-    if cls._track_versions and (op.save_in or op.save_out):
-        node.vcheck = _versions(op, args, res, saved)
-    return res
+    return tuple(parents), pidx, tuple(shapes), tuple(dtypes)
 
 
 def _versions(op: Op, args: tuple, res: Any, saved: list | None) -> list:

@@ -173,25 +173,18 @@ def _promote(out: Any, datas: list, params: dict) -> Any:
     return out
 
 
-_array_make = Array._make.__func__
-
-
 class Tensor(Array):
     """A PyTorch-style tensor over the tapegrad engine (``import tapegrad.torch as torch``)."""
 
-    __slots__ = ("_gradT", "_retains", "__dict__")
+    __slots__ = ()
 
     _recording_flag = GRAD_ENABLED
     _strict_free = False
     _track_versions = True
     _promote = staticmethod(_promote)
-
-    @classmethod
-    def _make(cls, data: Any, node: Any = None, idx: int | None = None) -> "Tensor":
-        t = _array_make(cls, data, node, idx)
-        t._gradT = None
-        t._retains = False
-        return t
+    # defaults, set per instance only when they change (so creating a tensor sets two attributes)
+    _gradT = None  # .grad
+    _retains = False  # retain_grad() was called
 
     @classmethod
     def _coerce(cls, value: Any) -> Any:
