@@ -12,7 +12,7 @@ import weakref
 from contextvars import ContextVar
 from typing import Any
 
-from .array import OPS, Array
+from .array import ARRAY_CLASSES, OPS, Array
 
 #: The active forward traces, outermost first.
 TRACES: ContextVar[tuple] = ContextVar("tapegrad_forward_traces", default=())
@@ -47,7 +47,7 @@ class ForwardTrace:
         self._tangents: dict = {}
 
     def get(self, a: Any) -> Any:
-        if not isinstance(a, Array):
+        if type(a) not in ARRAY_CLASSES:
             return None
         entry = self._tangents.get(id(a._data))
         if entry is None or entry[0]() is not a._data:
@@ -63,8 +63,14 @@ def propagate(op: Any, args: tuple, params: dict, res: Any) -> None:
     """Give ``res`` its tangent in every active trace where an input has one."""
     traces = TRACES.get()
     for k, trace in enumerate(traces):
-        ts = [trace.get(a) for a in args]
-        if all(t is None for t in ts):
+        ts = []
+        some = False
+        for a in args:
+            t = trace.get(a)
+            if t is not None:
+                some = True
+            ts.append(t)
+        if not some:
             continue
         token = TRACES.set(traces[:k])
         try:
@@ -81,9 +87,8 @@ def propagate(op: Any, args: tuple, params: dict, res: Any) -> None:
 
 def tangent_of(op: Any, args: tuple, params: dict, res: Any, ts: list) -> Any:
     """The output tangent of one op application, by the best rule the op has."""
-    from ..ops.registry import call_jvp, call_vjp_direct  # noqa: PLC0415 - ops import the core
     if op.jvp_fn is not None:
-        return call_jvp(op, args, params, res, ts)
+        return _rules().call_jvp(op, args, params, res, ts)
     if op.elementwise and op.nout is None:
         total = None
         for i, t in enumerate(ts):
@@ -91,7 +96,7 @@ def tangent_of(op: Any, args: tuple, params: dict, res: Any, ts: list) -> Any:
                 continue
             g = t if t.shape == res.shape else OPS.broadcast_to(t, res.shape)
             needs = tuple(j == i for j in range(len(args)))
-            part = call_vjp_direct(op, args, params, res, g, needs)[i]
+            part = _rules().call_vjp_direct(op, args, params, res, g, needs)[i]
             if part is not None:
                 total = part if total is None else total + part
         return total
@@ -101,6 +106,18 @@ def tangent_of(op: Any, args: tuple, params: dict, res: Any, ts: list) -> Any:
         filled = [t if t is not None else _zero_tangent(a) for a, t in zip(args, ts)]
         return op(list(filled), **params) if op.seq else op(*filled, **params)
     return _double_vjp(op, args, params, res, ts)
+
+
+def _rules() -> Any:
+    """The op registry module (imported on first use: ops import the core)."""
+    global _REGISTRY
+    if _REGISTRY is None:
+        from ..ops import registry  # noqa: PLC0415
+        _REGISTRY = registry
+    return _REGISTRY
+
+
+_REGISTRY = None
 
 
 def _zero_tangent(a: Any) -> Any:
