@@ -230,19 +230,30 @@ def hessian(fun: Callable, argnum: int = 0) -> Callable:
     return jacobian(jacobian(fun, argnum), argnum)
 
 
-def hvp(fun: Callable, argnum: int = 0) -> Callable:
-    """``hvp(f)(x, v)``: the Hessian-vector product by forward-over-reverse, without building H."""
-    g = grad(fun, argnum)
+def hvp(fun: Callable, argnum: Any = 0) -> Callable:
+    """``hvp(f)(*args, v)``: the Hessian-vector product by forward-over-reverse, without building H.
 
-    def h(*args: Any) -> Any:
+    With a tuple ``argnum``, ``v`` is a tuple of one vector per chosen argument and the result is the
+    tuple of the blocks' sums: for ``argnum=(0, 1)``, ``(H00 v0 + H01 v1, H10 v0 + H11 v1)``."""
+    multi = isinstance(argnum, (tuple, list))
+    nums = tuple(argnum) if multi else (argnum,)
+
+    @functools.wraps(fun)
+    def h(*args: Any, **kwargs: Any) -> Any:
+        if not args:
+            raise TypeError("hvp(f) takes f's arguments and then the vector v")
         *primal, v = args
-        x = primal[argnum]
+        vs = tuple(v) if multi else (v,)
+        if len(vs) != len(nums):
+            raise ValueError(f"hvp with argnum={argnum!r} needs one vector per chosen argument, got {len(vs)}")
 
-        def gx(xx: Any) -> Any:
+        def chosen(*xs: Any) -> Any:
             a = list(primal)
-            a[argnum] = xx
-            return g(*a)
-        return jvp(gx, (x,), (v,))[1]
+            for i, x in zip(nums, xs):
+                a[i] = x
+            return fun(*a, **kwargs)
+        g = grad(chosen, tuple(range(len(nums))) if multi else 0)
+        return jvp(g, tuple(primal[i] for i in nums), vs)[1]
     return h
 
 
