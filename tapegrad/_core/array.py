@@ -200,8 +200,12 @@ class Array:
         return int(self._scalar())
 
     def __bool__(self) -> bool:
-        if self._data.size > 1:
+        d = self._data
+        n = d.size
+        if n > 1:
             raise ValueError("The truth value of an ndarray with multiple elements is ambiguous.")
+        if type(d) is numpy.ndarray:
+            return bool(d) if n else False
         return bool(numpy.asarray(self).any())
 
     def __complex__(self) -> complex:

@@ -167,8 +167,10 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
                 gin = op.run_raw(node, g)
             else:
                 gin = _run_wrapped(node, g)
-            if op.singular and not (g if raw else g._data).all():  # some cotangent entry is zero
-                gin = _zero_stays_zero(g, gin, raw)
+            if op.singular:
+                gd = g if raw else g._data
+                if not (bool(gd) if gd.size == 1 else gd.all()):  # some cotangent entry is zero
+                    gin = _zero_stays_zero(g, gin, raw)
             parents = node.parents
             if len(gin) != len(parents):
                 raise AutogradError(f"the VJP of {op.name!r} returned {len(gin)} cotangents for "

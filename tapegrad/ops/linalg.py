@@ -605,6 +605,9 @@ def norm(xp, x, ord=None, axis=None, keepdims=False):  # noqa: A002 - NumPy's na
     vector ``ord`` (also ``p < 1``, where it is really unbounded); ``ord=0`` (a count) has zero gradient.
     Matrix 2, -2 and 'nuc' need distinct nonzero singular values for their derivatives.
     """
+    if ord is None and axis is None and not keepdims and x.dtype.kind == "f":
+        x = x.ravel(order="K")  # the 2-norm of everything, as numpy.linalg.norm computes it
+        return xp.sqrt(x.dot(x))
     if isinstance(axis, list):
         axis = tuple(axis)
     return xp.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
