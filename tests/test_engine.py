@@ -229,3 +229,51 @@ def test_detach_shares_memory_and_cuts_history():
     u[0] = 100.0
     assert y.asnumpy()[0] == 100.0
     assert u.grad is None
+
+
+def test_plain_backward_runs_rules_on_raw_buffers_and_leaves_no_trace_of_it():
+    """Without create_graph, rules see raw buffers (no Array is made inside them); user code called
+    from the backward (a custom Function's backward) sees arrays; an error inside a rule leaves ops
+    producing arrays again."""
+    from tapegrad.ndarray import ndarray
+    from tapegrad.ops import elementwise
+    seen = []
+
+    class Spy(autograd.Function):
+        def forward(self, x):
+            return x * 1
+
+        def backward(self, dy):
+            seen.append((type(dy), type(np.sin(dy))))
+            return dy * 3
+
+    x = _var([0.5, -1.0])
+    with autograd.record():
+        y = Spy()(np.sin(x)).sum()
+    y.backward()
+    numpy.testing.assert_allclose(x.grad.asnumpy(), 3 * numpy.cos([0.5, -1.0]), rtol=1e-6)
+    assert seen == [(ndarray, ndarray)]
+
+    rule_args = []
+    original = elementwise.sin.run_raw
+    elementwise.sin.run_raw = lambda node, g: (rule_args.append(type(g)), original(node, g))[1]
+    try:
+        with autograd.record():
+            y = np.sin(x).sum()
+        y.backward()
+    finally:
+        elementwise.sin.run_raw = original
+    assert rule_args == [numpy.ndarray]
+
+    class Broken(autograd.Function):
+        def forward(self, x):
+            return x * 1
+
+        def backward(self, dy):
+            raise ZeroDivisionError("inside a rule")
+
+    with autograd.record():
+        y = (Broken()(x) * 2).sum()
+    with pytest.raises(ZeroDivisionError):
+        y.backward()
+    assert type(np.sin(x)) is ndarray and type(x * 2) is ndarray

@@ -184,7 +184,7 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
                 if gi is None:
                     continue
                 if raw and type(gi) is not _ARR:
-                    gi = _as_buffer(gi, node)
+                    gi = _as_buffer(gi)
                 d = gi if raw else gi._data
                 shape = node.shapes[i]
                 if d.shape != shape:
@@ -207,7 +207,7 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
                         if raw:
                             gi = prev + gi
                             if type(gi) is not _ARR:
-                                gi = _as_buffer(gi, node)
+                                gi = _as_buffer(gi)
                         else:
                             gi = OPS.add(prev, gi)
                     grads[p] = gi
@@ -232,14 +232,13 @@ def _wrap(cls: type, g: Any) -> Any:
 
 
 def _unwrap(g: Any) -> Any:
-    if g is None:
-        return None
+    """The raw buffers of an Array (or of a list of them); anything else as it is."""
     if isinstance(g, list):
         return [_unwrap(x) for x in g]
-    return g._data
+    return g._data if isinstance(g, Array) else g
 
 
-def _as_buffer(gi: Any, node: Node) -> Any:
+def _as_buffer(gi: Any) -> Any:
     """A rule's raw result as a backend array (NumPy turns 0-d results into scalars)."""
     if isinstance(gi, Array):
         return gi._data
@@ -252,7 +251,7 @@ def _run_wrapped(node: Node, g: Any) -> tuple:
     """A custom op's rule (user code taking the dialect's arrays) inside a raw backward."""
     with mode.StateScope(raw=False):
         gin = node.op.run_vjp(node, _wrap(node.cls, g))
-    return tuple(None if x is None else x._data for x in gin)
+    return tuple(_unwrap(x) for x in gin)
 
 
 def _zero_stays_zero(g: Any, gin: Sequence[Any], raw: bool = False) -> tuple:
