@@ -76,8 +76,9 @@ def _np_masked_grad(g, mask):
 @defop(nin=2, linear=True, public=None, samples=_masked_grad_cases)
 def masked_grad(xp, g, mask):
     """``g`` where ``mask`` holds, else 0 (a zero even where ``g`` is inf or NaN). A multiply by the
-    mask when ``g`` is finite, which is several times faster than ``where`` on irregular masks."""
-    if xp.isfinite(g).all():
+    mask when ``g`` is finite, which is several times faster than ``where`` on irregular masks.
+    (A finite sum proves every entry finite: one inf or NaN makes it inf or NaN.)"""
+    if xp.isfinite(g.sum()):
         return g * mask
     return xp.where(mask, g, 0)
 
