@@ -277,3 +277,11 @@ def test_plain_backward_runs_rules_on_raw_buffers_and_leaves_no_trace_of_it():
     with pytest.raises(ZeroDivisionError):
         y.backward()
     assert type(np.sin(x)) is ndarray and type(x * 2) is ndarray
+
+
+def test_assigning_an_unknown_attribute_is_an_error():
+    """A misspelt or other-dialect attribute (``requires_grad`` on an MXNet ndarray) must not be
+    silently stored."""
+    x = np.array([1.0])
+    with pytest.raises(AttributeError):
+        x.requires_grad = True

@@ -28,14 +28,9 @@ class Array:
     gradient buffer of a variable and ``_grad_req`` how backward fills it.
     """
 
-    __slots__ = ("_data", "_node", "__dict__", "__weakref__")
-
-    # Defaults, set on an instance only where they differ (creating an array sets two attributes;
-    # the instance dict exists only for arrays that get one of these).
-    _idx = None  # which output of a multi-output node
-    _grad = None  # the gradient buffer of a variable
-    _grad_req = None  # how backward fills it: 'write', 'add' or 'null'
-    _version = 0  # bumped by every in-place write
+    # No instance dict: assigning an attribute the class does not have (``x.requires_grad = True`` in
+    # the MXNet dialect) is an AttributeError, not a silent no-op.
+    __slots__ = ("_data", "_node", "_idx", "_grad", "_grad_req", "_version", "__weakref__")
 
     #: Which flag turns taping on for arrays of this class.
     _recording_flag = mode.RECORDING
@@ -74,8 +69,10 @@ class Array:
         a = object.__new__(cls)
         a._data = data
         a._node = node
-        if idx is not None:
-            a._idx = idx
+        a._idx = idx
+        a._grad = None
+        a._grad_req = None
+        a._version = 0
         return a
 
     #: dtype that nested Python sequences become when used as operands (None: NumPy's choice).

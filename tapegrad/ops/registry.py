@@ -101,7 +101,7 @@ class Op:
         return tuple(o if type(o) is _ARR else xp.asarray(o) for o in out)
 
     def _unpack_sequence(self, args: tuple, params: dict) -> tuple:
-        if not args or not isinstance(args[0], (list, tuple, Array)):
+        if not args or not isinstance(args[0], (list, tuple, Array, _ARR)):
             raise TypeError(f"{self.name}() takes a sequence of arrays first, e.g. np.{self.name}([a, b])")
         arrays = tuple(args[0])
         if not arrays:

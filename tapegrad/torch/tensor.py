@@ -176,7 +176,7 @@ def _promote(out: Any, datas: list, params: dict) -> Any:
 class Tensor(Array):
     """A PyTorch-style tensor over the tapegrad engine (``import tapegrad.torch as torch``)."""
 
-    __slots__ = ()
+    __slots__ = ("__dict__",)  # PyTorch tensors take attributes of their own
 
     _recording_flag = GRAD_ENABLED
     _strict_free = False
