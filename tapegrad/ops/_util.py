@@ -1,5 +1,20 @@
-"""Shape helpers shared by the op rules (pure Python on shapes, no arrays)."""
+"""Helpers shared by the op rules: shape arithmetic, and sums of tangents where None means zero."""
 from __future__ import annotations
+
+from typing import Any, Callable
+
+
+def add_or_none(a: Any, b: Any) -> Any:
+    """``a + b`` where None stands for zero."""
+    if a is None:
+        return b
+    return a if b is None else a + b
+
+
+def bilinear_tangent(f: Callable, ts: Any, a: Any, b: Any) -> Any:
+    """Tangent of a bilinear ``f(a, b)``: ``f(ta, b) + f(a, tb)`` (None tangents are zero)."""
+    ta, tb = ts[0], ts[1]
+    return add_or_none(None if ta is None else f(ta, b), None if tb is None else f(a, tb))
 
 
 def norm_axes(axis, ndim: int) -> tuple:

@@ -29,6 +29,7 @@ from typing import Any
 import numpy
 
 from .._core.array import OPS as T
+from ._util import bilinear_tangent
 from .registry import Op, apply, buffer, defop
 from .samples import Case, draw
 
@@ -341,12 +342,7 @@ def _(g, data, weight, needs, shapes, kernel, stride, dilate, pad, num_group, no
 def _(ts, data, weight, shapes, kernel, stride, dilate, pad, num_group, no_bias):
     geo = _ConvGeom(shapes[0], shapes[1], kernel, stride, pad, dilate, num_group)
     p = dict(kernel=geo.kernel, **geo.params())
-    out = None
-    if ts[0] is not None:
-        out = T.convolution(ts[0], weight, **p)
-    if ts[1] is not None:
-        t = T.convolution(data, ts[1], **p)
-        out = t if out is None else out + t
+    out = bilinear_tangent(lambda x, w: T.convolution(x, w, **p), ts, data, weight)
     if len(ts) > 2 and ts[2] is not None and not no_bias:
         t = T.reshape(ts[2], (-1,) + (1,) * geo.d)
         out = T.broadcast_to(t, (shapes[0][0], shapes[1][0]) + geo.out) if out is None else out + t
@@ -454,13 +450,7 @@ def _(g, dy, weight, needs, stride, pad, dilate, num_group):
 @conv_input_grad.jvp
 def _(ts, dy, weight, shape, stride, pad, dilate, num_group):
     p = dict(shape=shape, stride=stride, pad=pad, dilate=dilate, num_group=num_group)
-    out = None
-    if ts[0] is not None:
-        out = T.conv_input_grad(ts[0], weight, **p)
-    if ts[1] is not None:
-        t = T.conv_input_grad(dy, ts[1], **p)
-        out = t if out is None else out + t
-    return out
+    return bilinear_tangent(lambda a, b: T.conv_input_grad(a, b, **p), ts, dy, weight)
 
 
 @defop(nin=2, public=None, samples=_weight_grad_cases)
@@ -489,13 +479,7 @@ def _(g, data, dy, needs, stride, pad, dilate, num_group):
 @conv_weight_grad.jvp
 def _(ts, data, dy, kernel, stride, pad, dilate, num_group):
     p = dict(kernel=kernel, stride=stride, pad=pad, dilate=dilate, num_group=num_group)
-    out = None
-    if ts[0] is not None:
-        out = T.conv_weight_grad(ts[0], dy, **p)
-    if ts[1] is not None:
-        t = T.conv_weight_grad(data, ts[1], **p)
-        out = t if out is None else out + t
-    return out
+    return bilinear_tangent(lambda a, b: T.conv_weight_grad(a, b, **p), ts, data, dy)
 
 
 # --- pooling ----------------------------------------------------------------------------------

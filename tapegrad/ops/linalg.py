@@ -14,6 +14,7 @@ import numpy
 
 from .._core.array import OPS as T, Array
 from ..backend import xp_of
+from ._util import add_or_none, bilinear_tangent
 from .registry import constant, defop
 from .samples import Case, draw
 
@@ -45,19 +46,6 @@ def _mT(a: Any) -> Any:
 
 def _sum_to(x: Any, shape: tuple) -> Any:
     return x if tuple(x.shape) == tuple(shape) else T.sum_to(x, tuple(shape))
-
-
-def _add(a: Any, b: Any) -> Any:
-    """``a + b`` where None stands for zero."""
-    if a is None:
-        return b
-    return a if b is None else a + b
-
-
-def _bilinear_tangent(f, ts, a, b):
-    """Tangent of a bilinear ``f(a, b)``: ``f(ta, b) + f(a, tb)``."""
-    ta, tb = ts
-    return _add(None if ta is None else f(ta, b), None if tb is None else f(a, tb))
 
 
 def _wellcond(rng, shape: tuple) -> numpy.ndarray:
@@ -113,7 +101,7 @@ def _(g, a, b, needs):
 
 @dot.jvp
 def _(ts, a, b):
-    return _bilinear_tangent(T.dot, ts, a, b)
+    return bilinear_tangent(T.dot, ts, a, b)
 
 
 def _vdot_cases(rng):
@@ -136,7 +124,7 @@ def _(g, a, b, shapes, needs):
 
 @vdot.jvp
 def _(ts, a, b):
-    return _bilinear_tangent(T.vdot, ts, a, b)
+    return bilinear_tangent(T.vdot, ts, a, b)
 
 
 def _inner_cases(rng):
@@ -166,7 +154,7 @@ def _(g, a, b, needs):
 
 @inner.jvp
 def _(ts, a, b):
-    return _bilinear_tangent(T.inner, ts, a, b)
+    return bilinear_tangent(T.inner, ts, a, b)
 
 
 def _outer_cases(rng):
@@ -191,7 +179,7 @@ def _(g, a, b, shapes, needs):
 
 @outer.jvp
 def _(ts, a, b):
-    return _bilinear_tangent(T.outer, ts, a, b)
+    return bilinear_tangent(T.outer, ts, a, b)
 
 
 def _matmul_cases(rng):
@@ -233,7 +221,7 @@ def _(g, x1, x2, shapes, needs):
 
 @matmul.jvp
 def _(ts, x1, x2):
-    return _bilinear_tangent(T.matmul, ts, x1, x2)
+    return bilinear_tangent(T.matmul, ts, x1, x2)
 
 
 # --- tensordot ------------------------------------------------------------------------------------
@@ -281,7 +269,7 @@ def _(g, a, b, axes, needs):
 
 @tensordot.jvp
 def _(ts, a, b, axes):
-    return _bilinear_tangent(lambda x, y: T.tensordot(x, y, axes), ts, a, b)
+    return bilinear_tangent(lambda x, y: T.tensordot(x, y, axes), ts, a, b)
 
 
 # --- einsum ---------------------------------------------------------------------------------------
@@ -448,7 +436,7 @@ def _(ts, operands, subscripts, optimize):
         if t is not None:
             ops = list(operands)
             ops[i] = t
-            out = _add(out, T._einsum(*ops, subscripts=subscripts, optimize=optimize))
+            out = add_or_none(out, T._einsum(*ops, subscripts=subscripts, optimize=optimize))
     return out
 
 
@@ -738,7 +726,7 @@ def _(ts, a, out, shapes):
     if tb is not None:
         rhs = T.expand_dims(tb, -1) if vec else tb
     if ta is not None:
-        rhs = _add(rhs, -T.matmul(ta, T.expand_dims(out, -1) if vec else out))
+        rhs = add_or_none(rhs, -T.matmul(ta, T.expand_dims(out, -1) if vec else out))
     dx = T.solve(a, rhs)
     if vec:
         dx = T.reshape(dx, tuple(dx.shape[:-1]))
@@ -1037,7 +1025,7 @@ def eigh(xp, a, UPLO="L"):  # noqa: N803 - NumPy's name
 def _eigh_rule(w: Any, v: Any, gw: Any, gv: Any, lower: bool) -> Any:
     k = None if gw is None else _diag_mat(gw)
     if gv is not None:
-        k = _add(k, _gap_inverse(w) * T.matmul(_mT(v), gv))
+        k = add_or_none(k, _gap_inverse(w) * T.matmul(_mT(v), gv))
     if k is None:
         return None
     return _herm_project(T.matmul(T.matmul(_cj(v), k), _mT(v)), lower)
@@ -1158,7 +1146,7 @@ def _(gs, out, dtypes):
             e = _eig_pivot(v)
             r = T.sum(e * v, axis=-2, keepdims=True)  # real in value (LAPACK's convention)
             gz = gz - (d - _re(d)) * e / r  # -i Im(d) e / r
-        k = _add(k, _gap_inverse(w) * T.matmul(_mT(v), gz))
+        k = add_or_none(k, _gap_inverse(w) * T.matmul(_mT(v), gz))
     if k is None:
         return (None,)
     ga = T.matmul(T.solve(_mT(v), k), _mT(v))  # v^-T k v^T
@@ -1232,7 +1220,7 @@ def _(gs, a, out):
     t = glog
     if gsign is not None and _iscplx(sign):
         c = gsign * sign
-        t = _add(t, c - _re(c))  # i Im(gsign * sign)
+        t = add_or_none(t, c - _re(c))  # i Im(gsign * sign)
     if t is None:
         return (None,)
     return (T.expand_dims(T.expand_dims(t, -1), -1) * _mT(T.inv(a)),)
@@ -1323,20 +1311,20 @@ def _svd_rule(u: Any, s: Any, vh: Any, gu: Any, gsv: Any, gvh: Any, m: int, n: i
     pb = None if gsv is None else _diag_mat(gsv)
     if gu is not None:
         x = T.matmul(_mT(u), gu)
-        pb = _add(pb, f * (x - _H(x)) * s_row)
+        pb = add_or_none(pb, f * (x - _H(x)) * s_row)
         if _iscplx(x):  # the phase of u_k follows Im(u_k^H da v_k) / s_k
             pb = pb + eye * (x - _re(x)) / s_row
     if gvh is not None:
         gv = _H(gvh)
         y = T.matmul(_cj(vh), gv)  # v^T gv
-        pb = _add(pb, s_col * (f * (y - _H(y))))
+        pb = add_or_none(pb, s_col * (f * (y - _H(y))))
     ga = None if pb is None else T.matmul(T.matmul(_cj(u), pb), _cj(vh))
     if m > k and gu is not None:  # the part of gu outside span(u)
         proj = gu - T.matmul(_cj(u), T.matmul(_mT(u), gu))
-        ga = _add(ga, T.matmul(proj / s_row, _cj(vh)))
+        ga = add_or_none(ga, T.matmul(proj / s_row, _cj(vh)))
     if n > k and gvh is not None:  # the part of gv outside span(v)
         proj = gvh - T.matmul(T.matmul(gvh, _mT(vh)), _cj(vh))
-        ga = _add(ga, T.matmul(_cj(u) / s_row, proj))
+        ga = add_or_none(ga, T.matmul(_cj(u) / s_row, proj))
     return ga
 
 
@@ -1522,7 +1510,7 @@ def _qr_square_rule(q: Any, r: Any, gq: Any, gr: Any) -> Any:
     qtgq = None
     if gq is not None:
         qtgq = T.matmul(_mT(q), gq)
-        cb = _add(cb, -qtgq)
+        cb = add_or_none(cb, -qtgq)
     if cb is None:
         return None
     ob = -cb  # cotangent of omega = tril(C, -1) - tril(C, -1)^H + i Im diag(C)
@@ -1577,7 +1565,7 @@ def _(gs, a, out, mode, shapes):
     gy = None
     if gr is not None:
         gr2 = _cols(gr, k, None)
-        gq = _add(gq, T.matmul(_cj(y), _H(gr2)))
+        gq = add_or_none(gq, T.matmul(_cj(y), _H(gr2)))
         gy = T.matmul(_cj(q), gr2)
     gx = _qr_square_rule(q, r1, gq, gr1)
     if gx is None:

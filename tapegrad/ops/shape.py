@@ -7,6 +7,7 @@ import numpy
 
 from .._core.array import OPS as T, Array
 from ..backend import xp_of
+from ._util import bilinear_tangent
 from .registry import DEFAULT_CLS, buffer, constant, defop
 from .samples import Case, draw
 
@@ -1252,14 +1253,7 @@ def _(g, a, b, needs):
 
 @kron.jvp
 def _(ts, a, b):
-    ta, tb = ts
-    out = None
-    if ta is not None:
-        out = T.kron(ta, b)
-    if tb is not None:
-        t = T.kron(a, tb)
-        out = t if out is None else out + t
-    return out
+    return bilinear_tangent(T.kron, ts, a, b)
 
 
 def _cross_cases(rng):
@@ -1313,14 +1307,7 @@ def _(g, a, b, axisa, axisb, axisc, axis, needs):
 
 @cross.jvp
 def _(ts, a, b, axisa, axisb, axisc, axis):
-    ta, tb = ts
-    out = None
-    if ta is not None:
-        out = T.cross(ta, b, axisa, axisb, axisc, axis)
-    if tb is not None:
-        t = T.cross(a, tb, axisa, axisb, axisc, axis)
-        out = t if out is None else out + t
-    return out
+    return bilinear_tangent(lambda x, y: T.cross(x, y, axisa, axisb, axisc, axis), ts, a, b)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -200,26 +200,23 @@ def _as_tuple(x: Any) -> tuple:
 def gradcheck(func: Callable, inputs: Any, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
               raise_exception: bool = True, **_: Any) -> bool:
     """Compare ``func``'s analytic Jacobian with central differences (inputs should be float64)."""
-    from ..testing import GradCheckError, check_grads  # noqa: PLC0415
-    inputs = _as_tuple(inputs)
-    wrt = [i for i, a in enumerate(inputs) if isinstance(a, Tensor) and a.requires_grad]
-    try:
-        check_grads(lambda *xs: func(*xs), list(inputs), order=1, wrt=wrt, eps=eps, rtol=rtol, atol=atol)
-    except GradCheckError:
-        if raise_exception:
-            raise
-        return False
-    return True
+    return _check_order(func, inputs, 1, eps, atol, rtol, raise_exception)
 
 
 def gradgradcheck(func: Callable, inputs: Any, grad_outputs: Any = None, *, eps: float = 1e-6,
                   atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True, **_: Any) -> bool:
     """Like ``gradcheck`` for second derivatives."""
+    return _check_order(func, inputs, 2, eps, atol, rtol, raise_exception)
+
+
+def _check_order(func: Callable, inputs: Any, order: int, eps: float, atol: float, rtol: float,
+                 raise_exception: bool) -> bool:
+    """``check_grads`` to ``order`` in the inputs that require grad; False or raise on a mismatch."""
     from ..testing import GradCheckError, check_grads  # noqa: PLC0415
     inputs = _as_tuple(inputs)
     wrt = [i for i, a in enumerate(inputs) if isinstance(a, Tensor) and a.requires_grad]
     try:
-        check_grads(lambda *xs: func(*xs), list(inputs), order=2, wrt=wrt, eps=eps, rtol=rtol, atol=atol)
+        check_grads(lambda *xs: func(*xs), list(inputs), order=order, wrt=wrt, eps=eps, rtol=rtol, atol=atol)
     except GradCheckError:
         if raise_exception:
             raise

@@ -488,7 +488,34 @@ class Module:
 # --- containers -------------------------------------------------------------------------------
 
 
-class Sequential(Module):
+class _ModuleSequence(Module):
+    """What Sequential and ModuleList share: submodules kept in order, by position."""
+
+    def _index(self, idx: Any) -> str:
+        """The key of the submodule at position ``idx`` (negative counts from the end)."""
+        size = len(self)
+        idx = operator.index(idx)
+        if not -size <= idx < size:
+            raise IndexError(f"index {idx} is out of range")
+        return list(self._modules)[idx % size]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def append(self, module: Module) -> Any:
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules: Any) -> Any:
+        for m in modules:
+            self.append(m)
+        return self
+
+
+class Sequential(_ModuleSequence):
     """Modules applied in order: ``Sequential(nn.Linear(2, 1))`` or ``Sequential(OrderedDict(...))``."""
 
     def __init__(self, *args: Module) -> None:
@@ -499,13 +526,6 @@ class Sequential(Module):
         else:
             for idx, module in enumerate(args):
                 self.add_module(str(idx), module)
-
-    def _index(self, idx: Any) -> str:
-        size = len(self)
-        idx = operator.index(idx)
-        if not -size <= idx < size:
-            raise IndexError(f"index {idx} is out of range")
-        return list(self._modules)[idx % size]
 
     def __getitem__(self, idx: Any) -> Module:
         if isinstance(idx, slice):
@@ -525,28 +545,13 @@ class Sequential(Module):
         for i, m in enumerate(items):
             self._modules[str(i)] = m
 
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-    def append(self, module: Module) -> "Sequential":
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules: Any) -> "Sequential":
-        for m in modules:
-            self.append(m)
-        return self
-
     def forward(self, input: Any) -> Any:
         for module in self:
             input = module(input)
         return input
 
 
-class ModuleList(Module):
+class ModuleList(_ModuleSequence):
     """A list of submodules, registered so that ``parameters()`` sees them."""
 
     def __init__(self, modules: Any = None) -> None:
@@ -558,29 +563,10 @@ class ModuleList(Module):
     def __getitem__(self, idx: Any) -> Any:
         if isinstance(idx, slice):
             return type(self)(list(self._modules.values())[idx])
-        size = len(self)
-        idx = operator.index(idx)
-        if not -size <= idx < size:
-            raise IndexError(f"index {idx} is out of range")
-        return self._modules[str(idx % size)]
+        return self._modules[self._index(idx)]
 
     def __setitem__(self, idx: int, module: Module) -> None:
         self.add_module(str(operator.index(idx) % len(self)), module)
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-    def append(self, module: Module) -> "ModuleList":
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules: Any) -> "ModuleList":
-        for m in modules:
-            self.append(m)
-        return self
 
 
 # --- layers -----------------------------------------------------------------------------------
