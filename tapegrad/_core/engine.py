@@ -24,6 +24,7 @@ _SECOND_BACKWARD = (
 
 
 def _add(a: Any, b: Any) -> Any:
+    """``a + b``, None being zero (raw buffers in a raw backward: ``add`` then runs raw)."""
     if a is None:
         return b
     if b is None:
@@ -201,18 +202,7 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
                         d = gi if raw else gi._data
                     if d.dtype != dt:
                         gi = OPS.astype(gi, dt)
-                if node.pidx is None or node.pidx[i] is None:
-                    prev = grads.get(p)
-                    if prev is not None:
-                        if raw:
-                            gi = prev + gi
-                            if type(gi) is not _ARR:
-                                gi = _as_buffer(gi)
-                        else:
-                            gi = OPS.add(prev, gi)
-                    grads[p] = gi
-                else:
-                    _deposit(grads, p, node.pidx[i], gi)
+                _deposit(grads, p, None if node.pidx is None else node.pidx[i], gi)
             if not retain_graph:
                 node.saved = node.out = None
                 node.freed = True

@@ -133,23 +133,28 @@ class Op:
         self.save_in = tuple(key if kind == _IN else -1 for kind, key in spec if kind in (_IN, _VARIN))
         self.save_out = any(kind == _OUT for kind, _ in spec)
         self.save_when = {self.input_names.index(k): tuple(v) for k, v in (needed_for or {}).items()}
-        self.run_raw = self._compile_raw()
+        self.run_vjp = self._compile(raw=False)
+        self.run_raw = self._compile(raw=True)
         return fn
 
-    def _compile_raw(self) -> Callable:
-        """``run_raw(node, g)``: the VJP called on a node's raw saved buffers, its arguments fetched by
-        code generated once from the rule's parameter names (the hot loop of a plain backward)."""
-        env = {"fn": self.vjp_fn, "defaults": self.defaults}
+    def _compile(self, raw: bool) -> Callable:
+        """``run_vjp(node, g)`` (``raw``: ``run_raw``): the VJP called for one recorded application,
+        its arguments fetched from the node by code generated once from the rule's parameter names.
+        ``run_vjp`` gives the rule Arrays of the node's class; ``run_raw`` the raw saved buffers (for
+        a backward that builds no graph: ops must then be in raw mode, see ``mode.RAW``). Both return
+        one cotangent (or None) per input."""
+        env = {"op": self, "defaults": self.defaults, "wrap_in": _wrap_input, "wrap_out": _wrap_output}
         parts = []
         for kind, key in self.vjp_spec:
             if kind == _G:
                 parts.append("g")
             elif kind == _IN:
-                parts.append(f"node.saved[{key}]")
+                parts.append(f"node.saved[{key}]" if raw else f"wrap_in(node, {key})")
             elif kind == _VARIN:
-                parts.append("tuple(node.saved)")
+                parts.append("tuple(node.saved)" if raw else
+                             "tuple([wrap_in(node, i) for i in range(len(node.parents))])")
             elif kind == _OUT:
-                parts.append("node.out")
+                parts.append("node.out" if raw else "wrap_out(node)")
             elif kind == _PARAM:
                 parts.append(f"node.params.get({key!r}, defaults.get({key!r}))")
             elif kind == _NEEDS:
@@ -159,11 +164,11 @@ class Op:
                 parts.append("node.shapes")
             else:
                 parts.append("node.dtypes")
-        src = (f"def run_raw(node, g):\n"
-               f"    res = fn({', '.join(parts)})\n"
-               f"    return res if type(res) is tuple or type(res) is list else (res,)\n")
-        exec(compile(src, f"<raw VJP of {self.name}>", "exec"), env)  # noqa: S102 - our own template
-        return env["run_raw"]
+        src = (f"def run(node, g):\n"
+               f"    res = op.vjp_fn({', '.join(parts)})\n"  # looked up per call: vjp_fn may be replaced
+               f"    return res if isinstance(res, (tuple, list)) else (res,)\n")
+        exec(compile(src, f"<{'raw ' if raw else ''}VJP of {self.name}>", "exec"), env)  # noqa: S102 - our template
+        return env["run"]
 
     def _spec(self, fn: Callable, tangents: bool) -> list:
         """How to build a rule's arguments, from its parameter names (checked now, not at run time)."""
@@ -205,36 +210,9 @@ class Op:
     # -- backward support ----------------------------------------------------------------------
     #: The rule may run on raw buffers (``run_raw``, in raw mode); custom ops say False.
     raw_ok = True
-
-    def run_vjp(self, node: _Node, g: Any) -> tuple:
-        """Call the VJP for one recorded application on Arrays of the node's class; returns one
-        cotangent (or None) per input. (``run_raw`` is the same on raw buffers.)"""
-        args = []
-        cls = node.cls
-        for kind, key in self.vjp_spec:
-            if kind == _G:
-                args.append(g)
-            elif kind == _IN:
-                args.append(_wrap_input(node, key, cls))
-            elif kind == _VARIN:
-                args.append(tuple(_wrap_input(node, i, cls) for i in range(len(node.parents))))
-            elif kind == _OUT:
-                if self.nout is None:
-                    args.append(cls._make(node.out, node))
-                else:
-                    args.append(tuple(cls._make(o, node, i) for i, o in enumerate(node.out)))
-            elif kind == _PARAM:
-                args.append(node.params[key] if key in node.params else self.defaults.get(key))
-            elif kind == _NEEDS:
-                args.append(node.needs)
-            elif kind == _SHAPES:
-                args.append(node.shapes)
-            else:
-                args.append(node.dtypes)
-        res = self.vjp_fn(*args)
-        if not isinstance(res, (tuple, list)):
-            res = (res,)
-        return res
+    #: Set by ``vjp()`` (see ``_compile``); an op without a VJP is never recorded.
+    run_vjp: Callable
+    run_raw: Callable
 
 
 def call_jvp(op: Op, args: tuple, params: dict, res: Any, ts: list) -> Any:
@@ -282,12 +260,21 @@ def constant(like: Any, buf: Any) -> Any:
     return type(like)._make(buf) if isinstance(like, Array) else buf
 
 
-def _wrap_input(node: _Node, i: int, cls: type) -> Any:
+def _wrap_input(node: _Node, i: int) -> Any:
+    """Saved input ``i`` of a node as an Array of the node's class, linked to its parent."""
     d = node.saved[i]
     if d is None or type(d) in _SCALARS:  # not kept (see needed_for), or a weakly typed Python number
         return d
     pidx = node.pidx[i] if node.pidx is not None else None
-    return cls._make(d, node.parents[i], pidx)
+    return node.cls._make(d, node.parents[i], pidx)
+
+
+def _wrap_output(node: _Node) -> Any:
+    """A node's saved output(s) as Arrays of its class, linked to the node."""
+    cls = node.cls
+    if node.nout is None:
+        return cls._make(node.out, node)
+    return tuple(cls._make(o, node, i) for i, o in enumerate(node.out))
 
 
 def defop(fn: Callable | None = None, *, name: str | None = None, broadcast: bool = False,
