@@ -25,7 +25,6 @@ DEFAULT_CLS: list[type] = [Array]
 
 _Node = _node_mod.Node
 _ACTIVE = _forward.ACTIVE
-_FAST_CLASSES = ARRAY_CLASSES
 _ARR = numpy.ndarray
 _SCALARS = (int, float, bool, complex)
 
@@ -311,7 +310,7 @@ def apply(op: Op, args: tuple, params: dict) -> Any:
     a = args[0] if args else None
     cls = type(a)
     n = len(args)
-    if n <= 2 and cls in _FAST_CLASSES and type(a._data) is _ARR:
+    if n <= 2 and cls in ARRAY_CLASSES and type(a._data) is _ARR:
         if n == 1:
             datas = [a._data]
             taped = a._node is not None
@@ -333,23 +332,20 @@ def apply(op: Op, args: tuple, params: dict) -> Any:
     else:
         xp = numpy
     out = op.forward(xp, *datas, **params)
-    if op.nout is None:
+    single = op.nout is None
+    if single:
         if type(out) is not _ARR:
             out = xp.asarray(out)
         if cls._promote is not None:
             out = cls._promote(out, datas, params)
-        if taped and op.diff and cls._recording_flag.get():
-            res = _record(op, cls, args, datas, params, out)
-        else:
-            res = cls._make(out)
     else:
         out = tuple(o if type(o) is _ARR else xp.asarray(o) for o in out)
         if cls._promote is not None:
             out = tuple(cls._promote(o, datas, params) for o in out)
-        if taped and op.diff and cls._recording_flag.get():
-            res = _record(op, cls, args, datas, params, out)
-        else:
-            res = tuple(cls._make(o) for o in out)
+    if taped and op.diff and cls._recording_flag.get():
+        res = _record(op, cls, args, datas, params, out)
+    else:
+        res = cls._make(out) if single else tuple(cls._make(o) for o in out)
     if _ACTIVE.get():  # forward traces or an op capture: rare, so one check for both
         if _forward.TRACES.get() and op.diff:
             _forward.propagate(op, args, params, res)
