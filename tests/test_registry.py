@@ -46,3 +46,39 @@ def test_registry_detects_an_unlisted_name(monkeypatch):
 def test_ops_are_declared_once():
     assert len(REGISTRY) == len(set(REGISTRY))
     assert tapegrad.np.sum is REGISTRY["sum"]
+
+
+def test_plain_ufunc_forwards_take_the_inline_call_and_agree_with_the_general_one():
+    """An op whose forward is only ``xp.<ufunc>(inputs)`` is called inline (``Op.fast``); its values,
+    dtypes, tape and gradients must be those of the general dispatch (``registry.apply``)."""
+    import numpy
+    from tapegrad import autograd
+    from tapegrad.ops.registry import apply
+    fast = {name for name, op in REGISTRY.items() if op.fast is not None}
+    assert {"add", "multiply", "sin", "exp", "tanh", "square"} <= fast
+    assert "divide" not in fast and "clip" not in fast  # forwards that do more than the ufunc
+    rng = numpy.random.default_rng(0)
+    for name in sorted(fast):
+        op = REGISTRY[name]
+        # inside every domain involved (arccosh needs > 1, arcsin < 1: take each op's own range)
+        lo, hi = (1.2, 1.8) if name == "arccosh" else (0.2, 0.7)
+        xs = [np.array(rng.uniform(lo, hi, (2, 3))) for _ in range(op.nin)]
+        calls = [tuple(xs)] + ([(xs[0], 0.5)] if op.nin == 2 and name != "matmul" else [])
+        if name == "matmul":
+            calls = [(xs[0], np.array(rng.uniform(lo, hi, (3, 2))))]
+        for args in calls:
+            grads = []
+            for call in (lambda: op(*args), lambda: apply(op, args, {})):
+                for a in args:
+                    if isinstance(a, np.ndarray):
+                        a.attach_grad()
+                with autograd.record():
+                    y = call()
+                assert y._node is not None and y._node.op is op, name
+                y.backward()
+                grads.append((y, [a.grad.asnumpy() for a in args if isinstance(a, np.ndarray)]))
+            (y1, g1), (y2, g2) = grads
+            assert type(y1) is type(y2) and y1.dtype == y2.dtype, name
+            numpy.testing.assert_array_equal(y1.asnumpy(), y2.asnumpy(), err_msg=name)
+            for a, b in zip(g1, g2):
+                numpy.testing.assert_array_equal(a, b, err_msg=name)

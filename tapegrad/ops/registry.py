@@ -69,13 +69,55 @@ class Op:
         self.save_when: dict = {}  # input index -> inputs whose gradients read it
         self.jvp_fn: Callable | None = None
         self.jvp_spec: list = []
+        # The NumPy ufunc when the forward is nothing but that ufunc on the inputs (``xp.sin(x)``):
+        # calls of the common shapes then skip the general dispatch (see ``__call__``).
+        self.fast = self.ufunc if _is_plain_ufunc_call(forward, name, nin) else None
 
     def __repr__(self) -> str:
         return f"<op {self.name}>"
 
     def __call__(self, *args: Any, **params: Any) -> Any:
+        fast = self.fast
         if _RAW.get():
+            if fast is not None and not params:  # raw buffers in, raw buffer out
+                n = len(args)
+                if n == 1:
+                    if type(args[0]) is _ARR:
+                        out = fast(args[0])
+                        return out if type(out) is _ARR else numpy.asarray(out)
+                elif n == 2:
+                    a, b = args
+                    ta, tb = type(a), type(b)
+                    if (ta is _ARR or ta in _SCALARS) and (tb is _ARR or tb in _SCALARS):
+                        out = fast(a, b)
+                        return out if type(out) is _ARR else numpy.asarray(out)
             return self.raw_call(args, params)
+        if fast is not None and not params and len(args) == self.nin:
+            # The common calls, inline: a host Array alone, or with a Python number or an Array of
+            # its class, no dtype policy (_promote) and no forward trace; the rest goes to apply.
+            a = args[0]
+            cls = type(a)
+            if cls in ARRAY_CLASSES and cls._promote is None and type(a._data) is _ARR and not _ACTIVE.get():
+                taped = a._node is not None
+                if len(args) == 1:
+                    datas = (a._data,)
+                else:
+                    b = args[1]
+                    tb = type(b)
+                    if tb in _SCALARS:
+                        datas = (a._data, b)
+                    elif tb is cls and type(b._data) is _ARR:
+                        datas = (a._data, b._data)
+                        taped = taped or b._node is not None
+                    else:
+                        datas = None
+                if datas is not None:
+                    out = fast(*datas)
+                    if type(out) is not _ARR:
+                        out = numpy.asarray(out)
+                    if taped and self.diff and cls._recording_flag.get():
+                        return _record(self, cls, args, datas, params, out)
+                    return cls._make(out)
         if self.seq:
             args, params = self._unpack_sequence(args, params)
         return apply(self, args, params)
@@ -212,6 +254,25 @@ class Op:
     #: Set by ``vjp()`` (see ``_compile``); an op without a VJP is never recorded.
     run_vjp: Callable
     run_raw: Callable
+
+
+def _plain_ufunc_1(xp, x):
+    return xp.sin(x)
+
+
+def _plain_ufunc_2(xp, x, y):
+    return xp.add(x, y)
+
+
+def _is_plain_ufunc_call(forward: Callable, name: str, nin: int | None) -> bool:
+    """Whether ``forward`` is exactly ``return xp.<name>(<its inputs>)`` (same bytecode as a template)."""
+    template = {1: _plain_ufunc_1, 2: _plain_ufunc_2}.get(nin)
+    if template is None or not isinstance(getattr(numpy, name, None), numpy.ufunc):
+        return False
+    c, t = forward.__code__, template.__code__
+    return (c.co_code == t.co_code and c.co_names == (name,) and c.co_argcount == t.co_argcount
+            and c.co_kwonlyargcount == 0 and not (c.co_flags & 0x0C)  # no *args / **kwargs
+            and forward.__defaults__ is None and forward.__kwdefaults__ is None)
 
 
 def call_jvp(op: Op, args: tuple, params: dict, res: Any, ts: list) -> Any:
