@@ -54,7 +54,7 @@ def test_plain_ufunc_forwards_take_the_inline_call_and_agree_with_the_general_on
     import numpy
     from tapegrad import autograd
     from tapegrad.ops.registry import apply
-    fast = {name for name, op in REGISTRY.items() if op.fast is not None}
+    fast = {name for name, op in REGISTRY.items() if op.fast is not None and op.diff}
     assert {"add", "multiply", "sin", "exp", "tanh", "square"} <= fast
     assert "divide" not in fast and "clip" not in fast  # forwards that do more than the ufunc
     rng = numpy.random.default_rng(0)
@@ -82,3 +82,33 @@ def test_plain_ufunc_forwards_take_the_inline_call_and_agree_with_the_general_on
             numpy.testing.assert_array_equal(y1.asnumpy(), y2.asnumpy(), err_msg=name)
             for a, b in zip(g1, g2):
                 numpy.testing.assert_array_equal(a, b, err_msg=name)
+
+
+def test_comparisons_take_the_inline_call_and_agree_with_the_general_one():
+    import numpy
+    from tapegrad import autograd
+    from tapegrad.ops.registry import apply
+    nondiff = {name for name, op in REGISTRY.items() if op.fast is not None and not op.diff}
+    assert {"less", "greater_equal", "equal", "isfinite", "logical_not"} <= nondiff
+    rng = numpy.random.default_rng(1)
+    for name in sorted(nondiff):
+        op = REGISTRY[name]
+        for dtype in ("float32", "int64"):
+            x = np.array(rng.integers(-3, 4, (2, 3)).astype(dtype))
+            if dtype == "float32":
+                x.attach_grad()  # a taped input: comparisons still record nothing
+            calls = [(x,)] if op.nin == 1 else [(x, x[::-1]), (x, 2)]
+            for args in calls:
+                outs = []
+                for call in (lambda: op(*args), lambda: apply(op, args, {})):
+                    try:
+                        with autograd.record():
+                            outs.append(call())
+                    except TypeError as e:  # a float input to a bitwise op: the same error both ways
+                        outs.append(type(e))
+                a, b = outs
+                if isinstance(a, type):
+                    assert a is b, name
+                    continue
+                assert type(a) is type(b) and a.dtype == b.dtype and a._node is None is b._node, name
+                numpy.testing.assert_array_equal(a.asnumpy(), b.asnumpy(), err_msg=name)

@@ -75,6 +75,10 @@ def _dot_cases(rng):
 
 @defop(samples=_dot_cases)
 def dot(xp, a, b):
+    if a.ndim == 2 and b.ndim == 2:
+        # the same product; matmul hands a transposed operand (a VJP's x.T) to BLAS as a
+        # transposed matrix, where dot copies it first (~30% slower for 128x784 by 128x512 float32)
+        return xp.matmul(a, b)
     return xp.dot(a, b)
 
 

@@ -12,14 +12,21 @@ def _binary_nondiff(name: str):
     def fwd(xp, x, y):
         return getattr(xp, name)(x, y)
     fwd.__name__ = name
-    return defop(fwd, name=name, diff=False)
+    return _plain(defop(fwd, name=name, diff=False))
 
 
 def _unary_nondiff(name: str):
     def fwd(xp, x):
         return getattr(xp, name)(x)
     fwd.__name__ = name
-    return defop(fwd, name=name, diff=False)
+    return _plain(defop(fwd, name=name, diff=False))
+
+
+def _plain(op):
+    """The forward is NumPy's function of that name on the inputs: when that is a ufunc, the op
+    takes the inline call for the common argument shapes (see ``Op.fast``)."""
+    op.fast = op.ufunc
+    return op
 
 
 for _n in ("equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
