@@ -202,7 +202,11 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
                         d = gi if raw else gi._data
                     if d.dtype != dt:
                         gi = OPS.astype(gi, dt)
-                _deposit(grads, p, None if node.pidx is None else node.pidx[i], gi)
+                if node.pidx is None:  # _deposit for a whole (single) output, inline: the hot case
+                    prev = grads.get(p)
+                    grads[p] = gi if prev is None else OPS.add(prev, gi)
+                else:
+                    _deposit(grads, p, node.pidx[i], gi)
             if not retain_graph:
                 node.saved = node.out = None
                 node.freed = True

@@ -36,7 +36,7 @@ def _max_shift(xp, x, axis):
     the shift never produces ``inf - inf``."""
     if x.size == 0:
         return x
-    m = xp.max(x, axis=axis, keepdims=True)
+    m = x.max(axis=axis, keepdims=True)
     m = xp.where(xp.isfinite(m), m, 0)
     return x - m
 

@@ -27,6 +27,8 @@ def _expand(g, shape, axis, keepdims):
 @defop(linear=True, samples=reduction())
 def sum(xp, a, axis=None, dtype=None, out=None, keepdims=False):  # noqa: A001 - NumPy's name
     _no_out("sum", out)
+    if type(a) is numpy.ndarray:  # the method: numpy.sum's Python wrapper costs more than a small sum
+        return a.sum(axis=_ax(axis), dtype=dtype, keepdims=keepdims)
     return xp.sum(a, axis=_ax(axis), dtype=dtype, keepdims=keepdims)
 
 
@@ -38,6 +40,8 @@ def _(g, shapes, axis, keepdims):
 @defop(linear=True, samples=reduction())
 def mean(xp, a, axis=None, dtype=None, out=None, keepdims=False):
     _no_out("mean", out)
+    if type(a) is numpy.ndarray:  # as in sum
+        return a.mean(axis=_ax(axis), dtype=dtype, keepdims=keepdims)
     return xp.mean(a, axis=_ax(axis), dtype=dtype, keepdims=keepdims)
 
 
@@ -66,7 +70,7 @@ def sum_to(xp, x, shape):
     lead = x.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and x.shape[i + lead] != 1)
     if axes:
-        x = xp.sum(x, axis=axes, keepdims=True)
+        x = x.sum(axis=axes, keepdims=True)
     return x.reshape(shape)
 
 
