@@ -66,17 +66,21 @@ def test_plain_ufunc_forwards_take_the_inline_call_and_agree_with_the_general_on
         calls = [tuple(xs)] + ([(xs[0], 0.5)] if op.nin == 2 and name != "matmul" else [])
         if name == "matmul":
             calls = [(xs[0], np.array(rng.uniform(lo, hi, (3, 2))))]
+        const = None
+        if op.nin == 2:  # the second input a constant array: only the first needs a gradient
+            const = np.array(calls[0][1].asnumpy())
+            calls.append((xs[0], const))
         for args in calls:
             grads = []
+            variables = [a for a in args if isinstance(a, np.ndarray) and a is not const]
             for call in (lambda: op(*args), lambda: apply(op, args, {})):
-                for a in args:
-                    if isinstance(a, np.ndarray):
-                        a.attach_grad()
+                for a in variables:
+                    a.attach_grad()
                 with autograd.record():
                     y = call()
                 assert y._node is not None and y._node.op is op, name
                 y.backward()
-                grads.append((y, [a.grad.asnumpy() for a in args if isinstance(a, np.ndarray)]))
+                grads.append((y, [a.grad.asnumpy() for a in variables]))
             (y1, g1), (y2, g2) = grads
             assert type(y1) is type(y2) and y1.dtype == y2.dtype, name
             numpy.testing.assert_array_equal(y1.asnumpy(), y2.asnumpy(), err_msg=name)
@@ -112,3 +116,22 @@ def test_comparisons_take_the_inline_call_and_agree_with_the_general_one():
                     continue
                 assert type(a) is type(b) and a.dtype == b.dtype and a._node is None is b._node, name
                 numpy.testing.assert_array_equal(a.asnumpy(), b.asnumpy(), err_msg=name)
+
+
+def test_a_recorded_product_keeps_only_the_factors_a_gradient_reads():
+    """multiply declares x as read only for y's gradient and y for x's: ``x * 2.8`` keeps the number
+    alone, ``c * x`` with a constant c keeps c alone, on the inline call and through apply."""
+    from tapegrad import autograd
+    from tapegrad.ops.registry import apply
+    mul = REGISTRY["multiply"]
+    x = np.array([1.0, 2.0])
+    x.attach_grad()
+    c = np.array([3.0, 4.0])
+    for call in (mul, lambda *a: apply(mul, a, {})):
+        with autograd.record():
+            by_number = call(x, 2.8)
+            by_constant = call(c, x)
+            both = call(x, x)
+        assert by_number._node.saved == [None, 2.8]
+        assert by_constant._node.saved[0] is c._data and by_constant._node.saved[1] is None
+        assert all(s is x._data for s in both._node.saved)

@@ -72,6 +72,7 @@ class Op:
         # The NumPy ufunc when the forward is nothing but that ufunc on the inputs (``xp.sin(x)``):
         # calls of the common shapes then skip the general dispatch (see ``__call__``).
         self.fast = self.ufunc if _is_plain_ufunc_call(forward, name, nin) else None
+        self._masks: dict = {}  # needs -> which inputs to save (see save_mask)
 
     def __repr__(self) -> str:
         return f"<op {self.name}>"
@@ -93,31 +94,54 @@ class Op:
                         return out if type(out) is _ARR else numpy.asarray(out)
             return self.raw_call(args, params)
         if fast is not None and not params and len(args) == self.nin:
-            # The common calls, inline: a host Array alone, or with a Python number or an Array of
-            # its class, no dtype policy (_promote) and no forward trace; the rest goes to apply.
+            # The common calls, inline: a host Array alone, or with a Python number or a host Array
+            # of its class, no dtype policy (_promote) and no forward trace; the rest goes to apply.
             a = args[0]
             cls = type(a)
             if cls in ARRAY_CLASSES and cls._promote is None and type(a._data) is _ARR and not _ACTIVE.get():
-                taped = a._node is not None
+                d = a._data
+                pa = a._node
+                pb = None
                 if len(args) == 1:
-                    datas = (a._data,)
+                    out = fast(d)
+                    ok = True
                 else:
                     b = args[1]
                     tb = type(b)
                     if tb in _SCALARS:
-                        datas = (a._data, b)
-                    elif tb is cls and type(b._data) is _ARR:
-                        datas = (a._data, b._data)
-                        taped = taped or b._node is not None
+                        e = b
+                        ok = True
                     else:
-                        datas = None
-                if datas is not None:
-                    out = fast(*datas)
+                        ok = tb is cls and type(b._data) is _ARR and b._idx is None
+                        if ok:
+                            e = b._data
+                            pb = b._node
+                    if ok:
+                        out = fast(d, e)
+                if ok:
                     if type(out) is not _ARR:
                         out = numpy.asarray(out)
-                    if taped and self.diff and cls._recording_flag.get():
-                        return _record(self, cls, args, datas, params, out)
-                    return cls._make(out)
+                    if (pa is None and pb is None) or not self.diff or not cls._recording_flag.get():
+                        return cls._make(out)
+                    if a._idx is not None or cls._track_versions:  # output of a multi-output op; PyTorch
+                        return _record(self, cls, args, (d,) if len(args) == 1 else (d, e), params, out)
+                    # _record's work for these shapes, unrolled
+                    if len(args) == 1:
+                        saved = None if not self.save_in else [d]
+                        node = _Node(self, (pa,), None, saved, out if self.save_out else None, params,
+                                     (d.shape,), (d.dtype,), cls)
+                    else:
+                        saved = None
+                        if self.save_in:
+                            keep = self.save_mask((pa is not None, pb is not None))
+                            saved = [d if keep[0] else None, e if keep[1] else None]
+                        if pb is None and tb is not cls:  # a Python number
+                            shapes, dtypes = (d.shape, ()), (d.dtype, None)
+                        else:
+                            shapes, dtypes = (d.shape, e.shape), (d.dtype, e.dtype)
+                        node = _Node(self, (pa, pb), None, saved, out if self.save_out else None, params,
+                                     shapes, dtypes, cls)
+                    return cls._make(out, node)
         if self.seq:
             args, params = self._unpack_sequence(args, params)
         return apply(self, args, params)
@@ -140,6 +164,19 @@ class Op:
         if self.nout is None:
             return out if type(out) is _ARR else xp.asarray(out)
         return tuple(o if type(o) is _ARR else xp.asarray(o) for o in out)
+
+    def save_mask(self, needs: tuple) -> tuple:
+        """Which inputs a recorded application keeps for the VJP, given which inputs need a
+        gradient (``needs``): those the rule names, less those ``needed_for`` says are read only
+        for inputs that need none. Cached per ``needs``."""
+        keep = self._masks.get(needs)
+        if keep is None:
+            keep = []
+            for i in range(len(needs)):
+                when = self.save_when.get(i)
+                keep.append(i in self.save_in and (when is None or any(needs[j] for j in when)))
+            keep = self._masks[needs] = tuple(keep)
+        return keep
 
     def _unpack_sequence(self, args: tuple, params: dict) -> tuple:
         if not args or not isinstance(args[0], (list, tuple, Array, _ARR)):
@@ -174,6 +211,7 @@ class Op:
         self.save_in = tuple(key if kind == _IN else -1 for kind, key in spec if kind in (_IN, _VARIN))
         self.save_out = any(kind == _OUT for kind, _ in spec)
         self.save_when = {self.input_names.index(k): tuple(v) for k, v in (needed_for or {}).items()}
+        self._masks = {}
         self.run_vjp = self._compile(raw=False)
         self.run_raw = self._compile(raw=True)
         return fn
@@ -503,16 +541,8 @@ def _record(op: Op, cls: type, args: tuple, datas: list, params: dict, out: Any)
         if op.variadic or op.save_in[0] == -1:
             saved = datas
         else:
-            saved = [None] * n
-            when = op.save_when
-            for i in op.save_in:
-                if i not in when:
-                    saved[i] = datas[i]
-                else:
-                    for j in when[i]:
-                        if parents[j] is not None:
-                            saved[i] = datas[i]
-                            break
+            keep = op.save_mask(tuple([p is not None for p in parents]))
+            saved = [d if k else None for d, k in zip(datas, keep)]
     nout = op.nout
     node = _Node(op, parents, pidx, saved, out if op.save_out else None, params, shapes, dtypes, cls, nout)
     res = cls._make(out, node) if nout is None else tuple(cls._make(o, node, i) for i, o in enumerate(out))
