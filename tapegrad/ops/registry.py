@@ -77,6 +77,11 @@ class Op:
     def __repr__(self) -> str:
         return f"<op {self.name}>"
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if name == "forward" and "fast" in self.__dict__:  # a replaced forward: is it still the ufunc?
+            object.__setattr__(self, "fast", self.ufunc if _is_plain_ufunc_call(value, self.name, self.nin) else None)
+
     def __call__(self, *args: Any, **params: Any) -> Any:
         fast = self.fast
         if _RAW.get():
@@ -541,8 +546,14 @@ def _record(op: Op, cls: type, args: tuple, datas: list, params: dict, out: Any)
         if op.variadic or op.save_in[0] == -1:
             saved = datas
         else:
-            keep = op.save_mask(tuple([p is not None for p in parents]))
-            saved = [d if k else None for d, k in zip(datas, keep)]
+            if n == 1:
+                saved = [datas[0] if op.save_mask((parents[0] is not None,))[0] else None]
+            elif n == 2:
+                keep = op.save_mask((parents[0] is not None, parents[1] is not None))
+                saved = [datas[0] if keep[0] else None, datas[1] if keep[1] else None]
+            else:
+                keep = op.save_mask(tuple([p is not None for p in parents]))
+                saved = [d if k else None for d, k in zip(datas, keep)]
     nout = op.nout
     node = _Node(op, parents, pidx, saved, out if op.save_out else None, params, shapes, dtypes, cls, nout)
     res = cls._make(out, node) if nout is None else tuple(cls._make(o, node, i) for i, o in enumerate(out))
