@@ -145,3 +145,43 @@ def test_a_replaced_forward_is_used_by_the_inline_call(monkeypatch):
     assert float(np.sin(np.array(0.0))) == 1.0
     monkeypatch.undo()
     assert op.fast is not None and float(np.sin(np.array(0.0))) == 0.0
+
+
+def test_the_inline_call_keeps_the_pytorch_dialect_semantics():
+    """Tensors take the inline call too: PyTorch's dtype policy, grad_fn, version checks and
+    accumulated .grad must be those of the general dispatch."""
+    import numpy
+    import tapegrad.torch as torch
+    from tapegrad.ops.registry import apply
+    rng = numpy.random.default_rng(2)
+    for name in sorted(n for n, op in REGISTRY.items() if op.fast is not None and op.diff):
+        op = REGISTRY[name]
+        lo, hi = (1.2, 1.8) if name == "arccosh" else (0.2, 0.7)
+        xs = [rng.uniform(lo, hi, (2, 3)).astype(numpy.float32) for _ in range(op.nin)]
+        if name == "matmul":
+            xs[1] = xs[1].T.copy()
+        results = []
+        for call in (lambda *a: op(*a), lambda *a: apply(op, a, {})):
+            ts = [torch.tensor(x, requires_grad=True) for x in xs]
+            y = call(*ts) if op.nin == 1 or name == "matmul" else call(ts[0], 0.5) * call(*ts)
+            y.sum().backward()
+            results.append((y, [t.grad for t in ts]))
+        (y1, g1), (y2, g2) = results
+        assert y1.dtype == y2.dtype and type(y1) is type(y2), name
+        assert type(y1.grad_fn).__name__ == type(y2.grad_fn).__name__, name
+        numpy.testing.assert_array_equal(y1.detach().numpy(), y2.detach().numpy(), err_msg=name)
+        for a, b in zip(g1, g2):
+            assert (a is None) == (b is None), name
+            if a is not None:
+                numpy.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)
+    n = torch.tensor([1, 2, 3])
+    assert (n * 2.5).dtype == apply(REGISTRY["multiply"], (n, 2.5), {}).dtype == torch.float32
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = torch.exp(x)  # saves its output: an in-place change of it must be caught
+    y.add_(1)
+    try:
+        y.sum().backward()
+    except RuntimeError as e:
+        assert "modified by an inplace operation" in str(e)
+    else:
+        raise AssertionError("an in-place change of a saved output went unnoticed")

@@ -100,10 +100,10 @@ class Op:
             return self.raw_call(args, params)
         if fast is not None and not params and len(args) == self.nin:
             # The common calls, inline: a host Array alone, or with a Python number or a host Array
-            # of its class, no dtype policy (_promote) and no forward trace; the rest goes to apply.
+            # of its class, and no forward trace; the rest goes to apply.
             a = args[0]
             cls = type(a)
-            if cls in ARRAY_CLASSES and cls._promote is None and type(a._data) is _ARR and not _ACTIVE.get():
+            if cls in ARRAY_CLASSES and type(a._data) is _ARR and not _ACTIVE.get():
                 d = a._data
                 pa = a._node
                 pb = None
@@ -126,6 +126,8 @@ class Op:
                 if ok:
                     if type(out) is not _ARR:
                         out = numpy.asarray(out)
+                    if cls._promote is not None:  # the dialect's dtype policy (PyTorch's float32 default)
+                        out = cls._promote(out, (d,) if len(args) == 1 else (d, e), params)
                     if (pa is None and pb is None) or not self.diff or not cls._recording_flag.get():
                         return cls._make(out)
                     if a._idx is not None or cls._track_versions:  # output of a multi-output op; PyTorch
