@@ -20,12 +20,21 @@ class StateScope:
     __slots__ = ("_want", "_tokens")
 
     def __init__(self, **flags: bool | None) -> None:
-        # flags: name -> ContextVar value (None = leave alone)
-        self._want = [(_VARS[k], v) for k, v in flags.items() if v is not None]
+        # flags: name -> ContextVar value (None = leave alone); plain loops, as every backward
+        # makes one of these (comprehensions cost a frame each on Python < 3.12)
+        want = []
+        for k, v in flags.items():
+            if v is not None:
+                want.append((_VARS[k], bool(v)))
+        self._want = want
         self._tokens: list = []
 
     def __enter__(self) -> "StateScope":
-        self._tokens = [var.set(bool(v)) for var, v in self._want if var.get() != bool(v)]
+        tokens = []
+        for var, v in self._want:
+            if var.get() != v:
+                tokens.append(var.set(v))
+        self._tokens = tokens
         return self
 
     def __exit__(self, *exc: object) -> None:
