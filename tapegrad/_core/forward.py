@@ -72,10 +72,14 @@ def propagate(op: Any, args: tuple, params: dict, res: Any) -> None:
             ts.append(t)
         if not some:
             continue
+        # the rule runs with only the outer traces active, and counted as such (with none, its
+        # ops take the inline call: see Op.__call__)
         token = TRACES.set(traces[:k])
+        hidden = ACTIVE.set(ACTIVE.get() - (len(traces) - k))
         try:
             tout = tangent_of(op, args, params, res, ts)
         finally:
+            ACTIVE.reset(hidden)
             TRACES.reset(token)
         if isinstance(res, tuple):
             for r, t in zip(res, tout):
