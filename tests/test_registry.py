@@ -60,7 +60,7 @@ def test_plain_ufunc_forwards_take_the_inline_call_and_agree_with_the_general_on
     rng = numpy.random.default_rng(0)
     for name in sorted(fast):
         op = REGISTRY[name]
-        # inside every domain involved (arccosh needs > 1, arcsin < 1: take each op's own range)
+        # inside every op's domain: (0.2, 0.7) suits all but arccosh, which needs values above 1
         lo, hi = (1.2, 1.8) if name == "arccosh" else (0.2, 0.7)
         xs = [np.array(rng.uniform(lo, hi, (2, 3))) for _ in range(op.nin)]
         calls = [tuple(xs)] + ([(xs[0], 0.5)] if op.nin == 2 and name != "matmul" else [])
@@ -114,7 +114,8 @@ def test_comparisons_take_the_inline_call_and_agree_with_the_general_one():
                 if isinstance(a, type):
                     assert a is b, name
                     continue
-                assert type(a) is type(b) and a.dtype == b.dtype and a._node is None is b._node, name
+                assert type(a) is type(b) and a.dtype == b.dtype, name
+                assert a._node is None and b._node is None, name
                 numpy.testing.assert_array_equal(a.asnumpy(), b.asnumpy(), err_msg=name)
 
 
