@@ -25,6 +25,11 @@ def test_w1_small_ops():
     w1_small_ops.check(**w1_small_ops.TINY)
 
 
+def test_w1_floor_minimal_tape_matches_the_hand_gradient():
+    from benchmarks import w1_floor
+    w1_floor.check()
+
+
 def test_w2_mlp():
     w2_mlp.check(**w2_mlp.TINY)
 
