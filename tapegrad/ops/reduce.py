@@ -47,11 +47,7 @@ def mean(xp, a, axis=None, dtype=None, out=None, keepdims=False):
 
 @mean.vjp
 def _(g, shapes, axis, keepdims):
-    shape = shapes[0]
-    n = 1
-    for i in norm_axes(axis, len(shape)):
-        n *= shape[i]
-    return (_expand(g, shape, axis, keepdims) / _b.max(n, 1),)
+    return (_expand(g, shapes[0], axis, keepdims) / _b.max(_count(shapes[0], axis), 1),)
 
 
 def _np_sum_to(x, shape):
