@@ -285,3 +285,21 @@ def test_assigning_an_unknown_attribute_is_an_error():
     x = np.array([1.0])
     with pytest.raises(AttributeError):
         x.requires_grad = True
+
+
+@pytest.mark.parametrize("name", ["dot", "inner", "outer", "kron", "multiply"])
+@pytest.mark.parametrize("number_first", [True, False])
+def test_products_with_a_python_number_operand_differentiate(name, number_first):
+    """A rule receives a Python number as it was given (not as a 0-d array), in a plain backward
+    (raw buffers) and in one that builds a graph (arrays) alike."""
+    f = getattr(np, name)
+    x0 = numpy.array([1.0, 2.0, 3.0])
+    ref = getattr(numpy, name)(2.5, x0) if number_first else getattr(numpy, name)(x0, 2.5)
+    for create_graph in (False, True):
+        x = np.array(x0)
+        x.attach_grad()
+        with autograd.record():
+            y = f(2.5, x) if number_first else f(x, 2.5)
+        numpy.testing.assert_allclose(y.asnumpy(), ref)
+        (gx,) = autograd.grad([y], [x], create_graph=create_graph)
+        numpy.testing.assert_allclose(gx.asnumpy(), numpy.full(3, 2.5))  # d/dx sum(2.5 x) = 2.5

@@ -61,9 +61,9 @@ def _scaled_vjp(g, a, b, needs):
     """VJP of a product in which one side is 0-d (dot and inner then just scale)."""
     ga = gb = None
     if needs[0]:
-        ga = T.sum(g * b) if a.ndim == 0 else g * b
+        ga = T.sum(g * b) if _ndim(a) == 0 else g * b
     if needs[1]:
-        gb = T.sum(g * a) if b.ndim == 0 else g * a
+        gb = T.sum(g * a) if _ndim(b) == 0 else g * a
     return (ga, gb)
 
 
@@ -75,7 +75,7 @@ def _dot_cases(rng):
 
 @defop(samples=_dot_cases)
 def dot(xp, a, b):
-    if a.ndim == 2 and b.ndim == 2:
+    if _ndim(a) == 2 and _ndim(b) == 2:
         # the same product; matmul hands a transposed operand (a VJP's x.T) to BLAS as a
         # transposed matrix, where dot copies it first (~30% slower for 128x784 by 128x512 float32)
         return xp.matmul(a, b)
@@ -84,7 +84,7 @@ def dot(xp, a, b):
 
 @dot.vjp
 def _(g, a, b, needs):
-    if a.ndim == 0 or b.ndim == 0:
+    if _ndim(a) == 0 or _ndim(b) == 0:  # also a Python number
         return _scaled_vjp(g, a, b, needs)
     ga = gb = None
     if a.ndim == 2 and b.ndim == 2:  # the common case, as two plain matrix products
@@ -144,7 +144,7 @@ def inner(xp, a, b):
 
 @inner.vjp
 def _(g, a, b, needs):
-    if a.ndim == 0 or b.ndim == 0:
+    if _ndim(a) == 0 or _ndim(b) == 0:  # also a Python number
         return _scaled_vjp(g, a, b, needs)
     ga = gb = None
     # inner(a, b)[i..., j...] = sum_k a[i..., k] b[j..., k]
