@@ -19,6 +19,7 @@ import time
 
 import numpy
 
+from . import w1_small_ops
 from .w1_small_ops import N_OPS, chain, inputs, numpy_forward_backward
 
 
@@ -90,13 +91,9 @@ def main(rounds: int = 20) -> None:
     from tapegrad.ops.registry import REGISTRY
     check()
     x0 = inputs()
+    tapegrad_step = w1_small_ops.tapegrad_step(x0, N_OPS)  # the W1 row's own step
     x = np.array(x0)
     x.attach_grad()
-
-    def tapegrad_step() -> None:
-        with autograd.record():
-            s = chain(x, N_OPS, np).sum()
-        s.backward()
 
     def tapegrad_forward() -> None:
         with autograd.record():
