@@ -186,3 +186,14 @@ def test_the_inline_call_keeps_the_pytorch_dialect_semantics():
         assert "modified by an inplace operation" in str(e)
     else:
         raise AssertionError("an in-place change of a saved output went unnoticed")
+
+
+def test_only_single_output_plain_ufunc_forwards_take_the_inline_call():
+    """The inline call builds a one-output node, so a ufunc with two outputs (modf) keeps apply."""
+    import numpy
+
+    def modf(xp, x):
+        return xp.modf(x)
+    flags = dict(broadcast=False, samples=None, nin=None, diff=True, elementwise=True, linear=False, public=None)
+    assert Op(modf, "modf", nout=None, **flags).fast is numpy.modf
+    assert Op(modf, "modf", nout=2, **flags).fast is None

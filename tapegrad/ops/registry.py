@@ -71,7 +71,7 @@ class Op:
         self.jvp_spec: list = []
         # The NumPy ufunc when the forward is nothing but that ufunc on the inputs (``xp.sin(x)``):
         # calls of the common shapes then skip the general dispatch (see ``__call__``).
-        self.fast = self.ufunc if _is_plain_ufunc_call(forward, name, nin) else None
+        self.fast = self.ufunc if nout is None and _is_plain_ufunc_call(forward, name, nin) else None
         self._masks: dict = {}  # needs -> which inputs to save (see save_mask)
 
     def __repr__(self) -> str:
@@ -80,7 +80,8 @@ class Op:
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
         if name == "forward" and "fast" in self.__dict__:  # a replaced forward: is it still the ufunc?
-            object.__setattr__(self, "fast", self.ufunc if _is_plain_ufunc_call(value, self.name, self.nin) else None)
+            plain = self.nout is None and _is_plain_ufunc_call(value, self.name, self.nin)
+            object.__setattr__(self, "fast", self.ufunc if plain else None)
 
     def __call__(self, *args: Any, **params: Any) -> Any:
         fast = self.fast
@@ -132,22 +133,8 @@ class Op:
                         return cls._make(out)
                     if a._idx is not None or cls._track_versions:  # output of a multi-output op; PyTorch
                         return _record(self, cls, args, (d,) if len(args) == 1 else (d, e), params, out)
-                    # _record's work for these shapes, unrolled
-                    if len(args) == 1:
-                        saved = None if not self.save_in else [d]
-                        node = _Node(self, (pa,), None, saved, out if self.save_out else None, params,
-                                     (d.shape,), (d.dtype,), cls)
-                    else:
-                        saved = None
-                        if self.save_in:
-                            keep = self.save_mask((pa is not None, pb is not None))
-                            saved = [d if keep[0] else None, e if keep[1] else None]
-                        if pb is None and tb is not cls:  # a Python number
-                            shapes, dtypes = (d.shape, ()), (d.dtype, None)
-                        else:
-                            shapes, dtypes = (d.shape, e.shape), (d.dtype, e.dtype)
-                        node = _Node(self, (pa, pb), None, saved, out if self.save_out else None, params,
-                                     shapes, dtypes, cls)
+                    node = (_node1(self, cls, params, out, d, pa) if len(args) == 1 else
+                            _node2(self, cls, params, out, d, pa, e, pb))
                     return cls._make(out, node)
         if self.seq:
             args, params = self._unpack_sequence(args, params)
@@ -519,49 +506,53 @@ def _record(op: Op, cls: type, args: tuple, datas: list, params: dict, out: Any)
     """Put one application on the tape and return its output(s) linked to the new node."""
     n = len(args)
     a = args[0]
-    if n == 1 and type(a) is cls:  # the common cases, unrolled: an Array, alone or with an Array or a number
-        parents = (a._node,)
-        pidx = None if a._idx is None else (a._idx,)
-        d = datas[0]
-        shapes = (d.shape,)
-        dtypes = (d.dtype,)
-    elif n == 2 and type(a) is cls and a._idx is None:
-        b = args[1]
-        tb = type(b)
-        d = datas[0]
-        pidx = None
-        if tb is cls and b._idx is None:
-            e = datas[1]
-            parents = (a._node, b._node)
-            shapes = (d.shape, e.shape)
-            dtypes = (d.dtype, e.dtype)
-        elif tb in _SCALARS:
-            parents = (a._node, None)
-            shapes = (d.shape, ())
-            dtypes = (d.dtype, None)
-        else:
-            parents, pidx, shapes, dtypes = _describe(args, datas)
-    else:
+    nout = op.nout
+    node = None
+    if nout is None and not op.variadic and type(a) is cls and a._idx is None:  # see _node1, _node2
+        if n == 1:
+            node = _node1(op, cls, params, out, datas[0], a._node)
+        elif n == 2:
+            b = args[1]
+            tb = type(b)
+            if tb in _SCALARS:
+                node = _node2(op, cls, params, out, datas[0], a._node, b, None)
+            elif tb is cls and b._idx is None:
+                node = _node2(op, cls, params, out, datas[0], a._node, datas[1], b._node)
+    if node is None:
         parents, pidx, shapes, dtypes = _describe(args, datas)
-    saved = None
-    if op.save_in:
-        if op.variadic or op.save_in[0] == -1:
-            saved = datas
-        else:
-            if n == 1:
-                saved = [datas[0] if op.save_mask((parents[0] is not None,))[0] else None]
-            elif n == 2:
-                keep = op.save_mask((parents[0] is not None, parents[1] is not None))
-                saved = [datas[0] if keep[0] else None, datas[1] if keep[1] else None]
+        saved = None
+        if op.save_in:
+            if op.variadic or op.save_in[0] == -1:
+                saved = datas
             else:
                 keep = op.save_mask(tuple([p is not None for p in parents]))
                 saved = [d if k else None for d, k in zip(datas, keep)]
-    nout = op.nout
-    node = _Node(op, parents, pidx, saved, out if op.save_out else None, params, shapes, dtypes, cls, nout)
+        node = _Node(op, parents, pidx, saved, out if op.save_out else None, params, shapes, dtypes, cls, nout)
     res = cls._make(out, node) if nout is None else tuple(cls._make(o, node, i) for i, o in enumerate(out))
     if cls._track_versions and (op.save_in or op.save_out):
-        node.vcheck = _versions(op, args, res, saved)
+        node.vcheck = _versions(op, args, res, node.saved)
     return res
+
+
+def _node1(op: Op, cls: type, params: dict, out: Any, d: Any, pa: Any) -> _Node:
+    """The node of a single-output op applied to one Array (buffer ``d``, node ``pa``, not None:
+    it is taped, so ``needs`` is (True,) and the input is kept whenever the rule names it)."""
+    return _Node(op, (pa,), None, [d] if op.save_in else None, out if op.save_out else None, params,
+                 (d.shape,), (d.dtype,), cls)
+
+
+def _node2(op: Op, cls: type, params: dict, out: Any, d: Any, pa: Any, e: Any, pb: Any) -> _Node:
+    """The node of a single-output op applied to an Array (``d``, ``pa``) and a Python number or a
+    second Array of its class (``e``, ``pb``; ``pb`` None for a number or a constant)."""
+    saved = None
+    if op.save_in:
+        keep = op.save_mask((pa is not None, pb is not None))
+        saved = [d if keep[0] else None, e if keep[1] else None]
+    if type(e) in _SCALARS:
+        shapes, dtypes = (d.shape, ()), (d.dtype, None)
+    else:
+        shapes, dtypes = (d.shape, e.shape), (d.dtype, e.dtype)
+    return _Node(op, (pa, pb), None, saved, out if op.save_out else None, params, shapes, dtypes, cls)
 
 
 def _describe(args: tuple, datas: list) -> tuple:
