@@ -155,8 +155,7 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
                 continue
             if g is None or (node.nout is not None and all(x is None for x in g)):
                 if not retain_graph:
-                    node.saved = node.out = None
-                    node.freed = True
+                    node.release()
                 continue
             if node.freed and (op.save_in or op.save_out):
                 raise AutogradError(NOT_IN_GRAPH if strict else _SECOND_BACKWARD)
@@ -208,8 +207,7 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
                 else:
                     _deposit(grads, p, node.pidx[i], gi)
             if not retain_graph:
-                node.saved = node.out = None
-                node.freed = True
+                node.release()
     if raw and variables is not None:
         cls = type(heads[0])
         results = [_wrap(cls, r) for r in results]
