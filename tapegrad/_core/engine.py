@@ -23,8 +23,9 @@ _SECOND_BACKWARD = (
 )
 
 
-def _add(a: Any, b: Any) -> Any:
-    """``a + b``, None being zero (raw buffers in a raw backward: ``add`` then runs raw)."""
+def add_or_none(a: Any, b: Any) -> Any:
+    """``a + b``, None being zero (raw buffers in a raw backward: ``add`` then runs raw). Also the
+    op rules' helper for sums of tangents (``ops._util``)."""
     if a is None:
         return b
     if b is None:
@@ -35,12 +36,12 @@ def _add(a: Any, b: Any) -> Any:
 def _deposit(grads: dict, node: Node, idx: int | None, g: Any) -> None:
     """Add cotangent ``g`` for output ``idx`` of ``node``."""
     if idx is None:
-        grads[node] = _add(grads.get(node), g)
+        grads[node] = add_or_none(grads.get(node), g)
     else:
         slot = grads.get(node)
         if slot is None:
             slot = grads[node] = [None] * node.nout
-        slot[idx] = _add(slot[idx], g)
+        slot[idx] = add_or_none(slot[idx], g)
 
 
 def _collect(heads: Sequence[Node], strict: bool, is_target, leaves_only: bool = False) -> list[Node]:

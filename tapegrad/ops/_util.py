@@ -3,12 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-
-def add_or_none(a: Any, b: Any) -> Any:
-    """``a + b`` where None stands for zero."""
-    if a is None:
-        return b
-    return a if b is None else a + b
+from .._core.engine import add_or_none
 
 
 def bilinear_tangent(f: Callable, ts: Any, a: Any, b: Any) -> Any:

@@ -182,7 +182,7 @@ class Tensor(Array):
     _strict_free = False
     _track_versions = True
     _promote = staticmethod(_promote)
-    # defaults, set per instance only when they change (so creating a tensor sets two attributes)
+    # defaults, set per instance only when they change (creating a tensor sets neither)
     _gradT = None  # .grad
     _retains = False  # retain_grad() was called
 
