@@ -10,3 +10,14 @@ def _clean_state():
     yield
     autograd.set_recording(prev_r)
     autograd.set_training(prev_t)
+
+
+def script_env() -> dict:
+    """The environment for a script run in a subprocess: it imports the tapegrad under test, also
+    when that one is not installed (a checkout run with ``python -m pytest``)."""
+    import os
+    from pathlib import Path
+
+    import tapegrad
+    root = str(Path(tapegrad.__file__).resolve().parents[1])
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}

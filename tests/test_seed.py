@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import script_env
+
 # Copies of ../shared/reference/seed (measured on MXNet 1.9.1), kept in the repo so the test runs anywhere.
 SEED = Path(__file__).resolve().parent / "seed"
 
@@ -22,7 +24,8 @@ def _run(script: Path, tmp_path: Path) -> str:
     assert len(changed) == 1, "exactly the import line changes"
     f = tmp_path / script.name
     f.write_text(src)
-    res = subprocess.run([sys.executable, str(f)], capture_output=True, text=True, timeout=120)
+    res = subprocess.run([sys.executable, str(f)], capture_output=True, text=True, timeout=120,
+                         env=script_env())
     assert res.returncode == 0, res.stderr
     return res.stdout
 

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import script_env
+
 SEED = Path(__file__).resolve().parent / "seed"
 
 
@@ -17,7 +19,8 @@ def _run(name: str, tmp_path: Path) -> str:
     assert changed == ["import torch"], "exactly the import line changes"
     f = tmp_path / name
     f.write_text(src)
-    res = subprocess.run([sys.executable, str(f)], capture_output=True, text=True, timeout=120)
+    res = subprocess.run([sys.executable, str(f)], capture_output=True, text=True, timeout=120,
+                         env=script_env())
     assert res.returncode == 0, res.stderr
     return res.stdout
 
