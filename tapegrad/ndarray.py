@@ -76,9 +76,10 @@ class ndarray(Array):  # noqa: N801 - MXNet's name
 
     def as_in_ctx(self, ctx: Device) -> "ndarray":
         """The array on ``ctx`` (itself when already there)."""
-        if ctx == self.ctx:
+        src = self.ctx
+        if ctx == src:
             return self
-        return ndarray._make(to_device(self._data, ctx))
+        return OPS.device_copy(self, ctx=ctx, src=src)
 
     as_in_context = as_in_ctx
     to_device = as_in_ctx
@@ -86,7 +87,7 @@ class ndarray(Array):  # noqa: N801 - MXNet's name
     def copyto(self, other: Any) -> "ndarray":
         """Copy into another array (in place) or onto a device (a new array)."""
         if isinstance(other, Device):
-            return ndarray._make(to_device(self._data, other).copy())
+            return OPS.device_copy(self, ctx=other, src=self.ctx)
         other._data[...] = to_device(self._data, other.ctx)
         return other
 

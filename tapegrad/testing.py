@@ -12,6 +12,7 @@ import numpy
 from ._core import engine, forward
 from ._core.array import OPS, Array
 from ._core.mode import StateScope
+from .backend import CPU, device_of, to_device, to_host
 from .ndarray import ndarray
 
 __all__ = ["check_grads", "GradCheckError"]
@@ -28,17 +29,18 @@ def _outputs(y: Any) -> list:
     return list(y) if isinstance(y, (tuple, list)) else [y]
 
 
-def _as_array(x: Any, cls: type) -> Any:
+def _as_array(x: Any, cls: type, dev: Any) -> Any:
+    """``x`` as an array of ``cls`` on device ``dev`` (the first array argument's)."""
     if isinstance(x, Array):
         return x
     if isinstance(x, (numpy.ndarray, numpy.generic, float, list, tuple)):
-        return cls._make(numpy.asarray(x))
+        return cls._make(to_device(numpy.asarray(x), dev))
     return x
 
 
 def _float64(x: Any) -> numpy.ndarray:
     """float64 values, or complex128 ones for complex data (never dropping an imaginary part)."""
-    x = numpy.asarray(x) if isinstance(x, Array) else numpy.asarray(x)
+    x = to_host(x._data) if isinstance(x, Array) else numpy.asarray(x)
     return x.astype(numpy.complex128 if x.dtype.kind == "c" else numpy.float64)
 
 
@@ -68,8 +70,10 @@ def check_grads(f: Callable, args: Sequence[Any], order: int = 2, *, modes: Sequ
     bad = set(modes) - {"fwd", "rev"}
     if bad:
         raise ValueError(f"modes must be drawn from 'fwd' and 'rev', got {sorted(bad)}")
-    cls = next((type(a) for a in args if isinstance(a, Array)), ndarray)
-    args = [_as_array(a, cls) for a in args]
+    first = next((a for a in args if isinstance(a, Array)), None)
+    cls = type(first) if first is not None else ndarray
+    dev = device_of(first._data) if first is not None else CPU
+    args = [_as_array(a, cls, dev) for a in args]
     if wrt is None:
         wrt = [i for i, a in enumerate(args) if isinstance(a, Array) and a._data.dtype.kind in "fc"]
     wrt = list(wrt)
@@ -108,6 +112,11 @@ def _localize(f, args, wrt, eps, rtol, atol, modes) -> str:
 
 
 def _check(f, args, wrt, order, eps, rtol, atol, rng, cls, modes=("rev",)) -> None:
+    dev = device_of(args[wrt[0]]._data)  # the directions go where the arguments are (CPU or a GPU)
+
+    def put(a: numpy.ndarray) -> Array:
+        return cls._make(to_device(a, dev))
+
     us = [_draw(rng, args[i].shape, args[i]._data.dtype) for i in wrt]
     ys = _outputs(f(*[_fresh(a) for a in args]))
     vs = [_draw(rng, y.shape, y._data.dtype) if y._data.dtype.kind in "fc" else None for y in ys]
@@ -115,7 +124,7 @@ def _check(f, args, wrt, order, eps, rtol, atol, rng, cls, modes=("rev",)) -> No
     def phi(t: float) -> float:
         xs = list(args)
         for i, u in zip(wrt, us):
-            xs[i] = cls._make(numpy.asarray(_float64(args[i]) + t * u).astype(args[i]._data.dtype))
+            xs[i] = put(numpy.asarray(_float64(args[i]) + t * u).astype(args[i]._data.dtype))
         return sum(_pair(v, _float64(y)) for y, v in zip(_outputs(f(*xs)), vs) if v is not None)
 
     numeric = (phi(eps) - phi(-eps)) / (2 * eps)
@@ -135,7 +144,7 @@ def _check(f, args, wrt, order, eps, rtol, atol, rng, cls, modes=("rev",)) -> No
             for y, v in zip(outs, vs):
                 if v is None:
                     continue
-                term = OPS.sum(y * cls._make(v.astype(y._data.dtype)))
+                term = OPS.sum(y * put(v.astype(y._data.dtype)))
                 s = term if s is None else s + term
             grads = [None] * len(wrt)
             if s is not None and s._node is not None:
@@ -144,11 +153,11 @@ def _check(f, args, wrt, order, eps, rtol, atol, rng, cls, modes=("rev",)) -> No
         total = None
         for g, u, i in zip(grads, us, wrt):
             if g is None:
-                g = cls._make(numpy.zeros(xs[i].shape, dtype=xs[i]._data.dtype))
+                g = put(numpy.zeros(xs[i].shape, dtype=xs[i]._data.dtype))
             if g._data.dtype != xs[i]._data.dtype:
                 raise GradCheckError(f"the gradient of argument {i} has dtype {g._data.dtype}, but the argument "
                                      f"has dtype {xs[i]._data.dtype}: gradients must keep their input's dtype")
-            term = OPS.sum(g * cls._make(u.astype(g._data.dtype)))
+            term = OPS.sum(g * put(u.astype(g._data.dtype)))
             if term._data.dtype.kind == "c":  # d l = Re(sum(c * u)) for a complex input
                 term = OPS.real(term)
             total = term if total is None else total + term
@@ -161,7 +170,7 @@ def _check(f, args, wrt, order, eps, rtol, atol, rng, cls, modes=("rev",)) -> No
         for i, u in zip(wrt, us):
             x = _fresh(args[i])
             x = type(x)._make(x._data.copy())
-            trace.set(x, cls._make(u.astype(x._data.dtype)))
+            trace.set(x, put(u.astype(x._data.dtype)))
             xs[i] = x
         with forward.Activation(forward.TRACES, forward.TRACES.get() + (trace,)):
             outs = _outputs(f(*xs))
@@ -173,7 +182,7 @@ def _check(f, args, wrt, order, eps, rtol, atol, rng, cls, modes=("rev",)) -> No
         return total
 
     if "rev" in modes:
-        analytic = float(numpy.asarray(directional(*args)))
+        analytic = float(_float64(directional(*args)).real)
         if not abs(analytic - numeric) <= atol + rtol * abs(numeric):
             raise GradCheckError(f"order-{order} check failed: reverse mode gives {analytic!r}, central "
                                  f"differences give {numeric!r} (difference {analytic - numeric:.3g})")

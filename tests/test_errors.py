@@ -5,6 +5,7 @@ import pytest
 
 from tapegrad import AutogradError, GradShapeError, autograd, np
 from tapegrad._core.errors import INPLACE_IN_GRAPH, NOT_IN_GRAPH
+from tapegrad.backend import num_gpus
 
 
 def _var(values):
@@ -139,3 +140,15 @@ def test_mixing_devices_is_an_error_that_says_how_to_move():
     from tapegrad import DeviceError
     with pytest.raises(DeviceError, match="as_in_ctx"):
         xp_of([numpy.zeros(2), FakeGpu()])
+
+
+@pytest.mark.skipif(num_gpus() > 0, reason="a GPU is present")
+def test_asking_for_a_gpu_without_one_says_so():
+    import tapegrad.torch as torch
+    from tapegrad import np, npx
+    from tapegrad._core.errors import DeviceError
+    for make in (lambda: torch.zeros(2, device="cuda"), lambda: np.ones(2, ctx=npx.gpu(0)),
+                 lambda: torch.ones(2).cuda()):
+        with pytest.raises(DeviceError, match="CuPy|GPU"):
+            make()
+    assert not torch.cuda.is_available() and torch.cuda.device_count() == 0

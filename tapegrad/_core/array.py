@@ -9,7 +9,7 @@ import numpy
 from . import mode
 from .errors import NOT_IN_GRAPH, AutogradError
 from .node import Node
-from ..backend import zeros_like
+from ..backend import is_device_buffer, zeros_like
 
 #: Filled by ``tapegrad.ops`` as ops are declared: ``OPS.add(x, y)`` and so on.
 OPS = types.SimpleNamespace()
@@ -82,6 +82,8 @@ class Array:
     def _coerce(cls, value: Any) -> Any:
         """Raw buffer for a non-Array operand (lists become arrays; scalars stay weak scalars)."""
         if isinstance(value, (int, float, complex, numpy.ndarray, numpy.generic)):
+            return value
+        if is_device_buffer(value):  # a raw device buffer (inside a gradient rule)
             return value
         if value is None:
             raise TypeError("expected an array or a number, got None")

@@ -15,6 +15,7 @@ from . import engine, forward
 from .array import OPS, Array
 from .custom import record_custom
 from .mode import StateScope
+from ..backend import to_device, device_of, xp_of
 
 __all__ = ["grad", "value_and_grad", "elementwise_grad", "make_vjp", "vjp", "make_jvp", "jvp", "jacobian",
            "hessian", "hvp", "checkpoint", "custom_vjp", "custom_jvp"]
@@ -33,6 +34,11 @@ def _to_array(x: Any) -> Array:
     if a.dtype.kind in "iub":
         a = a.astype(numpy.float64)
     return _cls()._make(a)
+
+
+def _like(buf: Any, host: numpy.ndarray) -> Any:
+    """Host values ``host`` on the device of the buffer ``buf``."""
+    return host if type(buf) is numpy.ndarray else to_device(host, device_of(buf))
 
 
 def _variable(x: Any) -> Array:
@@ -87,7 +93,7 @@ def make_vjp(fun: Callable, argnum: Any = 0) -> Callable:
         flat_vars = [v for vs, _ in specs for v in vs]
 
         def vjp_fn(g: Any) -> Any:
-            g = g if isinstance(g, Array) else type(ans)._make(numpy.asarray(g, dtype=ans._data.dtype))
+            g = g if isinstance(g, Array) else type(ans)._make(_like(ans._data, numpy.asarray(g, dtype=ans._data.dtype)))
             # forward traces see the backward's ops whether or not they are recorded: record them only
             # when a reverse pass outside this one will differentiate the result
             create = nested or _is_traced(g)
@@ -97,7 +103,7 @@ def make_vjp(fun: Callable, argnum: Any = 0) -> Callable:
                 with StateScope(recording=True, grad_enabled=True):
                     grads = engine.backward([ans], [g], retain_graph=True, create_graph=create,
                                             variables=flat_vars)
-            grads = [type(v)._make(numpy.zeros_like(v._data)) if gr is None else gr
+            grads = [type(v)._make(xp_of((v._data,)).zeros_like(v._data)) if gr is None else gr
                      for v, gr in zip(flat_vars, grads)]
             out, k = [], 0
             for vs, rebuild in specs:
@@ -124,7 +130,7 @@ def grad(fun: Callable, argnum: Any = 0) -> Callable:
     def gradfun(*args: Any, **kwargs: Any) -> Any:
         vjp_fn, ans = make_vjp(fun, argnum)(*args, **kwargs)
         _check_scalar(ans, "grad")
-        return vjp_fn(type(ans)._make(numpy.ones_like(ans._data)))
+        return vjp_fn(type(ans)._make(xp_of((ans._data,)).ones_like(ans._data)))
     return gradfun
 
 
@@ -134,7 +140,7 @@ def value_and_grad(fun: Callable, argnum: Any = 0) -> Callable:
     def vg(*args: Any, **kwargs: Any) -> tuple:
         vjp_fn, ans = make_vjp(fun, argnum)(*args, **kwargs)
         _check_scalar(ans, "value_and_grad")
-        return ans, vjp_fn(type(ans)._make(numpy.ones_like(ans._data)))
+        return ans, vjp_fn(type(ans)._make(xp_of((ans._data,)).ones_like(ans._data)))
     return vg
 
 
@@ -143,7 +149,7 @@ def elementwise_grad(fun: Callable, argnum: Any = 0) -> Callable:
     @functools.wraps(fun)
     def eg(*args: Any, **kwargs: Any) -> Any:
         vjp_fn, ans = make_vjp(fun, argnum)(*args, **kwargs)
-        return vjp_fn(type(ans)._make(numpy.ones_like(ans._data)))
+        return vjp_fn(type(ans)._make(xp_of((ans._data,)).ones_like(ans._data)))
     return eg
 
 
@@ -175,7 +181,7 @@ def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple
     touts = []
     for y in outs:
         t = trace.get(y)
-        touts.append(type(y)._make(numpy.zeros_like(y._data)) if t is None else t)
+        touts.append(type(y)._make(xp_of((y._data,)).zeros_like(y._data)) if t is None else t)
     return ans, (tuple(touts) if isinstance(ans, tuple) else touts[0])
 
 
@@ -211,16 +217,16 @@ def jacobian(fun: Callable, argnum: int = 0, mode: str | None = None) -> Callabl
             for i in range(ans._data.size):
                 e = numpy.zeros(ans._data.size, dtype=ans._data.dtype)
                 e[i] = 1
-                rows.append(vjp_fn(cls._make(e.reshape(ans.shape))))
-            out = OPS.stack(rows) if rows else cls._make(numpy.zeros((0,) + tuple(x.shape)))
+                rows.append(vjp_fn(cls._make(_like(ans._data, e.reshape(ans.shape)))))
+            out = OPS.stack(rows) if rows else cls._make(_like(x._data, numpy.zeros((0,) + tuple(x.shape))))
             return OPS.reshape(out, tuple(ans.shape) + tuple(x.shape))
         cols = []
         for j in range(x._data.size):
             e = numpy.zeros(x._data.size, dtype=x._data.dtype)
             e[j] = 1
-            _, t = jvp(f, (x,), (cls._make(e.reshape(x.shape)),))
+            _, t = jvp(f, (x,), (cls._make(_like(x._data, e.reshape(x.shape))),))
             cols.append(t)
-        out = OPS.stack(cols, axis=-1) if cols else cls._make(numpy.zeros(tuple(ans.shape) + (0,)))
+        out = OPS.stack(cols, axis=-1) if cols else cls._make(_like(ans._data, numpy.zeros(tuple(ans.shape) + (0,))))
         return OPS.reshape(out, tuple(ans.shape) + tuple(x.shape))
     return jac
 
@@ -349,7 +355,7 @@ class custom_jvp:  # noqa: N801 - JAX's name
             return self.fun(*args)
         trace = traces[k]
         tangents = tuple(trace.get(a) if trace.get(a) is not None else
-                         (type(a)._make(numpy.zeros_like(a._data)) if isinstance(a, Array) else 0.0) for a in args)
+                         (type(a)._make(xp_of((a._data,)).zeros_like(a._data)) if isinstance(a, Array) else 0.0) for a in args)
         token = forward.TRACES.set(traces[:k] + traces[k + 1:])
         try:
             out, tout = self.rule(tuple(args), tangents)

@@ -5,7 +5,7 @@ import numpy
 
 from .._core.errors import DeviceError
 
-__all__ = ["Device", "cpu", "gpu", "num_gpus", "xp_of", "device_of", "to_device", "to_host"]
+__all__ = ["Device", "cpu", "gpu", "num_gpus", "xp_of", "device_of", "to_device", "to_host", "is_device_buffer"]
 
 
 class Device:
@@ -66,6 +66,11 @@ def _is_host(d: object) -> bool:
     return type(d).__module__.split(".", 1)[0] != "cupy"
 
 
+def is_device_buffer(d: object) -> bool:
+    """Whether ``d`` is a raw GPU buffer (a CuPy array)."""
+    return type(d).__module__.split(".", 1)[0] == "cupy"
+
+
 def xp_of(datas) -> object:
     """The array module (numpy or cupy) for these raw buffers; they must share a device."""
     gpu_id = None
@@ -103,6 +108,10 @@ def to_device(data: object, device: Device) -> object:
     if device.device_type == "cpu":
         return to_host(data)
     cupy = _cupy()
+    n = num_gpus()
+    if device.device_id >= n:
+        raise DeviceError(f"{device} is not available: {n} GPU(s) visible; use cpu() or gpu(i) with i < {n}"
+                          if n else f"{device} is not available: CuPy sees no GPU on this machine; use cpu()")
     with cupy.cuda.Device(device.device_id):
         return cupy.asarray(data)
 

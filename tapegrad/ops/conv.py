@@ -776,6 +776,7 @@ def pool_route(xp, dy, which, shape, kernel, stride, pad):
     """Max pooling's adjoint: zeros of ``shape`` with each window's ``dy`` added at its element
     ``which`` (the row-major position within the window, an integer array of ``dy``'s shape);
     elements in the padding are dropped."""
+    which = xp.asarray(which)  # a host array (given by hand) goes where dy is
     geo = _PoolGeom(tuple(shape), kernel, stride, pad)
     if tuple(dy.shape) != tuple(shape[:2]) + geo.out or tuple(which.shape) != tuple(dy.shape):
         raise ValueError(f"pool_route: dy {tuple(dy.shape)} and which {tuple(which.shape)} must have the pooled "
@@ -828,6 +829,7 @@ def _(g, which, kernel, stride, pad):
 @defop(nin=1, linear=True, public=None, samples=_gather_cases)
 def pool_gather(xp, x, which, kernel, stride, pad):
     """Each window's element ``which`` of ``x`` (zero-padded by ``pad``): the adjoint of ``pool_route``."""
+    which = xp.asarray(which)  # a host array (given by hand) goes where x is
     geo = _PoolGeom(tuple(x.shape), kernel, stride, pad)
     if geo.whole:
         n, c = x.shape[:2]

@@ -7,6 +7,7 @@ import math
 import numpy
 
 from .._core.array import OPS as T
+from ..backend import CPU, device_of, is_device_buffer, to_device
 from .registry import REGISTRY, buffer, defop
 from .samples import Case, binary, custom, draw, unary, where_cases
 
@@ -841,6 +842,15 @@ def _bound(v):
     return getattr(v, "_data", v)
 
 
+def _bounds(a, a_min, a_max) -> tuple:
+    """Both clip bounds as raw values, host arrays among them moved to ``a``'s device."""
+    lo, hi = _bound(a_min), _bound(a_max)
+    d = buffer(a)
+    if is_device_buffer(d):
+        lo, hi = (to_device(v, device_of(d)) if isinstance(v, numpy.ndarray) else v for v in (lo, hi))
+    return lo, hi
+
+
 def _clip_cases(rng):
     x = draw(rng, (2, 3))
     return [Case((x,), dict(a_min=-0.5, a_max=0.7)), Case((draw(rng, (3,)),), dict(a_min=None, a_max=0.5)),
@@ -861,7 +871,7 @@ def clip(xp, a, a_min=None, a_max=None):
     PyTorch's clamp) and is 0 where ``a`` was clipped; with a_min > a_max (the result is a_max
     everywhere) it is 0.
     """
-    lo, hi = _bound(a_min), _bound(a_max)
+    lo, hi = _bounds(a, a_min, a_max)
     if lo is None and hi is None:
         return xp.array(a, copy=True)
     if lo is None:
@@ -873,7 +883,7 @@ def clip(xp, a, a_min=None, a_max=None):
 
 @clip.vjp
 def _(g, a, a_min, a_max):
-    lo, hi = _bound(a_min), _bound(a_max)
+    lo, hi = _bounds(a, a_min, a_max)
     inside = None
     if lo is not None:
         inside = a >= lo
@@ -943,6 +953,32 @@ def _(g, dtypes):
 def _(ts, dtype):
     dt = numpy.dtype(dtype)
     return cast_cotangent(ts[0], dt) if dt.kind in "fc" else None
+
+
+# --- device copies ----------------------------------------------------------------------------
+
+
+def _device_copy_cases(rng):
+    """Host to host (the copy a GPU-less machine can run; ``tests/test_gpu.py`` crosses devices)."""
+    ref = lambda x, ctx, src: numpy.array(x)  # noqa: E731
+    return [Case((draw(rng, s),), dict(ctx=CPU, src=CPU), ref=ref) for s in ((), (2, 3))]
+
+
+@defop(nin=1, public=None, linear=True, samples=custom(_device_copy_cases))
+def device_copy(xp, x, ctx, src):
+    """``x`` copied onto device ``ctx`` from ``src`` (its own device): ``as_in_ctx`` and ``.to``."""
+    out = to_device(x, ctx)
+    return out.copy() if out is x else out
+
+
+@device_copy.vjp
+def _(g, ctx, src):
+    return T.device_copy(g, ctx=src, src=ctx)
+
+
+@device_copy.jvp
+def _(ts, ctx, src):
+    return T.device_copy(ts[0], ctx=ctx, src=src)
 
 
 # --- composites -------------------------------------------------------------------------------

@@ -129,6 +129,16 @@ def _stages(shape: tuple, kind: str, s: list, axes: list) -> list:
     return out
 
 
+def _by_axis(xp: Any, a: Any, kind: str, inverse: bool, s: Any, axes: Any, norm: Any) -> Any:
+    """An n-D transform as the 1-D transforms NumPy applies (``_stages``): how it runs on CuPy, whose
+    n-D calls read ``s=-1`` and repeated axes differently."""
+    s, axes = _cook(a.shape, s, axes, invreal=kind == "c2r")
+    for what, n, ax, _ in _stages(a.shape, kind, s, axes):
+        f = (xp.fft.ifft if inverse else xp.fft.fft) if what == "c" else xp.fft.rfft if what == "r2c" else xp.fft.irfft
+        a = f(a, n=n, axis=ax, norm=norm)
+    return a
+
+
 def _transpose(g: Any, stages: list, inverse: bool, norm: Any, in_shape: tuple, real_in: bool) -> Any:
     """The transpose of the chain of ``stages`` applied to ``g``: each stage's transpose in reverse
     order; consecutive complex stages on distinct axes go in one ``fftn``/``ifftn`` call."""
@@ -260,22 +270,22 @@ def _(g, n, axis, norm, shapes, dtypes):
 
 @defop(linear=True, public=_NS, samples=_table("fft2", _FFT2))
 def fft2(xp, a, s=None, axes=(-2, -1), norm=None):
-    return xp.fft.fft2(a, s=s, axes=axes, norm=norm)
+    return xp.fft.fft2(a, s=s, axes=axes, norm=norm) if xp is numpy else _by_axis(xp, a, "c", False, s, axes, norm)
 
 
 @defop(linear=True, public=_NS, samples=_table("ifft2", _FFT2))
 def ifft2(xp, a, s=None, axes=(-2, -1), norm=None):
-    return xp.fft.ifft2(a, s=s, axes=axes, norm=norm)
+    return xp.fft.ifft2(a, s=s, axes=axes, norm=norm) if xp is numpy else _by_axis(xp, a, "c", True, s, axes, norm)
 
 
 @defop(linear=True, public=_NS, samples=_table("fftn", _FFTN))
 def fftn(xp, a, s=None, axes=None, norm=None):
-    return xp.fft.fftn(a, s=s, axes=axes, norm=norm)
+    return xp.fft.fftn(a, s=s, axes=axes, norm=norm) if xp is numpy else _by_axis(xp, a, "c", False, s, axes, norm)
 
 
 @defop(linear=True, public=_NS, samples=_table("ifftn", _FFTN))
 def ifftn(xp, a, s=None, axes=None, norm=None):
-    return xp.fft.ifftn(a, s=s, axes=axes, norm=norm)
+    return xp.fft.ifftn(a, s=s, axes=axes, norm=norm) if xp is numpy else _by_axis(xp, a, "c", True, s, axes, norm)
 
 
 @fft2.vjp
@@ -348,12 +358,12 @@ def _(g, n, axis, norm, shapes):
 
 @defop(linear=True, public=_NS, samples=_table("rfft2", _RFFT2, complex_=False))
 def rfft2(xp, a, s=None, axes=(-2, -1), norm=None):
-    return xp.fft.rfft2(a, s=s, axes=axes, norm=norm)
+    return xp.fft.rfft2(a, s=s, axes=axes, norm=norm) if xp is numpy else _by_axis(xp, a, "r2c", False, s, axes, norm)
 
 
 @defop(linear=True, public=_NS, samples=_table("rfftn", _RFFTN, complex_=False))
 def rfftn(xp, a, s=None, axes=None, norm=None):
-    return xp.fft.rfftn(a, s=s, axes=axes, norm=norm)
+    return xp.fft.rfftn(a, s=s, axes=axes, norm=norm) if xp is numpy else _by_axis(xp, a, "r2c", False, s, axes, norm)
 
 
 @rfft2.vjp
@@ -377,12 +387,12 @@ def _(g, n, axis, norm, shapes, dtypes):
 
 @defop(linear=True, public=_NS, samples=_table("irfft2", _IRFFT2))
 def irfft2(xp, a, s=None, axes=(-2, -1), norm=None):
-    return xp.fft.irfft2(a, s=s, axes=axes, norm=norm)
+    return xp.fft.irfft2(a, s=s, axes=axes, norm=norm) if xp is numpy else _by_axis(xp, a, "c2r", True, s, axes, norm)
 
 
 @defop(linear=True, public=_NS, samples=_table("irfftn", _IRFFTN))
 def irfftn(xp, a, s=None, axes=None, norm=None):
-    return xp.fft.irfftn(a, s=s, axes=axes, norm=norm)
+    return xp.fft.irfftn(a, s=s, axes=axes, norm=norm) if xp is numpy else _by_axis(xp, a, "c2r", True, s, axes, norm)
 
 
 @irfft2.vjp

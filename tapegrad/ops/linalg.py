@@ -249,6 +249,10 @@ def _tensordot_cases(rng):
 
 @defop(samples=_tensordot_cases)
 def tensordot(xp, a, b, axes=2):
+    if (a.ndim == 0 or b.ndim == 0) and xp is not numpy:  # an outer product; CuPy refuses 0-d operands
+        if _td_axes(axes, max(a.ndim, 1), max(b.ndim, 1))[0]:
+            raise ValueError("tensordot: a 0-d operand has no axes to contract")
+        return a.reshape(a.shape + (1,) * b.ndim) * b
     return xp.tensordot(a, b, axes)
 
 
@@ -704,7 +708,15 @@ def _solve_cases(rng):
 def solve(xp, a, b):
     """``x`` with ``a @ x = b``. As in NumPy 2, ``b`` is a vector only when it is 1-D; otherwise
     it is a (stack of) matrices; batch axes broadcast."""
-    return xp.linalg.solve(a, b)
+    if xp is numpy:
+        return xp.linalg.solve(a, b)
+    # CuPy wants b as (..., M, K) with a's batch axes: give it NumPy 2's reading explicitly
+    vec = b.ndim == 1
+    if vec:
+        b = b[:, None]
+    batch = numpy.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    x = xp.linalg.solve(xp.broadcast_to(a, batch + a.shape[-2:]), xp.broadcast_to(b, batch + b.shape[-2:]))
+    return x[..., 0] if vec else x
 
 
 @solve.vjp
@@ -975,7 +987,11 @@ def cholesky(xp, a, *, upper=False):
     """Cholesky factor ``L`` (``a = L L^H``), or ``U = L^H`` with ``upper=True``. NumPy reads one
     triangle of ``a`` (the lower one, the upper one with ``upper=True``), and the gradient lives on
     that triangle."""
-    return xp.linalg.cholesky(a, upper=upper)
+    if xp is numpy:
+        return xp.linalg.cholesky(a, upper=upper)
+    if not upper:  # CuPy has no ``upper``: U is the conjugate transpose of the factor of a^H
+        return xp.linalg.cholesky(a)
+    return xp.conj(xp.swapaxes(xp.linalg.cholesky(xp.conj(xp.swapaxes(a, -1, -2))), -1, -2))
 
 
 def _phi(x: Any) -> Any:
@@ -1258,9 +1274,18 @@ def pinv(xp, a, rcond=None, hermitian=False, *, rtol=_NOVALUE):
     perturbations that keep the rank (Golub & Pereyra), so it is right for rank-deficient matrices
     too as long as the perturbations (e.g. ``pinv(b @ c)`` with thin ``b, c``) keep the rank.
     ``hermitian=True`` reads the lower triangle, as NumPy does."""
-    if rtol is _NOVALUE:
-        return xp.linalg.pinv(a, rcond=rcond, hermitian=hermitian)
-    return xp.linalg.pinv(a, rcond=rcond, hermitian=hermitian, rtol=rtol)
+    if xp is numpy:
+        if rtol is _NOVALUE:
+            return xp.linalg.pinv(a, rcond=rcond, hermitian=hermitian)
+        return xp.linalg.pinv(a, rcond=rcond, hermitian=hermitian, rtol=rtol)
+    # CuPy takes rcond alone: NumPy's cutoff rules, and its reading of the lower triangle when hermitian
+    if rcond is None:
+        rcond = (1e-15 if rtol is _NOVALUE else rtol if rtol is not None
+                 else max(a.shape[-2:]) * numpy.finfo(a.dtype).eps)
+    if hermitian:
+        low = xp.tril(a, -1)
+        a = low + xp.conj(xp.swapaxes(low, -1, -2)) + xp.real(xp.diagonal(a, 0, -2, -1))[..., None] * xp.eye(a.shape[-1], dtype=a.dtype)
+    return xp.linalg.pinv(a, rcond=rcond)
 
 
 @pinv.vjp

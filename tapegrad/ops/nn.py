@@ -123,25 +123,27 @@ def _np_log_softmax(data, axis=-1):
 @defop(nin=1, public="npx", samples=_with_ref(_axis_cases(_SOFTMAX_AXES), _np_softmax))
 def softmax(xp, data, axis=-1):
     """``exp(x - max) / sum(exp(x - max))`` along ``axis``: stable for large inputs."""
-    e = xp.exp(_max_shift(xp, data, _ax(axis)))
-    return e / xp.sum(e, axis=_ax(axis), keepdims=True)
+    axis = _ax(axis) if data.ndim else None  # a 0-d input is one element (CuPy refuses an axis)
+    e = xp.exp(_max_shift(xp, data, axis))
+    return e / xp.sum(e, axis=axis, keepdims=True)
 
 
 @softmax.vjp
 def _(g, out, axis):
-    return (out * (g - T.sum(g * out, axis=axis, keepdims=True)),)
+    return (out * (g - T.sum(g * out, axis=axis if out.ndim else None, keepdims=True)),)
 
 
 @defop(nin=1, public="npx", samples=_with_ref(_axis_cases(_SOFTMAX_AXES), _np_log_softmax))
 def log_softmax(xp, data, axis=-1):
     """``(x - max) - log(sum(exp(x - max)))`` along ``axis``: stable for large inputs."""
-    s = _max_shift(xp, data, _ax(axis))
-    return s - xp.log(xp.sum(xp.exp(s), axis=_ax(axis), keepdims=True))
+    axis = _ax(axis) if data.ndim else None  # a 0-d input is one element (CuPy refuses an axis)
+    s = _max_shift(xp, data, axis)
+    return s - xp.log(xp.sum(xp.exp(s), axis=axis, keepdims=True))
 
 
 @log_softmax.vjp
 def _(g, out, axis):
-    return (g - T.exp(out) * T.sum(g, axis=axis, keepdims=True),)
+    return (g - T.exp(out) * T.sum(g, axis=axis if out.ndim else None, keepdims=True),)
 
 
 def _np_logsumexp(a, axis=None, keepdims=False):

@@ -11,7 +11,7 @@ from .._core import forward as _forward
 from .._core import node as _node_mod
 from .._core.mode import RAW as _RAW
 from .._core.array import ARRAY_CLASSES, OPS, Array
-from ..backend import xp_of
+from ..backend import is_device_buffer, xp_of
 
 __all__ = ["defop", "Op", "REGISTRY", "NONDIFF", "apply", "buffer", "constant"]
 
@@ -156,8 +156,8 @@ class Op:
                 break
         out = self.forward(xp, *args, **params)
         if self.nout is None:
-            return out if type(out) is _ARR else xp.asarray(out)
-        return tuple(o if type(o) is _ARR else xp.asarray(o) for o in out)
+            return out if type(out) is _ARR else _asarray(xp, out)
+        return tuple(o if type(o) is _ARR else _asarray(xp, o) for o in out)
 
     def save_mask(self, needs: tuple) -> tuple:
         """Which inputs a recorded application keeps for the VJP, given which inputs need a
@@ -428,11 +428,11 @@ def apply(op: Op, args: tuple, params: dict) -> Any:
     single = op.nout is None
     if single:
         if type(out) is not _ARR:
-            out = xp.asarray(out)
+            out = _asarray(xp, out)
         if cls._promote is not None:
             out = cls._promote(out, datas, params)
     else:
-        out = tuple(o if type(o) is _ARR else xp.asarray(o) for o in out)
+        out = tuple(o if type(o) is _ARR else _asarray(xp, o) for o in out)
         if cls._promote is not None:
             out = tuple(cls._promote(o, datas, params) for o in out)
     if taped and op.diff and cls._recording_flag.get():
@@ -445,6 +445,12 @@ def apply(op: Op, args: tuple, params: dict) -> Any:
         if _forward.CAPTURE.get() is not None:
             _forward.CAPTURE.get().append((op, args, params))
     return res
+
+
+def _asarray(xp: Any, o: Any) -> Any:
+    """A forward's result as an array (NumPy returns scalars for 0-d results); a device buffer as it
+    is, also when its module is not ``xp`` (a copy between devices)."""
+    return o if is_device_buffer(o) else xp.asarray(o)
 
 
 def _scan(op: Op, args: tuple) -> tuple:

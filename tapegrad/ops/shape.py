@@ -556,7 +556,13 @@ def pad(xp, array, pad_width, mode="constant", *, constant_values=None, reflect_
     if reflect_type not in (None, "even"):
         raise NotImplementedError("pad: only reflect_type='even' is supported")
     kw = {"constant_values": 0 if constant_values is None else _host(constant_values)} if mode == "constant" else {}
-    return xp.pad(array, _host(pad_width) if xp is numpy else pad_width, mode=mode, **kw)
+    if xp is numpy or mode == "constant":
+        return xp.pad(array, _host(pad_width) if xp is numpy else pad_width, mode=mode, **kw)
+    # the gather the VJP undoes, axis by axis (CuPy's wrap differs from NumPy's for widths beyond the size)
+    for ax, ((b, a), n) in enumerate(zip(_pad_widths(pad_width, array.ndim), array.shape)):
+        if b or a:
+            array = xp.take(array, xp.asarray(_pad_index(n, b, a, mode)), axis=ax)
+    return array
 
 
 @pad.vjp
@@ -1032,7 +1038,8 @@ def _column_stack_cases(rng):
 @defop(linear=True, seq=True, samples=_column_stack_cases)
 def column_stack(xp, *tup):
     """Stack 1-D arrays as columns (2-D and higher arrays join along axis 1 as they are)."""
-    return xp.column_stack(tup)
+    # NumPy's rule, spelt out (CuPy refuses arrays of more than 2 dimensions)
+    return xp.concatenate([t.reshape(-1, 1) if t.ndim < 2 else t for t in tup], axis=1)
 
 
 @column_stack.vjp
@@ -1256,8 +1263,19 @@ def _(ts, a, b):
     return bilinear_tangent(T.kron, ts, a, b)
 
 
+def _np_cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    """NumPy's cross, with 2-vectors padded by hand (NumPy 2.5 refuses them)."""
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    a, b = numpy.moveaxis(a, axisa, -1), numpy.moveaxis(b, axisb, -1)
+    both = a.shape[-1] == 2 and b.shape[-1] == 2
+    a, b = (numpy.pad(v, [(0, 0)] * (v.ndim - 1) + [(0, 3 - v.shape[-1])]) for v in (a, b))
+    c = numpy.cross(a, b)
+    return c[..., 2] if both else numpy.moveaxis(c, -1, axisc)
+
+
 def _cross_cases(rng):
-    return [Case((draw(rng, (3,)), draw(rng, (3,)))),
+    cases = [Case((draw(rng, (3,)), draw(rng, (3,)))),
             Case((draw(rng, (2, 4, 3)), draw(rng, (4, 3)))),
             Case((draw(rng, (3, 2, 4)), draw(rng, (4, 3))), dict(axisa=0, axisc=1)),
             Case((draw(rng, (2, 3, 4)), draw(rng, (2, 3, 4))), dict(axis=-2)),
@@ -1265,13 +1283,33 @@ def _cross_cases(rng):
             Case((draw(rng, (4, 2)), draw(rng, (4, 2)))),   # 2-vectors: the z component only
             Case((draw(rng, (2, 4)), draw(rng, (4, 3))), dict(axisa=0)),  # a 2-vector and a 3-vector
             Case((draw(rng, (3,)), draw(rng, (2,))))]
+    for c in cases:
+        c.ref = _np_cross
+    return cases
 
 
 @defop(samples=_cross_cases)
 def cross(xp, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
-    """Cross product of 3-vectors (2-vectors too: NumPy 2 deprecates them and warns) along the
-    vector axes ``axisa``/``axisb`` (``axis`` sets all three); the other axes broadcast."""
-    return xp.cross(a, b, axisa, axisb, axisc, axis)
+    """Cross product of 3-vectors along the vector axes ``axisa``/``axisb`` (``axis`` sets all
+    three); the other axes broadcast. 2-vectors are read as 3-vectors with a zero third component
+    (two 2-vectors give the z component alone) with NumPy 2.0's DeprecationWarning, also under
+    NumPy 2.5, which refuses them."""
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    a, b = xp.moveaxis(a, axisa, -1), xp.moveaxis(b, axisb, -1)
+    na, nb = a.shape[-1], b.shape[-1]
+    if na not in (2, 3) or nb not in (2, 3):
+        raise ValueError(f"cross: vectors must have 2 or 3 components, got {na} and {nb}")
+    if 2 in (na, nb):
+        warnings.warn("Arrays of 2-dimensional vectors are deprecated. Use arrays of 3-dimensional vectors "
+                      "instead. (deprecated in NumPy 2.0)", DeprecationWarning, stacklevel=2)
+    if na == 2 and nb == 2:
+        return a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
+    if na == 2:
+        a = xp.concatenate([a, xp.zeros(a.shape[:-1] + (1,), dtype=a.dtype)], axis=-1)
+    if nb == 2:
+        b = xp.concatenate([b, xp.zeros(b.shape[:-1] + (1,), dtype=b.dtype)], axis=-1)
+    return xp.moveaxis(xp.cross(a, b), -1, axisc)
 
 
 def _as_3vectors(x, ax):

@@ -5,8 +5,10 @@ requires grad, ``.grad`` accumulates, reprs and errors are PyTorch's. No gradien
 """
 from __future__ import annotations
 
+import builtins as _builtins
+
 from . import autograd  # noqa: F401
-from . import distributions, nn, optim  # noqa: F401
+from . import cuda, distributions, nn, optim  # noqa: F401
 from ._creation import *  # noqa: F401,F403
 from ._dtypes import (Size, bool, cdouble, cfloat, complex64, complex128, double, dtype,  # noqa: F401,A004
                       float, float16, float32, float64, half, int, int8, int16, int32, int64, long,
@@ -29,7 +31,7 @@ class device:  # noqa: N801 - PyTorch's name
     def __init__(self, type: str, index: "int | None" = None) -> None:  # noqa: A002
         if ":" in type:
             type, idx = type.split(":")  # noqa: A001
-            index = __builtins__["int"](idx) if isinstance(__builtins__, dict) else index
+            index = _builtins.int(idx)
         self.type, self.index = type, index
 
     def __repr__(self) -> str:

@@ -22,7 +22,7 @@ import numpy
 
 from .._core.array import OPS, Array
 from .._core.mode import GRAD_ENABLED
-from ..backend import device_of, gpu, to_device, to_host
+from ..backend import CPU, device_of, gpu, to_device, to_host
 from ..ops.linalg import einsum as _einsum
 from . import _random
 from ._dtypes import Size, dtype as _TorchDtype, from_numpy_dtype, to_numpy_dtype
@@ -234,17 +234,15 @@ def _parse_device(d: Any) -> tuple:
 
 
 def _move(self: Tensor, kind: str, index: int | None) -> Tensor:
-    """The tensor on another device (the same tensor when it is there already)."""
-    on_gpu = self.is_cuda
-    if kind == "cpu" and not on_gpu:
+    """The tensor on another device (the same tensor when it is there already); differentiable."""
+    src = device_of(self._data)
+    if kind == "cpu":
+        dst = CPU
+    else:
+        dst = gpu(index if index is not None else (src.device_id if src.device_type == "gpu" else 0))
+    if dst == src:
         return self
-    if kind == "cuda" and on_gpu and (index is None or device_of(self._data).device_id == index):
-        return self
-    if self.requires_grad and GRAD_ENABLED.get():
-        raise NotImplementedError("tapegrad.torch: a differentiable copy to another device is not supported yet; "
-                                  "move the tensor before setting requires_grad, or move it under torch.no_grad()")
-    data = to_host(self._data) if kind == "cpu" else to_device(self._data, gpu(index or 0))
-    return Tensor._make(data)
+    return OPS.device_copy(self, ctx=dst, src=src)
 
 
 def _to(self: Tensor, *args: Any, dtype: Any = None, device: Any = None, non_blocking: bool = False,

@@ -18,7 +18,7 @@ from .._core.array import OPS, Array
 from .._core.errors import AutogradError
 from .._core.mode import GRAD_ENABLED
 from .._core.node import Node
-from ..backend import device_of, to_host
+from ..backend import device_of, is_device_buffer, to_host
 
 __all__ = ["Tensor", "GradFn"]
 
@@ -39,7 +39,7 @@ _TORCH_NAMES = {
     "matmul": "MatMul", "norm": "LinalgVectorNorm", "reshape": "View", "transpose": "Permute",
     "getitem": "Index", "setitem": "CopySlices", "maximum": "Maximum", "minimum": "Minimum", "relu": "Relu",
     "sigmoid": "Sigmoid", "softmax": "Softmax", "log_softmax": "LogSoftmax", "broadcast_to": "Expand",
-    "astype": "ToCopy", "max": "Max", "min": "Min", "amax": "Amax", "amin": "Amin", "concatenate": "Cat",
+    "astype": "ToCopy", "device_copy": "ToCopy", "max": "Max", "min": "Min", "amax": "Amax", "amin": "Amin", "concatenate": "Cat",
     "stack": "Stack", "where": "Where", "clip": "Clamp", "expand_dims": "Unsqueeze", "squeeze": "Squeeze",
     "var": "Var", "std": "Std", "cumsum": "Cumsum", "cumprod": "Cumprod", "square": "Pow", "reciprocal": "Reciprocal",
     "log1p": "Log1P", "expm1": "Expm1", "sinh": "Sinh", "cosh": "Cosh", "arcsin": "Asin", "arccos": "Acos",
@@ -190,6 +190,8 @@ class Tensor(Array):
     def _coerce(cls, value: Any) -> Any:
         if isinstance(value, (int, float, complex, numpy.ndarray, numpy.generic)):
             return value
+        if is_device_buffer(value):  # a raw device buffer (inside a gradient rule)
+            return value
         if value is None:
             raise TypeError("expected a tensor or a number, got None")
         a = numpy.asarray(value)
@@ -306,7 +308,7 @@ class Tensor(Array):
             self._gradT = self._gradT + g
         else:
             buf = self._gradT._data
-            if buf.shape == g.shape and buf.flags.writeable:
+            if buf.shape == g.shape and getattr(buf.flags, "writeable", True):  # CuPy: always
                 buf += g._data
             else:
                 self._gradT._data = buf + g._data
@@ -372,7 +374,10 @@ class Tensor(Array):
         """The values as a NumPy array sharing memory (on the CPU)."""
         if self.requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
-        return to_host(self._data)
+        if self.is_cuda:
+            raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() to copy "
+                            "the tensor to host memory first.")
+        return self._data
 
     def tolist(self) -> Any:
         return numpy.asarray(to_host(self._data)).tolist()

@@ -14,7 +14,8 @@ from typing import Any, Callable, Iterator, Mapping
 import numpy
 
 from ..._core.array import Array
-from ...backend import to_host
+from ...backend import CPU, device_of, gpu, to_device, to_host
+from .._functions import _parse_device
 from .._dtypes import DTYPES, dtype as _torch_dtype, to_numpy_dtype
 from ..tensor import Tensor
 from . import functional as F
@@ -53,7 +54,7 @@ def _zero_grad(p: Tensor, set_to_none: bool) -> None:
         return
     if g._node is not None:
         g.detach_()
-    if g._data.flags.writeable:
+    if getattr(g._data.flags, "writeable", True):  # CuPy arrays have no such flag: always writable
         g._data[...] = 0
     else:
         g._data = numpy.zeros_like(g._data)
@@ -364,26 +365,45 @@ class Module:
                     t.grad._data = t.grad._data.astype(dt)
         return self
 
+    def _move(self, device: Any) -> "Module":
+        """Parameters, their gradients and buffers moved to ``device`` in place (same objects)."""
+        kind, index = _parse_device(device)
+        dev = CPU if kind == "cpu" else gpu(index or 0)
+        for t in list(self.parameters()) + list(self.buffers()):
+            if device_of(t._data) != dev:
+                t._data = to_device(t._data, dev)
+                t._version += 1
+            g = t.grad if isinstance(t, Parameter) else None
+            if g is not None and device_of(g._data) != dev:
+                g._data = to_device(g._data, dev)
+        return self
+
     def to(self, *args: Any, **kwargs: Any) -> "Module":
-        """``to(dtype)`` casts floating parameters and buffers in place; devices other than the CPU are
-        not supported, and ``to('cpu')`` is a no-op. Returns self."""
+        """``to(dtype)`` casts floating parameters and buffers in place, ``to(device)`` ('cpu', 'cuda',
+        'cuda:1', a torch.device) moves them in place; both may be given. Returns self."""
         dt = kwargs.get("dtype")
+        device = None
         for a in list(args) + [kwargs.get("device")]:
             if isinstance(a, _torch_dtype):
                 dt = a
             elif isinstance(a, Tensor):
-                dt = DTYPES[a._data.dtype]
-            elif a is not None and not str(a).startswith("cpu"):
-                raise RuntimeError(f"tapegrad.torch modules live on the CPU; cannot move to {a}")
+                dt, device = DTYPES[a._data.dtype], a.device
+            elif a is not None:
+                device = a
         if dt is not None:
             if to_numpy_dtype(dt).kind not in "fc":
                 raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got desired "
                                 f"dtype={dt}")
             self._cast(to_numpy_dtype(dt))
+        if device is not None:
+            self._move(device)
         return self
 
     def cpu(self) -> "Module":
-        return self
+        return self._move("cpu")
+
+    def cuda(self, device: Any = None) -> "Module":
+        return self._move("cuda" if device is None else device if not isinstance(device, int) else f"cuda:{device}")
 
     def float(self) -> "Module":  # noqa: A003
         return self._cast(numpy.dtype(numpy.float32))
