@@ -47,7 +47,9 @@ class WrongResult(AssertionError):
 def to_numpy(x: Any) -> numpy.ndarray:
     """A NumPy copy of a NumPy array, a tapegrad array, a torch tensor or a Python number."""
     if hasattr(x, "detach") and hasattr(x, "numpy") and type(x).__module__.startswith("torch"):
-        return x.detach().numpy().copy()
+        return x.detach().cpu().numpy().copy()
+    if hasattr(x, "asnumpy"):  # a tapegrad array, also on a GPU
+        return x.asnumpy()
     return numpy.array(x)
 
 

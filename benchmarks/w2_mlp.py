@@ -93,13 +93,13 @@ def _result(loss: Any, grads: list, params: list) -> dict:
 
 # -- the implementations: each returns a zero-argument SGD step on its own copy of the params --
 
-def tapegrad_forward_fn(params: list, X: numpy.ndarray, y: numpy.ndarray) -> tuple:
-    """(params as tapegrad variables, loss function) in the MXNet dialect."""
+def tapegrad_forward_fn(params: list, X: numpy.ndarray, y: numpy.ndarray, ctx: Any = None) -> tuple:
+    """(params as tapegrad variables, loss function) in the MXNet dialect, on ``ctx`` (the CPU by default)."""
     from tapegrad import np, npx
-    ps = [np.array(p) for p in params]
+    ps = [np.array(p, ctx=ctx) for p in params]
     for p in ps:
         p.attach_grad()
-    Xt, yt = np.array(X), np.array(y)
+    Xt, yt = np.array(X, ctx=ctx), np.array(y, ctx=ctx)
 
     def loss_fn() -> Any:
         W1, b1, W2, b2, W3, b3 = ps
@@ -110,10 +110,11 @@ def tapegrad_forward_fn(params: list, X: numpy.ndarray, y: numpy.ndarray) -> tup
     return ps, loss_fn
 
 
-def tapegrad_step(params: list, X: numpy.ndarray, y: numpy.ndarray, lr: float = LR) -> Callable[[], dict]:
+def tapegrad_step(params: list, X: numpy.ndarray, y: numpy.ndarray, lr: float = LR,
+                  ctx: Any = None) -> Callable[[], dict]:
     """MXNet dialect, as D2L writes a training step: record, backward, in-place SGD."""
     from tapegrad import autograd
-    ps, loss_fn = tapegrad_forward_fn(params, X, y)
+    ps, loss_fn = tapegrad_forward_fn(params, X, y, ctx)
 
     def step() -> dict:
         with autograd.record():
@@ -125,13 +126,13 @@ def tapegrad_step(params: list, X: numpy.ndarray, y: numpy.ndarray, lr: float = 
     return step
 
 
-def torch_forward_fn(torch: Any, params: list, X: numpy.ndarray, y: numpy.ndarray) -> tuple:
+def torch_forward_fn(torch: Any, params: list, X: numpy.ndarray, y: numpy.ndarray, device: Any = None) -> tuple:
     """(params as leaf tensors, loss function): F.linear with (out, in) weights, F.cross_entropy."""
     F = torch.nn.functional
     ps = []
     for p in params:
-        ps.append(torch.tensor(p.T.copy() if p.ndim == 2 else p, requires_grad=True))
-    Xt, yt = torch.tensor(X), torch.tensor(y)
+        ps.append(torch.tensor(p.T.copy() if p.ndim == 2 else p, requires_grad=True, device=device))
+    Xt, yt = torch.tensor(X, device=device), torch.tensor(y, device=device)
 
     def loss_fn() -> Any:
         W1, b1, W2, b2, W3, b3 = ps
@@ -141,9 +142,10 @@ def torch_forward_fn(torch: Any, params: list, X: numpy.ndarray, y: numpy.ndarra
     return ps, loss_fn
 
 
-def torch_step(torch: Any, params: list, X: numpy.ndarray, y: numpy.ndarray, lr: float = LR) -> Callable[[], dict]:
+def torch_step(torch: Any, params: list, X: numpy.ndarray, y: numpy.ndarray, lr: float = LR,
+               device: Any = None) -> Callable[[], dict]:
     """PyTorch as its tutorials write a manual SGD step: backward, update under no_grad, grad = None."""
-    ps, loss_fn = torch_forward_fn(torch, params, X, y)
+    ps, loss_fn = torch_forward_fn(torch, params, X, y, device)
 
     def step() -> dict:
         loss = loss_fn()

@@ -183,3 +183,13 @@ def test_functional_api_on_the_gpu():
         g = fn(xg)
         assert _on_gpu(g)
         numpy.testing.assert_allclose(to_host(g._data), fn(xc).asnumpy(), rtol=1e-12)
+
+
+def test_the_gpu_benchmark_checks_and_times_both(capsys):
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA build of PyTorch")
+    from benchmarks import gpu_mlp
+    assert gpu_mlp.main(["1"]) == 0
+    out = capsys.readouterr().out
+    assert "WRONG" not in out and out.count("×") == len(gpu_mlp.BATCHES)
