@@ -141,7 +141,10 @@ class Array:
         if req == "null" or buf is None:
             return
         if req == "write":
-            buf[...] = 0 if g is None else g._data
+            if g is None:
+                buf[...] = 0
+            elif g._data is not buf:  # (a rule may have written it there: see engine._offers)
+                buf[...] = g._data
         elif g is not None:
             buf += g._data
 

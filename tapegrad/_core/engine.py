@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import operator
+import sys
 from typing import Any, Sequence
 
 import numpy
@@ -14,6 +15,7 @@ from .node import Node
 from ..backend import ones_like
 
 _ARR = numpy.ndarray
+_WRITE_GRAD = Array._write_grad
 
 _SECOND_BACKWARD = (
     "Trying to backward through the graph a second time (or directly access saved tensors after they "
@@ -165,7 +167,8 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
             if not raw:
                 gin = op.run_vjp(node, g)
             elif op.raw_ok:
-                gin = op.run_raw(node, g)
+                gin = op.run_raw(node, g, _offers(node, grads, only)) if op.writes_into and wanted is None \
+                    else op.run_raw(node, g)
             else:
                 gin = _run_wrapped(node, g)
             if op.singular:
@@ -213,6 +216,30 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
         cls = type(heads[0])
         results = [_wrap(cls, r) for r in results]
     return results if variables is not None else None
+
+
+def _offers(node: Node, grads: dict, only: set | None) -> tuple:
+    """For a rule that can write into a buffer (``Op.writes_into``): per input, the variable's own
+    gradient buffer where the rule's cotangent will be that variable's whole gradient, else None.
+
+    Offered: a variable with ``grad_req='write'`` filled by Array's own ``_write_grad``, that no
+    cotangent has reached yet (a later one is added to the buffer's content, out of place), whose
+    buffer matches the input's shape and dtype and is referenced by nothing but the variable (a
+    buffer saved in the tape, or held by the caller, could be read during this backward; one held
+    by the caller gets the copy instead). One buffer is offered once per node (``dot(x, x)``)."""
+    outs = []
+    for i, p in enumerate(node.parents):
+        buf = None
+        if p is not None and p.op is None and p.var is not None and p not in grads and (only is None or p in only):
+            v = p.var()
+            if (v is not None and v._node is p and v._grad_req == "write" and type(v)._write_grad is _WRITE_GRAD
+                    and p not in node.parents[:i]):
+                buf = v._grad
+                if (type(buf) is not _ARR or buf.shape != node.shapes[i] or buf.dtype != node.dtypes[i]
+                        or sys.getrefcount(buf) > 3):  # 3: the variable's slot, ``buf`` and the call's argument
+                    buf = None
+        outs.append(buf)
+    return tuple(outs)
 
 
 def _wrap(cls: type, g: Any) -> Any:

@@ -82,13 +82,22 @@ def dot(xp, a, b):
     return xp.dot(a, b)
 
 
+def _product_into(x, y, out):
+    """``dot(x, y)`` of matrices; written into ``out`` when the engine offers a variable's gradient
+    buffer (raw buffers then: see ``Op.vjp``'s ``outs``)."""
+    if out is None:
+        return T.dot(x, y)
+    return xp_of((out,)).matmul(x, y, out=out)
+
+
 @dot.vjp
-def _(g, a, b, needs):
+def _(g, a, b, needs, outs):
     if _ndim(a) == 0 or _ndim(b) == 0:  # also a Python number
         return _scaled_vjp(g, a, b, needs)
     ga = gb = None
     if a.ndim == 2 and b.ndim == 2:  # the common case, as two plain matrix products
-        return (T.dot(g, T.transpose(b)) if needs[0] else None, T.dot(T.transpose(a), g) if needs[1] else None)
+        return (_product_into(g, T.transpose(b), outs[0]) if needs[0] else None,
+                _product_into(T.transpose(a), g, outs[1]) if needs[1] else None)
     # dot(a, b) contracts a's last axis with b's second-to-last (its only axis when 1-D);
     # the result's axes are a's free axes, then b's free axes.
     if needs[0]:

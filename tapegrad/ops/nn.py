@@ -194,6 +194,8 @@ def _pick_index(xp, index, n, mode):
     if idx.dtype.kind != "i" and idx.dtype.kind != "u":
         idx = idx.astype(xp.int64)  # MXNet accepts float labels; they are truncated
     if mode == "clip":
+        if xp is numpy and (idx.size == 0 or (idx.min() >= 0 and idx.max() < n)):
+            return idx  # already in range: clip would only copy it (and costs more than the check)
         return xp.clip(idx, 0, max(n - 1, 0))
     if mode == "wrap":
         return xp.mod(idx, n)
@@ -252,7 +254,11 @@ def pick(xp, data, index, axis=-1, keepdims=False, mode="clip"):
         flat = data.reshape(-1)
         return flat[_pick_index(xp, index, flat.size, mode)]
     ax = axis % data.ndim
-    idx = _pick_kept(xp, data.ndim, _pick_index(xp, index, data.shape[ax], mode), ax)
+    idx = _pick_index(xp, index, data.shape[ax], mode)
+    if data.ndim == 2 and ax == 1 and idx.ndim == 1:  # a batch of class scores and its labels
+        out = data[xp.arange(data.shape[0]), idx]
+        return out[:, None] if keepdims else out
+    idx = _pick_kept(xp, data.ndim, idx, ax)
     out = xp.take_along_axis(data, idx, axis=ax)
     return out if keepdims else xp.squeeze(out, axis=ax)
 
@@ -269,7 +275,13 @@ def _(g, index, shapes, axis, keepdims, mode):
         key = _pick_index(xp, raw, size, mode)
         return (T.reshape(T.scatter_add(g, (size,), key), shape), None)
     ax = axis % len(shape)
-    idx = _pick_kept(xp, len(shape), _pick_index(xp, raw, shape[ax], mode), ax)
+    idx = _pick_index(xp, raw, shape[ax], mode)
+    if not isinstance(g, Array) and len(shape) == 2 and ax == 1 and idx.ndim == 1:
+        # raw buffers (a backward that builds no graph): g written into zeros at the picked places
+        out = xp.zeros(shape, dtype=g.dtype)
+        out[xp.arange(shape[0]), idx] = g[:, 0] if keepdims else g
+        return (out, None)
+    idx = _pick_kept(xp, len(shape), idx, ax)
     iota = xp.arange(shape[ax]).reshape((-1,) + (1,) * (len(shape) - ax - 1))
     mask = iota == idx  # True at the picked position along the axis
     gk = g if keepdims else T.expand_dims(g, ax)

@@ -47,7 +47,7 @@ def mean(xp, a, axis=None, dtype=None, out=None, keepdims=False):
 
 @mean.vjp
 def _(g, shapes, axis, keepdims):
-    return (_expand(g, shapes[0], axis, keepdims) / _b.max(_count(shapes[0], axis), 1),)
+    return (_expand(g / _b.max(_count(shapes[0], axis), 1), shapes[0], axis, keepdims),)  # divide, then broadcast
 
 
 def _np_sum_to(x, shape):

@@ -29,7 +29,7 @@ _ARR = numpy.ndarray
 _SCALARS = (int, float, bool, complex)
 
 # VJP argument kinds
-_G, _IN, _VARIN, _OUT, _PARAM, _NEEDS, _SHAPES, _DTYPES = range(8)
+_G, _IN, _VARIN, _OUT, _PARAM, _NEEDS, _SHAPES, _DTYPES, _OUTS = range(9)
 
 
 class Op:
@@ -196,6 +196,11 @@ class Op:
 
         ``needed_for={"x": (1,)}`` says input ``x`` is read only for input 1's gradient, so it is not
         saved when input 1 needs none (``x * 2.8`` keeps nothing); the rule then receives None for it.
+
+        ``outs``: one raw buffer or None per input. In a backward that builds no graph, the engine
+        offers a variable's own gradient buffer (``grad_req='write'``) where this rule's cotangent for
+        that input is the whole gradient; a rule that writes its result there and returns that buffer
+        spares the copy (MXNet's kWriteTo). Elsewhere every entry is None.
         """
         if fn is None:
             return lambda f: self.vjp(f, needed_for=needed_for)
@@ -205,6 +210,7 @@ class Op:
         self.save_in = tuple(key if kind == _IN else -1 for kind, key in spec if kind in (_IN, _VARIN))
         self.save_out = any(kind == _OUT for kind, _ in spec)
         self.save_when = {self.input_names.index(k): tuple(v) for k, v in (needed_for or {}).items()}
+        self.writes_into = any(kind == _OUTS for kind, _ in spec)
         self._masks = {}
         self.run_vjp = self._compile(raw=False)
         self.run_raw = self._compile(raw=True)
@@ -235,9 +241,11 @@ class Op:
                              "(" + "".join(f"node.parents[{i}] is not None, " for i in range(self.nin)) + ")")
             elif kind == _SHAPES:
                 parts.append("node.shapes")
+            elif kind == _OUTS:
+                parts.append("outs if outs is not None else (None,) * len(node.parents)")
             else:
                 parts.append("node.dtypes")
-        src = (f"def run(node, g):\n"
+        src = (f"def run(node, g, outs=None):\n"
                f"    res = op.vjp_fn({', '.join(parts)})\n"  # looked up per call: vjp_fn may be replaced
                f"    return res if isinstance(res, (tuple, list)) else (res,)\n")
         exec(compile(src, f"<{'raw ' if raw else ''}VJP of {self.name}>", "exec"), env)  # noqa: S102 - our template
@@ -258,6 +266,8 @@ class Op:
                 spec.append((_SHAPES, None))
             elif pname == "dtypes":
                 spec.append((_DTYPES, None))
+            elif pname == "outs" and not tangents:
+                spec.append((_OUTS, None))
             elif pname in self.input_names:
                 i = self.input_names.index(pname)
                 if self.variadic and i == len(self.input_names) - 1 and i >= self.nin:
@@ -268,7 +278,7 @@ class Op:
                 spec.append((_PARAM, pname))
             else:
                 raise TypeError(f"{'JVP' if tangents else 'VJP'} of {self.name!r} names {pname!r}, which is neither "
-                                f"{' / '.join(incoming)}, out, needs, shapes, dtypes nor a parameter of the forward "
+                                f"{' / '.join(incoming)}, out, needs, shapes, dtypes{'' if tangents else ', outs'} nor a parameter of the forward "
                                 f"({self.input_names + self.param_names})")
         return spec
 
@@ -283,6 +293,8 @@ class Op:
     # -- backward support ----------------------------------------------------------------------
     #: The rule may run on raw buffers (``run_raw``, in raw mode); custom ops say False.
     raw_ok = True
+    #: The rule names ``outs`` (see ``vjp``): the engine may offer it gradient buffers to write into.
+    writes_into = False
     #: Set by ``vjp()`` (see ``_compile``); an op without a VJP is never recorded.
     run_vjp: Callable
     run_raw: Callable
@@ -337,6 +349,8 @@ def _direct_args(op: Op, spec: list, incoming: Any, args: tuple, params: dict, r
             vals.append(needs)
         elif kind == _SHAPES:
             vals.append(tuple(getattr(a, "shape", ()) for a in args))
+        elif kind == _OUTS:
+            vals.append((None,) * len(args))
         else:
             vals.append(tuple(getattr(getattr(a, "_data", a), "dtype", None) for a in args))
     return vals
