@@ -145,8 +145,13 @@ class Op:
         backward that builds no graph (the rule then sees raw buffers, and Arrays are unwrapped)."""
         if self.seq:
             args, params = self._unpack_sequence(args, params)
-        if len(args) != self.nin and not self.variadic:
-            args, params = _bind(self, args, params)
+        n = len(args)
+        if n != self.nin and not self.variadic:
+            if not params and self.nin < n <= self.nin + len(self.param_names):  # ``reshape(g, shape)``
+                params = dict(zip(self.param_names, args[self.nin:]))
+                args = args[:self.nin]
+            else:
+                args, params = _bind(self, args, params)
         xp = numpy
         for a in args:
             t = type(a)
@@ -464,7 +469,9 @@ def apply(op: Op, args: tuple, params: dict) -> Any:
 def _asarray(xp: Any, o: Any) -> Any:
     """A forward's result as an array (NumPy returns scalars for 0-d results); a device buffer as it
     is, also when its module is not ``xp`` (a copy between devices)."""
-    return o if is_device_buffer(o) else xp.asarray(o)
+    if isinstance(o, numpy.generic) or not is_device_buffer(o):
+        return xp.asarray(o)
+    return o
 
 
 def _scan(op: Op, args: tuple) -> tuple:
