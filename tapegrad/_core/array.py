@@ -20,6 +20,22 @@ _GRAD_REQS = ("write", "add", "null")
 ARRAY_CLASSES: set = set()
 
 
+def write_buffer(v: "Array", g: Any) -> None:
+    """Variable ``v``'s gradient buffer given the raw gradient ``g`` (None: zero), as its
+    ``grad_req`` says: overwritten ('write'), added to ('add') or left alone ('null')."""
+    req = v._grad_req
+    buf = v._grad
+    if req == "null" or buf is None:
+        return
+    if req == "write":
+        if g is None:
+            buf[...] = 0
+        elif g is not buf:  # (a rule may have written it there: see engine._offers)
+            buf[...] = g
+    elif g is not None:
+        buf += g
+
+
 class Array:
     """An n-dimensional array that can take part in automatic differentiation.
 
@@ -136,17 +152,7 @@ class Array:
 
     def _write_grad(self, g: Any, create_graph: bool) -> None:
         """Put a backward's gradient into this variable's buffer, in place, as ``grad_req`` says."""
-        req = self._grad_req
-        buf = self._grad
-        if req == "null" or buf is None:
-            return
-        if req == "write":
-            if g is None:
-                buf[...] = 0
-            elif g._data is not buf:  # (a rule may have written it there: see engine._offers)
-                buf[...] = g._data
-        elif g is not None:
-            buf += g._data
+        write_buffer(self, None if g is None else g._data)
 
     def _as_variable(self) -> "Array":
         """Make this array a leaf of the tape with no gradient buffer (for transforms that return

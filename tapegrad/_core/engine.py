@@ -9,7 +9,7 @@ import numpy
 
 from . import forward as _forward
 from . import mode
-from .array import OPS, Array
+from .array import OPS, Array, write_buffer
 from .errors import NO_INPUTS, NOT_IN_GRAPH, NOT_VARIABLE, AutogradError, GradShapeError
 from .node import Node
 from ..backend import ones_like
@@ -101,6 +101,9 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
     grads: dict = {}
     roots = []
     strict = True
+    # With no graph to build (and no forward trace watching), rules run on raw buffers: ops inside
+    # them skip Arrays, the tape and dispatch. Otherwise they run on Arrays, recorded if create_graph.
+    raw = not create_graph and not _forward.ACTIVE.get()
     for i, (h, hg) in enumerate(zip(heads, head_grads)):
         if not isinstance(h, Array):
             raise TypeError(f"backward heads must be arrays, got {type(h).__name__}")
@@ -109,14 +112,20 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
         if node is None:
             raise AutogradError(cls._err_no_graph(i))
         strict = strict and cls._strict_free
+        d = h._data
         if hg is None:
-            if not implicit_ones and h._data.size != 1:
+            if not implicit_ones and d.size != 1:
                 raise AutogradError("grad can be implicitly created only for scalar outputs")
-            hg = cls._make(ones_like(h._data))
-        elif not isinstance(hg, Array):
-            hg = cls._make(cls._coerce(hg))
-        if hg.shape != h.shape:
-            raise GradShapeError(cls._err_head_shape(i, hg.shape, h.shape))
+            hg = numpy.ones(d.shape, d.dtype) if type(d) is _ARR else ones_like(d)
+            if not raw:
+                hg = cls._make(hg)
+        else:
+            if not isinstance(hg, Array):
+                hg = cls._make(cls._coerce(hg))
+            if hg.shape != h.shape:
+                raise GradShapeError(cls._err_head_shape(i, hg.shape, h.shape))
+            if raw:
+                hg = hg._data
         _deposit(grads, node, h._idx, hg)
         roots.append(node)
 
@@ -136,12 +145,6 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
             raise AutogradError(NO_INPUTS)
 
     results: list = [None] * (len(variables) if variables is not None else 0)
-    # With no graph to build (and no forward trace watching), rules run on raw buffers: ops inside
-    # them skip Arrays, the tape and dispatch. Otherwise they run on Arrays, recorded if create_graph.
-    raw = not create_graph and not _forward.ACTIVE.get()
-    if raw:
-        for node, g in grads.items():
-            grads[node] = g._data if node.nout is None else [None if x is None else x._data for x in g]
     scope = mode.StateScope(recording=create_graph, grad_enabled=create_graph, training=train_mode, raw=raw)
     with scope:
         for node in order:
@@ -333,8 +336,10 @@ def _write_leaf(node: Node, g: Any, create_graph: bool, raw: bool = False) -> No
     v = node.var() if node.var is not None else None
     if v is None or v._node is not node:
         return
-    if raw:
+    if not raw:
+        v._write_grad(g, create_graph)
+    elif type(v)._write_grad is _WRITE_GRAD:  # Array's own: buffer work alone, no op to leave raw mode for
+        write_buffer(v, g)
+    else:
         with mode.StateScope(raw=False):
             v._write_grad(_wrap(node.cls, g), create_graph)
-    else:
-        v._write_grad(g, create_graph)
