@@ -303,3 +303,97 @@ def test_products_with_a_python_number_operand_differentiate(name, number_first)
         numpy.testing.assert_allclose(y.asnumpy(), ref)
         (gx,) = autograd.grad([y], [x], create_graph=create_graph)
         numpy.testing.assert_allclose(gx.asnumpy(), numpy.full(3, 2.5))  # d/dx sum(2.5 x) = 2.5
+
+
+# --- a rule writing straight into a variable's gradient buffer (engine._offers) -------------------
+
+def _spy_direct_writes(monkeypatch):
+    """Record, per leaf write, whether the gradient already was the variable's own buffer."""
+    from tapegrad._core import array as array_mod
+    from tapegrad._core import engine
+    seen = []
+    real = array_mod.write_buffer
+
+    def spy(v, g):
+        seen.append(g is not None and g is v._grad)
+        real(v, g)
+    monkeypatch.setattr(engine, "write_buffer", spy)
+    return seen
+
+
+def _mats(seed=0):
+    rng = numpy.random.default_rng(seed)
+    return rng.standard_normal((5, 3)), rng.standard_normal((3, 4)), rng.standard_normal((4, 2))
+
+
+def test_a_product_writes_the_weight_gradient_into_its_buffer(monkeypatch):
+    seen = _spy_direct_writes(monkeypatch)
+    X, W, V = _mats()
+    w, v = np.array(W), np.array(V)
+    w.attach_grad()
+    v.attach_grad()
+    bufs = (id(w._grad), id(v._grad))  # ids: holding the buffers would keep them from being offered
+    for _ in range(2):
+        with autograd.record():
+            y = np.dot(np.tanh(np.dot(np.array(X), w)), v).sum()
+        y.backward()
+    assert seen == [True, True] * 2  # both gradients were written in place by the products
+    assert (id(w._grad), id(v._grad)) == bufs
+    t = numpy.tanh(X @ W)
+    gv = t.T @ numpy.ones((5, 2))
+    gw = X.T @ ((numpy.ones((5, 2)) @ V.T) * (1 - t ** 2))
+    numpy.testing.assert_allclose(v.grad.asnumpy(), gv, rtol=1e-12)
+    numpy.testing.assert_allclose(w.grad.asnumpy(), gw, rtol=1e-12)
+
+
+def test_a_buffer_read_by_the_graph_is_not_written_early(monkeypatch):
+    """w.grad saved as an input of an earlier node must still hold its old values when that node's
+    rule reads it, although a later product's rule computes w's new gradient first."""
+    seen = _spy_direct_writes(monkeypatch)
+    X, W, _ = _mats(1)
+    w = np.array(W)
+    w.attach_grad()
+    old = numpy.random.default_rng(2).standard_normal(W.shape)
+    w._grad[...] = old
+    u = np.array(numpy.ones((4, 2)))
+    u.attach_grad()
+    with autograd.record():
+        p = np.dot(w.grad, u).sum()  # created first, so its rule (reading w.grad for u) runs last
+        q = np.dot(np.array(X), w).sum()
+        y = p + q
+    y.backward()
+    assert sorted(seen) == [False, True]  # u's buffer was written in place, w's was not
+    numpy.testing.assert_allclose(u.grad.asnumpy(), old.T @ numpy.ones((3, 2)), rtol=1e-12)
+    numpy.testing.assert_allclose(w.grad.asnumpy(), X.T @ numpy.ones((5, 4)), rtol=1e-12)
+
+
+def test_a_held_gradient_sees_the_new_values_and_the_same_leaf_twice_sums(monkeypatch):
+    seen = _spy_direct_writes(monkeypatch)
+    A = numpy.random.default_rng(3).standard_normal((3, 3))
+    a = np.array(A)
+    a.attach_grad()
+    held = a.grad  # the caller holds the buffer: the rule's result is copied in, not written early
+    with autograd.record():
+        y = np.dot(a, a).sum()  # one node, the same variable twice
+    y.backward()
+    ones = numpy.ones((3, 3))
+    numpy.testing.assert_allclose(held.asnumpy(), ones @ A.T + A.T @ ones, rtol=1e-12)
+    del held
+    with autograd.record():
+        y = np.dot(a, a).sum()
+    y.backward()
+    assert seen[-1] is False  # offered to one input at most; the other's cotangent was added out of place
+    numpy.testing.assert_allclose(a.grad.asnumpy(), ones @ A.T + A.T @ ones, rtol=1e-12)
+
+
+def test_an_add_buffer_is_never_offered(monkeypatch):
+    seen = _spy_direct_writes(monkeypatch)
+    X, W, _ = _mats(4)
+    w = np.array(W)
+    w.attach_grad("add")
+    for _ in range(2):
+        with autograd.record():
+            y = np.dot(np.array(X), w).sum()
+        y.backward()
+    assert True not in seen
+    numpy.testing.assert_allclose(w.grad.asnumpy(), 2 * X.T @ numpy.ones((5, 4)), rtol=1e-12)
