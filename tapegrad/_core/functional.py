@@ -15,7 +15,7 @@ from . import engine, forward
 from .array import OPS, Array
 from .custom import record_custom
 from .mode import StateScope
-from ..backend import to_device, device_of, xp_of
+from ..backend import device_of, ones_like, to_device, zeros_like
 
 __all__ = ["grad", "value_and_grad", "elementwise_grad", "make_vjp", "vjp", "make_jvp", "jvp", "jacobian",
            "hessian", "hvp", "checkpoint", "custom_vjp", "custom_jvp"]
@@ -93,7 +93,8 @@ def make_vjp(fun: Callable, argnum: Any = 0) -> Callable:
         flat_vars = [v for vs, _ in specs for v in vs]
 
         def vjp_fn(g: Any) -> Any:
-            g = g if isinstance(g, Array) else type(ans)._make(_like(ans._data, numpy.asarray(g, dtype=ans._data.dtype)))
+            if not isinstance(g, Array):
+                g = type(ans)._make(_like(ans._data, numpy.asarray(g, dtype=ans._data.dtype)))
             # forward traces see the backward's ops whether or not they are recorded: record them only
             # when a reverse pass outside this one will differentiate the result
             create = nested or _is_traced(g)
@@ -103,7 +104,7 @@ def make_vjp(fun: Callable, argnum: Any = 0) -> Callable:
                 with StateScope(recording=True, grad_enabled=True):
                     grads = engine.backward([ans], [g], retain_graph=True, create_graph=create,
                                             variables=flat_vars)
-            grads = [type(v)._make(xp_of((v._data,)).zeros_like(v._data)) if gr is None else gr
+            grads = [type(v)._make(zeros_like(v._data)) if gr is None else gr
                      for v, gr in zip(flat_vars, grads)]
             out, k = [], 0
             for vs, rebuild in specs:
@@ -130,7 +131,7 @@ def grad(fun: Callable, argnum: Any = 0) -> Callable:
     def gradfun(*args: Any, **kwargs: Any) -> Any:
         vjp_fn, ans = make_vjp(fun, argnum)(*args, **kwargs)
         _check_scalar(ans, "grad")
-        return vjp_fn(type(ans)._make(xp_of((ans._data,)).ones_like(ans._data)))
+        return vjp_fn(type(ans)._make(ones_like(ans._data)))
     return gradfun
 
 
@@ -140,7 +141,7 @@ def value_and_grad(fun: Callable, argnum: Any = 0) -> Callable:
     def vg(*args: Any, **kwargs: Any) -> tuple:
         vjp_fn, ans = make_vjp(fun, argnum)(*args, **kwargs)
         _check_scalar(ans, "value_and_grad")
-        return ans, vjp_fn(type(ans)._make(xp_of((ans._data,)).ones_like(ans._data)))
+        return ans, vjp_fn(type(ans)._make(ones_like(ans._data)))
     return vg
 
 
@@ -149,7 +150,7 @@ def elementwise_grad(fun: Callable, argnum: Any = 0) -> Callable:
     @functools.wraps(fun)
     def eg(*args: Any, **kwargs: Any) -> Any:
         vjp_fn, ans = make_vjp(fun, argnum)(*args, **kwargs)
-        return vjp_fn(type(ans)._make(xp_of((ans._data,)).ones_like(ans._data)))
+        return vjp_fn(type(ans)._make(ones_like(ans._data)))
     return eg
 
 
@@ -181,7 +182,7 @@ def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple
     touts = []
     for y in outs:
         t = trace.get(y)
-        touts.append(type(y)._make(xp_of((y._data,)).zeros_like(y._data)) if t is None else t)
+        touts.append(type(y)._make(zeros_like(y._data)) if t is None else t)
     return ans, (tuple(touts) if isinstance(ans, tuple) else touts[0])
 
 
@@ -355,7 +356,7 @@ class custom_jvp:  # noqa: N801 - JAX's name
             return self.fun(*args)
         trace = traces[k]
         tangents = tuple(trace.get(a) if trace.get(a) is not None else
-                         (type(a)._make(xp_of((a._data,)).zeros_like(a._data)) if isinstance(a, Array) else 0.0) for a in args)
+                         (type(a)._make(zeros_like(a._data)) if isinstance(a, Array) else 0.0) for a in args)
         token = forward.TRACES.set(traces[:k] + traces[k + 1:])
         try:
             out, tout = self.rule(tuple(args), tangents)

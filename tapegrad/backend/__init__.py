@@ -62,13 +62,13 @@ def num_gpus() -> int:
         return 0
 
 
-def _is_host(d: object) -> bool:
-    return type(d).__module__.split(".", 1)[0] != "cupy"
-
-
 def is_device_buffer(d: object) -> bool:
     """Whether ``d`` is a raw GPU buffer (a CuPy array)."""
     return type(d).__module__.split(".", 1)[0] == "cupy"
+
+
+def _is_host(d: object) -> bool:
+    return not is_device_buffer(d)
 
 
 def xp_of(datas) -> object:

@@ -1293,7 +1293,8 @@ def pinv(xp, a, rcond=None, hermitian=False, *, rtol=_NOVALUE):
                  else max(a.shape[-2:]) * numpy.finfo(a.dtype).eps)
     if hermitian:
         low = xp.tril(a, -1)
-        a = low + xp.conj(xp.swapaxes(low, -1, -2)) + xp.real(xp.diagonal(a, 0, -2, -1))[..., None] * xp.eye(a.shape[-1], dtype=a.dtype)
+        diag = xp.real(xp.diagonal(a, 0, -2, -1))[..., None] * xp.eye(a.shape[-1], dtype=a.dtype)
+        a = low + xp.conj(xp.swapaxes(low, -1, -2)) + diag
     return xp.linalg.pinv(a, rcond=rcond)
 
 

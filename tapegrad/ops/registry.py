@@ -282,8 +282,9 @@ class Op:
             elif pname in self.param_names:
                 spec.append((_PARAM, pname))
             else:
+                names = f"{' / '.join(incoming)}, out, needs, shapes, dtypes{'' if tangents else ', outs'}"
                 raise TypeError(f"{'JVP' if tangents else 'VJP'} of {self.name!r} names {pname!r}, which is neither "
-                                f"{' / '.join(incoming)}, out, needs, shapes, dtypes{'' if tangents else ', outs'} nor a parameter of the forward "
+                                f"{names} nor a parameter of the forward "
                                 f"({self.input_names + self.param_names})")
         return spec
 

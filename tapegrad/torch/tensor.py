@@ -39,7 +39,7 @@ _TORCH_NAMES = {
     "matmul": "MatMul", "norm": "LinalgVectorNorm", "reshape": "View", "transpose": "Permute",
     "getitem": "Index", "setitem": "CopySlices", "maximum": "Maximum", "minimum": "Minimum", "relu": "Relu",
     "sigmoid": "Sigmoid", "softmax": "Softmax", "log_softmax": "LogSoftmax", "broadcast_to": "Expand",
-    "astype": "ToCopy", "device_copy": "ToCopy", "max": "Max", "min": "Min", "amax": "Amax", "amin": "Amin", "concatenate": "Cat",
+    "astype": "ToCopy", "max": "Max", "min": "Min", "amax": "Amax", "amin": "Amin", "concatenate": "Cat",
     "stack": "Stack", "where": "Where", "clip": "Clamp", "expand_dims": "Unsqueeze", "squeeze": "Squeeze",
     "var": "Var", "std": "Std", "cumsum": "Cumsum", "cumprod": "Cumprod", "square": "Pow", "reciprocal": "Reciprocal",
     "log1p": "Log1P", "expm1": "Expm1", "sinh": "Sinh", "cosh": "Cosh", "arcsin": "Asin", "arccos": "Acos",
@@ -50,6 +50,7 @@ _TORCH_NAMES = {
     "tril": "Tril", "triu": "Triu", "diagonal": "Diagonal", "trace": "Trace", "inv": "LinalgInv",
     "det": "LinalgDet", "solve": "LinalgSolveEx", "sort": "Sort", "mod": "Remainder", "remainder": "Remainder",
     "pad": "ConstantPadNd", "hypot": "Hypot", "logaddexp": "Logaddexp", "vdot": "Dot", "inner": "Inner",
+    "device_copy": "ToCopy",
 }
 
 
