@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import operator
 import sys
+import types
 from typing import Any, Sequence
 
 import numpy
@@ -237,12 +238,22 @@ def _offers(node: Node, grads: dict, only: set | None) -> tuple:
             v = p.var()
             if (v is not None and v._node is p and v._grad_req == "write" and type(v)._write_grad is _WRITE_GRAD
                     and p not in node.parents[:i]):
-                buf = v._grad
+                buf, refs = _grad_buffer_refs(v)
                 if (type(buf) is not _ARR or buf.shape != node.shapes[i] or buf.dtype != node.dtypes[i]
-                        or sys.getrefcount(buf) > 3):  # 3: the variable's slot, ``buf`` and the call's argument
+                        or refs > _SOLE_REFS):
                     buf = None
         outs.append(buf)
     return tuple(outs)
+
+
+def _grad_buffer_refs(v: Any) -> tuple:
+    """A variable's gradient buffer and its reference count, as counted here."""
+    buf = v._grad
+    return buf, sys.getrefcount(buf) if hasattr(sys, "getrefcount") else 1 << 30
+
+
+# The count for a buffer that only its variable holds: measured, since interpreters count differently.
+_SOLE_REFS = _grad_buffer_refs(types.SimpleNamespace(_grad=numpy.empty(0)))[1]
 
 
 def _wrap(cls: type, g: Any) -> Any:
