@@ -145,13 +145,8 @@ class Op:
         backward that builds no graph (the rule then sees raw buffers, and Arrays are unwrapped)."""
         if self.seq:
             args, params = self._unpack_sequence(args, params)
-        n = len(args)
-        if n != self.nin and not self.variadic:
-            if not params and self.nin < n <= self.nin + len(self.param_names):  # ``reshape(g, shape)``
-                params = dict(zip(self.param_names, args[self.nin:]))
-                args = args[:self.nin]
-            else:
-                args, params = _bind(self, args, params)
+        if len(args) != self.nin and not self.variadic:
+            args, params = _bind(self, args, params)
         xp = numpy
         for a in args:
             t = type(a)
