@@ -403,7 +403,7 @@ class Module:
         return self._move("cpu")
 
     def cuda(self, device: Any = None) -> "Module":
-        return self._move("cuda" if device is None else device if not isinstance(device, int) else f"cuda:{device}")
+        return self._move("cuda" if device is None else device)  # an int is a CUDA index (_parse_device)
 
     def float(self) -> "Module":  # noqa: A003
         return self._cast(numpy.dtype(numpy.float32))
