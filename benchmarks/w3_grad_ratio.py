@@ -1,7 +1,8 @@
 """W3 gradient ratio: on W2's network, time(forward + backward) / time(forward with no tape).
 
 No parameter update: the ratio is what the tape and the backward cost over plain evaluation. The
-same ratio is measured for PyTorch (forward under ``torch.no_grad()``) for comparison.
+same ratio is measured for PyTorch (forward under ``torch.no_grad()``) and for W2's hand-written
+NumPy forward and backward, for comparison: the hand-written pair is the ratio with no tape at all.
 """
 from __future__ import annotations
 
@@ -38,6 +39,14 @@ def tapegrad_pair(params: list, X: numpy.ndarray, y: numpy.ndarray) -> tuple[Cal
     return fwd_bwd, fwd
 
 
+def numpy_pair(params: list, X: numpy.ndarray, y: numpy.ndarray) -> tuple[Callable, Callable]:
+    """(forward + backward, forward) written by hand in NumPy: the ratio with no tape at all."""
+    def fwd_bwd() -> dict:
+        loss, grads = w2_mlp.numpy_loss_and_grads(params, X, y)
+        return {"loss": loss, **{"grad " + n: g for n, g in zip(w2_mlp.NAMES, grads)}}
+    return fwd_bwd, lambda: {"loss": w2_mlp.numpy_forward(params, X, y)}
+
+
 def torch_pair(torch: Any, params: list, X: numpy.ndarray, y: numpy.ndarray) -> tuple[Callable, Callable]:
     ps, loss_fn = w2_mlp.torch_forward_fn(torch, params, X, y)
 
@@ -65,6 +74,7 @@ def check(torch: Any = None, sizes: tuple = w2_mlp.SIZES, batch: int = w2_mlp.BA
     params, X, y = w2_mlp.inputs(sizes, batch)
     ref = reference(params, X, y)
     _verify("tapegrad", tapegrad_pair(params, X, y), ref)
+    _verify("NumPy by hand", numpy_pair(params, X, y), ref)
     if torch is not None:
         _verify("torch", torch_pair(torch, params, X, y), ref)
 
@@ -76,6 +86,7 @@ def run(ctx: Ctx) -> list[Row]:
     pairs = {"tapegrad": tapegrad_pair(params, X, y)}
     if ctx.torch is not None:
         pairs["PyTorch"] = torch_pair(ctx.torch, params, X, y)
+    pairs["NumPy by hand"] = numpy_pair(params, X, y)
     try:
         for label, pair in pairs.items():
             _verify(label, pair, ref)
@@ -84,8 +95,9 @@ def run(ctx: Ctx) -> list[Row]:
     rows = []
     for label, (fwd_bwd, fwd) in pairs.items():
         t = alternate({"fwd_bwd": fwd_bwd, "fwd": fwd}, ctx)
+        base = f"{label} forward only" if label == "NumPy by hand" else f"{label} forward, no tape"
         rows.append(Row(ID, measure, [v * 1e3 for v in t["fwd_bwd"]], impl=label,
-                        base=f"{label} forward, no tape", base_value=[v * 1e3 for v in t["fwd"]],
+                        base=base, base_value=[v * 1e3 for v in t["fwd"]],
                         target="≤ 2.45" if label == "tapegrad" else "(for comparison)",
                         target_ratio=2.45 if label == "tapegrad" else None))
     if ctx.torch is None:
