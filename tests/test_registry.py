@@ -138,6 +138,18 @@ def test_a_recorded_product_keeps_only_the_factors_a_gradient_reads():
         assert all(s is x._data for s in both._node.saved)
 
 
+def test_the_inline_call_makes_arrays_as_make_does():
+    """The inline call builds its result without ``Array._make``: every slot must be set as there."""
+    import tapegrad.torch as torch
+    from tapegrad._core.array import Array
+    assert isinstance(np.sin, Op) and type(np.sin) is not Op  # a class of its own, with the inline call
+    slots = [s for s in Array.__slots__ if s != "__weakref__"]
+    for x in (np.array([0.5, 1.5]), torch.tensor([0.5, 1.5])):
+        for y in (np.sin(x), x * 2.0, x + x):
+            ref = type(x)._make(y._data)
+            assert [getattr(y, s) for s in slots] == [getattr(ref, s) for s in slots]
+
+
 def test_a_replaced_forward_is_used_by_the_inline_call(monkeypatch):
     op = REGISTRY["sin"]
     assert op.fast is not None

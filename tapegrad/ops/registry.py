@@ -81,61 +81,15 @@ class Op:
         object.__setattr__(self, name, value)
         if name == "forward" and "fast" in self.__dict__:  # a replaced forward: is it still the ufunc?
             plain = self.nout is None and _is_plain_ufunc_call(value, self.name, self.nin)
-            object.__setattr__(self, "fast", self.ufunc if plain else None)
+            self.fast = self.ufunc if plain else None
+        elif name == "fast":
+            _specialize(self)
 
     def __call__(self, *args: Any, **params: Any) -> Any:
-        fast = self.fast
+        """The op on Arrays (recorded when they are on the tape) or, in raw mode, on raw buffers.
+        (An op with an inline call takes it first: see ``_specialize``.)"""
         if _RAW.get():
-            if fast is not None and not params:  # raw buffers in, raw buffer out
-                n = len(args)
-                if n == 1:
-                    if type(args[0]) is _ARR:
-                        out = fast(args[0])
-                        return out if type(out) is _ARR else numpy.asarray(out)
-                elif n == 2:
-                    a, b = args
-                    ta, tb = type(a), type(b)
-                    if (ta is _ARR or ta in _SCALARS) and (tb is _ARR or tb in _SCALARS):
-                        out = fast(a, b)
-                        return out if type(out) is _ARR else numpy.asarray(out)
             return self.raw_call(args, params)
-        if fast is not None and not params and len(args) == self.nin:
-            # The common calls, inline: a host Array alone, or with a Python number or a host Array
-            # of its class, and no forward trace; the rest goes to apply.
-            a = args[0]
-            cls = type(a)
-            if cls in ARRAY_CLASSES and type(a._data) is _ARR and not _ACTIVE.get():
-                d = a._data
-                pa = a._node
-                pb = None
-                if len(args) == 1:
-                    out = fast(d)
-                    ok = True
-                else:
-                    b = args[1]
-                    tb = type(b)
-                    if tb in _SCALARS:
-                        e = b
-                        ok = True
-                    else:
-                        ok = tb is cls and type(b._data) is _ARR and b._idx is None
-                        if ok:
-                            e = b._data
-                            pb = b._node
-                    if ok:
-                        out = fast(d, e)
-                if ok:
-                    if type(out) is not _ARR:
-                        out = numpy.asarray(out)
-                    if cls._promote is not None:  # the dialect's dtype policy (PyTorch's float32 default)
-                        out = cls._promote(out, (d,) if len(args) == 1 else (d, e), params)
-                    if (pa is None and pb is None) or not self.diff or not cls._recording_flag.get():
-                        return cls._make(out)
-                    if a._idx is not None or cls._track_versions:  # output of a multi-output op; PyTorch
-                        return _record(self, cls, args, (d,) if len(args) == 1 else (d, e), params, out)
-                    node = (_node1(self, cls, params, out, d, pa) if len(args) == 1 else
-                            _node2(self, cls, params, out, d, pa, e, pb))
-                    return cls._make(out, node)
         if self.seq:
             args, params = self._unpack_sequence(args, params)
         return apply(self, args, params)
@@ -299,6 +253,109 @@ class Op:
     #: Set by ``vjp()`` (see ``_compile``); an op without a VJP is never recorded.
     run_vjp: Callable
     run_raw: Callable
+
+
+class _Inline:
+    """Marks the classes ``_specialize`` makes, so that it may replace them (but no other subclass)."""
+
+
+def _specialize(op: Op) -> None:
+    """Give an op whose forward is a plain ufunc on one or two inputs (``fast``) a class of its own
+    whose ``__call__`` is an inline call made for it (Python looks ``__call__`` up on the type, and
+    a function with the op's constants in its closure costs about half the general call for the
+    common shapes); other ops are plain ``Op``. Ops that have a class of their own keep it."""
+    base = type(op)
+    if base is not Op and not issubclass(base, _Inline):
+        return
+    fast = op.__dict__.get("fast")
+    if fast is None or op.nin not in (1, 2):
+        object.__setattr__(op, "__class__", Op)
+        return
+    call = (_inline_unary if op.nin == 1 else _inline_binary)(op, fast)
+    cls = type(f"Op_{op.name}", (_Inline, Op), {"__call__": staticmethod(call)})
+    object.__setattr__(op, "__class__", cls)
+
+
+_MISSING = object()
+_new = object.__new__
+
+
+def _inline_unary(op: Op, fast: Any) -> Callable:
+    """The inline call of a one-input ufunc op: a raw buffer in raw mode, or a host Array with no
+    forward trace active; any other call goes to ``Op.__call__``."""
+    general = Op.__call__
+    diff = op.diff
+
+    def call(a: Any = _MISSING, /, *rest: Any, **params: Any) -> Any:
+        if not rest and not params:
+            t = type(a)
+            if t is _ARR:
+                if _RAW.get():
+                    out = fast(a)
+                    return out if type(out) is _ARR else numpy.asarray(out)
+            elif t in ARRAY_CLASSES and type(a._data) is _ARR and not _RAW.get() and not _ACTIVE.get():
+                d = a._data
+                out = fast(d)
+                if type(out) is not _ARR:
+                    out = numpy.asarray(out)
+                if t._promote is not None:  # the dialect's dtype policy (PyTorch's float32 default)
+                    out = t._promote(out, (d,), params)
+                pa = a._node
+                if pa is None or not diff or not t._recording_flag.get():
+                    r = _new(t)  # Array._make inline: the call would cost a tenth of the op
+                    r._data = out
+                    r._node = r._idx = r._grad = r._grad_req = None
+                    r._version = 0
+                    return r
+                if a._idx is not None or t._track_versions:  # an output of a multi-output op; PyTorch
+                    return _record(op, t, (a,), (d,), params, out)
+                return t._make(out, _node1(op, t, params, out, d, pa))
+        return general(op, *(() if a is _MISSING else (a,)), *rest, **params)
+    return call
+
+
+def _inline_binary(op: Op, fast: Any) -> Callable:
+    """The inline call of a two-input ufunc op: raw buffers or Python numbers in raw mode, or a
+    host Array with a Python number or a host Array of its class, with no forward trace active;
+    any other call goes to ``Op.__call__``."""
+    general = Op.__call__
+    diff = op.diff
+
+    def call(a: Any = _MISSING, b: Any = _MISSING, /, *rest: Any, **params: Any) -> Any:
+        if not rest and not params:
+            t = type(a)
+            tb = type(b)
+            if t is _ARR or t in _SCALARS:
+                if (tb is _ARR or tb in _SCALARS) and _RAW.get():
+                    out = fast(a, b)
+                    return out if type(out) is _ARR else numpy.asarray(out)
+            elif (t in ARRAY_CLASSES and type(a._data) is _ARR and not _RAW.get() and not _ACTIVE.get()
+                  and (tb in _SCALARS or (tb is t and type(b._data) is _ARR and b._idx is None))):
+                d = a._data
+                if tb is t:
+                    e = b._data
+                    pb = b._node
+                else:
+                    e = b
+                    pb = None
+                out = fast(d, e)
+                if type(out) is not _ARR:
+                    out = numpy.asarray(out)
+                if t._promote is not None:
+                    out = t._promote(out, (d, e), params)
+                pa = a._node
+                if (pa is None and pb is None) or not diff or not t._recording_flag.get():
+                    r = _new(t)  # Array._make inline
+                    r._data = out
+                    r._node = r._idx = r._grad = r._grad_req = None
+                    r._version = 0
+                    return r
+                if a._idx is not None or t._track_versions:
+                    return _record(op, t, (a, b), (d, e), params, out)
+                return t._make(out, _node2(op, t, params, out, d, pa, e, pb))
+        args = tuple(x for x in (a, b) if x is not _MISSING)
+        return general(op, *args, *rest, **params)
+    return call
 
 
 def _plain_ufunc_1(xp, x):
