@@ -7,7 +7,10 @@ What it costs over hand-written NumPy is what Python itself charges for a tape; 
 over it is the price of a general engine. Two more rows split tapegrad's time: its recorded forward
 alone, and forward + backward with every gradient rule replaced by a stub that returns its
 cotangent unchanged (so what remains of the backward is the engine's own work per node; the
-gradient is then wrong, and not used). Not part of the suite's table: a yardstick for the W1 row.
+gradient is then wrong, and not used). The no-recording row has its yardstick too: the chain on a
+minimal array wrapper (one slot, each op a new wrapper around NumPy's result, no checks at all)
+against raw NumPy and tapegrad with nothing recording. Not part of the suite's table: a yardstick
+for the W1 rows.
 
     python -m benchmarks.w1_floor [rounds]
 """
@@ -60,6 +63,41 @@ class _Ops:
         return _Value(numpy.square(v.d), ("square", v, v.d))
 
 
+class _Bare:
+    """The least an array wrapper can be: its buffer, and ops that wrap NumPy's result."""
+
+    __slots__ = ("d",)
+
+    def __init__(self, d: numpy.ndarray) -> None:
+        self.d = d
+
+    def __mul__(self, c: float) -> "_Bare":
+        return _Bare(self.d * c)
+
+    def __add__(self, c: float) -> "_Bare":
+        return _Bare(self.d + c)
+
+
+class _BareOps:
+    """The namespace ``chain`` calls for the minimal wrapper."""
+
+    @staticmethod
+    def sin(v: _Bare) -> _Bare:
+        return _Bare(numpy.sin(v.d))
+
+    @staticmethod
+    def exp(v: _Bare) -> _Bare:
+        return _Bare(numpy.exp(v.d))
+
+    @staticmethod
+    def tanh(v: _Bare) -> _Bare:
+        return _Bare(numpy.tanh(v.d))
+
+    @staticmethod
+    def square(v: _Bare) -> _Bare:
+        return _Bare(numpy.square(v.d))
+
+
 def minimal_tape_gradient(x: numpy.ndarray, n_ops: int = N_OPS) -> numpy.ndarray:
     """The gradient of sum(chain(x)) on the minimal tape."""
     y = chain(_Value(x), n_ops, _Ops)
@@ -84,6 +122,7 @@ def check(n_ops: int = 30) -> None:
     x = inputs()
     _, g = numpy_forward_backward(x, n_ops)
     numpy.testing.assert_allclose(minimal_tape_gradient(x, n_ops), g, rtol=1e-5)
+    numpy.testing.assert_array_equal(chain(_Bare(x), n_ops, _BareOps).d, chain(x, n_ops, numpy))
 
 
 def main(rounds: int = 20) -> None:
@@ -113,7 +152,10 @@ def main(rounds: int = 20) -> None:
              "minimal tape": lambda: minimal_tape_gradient(x0),
              "tapegrad": tapegrad_step,
              "tapegrad, recorded forward only": tapegrad_forward,
-             "tapegrad, rules stubbed": stubbed_step}
+             "tapegrad, rules stubbed": stubbed_step,
+             "raw NumPy, no recording": lambda: chain(x0, N_OPS, numpy),
+             "minimal wrapper, no recording": lambda: chain(_Bare(x0), N_OPS, _BareOps),
+             "tapegrad, no recording": lambda: chain(x, N_OPS, np)}
     for f in steps.values():
         f()
     times: dict = {k: [] for k in steps}
@@ -123,12 +165,14 @@ def main(rounds: int = 20) -> None:
             for _ in range(20):
                 f()
             times[k].append((time.perf_counter() - t) / 20 / N_OPS * 1e6)
-    base = times["NumPy by hand"]
+    base, raw = times["NumPy by hand"], times["raw NumPy, no recording"]
     print(f"W1 chain of {N_OPS} ops, µs per op; median of {rounds} interleaved rounds")
     for k, v in times.items():
         line = f"{k:32s} {statistics.median(v):6.2f} µs/op"
         if k in ("minimal tape", "tapegrad"):  # the whole step, as the hand-written one
             line += f"  {statistics.median(b / a for a, b in zip(base, v)):5.2f}× hand NumPy"
+        elif k in ("minimal wrapper, no recording", "tapegrad, no recording"):
+            line += f"  {statistics.median(b / a for a, b in zip(raw, v)):5.2f}× raw NumPy"
         print(line)
 
 
