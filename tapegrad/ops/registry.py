@@ -272,7 +272,8 @@ def _specialize(op: Op) -> None:
         object.__setattr__(op, "__class__", Op)
         return
     call = (_inline_unary if op.nin == 1 else _inline_binary)(op, fast)
-    cls = type(f"Op_{op.name}", (_Inline, Op), {"__call__": staticmethod(call)})
+    doc = op.forward.__doc__ or Op.__doc__
+    cls = type(f"Op_{op.name}", (_Inline, Op), {"__call__": staticmethod(call), "__doc__": doc})
     object.__setattr__(op, "__class__", cls)
 
 
