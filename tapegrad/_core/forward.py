@@ -73,7 +73,7 @@ def propagate(op: Any, args: tuple, params: dict, res: Any) -> None:
         if not some:
             continue
         # the rule runs with only the outer traces active, and counted as such (with none, its
-        # ops take the inline call: see Op.__call__)
+        # ops take the inline call: see registry._specialize)
         token = TRACES.set(traces[:k])
         hidden = ACTIVE.set(ACTIVE.get() - (len(traces) - k))
         try:
