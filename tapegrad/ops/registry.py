@@ -262,8 +262,8 @@ class _Inline:
 def _specialize(op: Op) -> None:
     """Give an op whose forward is a plain ufunc on one or two inputs (``fast``) a class of its own
     whose ``__call__`` is an inline call made for it (Python looks ``__call__`` up on the type; a
-    function with the op's constants in its closure has about half the general call's overhead
-    for the common shapes); other ops are plain ``Op``. Ops that have a class of their own keep it."""
+    function with the op's constants in its closure skips much of the general call's overhead for
+    the common shapes); other ops are plain ``Op``. Ops that have a class of their own keep it."""
     base = type(op)
     if base is not Op and not issubclass(base, _Inline):
         return
