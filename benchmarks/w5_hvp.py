@@ -80,7 +80,8 @@ def numpy_hvp(theta: numpy.ndarray, x: numpy.ndarray, y: numpy.ndarray, v: numpy
     W1, b1, W2, b2 = unflatten(theta, d_in, hidden)
     V1, c1, V2, c2 = unflatten(v, d_in, hidden)
     h = numpy.tanh(x @ W1 + b1)
-    dh = (1 - h * h) * (x @ V1 + c1)
+    s = 1 - h * h
+    dh = s * (x @ V1 + c1)
     r = h @ W2 + b2 - y
     dr = dh @ W2 + h @ V2 + c2
     gr, dgr = r / r.size, dr / r.size
@@ -88,7 +89,6 @@ def numpy_hvp(theta: numpy.ndarray, x: numpy.ndarray, y: numpy.ndarray, v: numpy
     dgb2 = dgr.sum(axis=0)
     gh = gr @ W2.T
     dgh = dgr @ W2.T + gr @ V2.T
-    s = 1 - h * h
     dgz = dgh * s - 2 * gh * h * dh
     dgW1 = x.T @ dgz
     dgb1 = dgz.sum(axis=0)
