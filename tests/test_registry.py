@@ -151,6 +151,29 @@ def test_the_inline_call_makes_arrays_as_make_does():
             assert [getattr(y, s) for s in slots] == [getattr(ref, s) for s in slots]
 
 
+def test_a_class_given_to_an_inline_call_op_keeps_working():
+    """A subclass made for an op (linalg's result types) may wrap an inline-call class: it calls
+    that class's static ``__call__`` correctly, and re-specialising leaves it in place."""
+    from typing import NamedTuple
+
+    from tapegrad.ops.linalg import _NumpyCall
+
+    class Result(NamedTuple):
+        value: object
+
+    def sinh(xp, x):
+        return xp.sinh(x)
+    op = Op(sinh, "sinh", broadcast=False, samples=None, nout=None, nin=None, diff=True,
+            elementwise=True, linear=False, public=None)
+    assert op.fast is not None and type(op) is not Op
+    _NumpyCall(Result).install(op)
+    wrapped = type(op)
+    res = op(np.array([0.5]))
+    assert isinstance(res, Result) and abs(float(res.value) - 0.5210953) < 1e-6  # (unpacks its one element)
+    op.fast = op.ufunc  # re-specialising must not drop the wrapping class
+    assert type(op) is wrapped
+
+
 def test_a_replaced_forward_is_used_by_the_inline_call(monkeypatch):
     op = REGISTRY["sin"]
     assert op.fast is not None

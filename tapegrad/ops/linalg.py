@@ -909,7 +909,7 @@ class _NumpyCall:
                     res = spec.route(*args, **params)
                     if res is not NotImplemented:
                         return res
-                res = base.__call__(self, *args, **params)
+                res = super().__call__(*args, **params)  # works on a bound or a static __call__
                 return spec.result(*res) if spec.result is not None else res
 
         _Op.__name__ = _Op.__qualname__ = f"{base.__name__}_{op.name}"

@@ -265,7 +265,7 @@ def _specialize(op: Op) -> None:
     function with the op's constants in its closure skips much of the general call's overhead for
     the common shapes); other ops are plain ``Op``. Ops that have a class of their own keep it."""
     base = type(op)
-    if base is not Op and not issubclass(base, _Inline):
+    if base is not Op and base.__bases__ != (_Inline, Op):
         return
     fast = op.__dict__.get("fast")
     if fast is None or op.nin not in (1, 2):
