@@ -70,7 +70,7 @@ class Op:
         self.jvp_fn: Callable | None = None
         self.jvp_spec: list = []
         # The NumPy ufunc when the forward is nothing but that ufunc on the inputs (``xp.sin(x)``):
-        # calls of the common shapes then skip the general dispatch (see ``__call__``).
+        # calls of the common shapes then take an inline call made for the op (see ``_specialize``).
         self.fast = self.ufunc if nout is None and _is_plain_ufunc_call(forward, name, nin) else None
         self._masks: dict = {}  # needs -> which inputs to save (see save_mask)
 

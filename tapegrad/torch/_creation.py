@@ -7,10 +7,10 @@ from typing import Any
 import numpy
 
 from .._core.array import Array
-from ..backend import gpu, to_device, to_host
+from ..backend import to_device, to_host
 from . import _random
 from ._dtypes import Size, to_numpy_dtype
-from ._functions import _parse_device
+from ._functions import _backend_device
 from .tensor import Tensor
 
 __all__ = ["tensor", "as_tensor", "from_numpy", "arange", "zeros", "ones", "full", "empty", "eye", "linspace",
@@ -27,9 +27,7 @@ def _np_dtype(dtype: Any) -> numpy.dtype | None:
 def _finish(data: numpy.ndarray, requires_grad: bool, device: Any = None) -> Tensor:
     """A tensor of host ``data`` placed on ``device`` ('cpu', 'cuda', 'cuda:1', a torch.device, an index)."""
     if device is not None:
-        kind, index = _parse_device(device)
-        if kind == "cuda":
-            data = to_device(data, gpu(index or 0))
+        data = to_device(data, _backend_device(device))  # the same host array for the CPU
     t = Tensor._make(data)
     if requires_grad:
         t.requires_grad_(True)

@@ -233,6 +233,12 @@ def _parse_device(d: Any) -> tuple:
     raise TypeError(f"to() received an invalid combination of arguments: got {d!r}")
 
 
+def _backend_device(d: Any) -> Any:
+    """The backend device of a PyTorch device spec (see ``_parse_device``); 'cuda' is GPU 0."""
+    kind, index = _parse_device(d)
+    return CPU if kind == "cpu" else gpu(index or 0)
+
+
 def _move(self: Tensor, kind: str, index: int | None) -> Tensor:
     """The tensor on another device (the same tensor when it is there already); differentiable."""
     src = device_of(self._data)

@@ -14,8 +14,8 @@ from typing import Any, Callable, Iterator, Mapping
 import numpy
 
 from ..._core.array import Array
-from ...backend import CPU, device_of, gpu, to_device, to_host
-from .._functions import _parse_device
+from ...backend import device_of, to_device, to_host
+from .._functions import _backend_device
 from .._dtypes import DTYPES, dtype as _torch_dtype, to_numpy_dtype
 from ..tensor import Tensor
 from . import functional as F
@@ -367,8 +367,7 @@ class Module:
 
     def _move(self, device: Any) -> "Module":
         """Parameters, their gradients and buffers moved to ``device`` in place (same objects)."""
-        kind, index = _parse_device(device)
-        dev = CPU if kind == "cpu" else gpu(index or 0)
+        dev = _backend_device(device)
         for t in list(self.parameters()) + list(self.buffers()):
             if device_of(t._data) != dev:
                 t._data = to_device(t._data, dev)
@@ -403,7 +402,7 @@ class Module:
         return self._move("cpu")
 
     def cuda(self, device: Any = None) -> "Module":
-        return self._move("cuda" if device is None else device)  # an int is a CUDA index (_parse_device)
+        return self._move("cuda" if device is None else device)  # an int is a CUDA index (_backend_device)
 
     def float(self) -> "Module":  # noqa: A003
         return self._cast(numpy.dtype(numpy.float32))
