@@ -8,7 +8,9 @@ ROOT = Path(tapegrad.__file__).parent
 
 def test_core_stays_within_its_line_budget():
     lines = sum(len(p.read_text().splitlines()) for p in (ROOT / "_core").glob("*.py"))
-    assert lines <= 1500, f"tapegrad/_core has {lines} lines; the budget is 1,500"
+    # 1,500 until the trust issue (12): its containers (pytrees) belong to the functional API in
+    # _core, and the dispatcher issue (13) moves about 520 lines of engine code in from ops/registry.py.
+    assert lines <= 2000, f"tapegrad/_core has {lines} lines; the budget is 2,000"
 
 
 def test_dialects_define_no_gradient_rules():
