@@ -68,3 +68,26 @@ def test_a_zero_cotangent_never_becomes_nan_through_a_singular_partial(f):
 def test_rounding_ops_have_zero_gradient():
     for f in (np.floor, np.ceil, np.round, np.trunc, np.sign):
         numpy.testing.assert_array_equal(g1(f, [0.3, -1.7]), [0.0, 0.0])
+
+
+@pytest.mark.parametrize("y", [0.0, 1.0, 2.0, 0.5, -1.0])
+@pytest.mark.parametrize("x", [0.0, 2.0, -2.0])
+def test_power_slope_in_x_matches_hips_and_pytorch_also_at_zero_to_the_zero(x, y):
+    # x ** 0 is 1 everywhere, so its slope is 0, also at x = 0 (where y * x ** (y - 1) would be 0 * inf)
+    hips = pytest.importorskip("autograd")
+    anp = pytest.importorskip("autograd.numpy")
+    want = hips.grad(lambda a: anp.power(a, y))(numpy.float64(x))
+    for exponent in (y, numpy.array(y)):  # a Python number, an array
+        got = tg.grad(lambda a: np.power(a, exponent))(numpy.float64(x))
+        numpy.testing.assert_array_equal(got, want)
+    torch = pytest.importorskip("torch")
+    a = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    torch.pow(a, torch.tensor(y, dtype=torch.float64)).backward()
+    numpy.testing.assert_array_equal(a.grad.item(), want)
+
+
+def test_power_at_zero_to_the_zero_has_zero_slope_at_order_two_and_in_x_times_itself():
+    assert tg.grad(tg.grad(lambda x: np.power(x, 0.0)))(0.0) == 0.0
+    assert tg.grad(lambda x: x ** 0)(0.0) == 0.0
+    numpy.testing.assert_array_equal(
+        tg.grad(lambda x: np.sum(np.power(x, numpy.array([0.0, 2.0]))))(numpy.array([0.0, 3.0])), [0.0, 6.0])

@@ -139,7 +139,12 @@ def power(xp, x, y):
 def _(g, x, y, out, needs):
     gx = gy = None
     if needs[0]:
-        gx = g * y * T.power(x, y - 1)
+        # y * x**(y - 1) is 0 * 0**-1 = NaN at y == 0, x == 0, where x**0 == 1 has slope 0: the
+        # exponent is taken as 1 where y == 0 (as HIPS autograd and PyTorch do)
+        if isinstance(y, (int, float, complex)):
+            gx = g * y * T.power(x, y - 1 if y != 0 else 1)
+        else:
+            gx = g * y * T.power(x, T.where(y != 0, y - 1, 1))
     if needs[1]:
         # d/dy x**y = x**y log x. A real result: taken as 0 where x <= 0 (there only integer y are
         # real-valued). A complex result: the principal log, taken as 0 where x == 0.
