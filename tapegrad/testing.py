@@ -2,6 +2,10 @@
 
 ``check_grads(f, args, order=2)`` compares reverse-mode derivatives with central finite differences
 in float64 along random directions, then does the same for the derivative itself, up to ``order``.
+Float32 (and complex64) arguments are checked as float64 (complex128) copies, and a function that
+computes in a lower precision inside is checked with a step and tolerances scaled to it, so rounding
+is never reported as a wrong rule. An op is named only when its own rule, checked alone in float64,
+disagrees.
 """
 from __future__ import annotations
 
@@ -55,6 +59,36 @@ def _pair(v: numpy.ndarray, y: numpy.ndarray) -> float:
     return float(numpy.real(numpy.sum(v * y)))
 
 
+def _upcast(x: Any) -> Any:
+    """A float64 (complex128) copy of a lower-precision float (complex) array; anything else as is."""
+    if isinstance(x, Array):
+        dt = x._data.dtype
+        if dt.kind == "f" and dt.itemsize < 8:
+            return type(x)._make(x._data.astype(numpy.float64))
+        if dt.kind == "c" and dt.itemsize < 16:
+            return type(x)._make(x._data.astype(numpy.complex128))
+    return x
+
+
+def _lowest_precision(f: Callable, args: list) -> Any:
+    """The least precise float dtype among ``f``'s outputs and the arrays its ops take (None: all
+    float64 or complex128): rounding at that precision bounds how well finite differences can agree."""
+    calls: list = []
+    with forward.Activation(forward.CAPTURE, calls):
+        outs = _outputs(f(*[_fresh(a) for a in args]))
+    seen = [o for o in outs if isinstance(o, Array)]
+    for _, op_args, _ in calls:
+        seen.extend(a for a in op_args if isinstance(a, Array))
+    low = None
+    for a in seen:
+        dt = a._data.dtype
+        if dt.kind in "fc":
+            real = numpy.finfo(dt)
+            if real.eps > numpy.finfo(numpy.float64).eps and (low is None or real.eps > numpy.finfo(low).eps):
+                low = dt
+    return low
+
+
 def check_grads(f: Callable, args: Sequence[Any], order: int = 2, *, modes: Sequence[str] = ("rev",),
                 wrt: Sequence[int] | None = None, eps: float = 1e-6, rtol: float = 1e-5, atol: float = 1e-6,
                 seed: int = 0) -> None:
@@ -64,8 +98,13 @@ def check_grads(f: Callable, args: Sequence[Any], order: int = 2, *, modes: Sequ
     arguments to differentiate (default: every float array); ``modes`` is any of "rev" (VJPs) and
     "fwd" (JVPs). Each order is checked along one random input direction ``u`` and output direction
     ``v``: ``<v, J u>`` against ``(phi(eps) - phi(-eps)) / (2 eps)``, ``phi(t) = <v, f(x + t u)>``; the
-    next order checks that directional derivative itself. When a check fails, every op ``f`` applies
-    is checked on its own, and the error names the first one whose rule disagrees.
+    next order checks that directional derivative itself.
+
+    The check runs in float64: float32 and complex64 arguments are upcast. When ``f`` itself computes
+    in a lower precision (a cast or a float32 constant inside), ``eps`` grows to the cube root and
+    ``rtol``/``atol`` to the square root of that precision's machine epsilon. When a check fails,
+    every op ``f`` applies is checked on its own in float64, and the error names the first one whose
+    rule disagrees; when none does, it says the function as a whole disagrees and gives the numbers.
     """
     bad = set(modes) - {"fwd", "rev"}
     if bad:
@@ -73,45 +112,63 @@ def check_grads(f: Callable, args: Sequence[Any], order: int = 2, *, modes: Sequ
     first = next((a for a in args if isinstance(a, Array)), None)
     cls = type(first) if first is not None else ndarray
     dev = device_of(first._data) if first is not None else CPU
-    args = [_as_array(a, cls, dev) for a in args]
+    args = [_upcast(_as_array(a, cls, dev)) for a in args]
     if wrt is None:
         wrt = [i for i, a in enumerate(args) if isinstance(a, Array) and a._data.dtype.kind in "fc"]
     wrt = list(wrt)
     if not wrt:
         raise ValueError("check_grads needs at least one float array argument to differentiate")
-    rng = numpy.random.default_rng(seed)
+    modes = tuple(modes)
+    alone = (eps, rtol, atol)  # each op alone is checked in float64 with the tolerances asked for
+    low = _lowest_precision(f, args)
+    if low is not None:
+        tiny = float(numpy.finfo(low).eps)
+        eps, rtol, atol = max(eps, tiny ** (1 / 3)), max(rtol, tiny ** 0.5), max(atol, tiny ** 0.5)
     try:
-        _check(f, args, wrt, order, eps, rtol, atol, rng, cls, tuple(modes))
+        _check(f, args, wrt, order, eps, rtol, atol, numpy.random.default_rng(seed), cls, modes)
     except GradCheckError as e:
-        culprit = _localize(f, args, wrt, eps, rtol, atol, tuple(modes))
+        culprit = _localize(f, args, order, modes, *alone)
         if culprit:
             raise GradCheckError(f"{e}; {culprit}") from None
-        raise
+        note = (f" (it computes in {low} inside, so the check used eps={eps:.3g}, rtol={rtol:.3g}, atol={atol:.3g})"
+                if low is not None else "")
+        raise GradCheckError(f"the function as a whole disagrees with finite differences{note}: {e}; every op "
+                             "it applies passes the same check on its own in float64, so look at how the "
+                             "function combines them (a custom rule, a non-differentiable step, a "
+                             "discontinuity within eps of the point)") from None
 
 
-def _localize(f, args, wrt, eps, rtol, atol, modes) -> str:
-    """Re-run ``f`` recording every op it applies, then check each op's rule on its own inputs."""
+def _localize(f, args, order, modes, eps, rtol, atol) -> str:
+    """Re-run ``f`` recording every op it applies, then check each op's rule on its own inputs (as
+    float64 copies), up to ``order``: the first op that fails is named."""
     calls: list = []
     with forward.Activation(forward.CAPTURE, calls):
         f(*[_fresh(a) for a in args])
     for k, (op, op_args, params) in enumerate(calls):
+        op_args = [_upcast(a) for a in op_args]
         idx = [i for i, a in enumerate(op_args) if isinstance(a, Array) and a._data.dtype.kind in "fc"]
         if not idx or not getattr(op, "diff", True):
             continue
         name = getattr(op, "name", repr(op))
         call = (lambda *xs, op=op, params=params: op(list(xs), **params)) if getattr(op, "seq", False) \
             else (lambda *xs, op=op, params=params: op(*xs, **params))
+        fresh = [_fresh(a) for a in op_args]
         try:
-            _check(call, [_fresh(a) for a in op_args], idx, 1, eps, rtol, atol, numpy.random.default_rng(k),
+            low = _lowest_precision(call, fresh)
+            if low is not None:  # the op itself computes in low precision (a cast): not checkable in float64
+                continue
+            _check(call, fresh, idx, order, eps, rtol, atol, numpy.random.default_rng(k),
                    type(op_args[idx[0]]), modes)
         except GradCheckError as e:
-            return f"the rule of {name!r} (op #{k + 1} of {len(calls)} applied by the function) disagrees: {e}"
+            return (f"the rule of {name!r} (op #{k + 1} of {len(calls)} applied by the function) disagrees "
+                    f"when checked alone in float64: {e}")
         except Exception:  # noqa: BLE001 - an op that cannot be checked alone is skipped
             continue
     return ""
 
 
-def _check(f, args, wrt, order, eps, rtol, atol, rng, cls, modes=("rev",)) -> None:
+def _check(f, args, wrt, order, eps, rtol, atol, rng, cls, modes=("rev",), level=1) -> None:
+    """Check derivative ``level`` of ``f`` (directional), then the next ones up to ``level + order - 1``."""
     dev = device_of(args[wrt[0]]._data)  # the directions go where the arguments are (CPU or a GPU)
 
     def put(a: numpy.ndarray) -> Array:
@@ -184,15 +241,15 @@ def _check(f, args, wrt, order, eps, rtol, atol, rng, cls, modes=("rev",)) -> No
     if "rev" in modes:
         analytic = float(_float64(directional(*args)).real)
         if not abs(analytic - numeric) <= atol + rtol * abs(numeric):
-            raise GradCheckError(f"order-{order} check failed: reverse mode gives {analytic!r}, central "
+            raise GradCheckError(f"order-{level} check failed: reverse mode gives {analytic!r}, central "
                                  f"differences give {numeric!r} (difference {analytic - numeric:.3g})")
     if "fwd" in modes:
         analytic = forward_mode()
         if not abs(analytic - numeric) <= atol + rtol * abs(numeric):
-            raise GradCheckError(f"order-{order} check failed: forward mode gives {analytic!r}, central "
+            raise GradCheckError(f"order-{level} check failed: forward mode gives {analytic!r}, central "
                                  f"differences give {numeric!r} (difference {analytic - numeric:.3g})")
     if order > 1:
-        _check(directional, args, wrt, order - 1, eps, rtol, atol, rng, cls, modes)
+        _check(directional, args, wrt, order - 1, eps, rtol, atol, rng, cls, modes, level + 1)
 
 
 def _fresh(a: Any) -> Any:
