@@ -30,12 +30,19 @@ def test_grad_and_value_and_grad():
     numpy.testing.assert_allclose(g, df(X))
 
 
-@pytest.mark.parametrize("arg", [1.5, [0.5, 1.0], numpy.array([0.5, 1.0]), "tapegrad"])
-def test_grad_accepts_floats_lists_numpy_and_tapegrad_arrays(arg):
+@pytest.mark.parametrize("arg", [1.5, numpy.array([0.5, 1.0]), "tapegrad"])
+def test_grad_accepts_floats_numpy_and_tapegrad_arrays(arg):
     if isinstance(arg, str):
         arg = np.array([0.5, 1.0], dtype="float64")
     g = tg.grad(lambda x: np.sum(x * x))(arg)
     numpy.testing.assert_allclose(g, 2 * numpy.asarray(arg, dtype=float))
+
+
+def test_a_list_argument_is_a_container_and_gets_a_list_back():
+    """As in HIPS autograd: a list is a container of leaves, not an array (tests/test_containers.py)."""
+    g = tg.grad(lambda xs: xs[0] * xs[1] ** 2)([0.5, 2.0])
+    assert isinstance(g, list) and len(g) == 2
+    numpy.testing.assert_allclose(g, [4.0, 2.0])
 
 
 def test_argnum_tuple_tuple_arguments_and_kwargs():

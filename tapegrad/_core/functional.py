@@ -15,6 +15,7 @@ from . import engine, forward
 from .array import OPS, Array
 from .custom import record_custom
 from .mode import StateScope
+from .tree import flatten, flatten_like, size, unflatten
 from ..backend import device_of, ones_like, to_device, zeros_like
 
 __all__ = ["grad", "value_and_grad", "elementwise_grad", "make_vjp", "vjp", "make_jvp", "jvp", "jacobian",
@@ -27,12 +28,15 @@ def _cls() -> type:
 
 
 def _to_array(x: Any) -> Array:
-    """A tapegrad array for a differentiated argument (floats and lists become float64 arrays)."""
+    """A tapegrad array for a differentiated leaf (numbers and array-likes become float64 arrays)."""
     if isinstance(x, Array):
         return x
     a = numpy.asarray(x)
     if a.dtype.kind in "iub":
         a = a.astype(numpy.float64)
+    elif a.dtype.kind not in "fc":
+        raise TypeError(f"cannot differentiate with respect to {type(x).__name__} {x!r:.60}: arguments, "
+                        "tangents and cotangents hold arrays and numbers, in tuples, lists and dicts")
     return _cls()._make(a)
 
 
@@ -50,88 +54,110 @@ def _variable(x: Any) -> Array:
     return type(a)._make(a._data.view() if forward.TRACES.get() == () else a._data)._as_variable()
 
 
-def _argnums(argnum: Any) -> tuple:
-    return (argnum,) if isinstance(argnum, int) else tuple(argnum)
+def _argnums(argnum: Any, n: int, what: str) -> tuple:
+    """The positions ``argnum`` (an int or a sequence of ints) picks among ``n`` positional arguments."""
+    nums = (argnum,) if isinstance(argnum, int) else tuple(argnum)
+    for i in nums:
+        if not isinstance(i, int) or not -n <= i < n:
+            raise ValueError(f"{what}: argnum={argnum!r} is out of range for a call with {n} positional "
+                             f"argument{'' if n == 1 else 's'}; argnum counts positional arguments from 0")
+    return tuple(i % n for i in nums)
 
 
-def _flatten(x: Any) -> tuple:
-    """(leaves, rebuild) for an argument that is one array or a tuple of arrays."""
-    if isinstance(x, tuple):
-        parts = [_flatten(v) for v in x]
-        leaves = [leaf for p in parts for leaf in p[0]]
-
-        def rebuild(vals: list) -> tuple:
-            out, i = [], 0
-            for p in parts:
-                n = len(p[0])
-                out.append(p[1](vals[i:i + n]))
-                i += n
-            return tuple(out)
-        return leaves, rebuild
-    return [x], lambda vals: vals[0]
+def _partial(fun: Callable, args: Sequence, kwargs: dict, nums: tuple) -> Callable:
+    """``fun`` as a function of its arguments at positions ``nums`` only."""
+    def f(*xs: Any) -> Any:
+        a = list(args)
+        for i, x in zip(nums, xs):
+            a[i] = x
+        return fun(*a, **kwargs)
+    return f
 
 
 def _is_traced(x: Any) -> bool:
     return isinstance(x, Array) and x._node is not None
 
 
-def make_vjp(fun: Callable, argnum: Any = 0) -> Callable:
-    """``make_vjp(f, argnum)(*args) -> (vjp_fn, value)``; ``vjp_fn(g)`` is g's pullback to the argument(s)."""
-    def maker(*args: Any, **kwargs: Any) -> tuple:
-        args = list(args)
-        nums = _argnums(argnum)
-        specs = []
-        nested = False
-        for i in nums:
-            leaves, rebuild = _flatten(args[i])
-            nested = nested or any(_is_traced(v) for v in leaves)
-            vs = [_variable(v) for v in leaves]
-            specs.append((vs, rebuild))
-            args[i] = rebuild(vs)
-        with StateScope(recording=True, grad_enabled=True):
-            ans = fun(*args, **kwargs)
-        flat_vars = [v for vs, _ in specs for v in vs]
+def _zeros(y: Any) -> Array:
+    """Zeros shaped like the array or number ``y`` (the gradient or tangent where none flows)."""
+    return type(y)._make(zeros_like(y._data)) if isinstance(y, Array) else _to_array(numpy.zeros(numpy.shape(y)))
 
-        def vjp_fn(g: Any) -> Any:
-            if not isinstance(g, Array):
-                g = type(ans)._make(_like(ans._data, numpy.asarray(g, dtype=ans._data.dtype)))
-            # forward traces see the backward's ops whether or not they are recorded: record them only
-            # when a reverse pass outside this one will differentiate the result
-            create = nested or _is_traced(g)
-            if ans._node is None:
-                grads = [None] * len(flat_vars)
-            else:
-                with StateScope(recording=True, grad_enabled=True):
-                    grads = engine.backward([ans], [g], retain_graph=True, create_graph=create,
-                                            variables=flat_vars)
-            grads = [type(v)._make(zeros_like(v._data)) if gr is None else gr
-                     for v, gr in zip(flat_vars, grads)]
-            out, k = [], 0
-            for vs, rebuild in specs:
-                out.append(rebuild(grads[k:k + len(vs)]))
-                k += len(vs)
-            return out[0] if isinstance(argnum, int) else tuple(out)
-        return vjp_fn, ans
-    return maker
+
+def make_vjp(fun: Callable, argnum: Any = 0) -> Callable:
+    """``make_vjp(f, argnum)(*args) -> (vjp_fn, value)``; ``vjp_fn(g)`` is g's pullback to the argument(s).
+
+    Arguments and outputs may be (nested) tuples, lists and dicts of arrays and numbers: ``g`` has the
+    output's structure (None for a zero part) and the gradients have the arguments' structure."""
+    return lambda *args, **kwargs: _make_vjp(fun, argnum, args, kwargs, "make_vjp")
+
+
+def _make_vjp(fun: Callable, argnum: Any, args: Sequence, kwargs: dict, what: str) -> tuple:
+    args = list(args)
+    trees, flat, nested = [], [], False
+    for i in _argnums(argnum, len(args), what):
+        leaves, tree = flatten(args[i])
+        nested = nested or any(_is_traced(v) for v in leaves)
+        vs = [_variable(v) for v in leaves]
+        trees.append(tree)
+        flat += vs
+        args[i] = unflatten(tree, vs)
+    with StateScope(recording=True, grad_enabled=True):
+        ans = fun(*args, **kwargs)
+    outs, out_tree = flatten(ans)
+
+    def vjp_fn(g: Any) -> Any:
+        heads, hgs = [], []
+        for y, gy in zip(outs, flatten_like(out_tree, g, "the cotangent")):
+            if _is_traced(y) and gy is not None:
+                heads.append(y)
+                hgs.append(gy if isinstance(gy, Array) else
+                           type(y)._make(_like(y._data, numpy.asarray(gy, dtype=y._data.dtype))))
+        grads = [None] * len(flat)
+        if heads:
+            # forward traces see the backward's ops whether or not they are recorded: record them
+            # only when a reverse pass outside this one will differentiate the result
+            create = nested or any(_is_traced(gy) for gy in hgs)
+            with StateScope(recording=True, grad_enabled=True):
+                grads = engine.backward(heads, hgs, retain_graph=True, create_graph=create, variables=flat)
+        grads = [_zeros(v) if gr is None else gr for v, gr in zip(flat, grads)]
+        out, k = [], 0
+        for tree in trees:
+            out.append(unflatten(tree, grads[k:k + size(tree)]))
+            k += size(tree)
+        return out[0] if isinstance(argnum, int) else tuple(out)
+    return vjp_fn, ans
 
 
 def _check_scalar(ans: Any, what: str) -> None:
+    fix = ("use elementwise_grad for the gradient of the sum of the outputs, jacobian for every derivative, "
+           "or make_vjp (or vjp) for the VJP of a given cotangent")
+    if isinstance(ans, (tuple, list, dict)):
+        raise TypeError(f"{what} needs a function with one real scalar output; this one returns a "
+                        f"{type(ans).__name__}: {fix}")
     if not isinstance(ans, Array):
-        raise TypeError(f"{what} needs the function to return a tapegrad array, got {type(ans).__name__}")
-    kind = ans._data.dtype.kind
-    if ans._data.size != 1 or kind not in "f":
-        raise TypeError(f"{what} only applies to functions with a real scalar output (this one returns shape "
-                        f"{tuple(ans.shape)}, dtype {ans._data.dtype}). Use elementwise_grad for a sum of "
-                        "elementwise derivatives, or jacobian for every derivative.")
+        raise TypeError(f"{what} needs the function to return a tapegrad array; it returned the "
+                        f"{type(ans).__name__} {ans!r:.40}, which carries no derivative: compute the result "
+                        "from the arguments with tapegrad.np (e.g. np.sum(...)), not with Python's or NumPy's "
+                        "functions")
+    if ans._data.size != 1 or ans._data.dtype.kind != "f":
+        raise TypeError(f"{what} needs a function with a real scalar output; this one returns shape "
+                        f"{tuple(ans.shape)}, dtype {ans._data.dtype}: {fix}")
+
+
+def _ones(ans: Any) -> Any:
+    """Ones in the structure of ``ans`` (None for its leaves that are not arrays)."""
+    leaves, tree = flatten(ans)
+    return unflatten(tree, [type(y)._make(ones_like(y._data)) if isinstance(y, Array) else None for y in leaves])
 
 
 def grad(fun: Callable, argnum: Any = 0) -> Callable:
-    """The gradient of a real scalar function with respect to argument ``argnum`` (int or tuple)."""
+    """The gradient of a real scalar function with respect to argument ``argnum`` (int or tuple), in
+    the argument's structure (a dict argument gets a dict of gradients)."""
     @functools.wraps(fun)
     def gradfun(*args: Any, **kwargs: Any) -> Any:
-        vjp_fn, ans = make_vjp(fun, argnum)(*args, **kwargs)
+        vjp_fn, ans = _make_vjp(fun, argnum, args, kwargs, "grad")
         _check_scalar(ans, "grad")
-        return vjp_fn(type(ans)._make(ones_like(ans._data)))
+        return vjp_fn(_ones(ans))
     return gradfun
 
 
@@ -139,18 +165,19 @@ def value_and_grad(fun: Callable, argnum: Any = 0) -> Callable:
     """``(f(x), grad(f)(x))`` in one pass."""
     @functools.wraps(fun)
     def vg(*args: Any, **kwargs: Any) -> tuple:
-        vjp_fn, ans = make_vjp(fun, argnum)(*args, **kwargs)
+        vjp_fn, ans = _make_vjp(fun, argnum, args, kwargs, "value_and_grad")
         _check_scalar(ans, "value_and_grad")
-        return ans, vjp_fn(type(ans)._make(ones_like(ans._data)))
+        return ans, vjp_fn(_ones(ans))
     return vg
 
 
 def elementwise_grad(fun: Callable, argnum: Any = 0) -> Callable:
-    """The gradient of ``sum(f(x))``: the elementwise derivative for elementwise functions."""
+    """The gradient of the sum of ``f(x)``'s elements (of all its outputs): the elementwise derivative
+    for elementwise functions."""
     @functools.wraps(fun)
     def eg(*args: Any, **kwargs: Any) -> Any:
-        vjp_fn, ans = make_vjp(fun, argnum)(*args, **kwargs)
-        return vjp_fn(type(ans)._make(ones_like(ans._data)))
+        vjp_fn, ans = _make_vjp(fun, argnum, args, kwargs, "elementwise_grad")
+        return vjp_fn(_ones(ans))
     return eg
 
 
@@ -161,75 +188,85 @@ def vjp(fun: Callable, *primals: Any) -> tuple:
 
 
 def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple:
-    """``(fun(*primals), J·tangents)`` by forward mode."""
-    primals, tangents = list(primals), list(tangents)
+    """``(fun(*primals), J·tangents)`` by forward mode; each tangent has its primal's structure (None
+    for zero) and the output tangent has the output's."""
+    primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise ValueError(f"jvp needs one tangent per primal: got {len(primals)} primals, {len(tangents)} tangents")
+    leaves, tree = flatten(primals)
     trace = forward.ForwardTrace()
     xs = []
-    for p, t in zip(primals, tangents):
+    for p, t in zip(leaves, flatten_like(tree, tangents, "the tangents")):
         x = _to_array(p)
         with StateScope(recording=True, grad_enabled=True):
             x = OPS.positive(x)  # a buffer of its own (outer traces and the tape see through it)
-        t = _to_array(t)
+        t = _zeros(x) if t is None else _to_array(t)
         if tuple(t.shape) != tuple(x.shape):
             raise ValueError(f"tangent of shape {tuple(t.shape)} for a primal of shape {tuple(x.shape)}")
         trace.set(x, t if t._data.dtype == x._data.dtype else OPS.astype(t, x._data.dtype))
         xs.append(x)
     with forward.Activation(forward.TRACES, forward.TRACES.get() + (trace,)):
-        ans = fun(*xs)
-    outs = ans if isinstance(ans, tuple) else (ans,)
-    touts = []
-    for y in outs:
-        t = trace.get(y)
-        touts.append(type(y)._make(zeros_like(y._data)) if t is None else t)
-    return ans, (tuple(touts) if isinstance(ans, tuple) else touts[0])
+        ans = fun(*unflatten(tree, xs))
+    outs, out_tree = flatten(ans)
+    return ans, unflatten(out_tree, [_zeros(y) if trace.get(y) is None else trace.get(y) for y in outs])
 
 
-def make_jvp(fun: Callable, argnum: int = 0) -> Callable:
+def make_jvp(fun: Callable, argnum: Any = 0) -> Callable:
     """``make_jvp(f, argnum)(*args)(t) -> (f(args), J·t)`` (HIPS style)."""
     def maker(*args: Any, **kwargs: Any) -> Callable:
+        nums = _argnums(argnum, len(args), "make_jvp")
+
         def jvp_fn(t: Any) -> tuple:
-            def f(x: Any) -> Any:
-                a = list(args)
-                a[argnum] = x
-                return fun(*a, **kwargs)
-            return jvp(f, (args[argnum],), (t,))
+            ts = (t,) if isinstance(argnum, int) else tuple(t)
+            return jvp(_partial(fun, args, kwargs, nums), [args[i] for i in nums], ts)
         return jvp_fn
     return maker
 
 
-def jacobian(fun: Callable, argnum: int = 0, mode: str | None = None) -> Callable:
+def jacobian(fun: Callable, argnum: Any = 0, mode: str | None = None) -> Callable:
     """The Jacobian, of shape ``out.shape + in.shape``: by forward mode when the input is smaller than
-    the output, else by reverse mode (one pass per input or output element)."""
+    the output, else by reverse mode (one pass per input or output element). For containers (as in
+    JAX): the output's structure holding, for each output leaf, the input's structure of blocks."""
     @functools.wraps(fun)
-    def jac(*args: Any, **kwargs: Any) -> Array:
-        x = _to_array(args[argnum])
-
-        def f(v: Any) -> Any:
-            a = list(args)
-            a[argnum] = v
-            return fun(*a, **kwargs)
-        vjp_fn, ans = make_vjp(f)(x)
-        m = mode or ("fwd" if x._data.size < ans._data.size else "rev")
-        cls = type(ans)
-        if m == "rev":
-            rows = []
-            for i in range(ans._data.size):
-                e = numpy.zeros(ans._data.size, dtype=ans._data.dtype)
-                e[i] = 1
-                rows.append(vjp_fn(cls._make(_like(ans._data, e.reshape(ans.shape)))))
-            out = OPS.stack(rows) if rows else cls._make(_like(x._data, numpy.zeros((0,) + tuple(x.shape))))
-            return OPS.reshape(out, tuple(ans.shape) + tuple(x.shape))
-        cols = []
-        for j in range(x._data.size):
-            e = numpy.zeros(x._data.size, dtype=x._data.dtype)
-            e[j] = 1
-            _, t = jvp(f, (x,), (cls._make(_like(x._data, e.reshape(x.shape))),))
-            cols.append(t)
-        out = OPS.stack(cols, axis=-1) if cols else cls._make(_like(ans._data, numpy.zeros(tuple(ans.shape) + (0,))))
-        return OPS.reshape(out, tuple(ans.shape) + tuple(x.shape))
+    def jac(*args: Any, **kwargs: Any) -> Any:
+        nums = _argnums(argnum, len(args), "jacobian")
+        single = isinstance(argnum, int)
+        f = _partial(fun, args, kwargs, nums)
+        primals = tuple(args[i] for i in nums)
+        leaves, in_tree = flatten(primals[0] if single else primals)
+        xs = [_to_array(v) for v in leaves]
+        vjp_fn, ans = make_vjp(f, 0 if single else tuple(range(len(nums))))(*primals)
+        ys, out_tree = flatten(ans)
+        ys = [y if isinstance(y, Array) else _to_array(y) for y in ys]
+        blocks = [[[] for _ in xs] for _ in ys]
+        if (mode or ("fwd" if sum(x._data.size for x in xs) < sum(y._data.size for y in ys) else "rev")) == "rev":
+            for j, y in enumerate(ys):
+                for e in _basis(y):
+                    ct = [None] * len(ys)
+                    ct[j] = e
+                    for k, g in enumerate(flatten(vjp_fn(unflatten(out_tree, ct)))[0]):
+                        blocks[j][k].append(g)
+            axis = 0
+        else:
+            for k, x in enumerate(xs):
+                for e in _basis(x):
+                    ts = [None] * len(xs)
+                    ts[k] = e
+                    t = unflatten(in_tree, ts)
+                    for j, g in enumerate(flatten(jvp(f, primals, (t,) if single else t)[1])[0]):
+                        blocks[j][k].append(g)
+            axis = -1
+        J = [[OPS.reshape(OPS.stack(b, axis=axis), tuple(y.shape) + tuple(x.shape)) if b else
+              type(x)._make(_like(x._data, numpy.zeros(tuple(y.shape) + tuple(x.shape), x._data.dtype)))
+              for x, b in zip(xs, row)] for y, row in zip(ys, blocks)]
+        return unflatten(out_tree, [unflatten(in_tree, row) for row in J])
     return jac
+
+
+def _basis(x: Array) -> list:
+    """The one-hot arrays shaped like ``x``, one per element."""
+    eye = numpy.eye(x._data.size, dtype=x._data.dtype)
+    return [type(x)._make(_like(x._data, e.reshape(x.shape))) for e in eye]
 
 
 def hessian(fun: Callable, argnum: int = 0) -> Callable:
@@ -240,59 +277,72 @@ def hessian(fun: Callable, argnum: int = 0) -> Callable:
 def hvp(fun: Callable, argnum: Any = 0) -> Callable:
     """``hvp(f)(*args, v)``: the Hessian-vector product by forward-over-reverse, without building H.
 
-    With a tuple ``argnum``, ``v`` is a tuple of one vector per chosen argument and the result is the
-    tuple of the blocks' sums: for ``argnum=(0, 1)``, ``(H00 v0 + H01 v1, H10 v0 + H11 v1)``."""
-    multi = isinstance(argnum, (tuple, list))
-    nums = tuple(argnum) if multi else (argnum,)
+    ``v`` has the structure of the chosen argument. With a tuple ``argnum``, ``v`` is a tuple of one
+    vector per chosen argument and the result is the tuple of the blocks' sums: for
+    ``argnum=(0, 1)``, ``(H00 v0 + H01 v1, H10 v0 + H11 v1)``."""
+    multi = not isinstance(argnum, int)
 
     @functools.wraps(fun)
     def h(*args: Any, **kwargs: Any) -> Any:
         if not args:
             raise TypeError("hvp(f) takes f's arguments and then the vector v")
         *primal, v = args
+        nums = _argnums(argnum, len(primal), "hvp")
         vs = tuple(v) if multi else (v,)
         if len(vs) != len(nums):
             raise ValueError(f"hvp with argnum={argnum!r} needs one vector per chosen argument, got {len(vs)}")
-
-        def chosen(*xs: Any) -> Any:
-            a = list(primal)
-            for i, x in zip(nums, xs):
-                a[i] = x
-            return fun(*a, **kwargs)
-        g = grad(chosen, tuple(range(len(nums))) if multi else 0)
+        g = grad(_partial(fun, primal, kwargs, nums), tuple(range(len(nums))) if multi else 0)
         return jvp(g, tuple(primal[i] for i in nums), vs)[1]
     return h
+
+
+def _record(name: str, args: Any, out: Any, backward: Callable) -> Any:
+    """Put one call with inputs ``args`` and result ``out`` (containers) on the tape as one custom op:
+    ``backward(gs)`` maps a list with one cotangent (or None) per leaf of ``out`` to a list with one
+    gradient (or None) per leaf of ``args``. Returns ``out`` linked to it."""
+    outs, tree = flatten(out)
+    pos = [i for i, o in enumerate(outs) if isinstance(o, Array)]
+    if not pos:
+        return out
+
+    def bw(*gs: Any) -> list:
+        full = [None] * len(outs)
+        for i, g in zip(pos, gs):
+            full[i] = g
+        return backward(full)
+    res = record_custom(name, flatten(args)[0], [outs[i] for i in pos], bw, len(pos) == 1)
+    for i, r in zip(pos, res):
+        outs[i] = r
+    return unflatten(tree, outs)
 
 
 def checkpoint(fun: Callable) -> Callable:
     """``fun`` whose intermediates are not kept for backward: they are recomputed when needed."""
     @functools.wraps(fun)
-    def wrapped(*args: Any) -> Any:
-        traced = [a for a in args if _is_traced(a)]
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        leaves, tree = flatten(args)
         with StateScope(recording=False, grad_enabled=False):
-            out = fun(*args)
-        if not traced:
+            out = fun(*args, **kwargs)
+        if not any(_is_traced(a) for a in leaves):
             return out
-        single = not isinstance(out, tuple)
-        outs = [out] if single else list(out)
 
-        def backward(*gs: Any) -> tuple:
-            xs = [_variable(type(a)._make(a._data)) if isinstance(a, Array) else a for a in args]
+        def backward(gs: list) -> list:
+            xs = [_variable(type(a)._make(a._data)) if isinstance(a, Array) else a for a in leaves]
             with StateScope(recording=True, grad_enabled=True):
-                ys = fun(*xs)
-            ys = [ys] if single else list(ys)
-            want = [x for x, a in zip(xs, args) if _is_traced(a)]
-            res = iter(engine.backward(ys, list(gs), variables=want))
-            return tuple(next(res) if _is_traced(a) else None for a in args)
-
-        res = record_custom(f"checkpoint({getattr(fun, '__name__', 'fun')})", args, outs, backward, single)
-        return res[0] if single else tuple(res)
+                ys = flatten(fun(*unflatten(tree, xs), **kwargs))[0]
+            heads = [(y, g) for y, g in zip(ys, gs) if g is not None and _is_traced(y)]
+            want = [x for x, a in zip(xs, leaves) if _is_traced(a)]
+            res = iter(engine.backward([y for y, _ in heads], [g for _, g in heads], variables=want)
+                       if heads else [None] * len(want))
+            return [next(res) if _is_traced(a) else None for a in leaves]
+        return _record(f"checkpoint({getattr(fun, '__name__', 'fun')})", args, out, backward)
     return wrapped
 
 
 class custom_vjp:  # noqa: N801 - JAX's name
     """A function with a hand-written VJP: ``f = custom_vjp(fun); f.defvjp(fwd, bwd)`` where
-    ``fwd(*args) -> (out, residuals)`` and ``bwd(residuals, g) -> one cotangent per argument``."""
+    ``fwd(*args) -> (out, residuals)`` and ``bwd(residuals, g) -> one cotangent per argument``. ``g``
+    has the structure of ``out``; each cotangent has its argument's (None for zero)."""
 
     def __init__(self, fun: Callable) -> None:
         functools.update_wrapper(self, fun)
@@ -310,24 +360,23 @@ class custom_vjp:  # noqa: N801 - JAX's name
         cap = forward.CAPTURE.get()
         if cap is not None:
             cap.append((self, args, {}))
-        traced = any(_is_traced(a) for a in args)
         with StateScope(recording=False, grad_enabled=False):
             token = forward.CAPTURE.set(None)
             try:
                 out, res = self.fwd(*args)
             finally:
                 forward.CAPTURE.reset(token)
-        if not traced:
+        leaves, tree = flatten(args)
+        if not any(_is_traced(a) for a in leaves):
             return out
-        single = not isinstance(out, tuple)
-        outs = [out] if single else list(out)
+        out_tree = flatten(out)[1]
 
-        def backward(*gs: Any) -> tuple:
-            r = self.bwd(res, gs[0] if single else tuple(gs))
-            return tuple(r) if isinstance(r, (tuple, list)) else (r,)
-
-        res_arrays = record_custom(getattr(self.fun, "__name__", "custom_vjp"), args, outs, backward, single)
-        return res_arrays[0] if single else tuple(res_arrays)
+        def backward(gs: list) -> list:
+            r = self.bwd(res, unflatten(out_tree, gs))
+            if len(args) == 1 and not (isinstance(r, (tuple, list)) and len(r) == 1):
+                r = (r,)
+            return flatten_like(tree, tuple(r), f"the result of {self.name}'s bwd (one cotangent per argument)")
+        return _record(self.name, args, out, backward)
 
     @property
     def name(self) -> str:
