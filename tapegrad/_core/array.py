@@ -255,8 +255,12 @@ class Array:
         else:
             o = other._data if isinstance(other, Array) else other
             getattr(OPS, name).forward_into(self._data, o)
-            self._version += 1
+            self._bump()
         return self
+
+    def _bump(self) -> None:
+        """Count one in-place write (a dialect whose arrays share memory counts it in all of them)."""
+        self._version += 1
 
     def _rebind(self, res: "Array") -> None:
         """Become the recorded result ``res`` of an update of this array (same Python object)."""
@@ -264,7 +268,7 @@ class Array:
         if data.dtype != self._data.dtype:
             data = data.astype(self._data.dtype)
         self._data, self._node, self._idx = data, res._node, res._idx
-        self._version += 1
+        self._bump()
         node = res._node
         if node is not None and node.vcheck is not None:
             # the update's own node saved our previous buffer, which nothing can write to any more
@@ -285,7 +289,7 @@ class Array:
         else:
             from ..ops.indexing import raw_key
             self._data[raw_key(key)] = value._data if isinstance(value, Array) else value
-            self._version += 1
+            self._bump()
 
     def __getitem__(self, key: Any) -> "Array":
         return OPS.getitem(self, key)

@@ -26,7 +26,7 @@ from ..backend import CPU, device_of, gpu, to_device, to_host
 from ..ops.linalg import einsum as _einsum
 from . import _random
 from ._dtypes import Size, dtype as _TorchDtype, from_numpy_dtype, to_numpy_dtype
-from .tensor import Tensor
+from .tensor import Tensor, _link_views
 
 _bool, _int, _float, _abs, _max, _min, _sum, _any, _all = (builtins.bool, builtins.int, builtins.float,
                                                            builtins.abs, builtins.max, builtins.min,
@@ -1585,34 +1585,159 @@ def _taped(v: Any) -> bool:
     return isinstance(v, Array) and v._node is not None
 
 
-def _inplace(self: Tensor, fn: Callable, *inputs: Any) -> Tensor:
+# -- PyTorch's result type and casting rule (c10's promoteTypes, combine_categories, canCast) ------------
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}  # bool < integer < floating < complex
+
+
+def _default_float() -> numpy.dtype:
+    from . import _dtypes  # noqa: PLC0415
+    get = getattr(_dtypes, "get_default_dtype", None)  # set_default_dtype, where the dialect has it
+    return _F32 if get is None else to_numpy_dtype(get())
+
+
+def _promote_types(a: Any, b: Any) -> Any:
+    """PyTorch's promotion of two dtypes: the higher category wins (an integer meeting a float gives the
+    float, where NumPy widens), within a category the wider; complex meeting float64 gives complex128."""
+    if a is None or b is None:
+        return a if b is None else b
+    ca, cb = _CATEGORY[a.kind], _CATEGORY[b.kind]
+    if ca == cb or (ca + cb == 5 and {ca, cb} == {2, 3}):
+        return numpy.promote_types(a, b)
+    return a if ca > cb else b
+
+
+def _complex_of(d: numpy.dtype) -> numpy.dtype:
+    return numpy.dtype(numpy.complex128 if d.itemsize >= 8 else numpy.complex64)
+
+
+def _combine(higher: Any, lower: Any) -> Any:
+    """c10's ``combine_categories``: a lower-priority group only counts when of a higher category."""
+    if higher is None or lower is None:
+        return lower if higher is None else higher
+    ch, cl = _CATEGORY[higher.kind], _CATEGORY[lower.kind]
+    if ch == 3:
+        return higher
+    if cl == 3:
+        return _complex_of(higher) if ch == 2 else lower
+    if ch == 2:
+        return higher
+    if ch == 0 or cl == 2:
+        return _promote_types(higher, lower)
+    return higher
+
+
+def _result_type(*operands: Any) -> numpy.dtype:
+    """PyTorch's result dtype of an elementwise op: tensors of one or more dimensions outrank 0-d
+    tensors, which outrank Python numbers, unless a lower group is of a higher category; a Python float
+    counts as the default dtype and a Python complex as its complex counterpart."""
+    dim = zero = wrapped = None
+    for v in operands:
+        if isinstance(v, Array):
+            if v._data.ndim:
+                dim = _promote_types(dim, v._data.dtype)
+            else:
+                zero = _promote_types(zero, v._data.dtype)
+        elif v is not None:
+            if isinstance(v, numpy.generic):
+                v = v.item()
+            if isinstance(v, _bool):
+                d = numpy.dtype(numpy.bool_)
+            elif isinstance(v, _int):
+                d = _I64
+            elif isinstance(v, _float):
+                d = _default_float()
+            elif isinstance(v, complex):
+                d = _complex_of(_default_float())
+            else:
+                continue
+            wrapped = _promote_types(wrapped, d)
+    return _combine(dim, _combine(zero, wrapped))
+
+
+def _can_cast(frm: numpy.dtype, to: numpy.dtype) -> bool:
+    """PyTorch's ``canCast``: no complex to real, no floating to integer or bool, nothing but bool to bool."""
+    k, t = frm.kind, to.kind
+    return not ((k == "c" and t != "c") or (k == "f" and t in "biu") or (k != "b" and t == "b"))
+
+
+def _check_cast(self: Tensor, rt: numpy.dtype, ctype: bool = False) -> None:
+    if not _can_cast(rt, self._data.dtype):
+        raise RuntimeError(f"result type {_kind(rt)} can't be cast to the desired output type "
+                           f"{_ctype(self) if ctype else _kind(self)}")
+
+
+# -- the one in-place path ---------------------------------------------------------------------------
+
+def _inplace(self: Tensor, fn: Callable, *inputs: Any, rt: Any = None) -> Tensor:
     """Replace ``self``'s values by ``fn(self)`` (computed with registry ops) in place; returns ``self``.
 
-    Grad mode on and ``self`` or an input on the tape: the update is recorded and ``self`` takes the
-    result's place (its history now ends in the update). Otherwise the result is written into ``self``'s
-    buffer (the same memory, so views and ``.data`` aliases see it). Either way the version moves on.
+    ``rt``, PyTorch's result type of the update, must cast to ``self``'s dtype (an integer tensor takes
+    no float result). The result is written into ``self``'s memory, so its views and detached copies see
+    it, and the version counter they share moves on. Grad mode on and ``self``, its base or an input on
+    the tape: the update is recorded, ``self``'s history ends in it, and the history of the tensor this
+    one is a view of, and of its other views, is recomputed to match (PyTorch's CopySlices).
     """
     self._check_inplace()
-    if GRAD_ENABLED.get() and (_taped(self) or _any(_taped(a) for a in inputs)):
-        # Compute from an alias: the recorded node must not watch ``self``, whose version is about to move
-        # while the buffer the node saved stays as it is (``self`` gets the result's new buffer).
-        alias = Tensor._make(self._data, self._node, self._idx)
-        alias._version = self._version
-        res = fn(alias)
-        res = _fit(self, res)
-        self._data, self._node, self._idx = res._data, res._node, res._idx
+    if rt is not None:
+        _check_cast(self, rt)
+    buf = self._data
+    base = self._base_t
+    if GRAD_ENABLED.get() and (_taped(self) or _taped(base) or _any(_taped(a) for a in inputs)):
+        # compute from a copy: the recorded update may keep the old values, which the write replaces
+        old = Tensor._make(buf.copy(), self._node, self._idx)
+        res = _fit(self, fn(old), rt is None)
+        _writable(buf)
+        if base is None:
+            buf[...] = res._data
+            self._node, self._idx = res._node, res._idx
+            _replay_views(self)
+        else:
+            new_base = _scatter_view(base, self, res)
+            buf[...] = res._data
+            base._node, base._idx = new_base._node, new_base._idx
+            _replay_views(base)
     else:
-        res = _fit(self, fn(self))
-        buf = self._data
-        if not getattr(buf.flags, "writeable", True):
-            raise RuntimeError(_OVERLAP)
+        res = _fit(self, fn(self), rt is None)
+        _writable(buf)
         buf[...] = res._data
-    self._version += 1
+    self._bump()
     return self
 
 
-def _fit(self: Tensor, res: Any) -> Tensor:
-    """The result of an in-place op checked against ``self`` (shape, castable dtype) and cast to its dtype."""
+def _writable(buf: Any) -> None:
+    if not getattr(buf.flags, "writeable", True):
+        raise RuntimeError(_OVERLAP)
+
+
+def _replay_views(base: Tensor) -> None:
+    """After a recorded in-place update of ``base``: each live view of it takes the history of its view
+    function applied to ``base`` now (its values, in the same memory, are already right)."""
+    g = base._storage
+    if g is None or base._node is None:
+        return
+    for v in g.live():
+        if v._base_t is base:
+            new = v._view_fn(base)
+            v._node, v._idx = new._node, new._idx
+
+
+def _scatter_view(base: Tensor, view: Tensor, res: Tensor) -> Tensor:
+    """``base`` with the elements that ``view`` shows replaced by ``res``, recorded: the flat positions
+    come from the view function applied to the positions of ``base`` (any view op, one rule)."""
+    if view._data.dtype != base._data.dtype:
+        raise RuntimeError("tapegrad cannot record an in-place operation on the real or imaginary part of a "
+                           "complex tensor that requires grad; compute the new tensor with torch.complex instead")
+    pos = view._view_fn(Tensor._make(numpy.arange(base._data.size).reshape(base._data.shape)))
+    idx = numpy.asarray(to_host(pos._data)).reshape(-1)
+    old = Tensor._make(base._data.copy(), base._node, base._idx)
+    flat = OPS.setitem(OPS.reshape(old, (-1,)), OPS.reshape(res, (-1,)), idx)
+    return OPS.reshape(flat, tuple(base._data.shape))
+
+
+def _fit(self: Tensor, res: Any, check: bool) -> Tensor:
+    """The result of an in-place op checked against ``self`` (shape; its dtype castable, when ``check``)
+    and cast to ``self``'s dtype."""
     if not isinstance(res, Array):
         res = Tensor._make(numpy.asarray(res, dtype=self._data.dtype))
     if tuple(res.shape) != tuple(self.shape):
@@ -1627,11 +1752,9 @@ def _fit(self: Tensor, res: Any) -> Tensor:
                                f"{list(shape)}")
     rd, sd = res._data.dtype, self._data.dtype
     if rd != sd:
-        if not numpy.can_cast(rd, sd, "same_kind"):
-            raise RuntimeError(f"result type {_kind(res)} can't be cast to the desired output type {_kind(self)}")
+        if check:
+            _check_cast(self, rd)
         res = _cast(res, sd)
-    if res._data is self._data or not getattr(res._data.flags, "writeable", True):
-        res = OPS.clone(res)
     return res
 
 
@@ -1644,28 +1767,111 @@ def _const_like(self: Tensor, values: Any) -> Callable:
     return fn
 
 
+#: PyTorch kernels that lack some dtype kinds of their result type: op -> (kernel, kinds it lacks).
+_NO_KERNEL = {"floor_divide": ("div_floor", "bc"), "trunc_divide": ("div_trunc", "bc"), "remainder": ("remainder", "bc"),
+              "fmod": ("fmod", "bc"), "atan2": ("atan2", "c"), "bitwise_and": ("bitwise_and", "fc"),
+              "bitwise_or": ("bitwise_or", "fc"), "bitwise_xor": ("bitwise_xor", "fc"),
+              "left_shift": ("lshift", "bfc"), "right_shift": ("rshift", "bfc")}
+#: Ops whose integer and bool results are floating (the default dtype).
+_FLOATING = ("divide", "atan2")
+_SUB_BOOL = ("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to invert a "
+             "mask, use the `~` or `logical_not()` operator instead.")
+_SUB_BOOLS = ("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+              "`logical_xor()` operator instead.")
+
+
+def _is_bool(v: Any) -> bool:
+    return v._data.dtype.kind == "b" if isinstance(v, Array) else isinstance(v, (_bool, numpy.bool_))
+
+
+def _update(self: Tensor, name: str, other: Any, compute: Callable, *, alpha: Any = 1) -> Tensor:
+    """The in-place form of binary op ``name`` (``+=``, ``add_``...): PyTorch's checks in PyTorch's order
+    (the op's own, the result type's cast to ``self``'s dtype, the kernel's dtypes), then ``_inplace``."""
+    self._check_inplace()
+    other = _scalar_or(other)
+    if name == "subtract" and (_is_bool(self) or _is_bool(other)):
+        raise RuntimeError(_SUB_BOOLS if _is_bool(self) and _is_bool(other) else _SUB_BOOL)
+    rt = _result_type(self, other)
+    if name in _FLOATING and rt.kind in "biu":
+        rt = _default_float()
+    _check_cast(self, rt)
+    if name in ("add", "subtract") and isinstance(alpha, _float) and rt.kind in "biu":
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+    miss = _NO_KERNEL.get(name)
+    if miss is not None and rt.kind in miss[1]:
+        raise NotImplementedError(f'"{miss[0]}_{"cuda" if self.is_cuda else "cpu"}" not implemented for '
+                                  f"'{_kind(rt)}'")
+    if name == "power" and rt.kind in "biu":
+        if rt.kind == "b" and isinstance(other, Array):
+            raise NotImplementedError("\"pow\" not implemented for 'Bool'")
+        if isinstance(other, _int) and not isinstance(other, _bool) and other < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+    if name in ("floor_divide", "trunc_divide", "remainder", "fmod") and rt.kind in "iu":
+        d = other._data if isinstance(other, Array) else other
+        if not numpy.all(to_host(d) if isinstance(other, Array) else d):
+            raise RuntimeError("ZeroDivisionError")
+    return _inplace(self, lambda t: compute(t, other), other, rt=rt)
+
+
 def _add_(self: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
-    return _inplace(self, lambda t: add(t, other, alpha=alpha), other)
+    """``self += alpha * other`` in place; returns ``self``."""
+    return _update(self, "add", other, lambda t, o: add(t, o, alpha=alpha), alpha=alpha)
 
 
 def _sub_(self: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
-    return _inplace(self, lambda t: sub(t, other, alpha=alpha), other)
+    """``self -= alpha * other`` in place; returns ``self``."""
+    return _update(self, "subtract", other, lambda t, o: sub(t, o, alpha=alpha), alpha=alpha)
 
 
 def _mul_(self: Tensor, other: Any) -> Tensor:
-    return _inplace(self, lambda t: mul(t, other), other)
+    return _update(self, "multiply", other, mul)
 
 
 def _div_(self: Tensor, other: Any, *, rounding_mode: str | None = None) -> Tensor:
-    return _inplace(self, lambda t: div(t, other, rounding_mode=rounding_mode), other)
+    name = {None: "divide", "floor": "floor_divide", "trunc": "trunc_divide"}.get(rounding_mode, "divide")
+    return _update(self, name, other, lambda t, o: div(t, o, rounding_mode=rounding_mode))
+
+
+def _floor_divide_(self: Tensor, other: Any) -> Tensor:
+    return _update(self, "floor_divide", other, floor_divide)
 
 
 def _pow_(self: Tensor, exponent: Any) -> Tensor:
-    return _inplace(self, lambda t: pow(t, exponent), exponent)
+    return _update(self, "power", exponent, pow)
+
+
+def _bitwise_(name: str) -> Callable:
+    op = getattr(OPS, name)
+
+    def method(self: Tensor, other: Any) -> Tensor:
+        return _update(self, name, other, op)
+    method.__name__ = method.__qualname__ = name + "_"
+    method.__doc__ = f"In-place ``{name}``; returns the same tensor."
+    return method
+
+
+def _setitem(self: Tensor, key: Any, value: Any) -> None:
+    """``self[key] = value``: written in place and counted in the shared version counter; recorded (as
+    the one in-place path records) when ``self`` or ``value`` is on the tape."""
+    self._check_inplace()
+    value = _scalar_or(value)
+    if GRAD_ENABLED.get() and (_taped(self) or _taped(self._base_t) or _taped(value)):
+        v = value
+        if isinstance(v, Array) and v._data.dtype != self._data.dtype:
+            v = _cast(v, self._data.dtype)
+        _inplace(self, lambda t: OPS.setitem(t, v, key), v, rt=self._data.dtype)
+        return
+    from ..ops.indexing import raw_key  # noqa: PLC0415
+    _writable(self._data)
+    self._data[raw_key(key)] = value._data if isinstance(value, Array) else value
+    self._bump()
 
 
 def _clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-    return _inplace(self, lambda t: clamp(t, min, max), min, max)
+    self._check_inplace()
+    rt = _result_type(self, min, max)
+    _check_cast(self, rt, ctype=not (isinstance(min, Array) or isinstance(max, Array)))
+    return _inplace(self, lambda t: clamp(t, min, max), min, max, rt=rt)
 
 
 def _clamp_min_(self: Tensor, min: Any) -> Tensor:  # noqa: A002
@@ -1677,7 +1883,7 @@ def _clamp_max_(self: Tensor, max: Any) -> Tensor:  # noqa: A002
 
 
 def _masked_fill_(self: Tensor, mask: Tensor, value: Any) -> Tensor:
-    return _inplace(self, lambda t: masked_fill(t, mask, value), value)
+    return _inplace(self, lambda t: masked_fill(t, mask, value), value, rt=self._data.dtype)
 
 
 def _index_fill_(self: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
@@ -1689,21 +1895,22 @@ def _index_fill_(self: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
 
 def _scatter_(self: Tensor, dim: int, index: Tensor, src: Any = None, *, value: Any = None,
               reduce: str | None = None) -> Tensor:
-    return _inplace(self, lambda t: scatter(t, dim, index, src, value=value, reduce=reduce), src, value)
+    return _inplace(self, lambda t: scatter(t, dim, index, src, value=value, reduce=reduce), src, value,
+                    rt=self._data.dtype)
 
 
 def _copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
     """The values of ``src`` (broadcast to this shape, cast to this dtype) written into this tensor."""
     if isinstance(src, Array) and src._data is self._data:
         self._check_inplace()
-        self._version += 1
+        self._bump()
         return self
     s = _scalar_or(src)
     if isinstance(s, Array) and s.is_cuda != self.is_cuda:
         s = _move(s, "cuda" if self.is_cuda else "cpu", None)
     if isinstance(s, Array) and s._data.dtype != self._data.dtype:
         s = _cast(s, self._data.dtype)
-    return _inplace(self, _const_like(self, s), s)
+    return _inplace(self, _const_like(self, s), s, rt=self._data.dtype)
 
 
 def _zero_(self: Tensor) -> Tensor:
@@ -1719,18 +1926,17 @@ def _fill_(self: Tensor, value: Any) -> Tensor:
                                "dimensions.")
         if value._data.dtype != self._data.dtype:
             value = _cast(value, self._data.dtype)
-        return _inplace(self, _const_like(self, value), value)
+        return _inplace(self, _const_like(self, value), value, rt=self._data.dtype)
     if isinstance(value, numpy.generic):
         value = value.item()
     if not GRAD_ENABLED.get() or self._node is None:  # the common case: no need to build anything
         self._check_inplace()
-        buf = self._data
-        if not getattr(buf.flags, "writeable", True):
-            raise RuntimeError(_OVERLAP)
-        buf[...] = value
-        self._version += 1
+        _writable(self._data)
+        self._data[...] = value
+        self._bump()
         return self
-    return _inplace(self, _const_like(self, Tensor._make(numpy.asarray(value, dtype=self._data.dtype))))
+    return _inplace(self, _const_like(self, Tensor._make(numpy.asarray(value, dtype=self._data.dtype))),
+                    rt=self._data.dtype)
 
 
 def _random_fill(self: Tensor, name: str, draw: Callable) -> Tensor:
@@ -1790,10 +1996,32 @@ def _round_(self: Tensor, *, decimals: int = 0) -> Tensor:
 
 
 def _binary_inplace(f: Callable, name: str) -> Callable:
+    op = {"maximum": "maximum", "minimum": "minimum"}.get(name, name)
+
     def method(self: Tensor, other: Any) -> Tensor:
-        return _inplace(self, lambda t: f(t, other), other)
-    method.__name__ = method.__qualname__ = name
+        return _update(self, op, other, f)
+    method.__name__ = method.__qualname__ = name + "_"
+    method.__doc__ = f"In-place ``{name}``; returns the same tensor."
     return method
+
+
+def _viewing(f: Callable) -> Callable:
+    """View function ``f`` whose results share their input's version counter where they share its memory
+    (as PyTorch's views do; a reshape that has to copy does not)."""
+    def view(input: Any, *args: Any, **kwargs: Any) -> Any:
+        res = f(input, *args, **kwargs)
+        if isinstance(input, Tensor):
+            _link_views(input, res, lambda b, i: f(b, *args, **kwargs) if i is None else f(b, *args, **kwargs)[i])
+        return res
+    view.__name__, view.__qualname__, view.__doc__ = f.__name__, f.__qualname__, f.__doc__
+    return view
+
+
+for _n in ("reshape", "_view", "_view_as", "flatten", "unflatten", "squeeze", "unsqueeze", "transpose", "swapaxes",
+           "swapdims", "t", "_mT", "permute", "movedim", "moveaxis", "_expand", "_expand_as", "broadcast_to", "split",
+           "tensor_split", "chunk", "unbind", "narrow", "select", "diagonal"):
+    globals()[_n] = _viewing(globals()[_n])
+del _n
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1849,8 +2077,15 @@ METHODS: dict = {
     "index_fill_": _index_fill_, "scatter_": _scatter_, "copy_": _copy_, "zero_": _zero_, "fill_": _fill_,
     "normal_": _normal_, "uniform_": _uniform_, "bernoulli_": _bernoulli_, "round_": _round_,
     **{n + "_": _unary_inplace(n) for n in _INPLACE_UNARY},
-    **{n + "_": _binary_inplace(globals()[n], n + "_") for n in ("remainder", "fmod", "atan2", "maximum",
-                                                                 "minimum")},
+    **{n + "_": _binary_inplace(globals()[n], n) for n in ("remainder", "fmod", "atan2", "maximum", "minimum")},
+    "floor_divide_": _floor_divide_, "arctan2_": _binary_inplace(atan2, "atan2"),
+    **{f"bitwise_{n}_": _bitwise_(f"bitwise_{n}") for n in ("and", "or", "xor")},
+    "bitwise_left_shift_": _bitwise_("left_shift"), "bitwise_right_shift_": _bitwise_("right_shift"),
+    # augmented assignment: the same in-place path (``@=`` is not in place in PyTorch: it rebinds)
+    "__iadd__": _add_, "__isub__": _sub_, "__imul__": _mul_, "__itruediv__": _div_, "__ifloordiv__": _floor_divide_,
+    "__imod__": _binary_inplace(remainder, "remainder"), "__ipow__": _pow_, "__iand__": _bitwise_("bitwise_and"),
+    "__ior__": _bitwise_("bitwise_or"), "__ixor__": _bitwise_("bitwise_xor"), "__ilshift__": _bitwise_("left_shift"),
+    "__irshift__": _bitwise_("right_shift"), "__setitem__": _setitem,
 }
 
 #: Tensor properties: name -> getter.

@@ -2,7 +2,8 @@
 
 Recording is on unless grad mode is off; a tensor records when it requires grad; ``.grad`` is None
 until a backward, then accumulates in place in the same tensor; a second backward fails only where
-a freed saved value is needed; in-place writes to saved tensors are detected by version counters.
+a freed saved value is needed; in-place writes to saved tensors are detected by version counters,
+which a tensor shares with its views and its ``detach()`` copies (all of them see the same memory).
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ NON_LEAF_GRAD_WARNING = (
     "Tensor, use .retain_grad() on the non-leaf Tensor. If you access the non-leaf Tensor by mistake, make sure "
     "you access the leaf Tensor instead. See github.com/pytorch/pytorch/pull/30531 for more information.")
 LEAF_INPLACE = "a leaf Variable that requires grad is being used in an in-place operation."
+VIEW_LEAF_INPLACE = "a view of a leaf Variable that requires grad is being used in an in-place operation."
 
 # PyTorch's names for the backward node of each op ("Mul" -> MulBackward0).
 _TORCH_NAMES = {
@@ -62,6 +64,8 @@ def _short(name: str) -> str:
 def _index_kind(key: Any) -> str:
     """PyTorch's node for an indexing: Select (an int), Slice (slices), Index (advanced)."""
     keys = key if isinstance(key, tuple) else (key,)
+    if len(keys) > 1 and keys[-1] is Ellipsis:
+        keys = keys[:-1]
     if any(isinstance(k, (list, numpy.ndarray, Array)) or isinstance(k, bool) for k in keys):
         return "Index"
     if len(keys) == 1 and isinstance(keys[0], int):
@@ -156,6 +160,78 @@ def _add_hook(node: Any, idx: int | None, fn: Callable) -> _Handle:
     return _Handle(node, entry)
 
 
+class _Storage:
+    """The tensors that share one memory and so one version counter (PyTorch's): a tensor, its views
+    and its ``detach()`` copies. Each keeps its count in its own ``_version`` slot (so reading it costs
+    nothing on the hot path); an in-place write moves all of them at once."""
+
+    __slots__ = ("refs", "limit")
+
+    def __init__(self, t: "Tensor") -> None:
+        self.refs = [weakref.ref(t)]
+        self.limit = 8
+
+    def live(self) -> list:
+        """The member tensors still alive (dead references are dropped)."""
+        out = [t for t in (r() for r in self.refs) if t is not None]
+        self.refs = [weakref.ref(t) for t in out]
+        self.limit = max(8, 2 * len(out))
+        return out
+
+    def add(self, t: "Tensor") -> None:
+        if len(self.refs) >= self.limit:
+            self.live()
+        self.refs.append(weakref.ref(t))
+
+
+def _owner(d: Any) -> Any:
+    """The buffer that owns ``d``'s memory (NumPy and CuPy point a view's ``base`` at it)."""
+    b = getattr(d, "base", None)
+    return d if b is None else b
+
+
+def _link(base: "Tensor", alias: "Tensor", view_fn: Callable | None) -> None:
+    """Make ``alias`` share ``base``'s version counter: a view (``view_fn(base)`` recomputes it, kept so
+    that an in-place write through either can update the other's history) or a detached copy (None)."""
+    g = base._storage
+    if g is None:
+        g = base._storage = _Storage(base)
+    g.add(alias)
+    alias._storage = g
+    alias._version = base._version
+    if view_fn is not None:
+        root = base._base_t
+        if root is not None:  # a view of a view: recompute it from the first base, as PyTorch does
+            inner = base._view_fn
+            alias._base_t, alias._view_fn = root, lambda b: view_fn(inner(b))
+        else:
+            alias._base_t, alias._view_fn = base, view_fn
+
+
+def _link_views(base: "Tensor", res: Any, view_fn: Callable) -> Any:
+    """``res`` (a tensor or a tuple of tensors computed from ``base`` by a view function) linked to
+    ``base`` where it shares its memory; ``view_fn(b, i)`` recomputes output ``i`` from ``b``."""
+    own = _owner(base._data)
+    if isinstance(res, Tensor):
+        if res is not base and _owner(res._data) is own and (res._storage is None or res._storage is not base._storage):
+            _link(base, res, lambda b: view_fn(b, None))
+    elif isinstance(res, (tuple, list)):
+        for i, r in enumerate(res):
+            if isinstance(r, Tensor) and r is not base and _owner(r._data) is own and r._storage is None:
+                _link(base, r, lambda b, i=i: view_fn(b, i))
+    return res
+
+
+def _basic_key(key: Any) -> Any:
+    """``key`` with an Ellipsis appended when it is basic indexing without one, so that NumPy returns a
+    view even where it would return a scalar (``x[0]`` of a vector is a view in PyTorch)."""
+    keys = key if isinstance(key, tuple) else (key,)
+    for k in keys:
+        if k is Ellipsis or isinstance(k, bool) or not (k is None or isinstance(k, (int, numpy.integer, slice))):
+            return key
+    return keys + (Ellipsis,)
+
+
 def _to_torch_convention(g: Any) -> Any:
     """Complex gradients: the engine computes them in the HIPS/JAX convention (VJP of g through a
     holomorphic f is g·f'(z)); PyTorch's is its conjugate (g·conj(f'(z))). Conjugating what goes in
@@ -186,6 +262,9 @@ class Tensor(Array):
     # defaults, set per instance only when they change (creating a tensor sets neither)
     _gradT = None  # .grad
     _retains = False  # retain_grad() was called
+    _storage = None  # the _Storage shared with views and detached copies, once there are any
+    _base_t = None  # a view's base tensor (PyTorch's ``_base``)
+    _view_fn = None  # a view's function of its base
 
     @classmethod
     def _coerce(cls, value: Any) -> Any:
@@ -313,7 +392,7 @@ class Tensor(Array):
                 buf += g._data
             else:
                 self._gradT._data = buf + g._data
-            self._gradT._version += 1
+            self._gradT._bump()
 
     def backward(self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False,
                  inputs: Any = None) -> None:
@@ -326,8 +405,29 @@ class Tensor(Array):
                         retain_graph=retain_graph, create_graph=create_graph, implicit_ones=False, inputs=inputs)
 
     def detach(self) -> "Tensor":
-        """The same storage with no history and ``requires_grad=False``."""
-        return Tensor._make(self._data.view())
+        """The same storage (and version counter) with no history and ``requires_grad=False``."""
+        out = Tensor._make(self._data.view())
+        _link(self, out, None)
+        return out
+
+    @property
+    def _base(self) -> "Tensor | None":
+        """The tensor this one is a view of (None when it is not a view)."""
+        return self._base_t
+
+    def _bump(self) -> None:
+        """Count one in-place write, in this tensor and in every tensor sharing its memory."""
+        g = self._storage
+        n = self._version + 1
+        if g is None:
+            self._version = n
+        else:
+            for t in g.live():
+                t._version = n
+
+    def __getitem__(self, key: Any) -> "Tensor":
+        key = _basic_key(key)
+        return _link_views(self, OPS.getitem(self, key), lambda b, i: OPS.getitem(b, key))
 
     def detach_(self) -> "Tensor":
         """Cut this tensor from its history in place; returns self."""
@@ -337,11 +437,15 @@ class Tensor(Array):
 
     @property
     def real(self) -> "Tensor":
-        return OPS.real(self)
+        return _link_views(self, OPS.real(self), lambda b, i: OPS.real(b))
 
     @property
     def imag(self) -> "Tensor":
-        return OPS.imag(self)
+        return _link_views(self, OPS.imag(self), lambda b, i: OPS.imag(b))
+
+    @property
+    def T(self) -> "Tensor":
+        return _link_views(self, OPS.transpose(self), lambda b, i: OPS.transpose(b))
 
     @property
     def data(self) -> "Tensor":
@@ -353,8 +457,12 @@ class Tensor(Array):
 
     # -- in-place policy ------------------------------------------------------------------------
     def _check_inplace(self) -> None:
-        if GRAD_ENABLED.get() and self._node is not None and self._node.op is None:
-            raise AutogradError(LEAF_INPLACE)
+        if GRAD_ENABLED.get():
+            if self._node is not None and self._node.op is None:
+                raise AutogradError(LEAF_INPLACE)
+            b = self._base_t
+            if b is not None and b._node is not None and b._node.op is None:
+                raise AutogradError(VIEW_LEAF_INPLACE)
 
     # -- conversions with PyTorch's errors ------------------------------------------------------
     def item(self) -> Any:
