@@ -4,11 +4,16 @@ from __future__ import annotations
 from typing import Any
 
 from ._core import engine
-from ._core.array import Array
+from ._core.array import OPS, Array
 from ._core.mode import RECORDING, TRAINING, StateScope, set_flag
 from ._core.custom import Function
 from ._core.errors import NOT_VARIABLE, AutogradError
 from .backend import zeros_like
+
+# MXNet 1.9.1's first words for a variable it cannot differentiate with respect to (§7); its graph
+# pass has no check of its own for a variable that the heads do not reach, so the rest is ours.
+NOT_REACHED = ("Cannot differentiate with respect to the {i}-th variable because the heads do not depend on it. "
+               "Pass only variables that the heads were computed from inside autograd.record().")
 
 __all__ = ["record", "pause", "train_mode", "predict_mode", "is_recording", "is_training",
            "set_recording", "set_training", "mark_variables", "backward", "grad", "Function"]
@@ -97,6 +102,24 @@ def grad(heads: Any, variables: Any, head_grads: Any = None, retain_graph: bool 
         head_grads = _as_list(head_grads)
     if retain_graph is None:
         retain_graph = create_graph
+    unreached: list = []
     res = engine.backward(heads, head_grads, retain_graph=retain_graph, create_graph=create_graph,
-                          variables=variables, train_mode=train_mode)
-    return [type(v)._make(zeros_like(v._data)) if g is None else g for v, g in zip(variables, res)]
+                          variables=variables, train_mode=train_mode, unreached=unreached)
+    if unreached:
+        raise AutogradError(NOT_REACHED.format(i=min(unreached) + 1))
+    grads = [type(v)._make(zeros_like(v._data)) if g is None else g for v, g in zip(variables, res)]
+    if create_graph:
+        grads = [_in_graph(g, v) for g, v in zip(grads, variables)]
+    return grads
+
+
+def _in_graph(g: Array, v: Array) -> Array:
+    """``g`` recorded as a function of variable ``v`` with a zero derivative.
+
+    MXNet records every op of the backward pass whose input is in a graph, so a gradient computed
+    with ``create_graph=True`` is always in the graph of its variables, even where it does not depend
+    on them (the gradient of relu, clip, maximum, indexing...: the second derivative is zero).
+    Differentiating it again then gives zeros, where tapegrad's rule, which reads the variable only
+    through a comparison or not at all, would leave a constant and "not in a computational graph"."""
+    with StateScope(recording=True):
+        return OPS.where(False, v, g)

@@ -86,13 +86,15 @@ _SEQ = operator.attrgetter("seq")
 def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *, retain_graph: bool = False,
              create_graph: bool = False, variables: Sequence[Array] | None = None,
              train_mode: bool | None = None, implicit_ones: bool = True,
-             inputs: Sequence[Array] | None = None) -> list | None:
+             inputs: Sequence[Array] | None = None, unreached: list | None = None) -> list | None:
     """Propagate cotangents from ``heads`` back through the tape.
 
     With ``variables`` None, gradients go into the variables' buffers (each array class decides
     how, see ``Array._write_grad``), restricted to ``inputs`` when given. Otherwise the gradients
     with respect to ``variables`` (leaves or intermediate results) are returned, None where the
-    heads do not reach, and no buffer is touched. Error texts come from the heads' array class.
+    heads do not reach, and no buffer is touched; ``unreached``, when given, receives the indices
+    of those variables (None in the results also stands for a zero cotangent that did reach). Error
+    texts come from the heads' array class.
     """
     if head_grads is None:
         head_grads = [None] * len(heads)
@@ -139,6 +141,9 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
                 raise AutogradError(NOT_VARIABLE.format(i=i + 1))
             wanted.setdefault(v._node, []).append((i, v._idx))
         order = _collect(roots, strict, wanted.__contains__)
+        if unreached is not None:
+            hit = {n for n in order if n in wanted}
+            unreached.extend(i for n, pairs in wanted.items() if n not in hit for i, _ in pairs)
     else:
         order = _collect(roots, strict, only.__contains__ if only is not None else _writable_leaf,
                          leaves_only=only is None)
