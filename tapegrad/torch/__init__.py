@@ -11,8 +11,8 @@ from . import autograd  # noqa: F401
 from . import cuda, distributions, nn, optim  # noqa: F401
 from ._creation import *  # noqa: F401,F403
 from ._dtypes import (Size, bool, cdouble, cfloat, complex64, complex128, double, dtype,  # noqa: F401,A004
-                      float, float16, float32, float64, half, int, int8, int16, int32, int64, long,
-                      short, uint8)
+                      float, float16, float32, float64, get_default_dtype, half, int, int8, int16, int32, int64,
+                      long, set_default_dtype, short, uint8)
 from ._format import set_printoptions  # noqa: F401
 from ._functions import *  # noqa: F401,F403
 from ._functions import METHODS as _METHODS, PROPERTIES as _PROPERTIES
@@ -52,7 +52,3 @@ def is_tensor(obj: object) -> "bool":
     """Whether ``obj`` is a tapegrad.torch Tensor."""
     return isinstance(obj, Tensor)
 
-
-def get_default_dtype() -> dtype:
-    """The default floating dtype, ``torch.float32``."""
-    return float32

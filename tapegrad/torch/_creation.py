@@ -1,7 +1,11 @@
-"""Tensor creation with PyTorch's defaults: integer data -> int64, floating data -> float32."""
+"""Tensor creation with PyTorch's defaults: integer data -> int64, floating data -> the default dtype
+(float32 unless ``set_default_dtype`` changed it). Python data is converted once, straight to the
+requested dtype; ``arange``, ``linspace`` and ``logspace`` compute their values as PyTorch's CPU
+kernels do, to the bit."""
 from __future__ import annotations
 
 import builtins
+import math
 from typing import Any
 
 import numpy
@@ -9,15 +13,18 @@ import numpy
 from .._core.array import Array
 from ..backend import to_device, to_host
 from . import _random
-from ._dtypes import Size, to_numpy_dtype
+from ._dtypes import Size, default_complex, default_float, to_numpy_dtype
 from ._functions import _backend_device
 from .tensor import Tensor
 
-__all__ = ["tensor", "as_tensor", "from_numpy", "arange", "zeros", "ones", "full", "empty", "eye", "linspace",
+__all__ = ["tensor", "scalar_tensor", "as_tensor", "from_numpy", "arange", "logspace", "zeros", "ones", "full", "empty", "eye", "linspace",
            "zeros_like", "ones_like", "full_like", "empty_like", "rand", "randn", "randint", "normal", "randperm",
            "rand_like", "randn_like", "manual_seed", "initial_seed", "seed"]
 
-_F32 = numpy.dtype(numpy.float32)
+_F32, _F64 = numpy.dtype(numpy.float32), numpy.dtype(numpy.float64)
+_I64 = numpy.dtype(numpy.int64)
+_KIND_NAMES = {"complex64": "ComplexFloat", "complex128": "ComplexDouble"}
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 
 
 def _np_dtype(dtype: Any) -> numpy.dtype | None:
@@ -45,23 +52,57 @@ def _size_kw(fname: str, kw: dict) -> Any:
     return size
 
 
-def _default(a: numpy.ndarray) -> numpy.ndarray:
-    """Python data: floats become float32 (the default dtype), ints int64, bools bool."""
-    if a.dtype.kind == "f":
-        return a.astype(_F32)
-    if a.dtype.kind in "iu":
-        return a.astype(numpy.int64)
-    if a.dtype.kind == "c":
-        return a.astype(numpy.complex64)
-    return a
+# --- Python data to arrays, in the requested dtype --------------------------------------------
 
 
-def _from_nested(data: Any) -> numpy.ndarray:
+def _promote(a: numpy.dtype, b: numpy.dtype) -> numpy.dtype:
+    """PyTorch's ``promoteTypes``: the higher category (bool < integer < floating < complex) wins,
+    within one category the wider type (float16 with int64 is float16, not NumPy's float64)."""
+    ca, cb = _CATEGORY[a.kind], _CATEGORY[b.kind]
+    if ca == cb:
+        return numpy.promote_types(a, b)
+    hi, lo = (a, b) if ca > cb else (b, a)
+    if hi.kind == "c" and lo.kind == "f" and 2 * lo.itemsize > hi.itemsize:
+        return numpy.dtype(numpy.complex128)
+    return hi
+
+
+def _leaf_dtype(x: Any) -> numpy.dtype:
+    """The dtype PyTorch infers for one element of the data."""
+    if isinstance(x, Array):
+        return x._data.dtype
+    if isinstance(x, (numpy.ndarray, numpy.generic)):
+        return x.dtype
+    if isinstance(x, builtins.bool):
+        return numpy.dtype(numpy.bool_)
+    if isinstance(x, builtins.int):
+        return _I64
+    if isinstance(x, builtins.float):
+        return default_float()
+    if isinstance(x, builtins.complex):
+        return default_complex()
+    return numpy.asarray(x).dtype  # anything else NumPy reads (it raises on what it cannot)
+
+
+def _infer_dtype(data: Any) -> numpy.dtype:
+    """PyTorch's dtype for ``data``: its elements' dtypes promoted together (an empty list: the default)."""
+    dt = None
+    for x in _flatten((data,)):
+        d = _leaf_dtype(x)
+        dt = d if dt is None else _promote(dt, d)
+    return default_float() if dt is None else dt
+
+
+def _convert(data: Any, dt: numpy.dtype) -> numpy.ndarray:
+    """A new host array of ``data`` in ``dt``: each Python number converted once, straight to ``dt``
+    (never through another floating type first); tensors inside the data contribute their values."""
     if isinstance(data, Array):
-        return numpy.array(to_host(data._data))
-    if isinstance(data, (list, tuple)) and any(isinstance(d, Array) for d in _flatten(data)):
-        return numpy.array([_from_nested(d) for d in data])
-    return numpy.array(data)
+        return numpy.array(to_host(data._data), dtype=dt)
+    if isinstance(data, (list, tuple)) and any(isinstance(d, (Array, numpy.ndarray)) for d in _flatten(data)):
+        parts = [_convert(d, dt) for d in data]
+        return numpy.array(parts, dtype=dt) if parts else numpy.zeros((0,), dtype=dt)
+    with numpy.errstate(over="ignore"):  # out-of-range floats become inf, as in PyTorch
+        return numpy.array(data, dtype=dt)
 
 
 def _flatten(data: Any):
@@ -74,18 +115,19 @@ def _flatten(data: Any):
 
 def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
            pin_memory: bool = False) -> Tensor:
-    """A new tensor copying ``data`` (nested lists, scalars, NumPy arrays or tensors)."""
-    if isinstance(data, numpy.ndarray):
-        a = data.copy()
-    else:
-        a = _from_nested(data)
-        if not isinstance(data, Array):
-            a = _default(a)
-    if dtype is not None:
-        a = a.astype(_np_dtype(dtype))
+    """A new tensor copying ``data`` (nested lists, scalars, NumPy arrays or tensors), converted
+    directly to ``dtype``, or to the dtype PyTorch infers (Python floats: the default dtype)."""
+    dt = _np_dtype(dtype) or _infer_dtype(data)
+    a = _convert(data, dt)
     if device is None and isinstance(data, Array):
         device = data.device
     return _finish(a, requires_grad, device)
+
+
+def scalar_tensor(s: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """A 0-d tensor holding the number ``s`` (the default dtype unless given)."""
+    dt = _np_dtype(dtype) or (default_complex() if isinstance(s, builtins.complex) else default_float())
+    return _finish(_convert(s, dt), requires_grad, device)
 
 
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
@@ -114,32 +156,153 @@ def _shape(size: tuple, kw: Any = None) -> tuple:
     return tuple(builtins.int(s) for s in size)
 
 
+def _fma(a: Any, b: Any, c: Any) -> numpy.ndarray:
+    """``a * b + c`` in float64 with one rounding, as a fused multiply-add: the product's error is
+    recovered exactly (Dekker's split) and added back with the sum's (exact but for ties of the
+    final rounding, which the values of a range do not produce)."""
+    a, b, c = (numpy.asarray(v, dtype=_F64) for v in (a, b, c))
+    p = a * b
+    ah, al = _split(a)
+    bh, bl = _split(b)
+    err = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    s = p + c
+    v = s - p
+    fix = ((p - (s - v)) + (c - v)) + err
+    return numpy.where(fix == 0, s, s + fix)  # keeps the sign of a zero sum (-0.0 + 0 * step)
+
+
+def _split(a: numpy.ndarray) -> tuple:
+    big = a * 134217729.0  # 2**27 + 1
+    hi = big - (big - a)
+    return hi, a - hi
+
+
+def _range_dtype(vals: list, dtype: Any) -> numpy.dtype:
+    if dtype is not None:
+        return to_numpy_dtype(dtype)
+    if any(isinstance(v, builtins.complex) for v in vals):
+        return default_complex()
+    return default_float() if any(isinstance(v, builtins.float) for v in vals) else _I64
+
+
+def _number(v: Any) -> Any:
+    return v.item() if isinstance(v, (Array, numpy.generic)) else v
+
+
 def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, device: Any = None,
            requires_grad: bool = False) -> Tensor:
-    """Values in ``[start, end)``: int64 for integer bounds, float32 when any bound is a float."""
+    """Values in ``[start, end)``: int64 for integer bounds, the default dtype when any is a float.
+
+    Floating values are PyTorch's CPU kernel's, to the bit: ``start + step * i`` fused in float64,
+    where the kernel's 256-bit vector loop starts each vector at such a value and adds ``step * k``.
+    """
     if end is None:
         start, end = 0, start
-    vals = [v.item() if isinstance(v, Array) else v for v in (start, end, step)]
-    if dtype is None:
-        dtype = _F32 if any(isinstance(v, builtins.float) for v in vals) else numpy.int64
-    return _finish(numpy.arange(*vals, dtype=_np_dtype(dtype)), requires_grad, device)
+    start, end, step = (_number(v) for v in (start, end, step))
+    dt = _range_dtype([start, end, step], dtype)
+    if dt.kind == "c":
+        raise NotImplementedError(f'"arange_cpu" not implemented for \'{_KIND_NAMES.get(dt.name, dt.name)}\'')
+    if dt.kind in "iub":  # the bounds and the step are cast to the integer type first
+        if step == 0:
+            raise RuntimeError("step must be nonzero")
+        start, end, step = (builtins.int(v) for v in (start, end, step))
+        if step == 0:
+            raise ValueError("step must be nonzero")
+        n = _range_size(start, end, step)
+        return _finish((start + step * numpy.arange(n, dtype=_I64)).astype(dt), requires_grad, device)
+    n = _range_size(start, end, step)
+    idx = numpy.arange(n)
+    width = 2 * (32 // dt.itemsize)  # the vector loop covers whole pairs of 256-bit vectors
+    k = numpy.where(idx < n - n % width, idx % (width // 2), 0)
+    base = _fma(step, idx - k, start).astype(dt)
+    out = numpy.where(k > 0, _fma(k, step, base).astype(dt), base)
+    return _finish(out, requires_grad, device)
+
+
+def _range_size(start: float, end: float, step: float) -> int:
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if not (math.isfinite(start) and math.isfinite(end)):
+        raise RuntimeError(f"unsupported range: {start} -> {end}")
+    if (step > 0 and end < start) or (step < 0 and end > start):
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
+    return builtins.int(math.ceil((end - start) / step))
+
+
+def _spaced(start: Any, end: Any, steps: int, dt: numpy.dtype) -> numpy.ndarray:
+    """PyTorch's linspace kernel: ``start + step * i`` for the first half, ``end - step * (steps - 1 - i)``
+    for the rest, each fused in the element type (float64 steps for integer types)."""
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    if dt.kind == "c":
+        parts = [_spaced(getattr(start, "real", start), getattr(end, "real", end), steps, _F64 if dt.itemsize == 16 else _F32),
+                 _spaced(getattr(start, "imag", 0.0), getattr(end, "imag", 0.0), steps, _F64 if dt.itemsize == 16 else _F32)]
+        return (parts[0] + 1j * parts[1].astype(dt)).astype(dt)
+    scalar = dt.type if dt.kind == "f" else (lambda v: numpy.float64(builtins.int(v)))
+    lo, hi = scalar(start), scalar(end)
+    if steps <= 1:
+        return numpy.full((steps,), lo, dtype=dt)
+    idx = numpy.arange(steps)
+    if dt == numpy.float16:  # half arithmetic rounds each operation (the index too) to half
+        step = (hi - lo) / dt.type(steps - 1)
+        head = lo + step * idx.astype(dt)
+        tail = hi - step * (steps - 1 - idx).astype(dt)
+        return numpy.where(idx < steps // 2, head, tail)
+    step = (hi - lo) / scalar(steps - 1)
+    head = _fma(step, idx, lo)
+    tail = _fma(-step, steps - 1 - idx, hi)
+    out = numpy.where(idx < steps // 2, head, tail)
+    return out.astype(dt) if dt.kind == "f" else numpy.trunc(out).astype(dt)
+
+
+def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` (the default dtype unless given), the
+    values of PyTorch's CPU kernel to the bit."""
+    start, end = _number(start), _number(end)
+    dt = _range_dtype([start, end, 0.0], dtype)
+    return _finish(_spaced(start, end, steps, dt), requires_grad, device)
+
+
+def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    """``base ** linspace(start, end, steps)`` (the default dtype unless given)."""
+    start, end = _number(start), _number(end)
+    dt = _range_dtype([start, end, 0.0], dtype)
+    if dt.kind == "c":
+        raise NotImplementedError("logspace: complex dtypes are not supported")
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    lo, hi = (dt.type(v) if dt.kind == "f" else builtins.int(v) for v in (start, end))
+    idx = numpy.arange(steps)
+    if steps == 1:
+        expo = numpy.array([builtins.float(start)])
+    else:  # the exponents in float64, from a step computed in the element type
+        step = builtins.float(hi - lo) / (steps - 1)
+        expo = numpy.where(idx < steps // 2, _fma(step, idx, builtins.float(lo)),
+                           _fma(-step, steps - 1 - idx, builtins.float(hi)))
+    with numpy.errstate(over="ignore", invalid="ignore"):
+        out = numpy.power(numpy.float64(base), expo)
+        out = out.astype(dt) if dt.kind == "f" else numpy.trunc(out).astype(dt)
+    return _finish(out, requires_grad, device)
 
 
 def _filled(fill, size, dtype, requires_grad, kw=None, device=None) -> Tensor:
     shape = _shape(size, kw)
-    dt = _np_dtype(dtype) or _F32
-    return _finish(numpy.full(shape, fill, dtype=dt), requires_grad, device)
+    dt = _np_dtype(dtype) or default_float()
+    with numpy.errstate(over="ignore"):
+        return _finish(numpy.full(shape, fill, dtype=dt), requires_grad, device)
 
 
 def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
           **kw: Any) -> Tensor:
-    """Zeros of shape ``size`` (float32 by default)."""
+    """Zeros of shape ``size`` (the default dtype unless given)."""
     return _filled(0, size, dtype, requires_grad, _size_kw("zeros", kw), device)
 
 
 def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
          **kw: Any) -> Tensor:
-    """Ones of shape ``size`` (float32 by default)."""
+    """Ones of shape ``size`` (the default dtype unless given)."""
     return _filled(1, size, dtype, requires_grad, _size_kw("ones", kw), device)
 
 
@@ -150,22 +313,16 @@ def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool
 
 
 def full(size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    """``fill_value`` everywhere; the dtype follows the value (bool, int64 or float32) unless given."""
+    """``fill_value`` everywhere; the dtype follows the value (bool, int64, the default floating or
+    complex dtype) unless given."""
     if dtype is None:
-        dtype = (numpy.bool_ if isinstance(fill_value, builtins.bool) else
-                 numpy.int64 if isinstance(fill_value, builtins.int) else _F32)
+        dtype = _leaf_dtype(_number(fill_value))
     return _filled(fill_value, (size,), dtype, requires_grad, device=device)
 
 
 def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    """The identity matrix (float32 by default)."""
-    return _finish(numpy.eye(n, m, dtype=_np_dtype(dtype) or _F32), requires_grad, device)
-
-
-def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Any = None,
-             requires_grad: bool = False) -> Tensor:
-    """``steps`` evenly spaced values from ``start`` to ``end`` (float32 by default)."""
-    return _finish(numpy.linspace(start, end, steps, dtype=_np_dtype(dtype) or _F32), requires_grad, device)
+    """The identity matrix (the default dtype unless given)."""
+    return _finish(numpy.eye(n, m, dtype=_np_dtype(dtype) or default_float()), requires_grad, device)
 
 
 def _like(input: Tensor, dtype: Any, device: Any) -> tuple:
@@ -198,7 +355,7 @@ def rand(*size: Any, generator: Any = None, dtype: Any = None, device: Any = Non
     """Uniform samples in [0, 1) (PyTorch's CPU stream for a given seed)."""
     gen = generator or _random.default_generator
     shape = _shape(size, _size_kw("rand", kw))
-    return _finish(gen.uniform(shape, 0.0, 1.0, dtype=_np_dtype(dtype) or _F32), requires_grad, device)
+    return _finish(gen.uniform(shape, 0.0, 1.0, dtype=_np_dtype(dtype) or default_float()), requires_grad, device)
 
 
 def randn(*size: Any, generator: Any = None, dtype: Any = None, device: Any = None,
@@ -206,7 +363,7 @@ def randn(*size: Any, generator: Any = None, dtype: Any = None, device: Any = No
     """Standard normal samples (PyTorch's CPU stream for a given seed)."""
     gen = generator or _random.default_generator
     shape = _shape(size, _size_kw("randn", kw))
-    return _finish(gen.normal(shape, 0.0, 1.0, dtype=_np_dtype(dtype) or _F32), requires_grad, device)
+    return _finish(gen.normal(shape, 0.0, 1.0, dtype=_np_dtype(dtype) or default_float()), requires_grad, device)
 
 
 def randint(low: int, high: int | None = None, size: Any = None, *, generator: Any = None, dtype: Any = None,
@@ -229,7 +386,7 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any 
         device = next((a.device for a in (mean, std) if isinstance(a, Array)), None)
     shape = tuple(size) if size is not None else numpy.broadcast_shapes(m.shape, s.shape)
     gen = generator or _random.default_generator
-    dt = _np_dtype(dtype) or (m.dtype if m.dtype.kind == "f" and m.ndim else _F32)
+    dt = _np_dtype(dtype) or (m.dtype if m.dtype.kind == "f" and m.ndim else default_float())
     z = gen.normal(shape, 0.0, 1.0, dtype=dt)
     return _finish((z * s + m).astype(dt), requires_grad, device)
 

@@ -7,7 +7,8 @@ import builtins as _builtins
 
 import numpy
 
-__all__ = ["dtype", "Size", "to_numpy_dtype", "from_numpy_dtype", "DTYPES"]
+__all__ = ["dtype", "Size", "to_numpy_dtype", "from_numpy_dtype", "DTYPES", "get_default_dtype", "set_default_dtype",
+           "default_float", "default_complex"]
 
 
 class dtype:  # noqa: N801 - PyTorch's name
@@ -83,12 +84,50 @@ def from_numpy_dtype(d: Any) -> dtype:
                         "and bool.") from None
 
 
+#: The default floating dtype (``torch.set_default_dtype``): what Python floats become.
+_DEFAULT = [float32]
+
+
+def get_default_dtype() -> dtype:
+    """The default floating dtype, ``torch.float32`` unless ``set_default_dtype`` changed it."""
+    return _DEFAULT[0]
+
+
+def set_default_dtype(d: Any) -> None:
+    """Make ``d`` (a floating dtype) what Python floats become in new tensors; Python complex
+    numbers then become its complex counterpart (complex128 for float64, else complex64)."""
+    t = d if isinstance(d, dtype) else DTYPES.get(numpy.dtype(d)) if _is_dtype(d) else None
+    if t is None or t.dtype.kind != "f":
+        raise TypeError("only floating-point types are supported as the default type")
+    _DEFAULT[0] = t
+
+
+def _is_dtype(d: Any) -> bool:
+    try:
+        numpy.dtype(d)
+    except TypeError:
+        return False
+    return d is not None
+
+
+def default_float() -> numpy.dtype:
+    """The NumPy dtype of the default floating dtype."""
+    return _DEFAULT[0].dtype
+
+
+def default_complex() -> numpy.dtype:
+    """The complex dtype that Python complex numbers become: complex128 when the default is float64."""
+    return numpy.dtype(numpy.complex128 if _DEFAULT[0].dtype.itemsize == 8 else numpy.complex64)
+
+
 def to_numpy_dtype(d: Any) -> numpy.dtype:
-    """The NumPy dtype for a torch dtype, a NumPy dtype, or Python's float/int/bool."""
+    """The NumPy dtype for a torch dtype, a NumPy dtype, or Python's float/int/bool/complex."""
     if isinstance(d, dtype):
         return d.dtype
     if d is _builtins.float:
-        return numpy.dtype(numpy.float32)  # torch's default float
+        return numpy.dtype(numpy.float64)  # torch.tensor(x, dtype=float) is float64, as in PyTorch
+    if d is _builtins.complex:
+        return numpy.dtype(numpy.complex128)
     if d is _builtins.int:
         return numpy.dtype(numpy.int64)
     return numpy.dtype(d)
