@@ -26,6 +26,7 @@ from tapegrad._core.array import OPS
 from tapegrad.ndarray import ndarray
 from tapegrad.ops import elementwise, nondiff
 from tapegrad.ops.registry import REGISTRY
+from tapegrad.ops.samples import Case
 from tapegrad.testing import GradCheckError, check_grads
 
 ComplexWarning = numpy.exceptions.ComplexWarning
@@ -274,3 +275,101 @@ def test_select_is_differentiable_in_choices_and_default():
     z = rng.standard_normal((2, 3)) + 1j * rng.standard_normal((2, 3))
     check_grads(lambda a, b: select(conds, [a * a, b], default=0), [z, rng.standard_normal((3,))],
                 modes=("rev", "fwd"))
+
+
+# --- complex variants of the registry's real samples ------------------------------------------------
+
+#: Ops whose real samples get a complex variant (every float input given an imaginary part): the
+#: reductions, shape and linear-algebra ops NumPy defines on complex numbers. (Elementwise ops and
+#: the fft family declare complex samples themselves.) Checked here against finite differences in
+#: the convention above, and in tests/test_differential_hips.py against HIPS.
+COMPLEX_VARIANT_OPS = (
+    "sum", "mean", "prod", "var", "std", "cumsum", "cumprod",
+    "reshape", "transpose", "broadcast_to", "moveaxis", "swapaxes", "expand_dims", "squeeze", "concatenate",
+    "stack", "vstack", "hstack", "column_stack", "dstack", "append", "flip", "fliplr", "flipud", "tile",
+    "repeat", "ravel", "flatten", "pad", "diag", "diagonal", "tril", "triu", "roll", "rollaxis", "rot90",
+    "kron", "cross", "getitem", "take_along_axis", "clone", "t", "_diff",
+    "dot", "vdot", "inner", "outer", "matmul", "tensordot", "_einsum", "trace",
+    "norm", "inv", "det", "solve", "cholesky", "eigh", "eigvalsh", "eig", "eigvals", "slogdet", "pinv", "svd",
+    "svdvals", "qr",
+)
+
+
+def _imaginary_part(rng, a: numpy.ndarray) -> numpy.ndarray:
+    """A random imaginary part for ``a``: antisymmetric (so ``a + 1j * part`` stays Hermitian) and
+    small (so it stays positive definite) when ``a`` is a stack of symmetric matrices."""
+    r = rng.standard_normal(a.shape)
+    if a.ndim >= 2 and a.shape[-1] == a.shape[-2] and numpy.allclose(a, numpy.swapaxes(a, -1, -2)):
+        return 0.1 * (r - numpy.swapaxes(r, -1, -2))
+    return 0.5 * r
+
+
+def complex_variants(op, cases, rng) -> list:
+    """For an op of ``COMPLEX_VARIANT_OPS``, each real case again with complex inputs (its
+    differentiated float arrays given an imaginary part); for any other op, nothing."""
+    if op.name not in COMPLEX_VARIANT_OPS:
+        return []
+    out = []
+    for case in cases:
+        wrt = case.wrt if case.wrt is not None else [i for i, a in enumerate(case.args)
+                                                     if isinstance(a, numpy.ndarray) and a.dtype.kind == "f"]
+        if not wrt or any(isinstance(a, numpy.ndarray) and a.dtype.kind == "c" for a in case.args):
+            continue
+        args = list(case.args)
+        for i in wrt:
+            args[i] = numpy.asarray(args[i] + 1j * _imaginary_part(rng, args[i]))
+        out.append(Case(tuple(args), dict(case.params), ref=case.ref, wrt=case.wrt, order=case.order,
+                        check_value=case.check_value))
+    return out
+
+
+#: The outputs of these ops that hold singular vectors or eigenvectors, whose phases a complex input
+#: leaves free (LAPACK picks one): only phase-invariant functions of them have derivatives, so the
+#: sweeps take their squared moduli.
+PHASE_FREE = {"eigh": (1,), "svd": (0, 2), "eig": (1,)}
+
+
+def phase_free(op, y, cplx: bool, abs_):
+    """``y`` with the phase-free outputs of a complex case (any case of eig, whose eigenvectors can
+    be complex for a real input) replaced by their squared moduli."""
+    seq = isinstance(y, tuple) or type(y).__name__ == "SequenceBox"  # HIPS traces a tuple as a SequenceBox
+    if not (cplx or op.name == "eig") or op.name not in PHASE_FREE or not seq:
+        return y
+    return tuple(abs_(y[k]) ** 2 if k in PHASE_FREE[op.name] else y[k] for k in range(len(y)))
+
+
+def _variant_cases():
+    for name in COMPLEX_VARIANT_OPS:
+        op = REGISTRY[name]
+        rng = numpy.random.default_rng(len(name))
+        variants = complex_variants(op, list(op.samples(rng)), rng)
+        step = max(1, len(variants) // 4)  # a spread of at most ~4 per op keeps the sweep fast
+        for i, case in enumerate(variants[::step]):
+            yield pytest.param(op, case, id=f"{name}-{i}")
+
+
+@pytest.mark.filterwarnings("ignore::numpy.exceptions.ComplexWarning")
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("op,case", list(_variant_cases()))
+def test_complex_variants_match_finite_differences(op, case):
+    """Every reduction, shape and linear-algebra rule on complex inputs, in both modes, to order 2."""
+    def f(*xs):
+        return phase_free(op, op(list(xs), **case.params) if op.seq else op(*xs, **case.params), True, np.abs)
+    check_grads(f, [_wrap(a) for a in case.args], order=min(case.order, 2), wrt=case.wrt, modes=("rev", "fwd"))
+
+
+def test_the_issues_norm_and_var_examples_follow_the_functional_convention():
+    """Issue 12: grad of norm(z) was z/|z|, the conjugate of the convention; HIPS gives conj(z)/|z|."""
+    z = numpy.array([1 + 2j, 3 - 1j])
+    n = numpy.linalg.norm(z)
+    numpy.testing.assert_allclose(numpy.asarray(tapegrad.grad(lambda z: np.linalg.norm(z))(z)), numpy.conj(z) / n)
+    c = z - z.mean()
+    numpy.testing.assert_allclose(numpy.asarray(tapegrad.grad(lambda z: np.var(z))(z)), numpy.conj(c))
+    numpy.testing.assert_allclose(numpy.asarray(tapegrad.grad(lambda z: np.std(z))(z)),
+                                  numpy.conj(c) / (2 * numpy.std(z)))
+    # vdot(a, b) = sum(conj(a) b) is antilinear in a: the VJP of g for a is conj(g b)
+    a, b = numpy.array([1 + 1j, 2 - 1j]), numpy.array([0.5 - 2j, 1 + 3j])
+    back, _ = tapegrad.make_vjp(lambda a, b: np.vdot(a, b), (0, 1))(a, b)
+    ga, gb = back(numpy.array(1j))
+    numpy.testing.assert_allclose(numpy.asarray(ga), numpy.conj(1j * b))
+    numpy.testing.assert_allclose(numpy.asarray(gb), 1j * numpy.conj(a))

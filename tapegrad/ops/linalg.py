@@ -124,14 +124,15 @@ def _vdot_cases(rng):
 
 @defop(samples=_vdot_cases)
 def vdot(xp, a, b):
-    """``sum(conj(a).ravel() * b.ravel())``; gradients are for real inputs."""
+    """``sum(conj(a).ravel() * b.ravel())``."""
     return xp.vdot(a, b)
 
 
 @vdot.vjp
 def _(g, a, b, shapes, needs):
-    ga = g * T.reshape(b, shapes[0]) if needs[0] else None
-    gb = g * T.reshape(a, shapes[1]) if needs[1] else None
+    # vdot is antilinear in a: its cotangent is the conjugate of the bilinear one (HIPS/JAX convention)
+    ga = _cj(g * T.reshape(b, shapes[0])) if needs[0] else None
+    gb = g * T.reshape(_cj(a), shapes[1]) if needs[1] else None
     return (ga, gb)
 
 
@@ -618,8 +619,19 @@ def norm(xp, x, ord=None, axis=None, keepdims=False):  # noqa: A002 - NumPy's na
     return xp.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
 
 
+def _unit(x: Any, xp: Any, xd: Any) -> Any:
+    """``sign(x)``, 0 at 0: a constant for real ``x`` (locally constant), ``x / |x|`` for complex ``x``
+    (it varies with ``x``, so it stays differentiable for second order)."""
+    if not _iscplx(x):
+        return _const(x, xp.sign(xd))
+    at0 = _const(x, xd == 0)
+    return T.where(at0, 0.0, x / T.abs(T.where(at0, 1.0, x)))
+
+
 @norm.vjp
 def _(g, x, out, ord, axis, keepdims, shapes):  # noqa: A002
+    # Each branch forms the steepest-ascent direction dN/dx + i dN/dy (the real formula); for
+    # complex x the convention (README, "Complex numbers") is its conjugate, taken at the end.
     shape = tuple(shapes[0])
     nd = len(shape)
     kind, axes = _norm_plan(nd, ord, axis)
@@ -635,7 +647,7 @@ def _(g, x, out, ord, axis, keepdims, shapes):  # noqa: A002
     elif kind == "vec":
         if ord == 0:
             return (T.broadcast_to(gk * 0, shape),)
-        sign = _const(x, xp.sign(xd))
+        sign = _unit(x, xp, xd)
         if ord == 2:
             res = gk * x / safe
         elif ord == 1:
@@ -643,7 +655,7 @@ def _(g, x, out, ord, axis, keepdims, shapes):  # noqa: A002
         elif ord in (_INF, -_INF):
             res = gk * sign * _const(x, _pick_mask(xp, xp.abs(xd), axes, ord > 0))
         else:  # |x|^(p-1) sign(x) / n^(p-1); entries at 0 get 0 (sign), with no inf/nan on the way
-            ax = T.where(_const(x, xd == 0), 1.0, x * sign)
+            ax = T.abs(T.where(_const(x, xd == 0), 1.0, x))
             res = gk * sign * T.power(ax / safe, ord - 1)
     else:
         r, c = axes
@@ -659,10 +671,10 @@ def _(g, x, out, ord, axis, keepdims, shapes):  # noqa: A002
             sum_ax, pick_ax = (c, r) if ord in (_INF, -_INF) else (r, c)
             sums = xp.sum(xp.abs(xd), axis=sum_ax, keepdims=True)
             mask = _const(x, _pick_mask(xp, sums, pick_ax, ord > 0))
-            res = gk * _const(x, xp.sign(xd)) * mask
+            res = gk * _unit(x, xp, xd) * mask
         else:
             raise ValueError(f"Invalid norm order {ord!r} for matrices.")
-    res = T.where(zero, 0.0, res)
+    res = T.where(zero, 0.0, _cj(res))
     if tuple(res.shape) != shape:
         res = T.broadcast_to(res, shape)
     return (res,)

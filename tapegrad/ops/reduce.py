@@ -306,6 +306,13 @@ def _spread_denominator(shape, axis, ddof):
     return float(d) if d > 0 else float("nan")  # NumPy's forward is inf/nan there too (and warns)
 
 
+def _centred_conj(a, axis):
+    """``conj(a - mean(a))``: var and std are real functions of complex ``a`` (``mean(|a - m|^2)``),
+    so their gradient is ``dL/dx - i dL/dy`` (the README's convention), the conjugate of ``a - m``."""
+    c = a - T.mean(a, axis=axis, keepdims=True)
+    return T.conj(c) if a.dtype.kind == "c" else c
+
+
 @defop(samples=_chain(reduction(), reduction(axes=(None, 0, -1, (0, 2)), ddof=1)))
 def var(xp, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     """Variance over ``axis``, dividing by ``N - ddof``."""
@@ -316,7 +323,7 @@ def var(xp, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
 @var.vjp
 def _(g, a, shapes, axis, ddof, keepdims):
     shape = shapes[0]
-    c = a - T.mean(a, axis=axis, keepdims=True)
+    c = _centred_conj(a, axis)
     return (_expand(g, shape, axis, keepdims) * c * (2.0 / _spread_denominator(shape, axis, ddof)),)
 
 
@@ -331,7 +338,7 @@ def std(xp, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
 @std.vjp
 def _(g, a, out, shapes, axis, ddof, keepdims):
     shape = shapes[0]
-    c = a - T.mean(a, axis=axis, keepdims=True)
+    c = _centred_conj(a, axis)
     safe = T.where(T.equal(out, 0), 1.0, out)
     return (_expand(g / safe, shape, axis, keepdims) * c * (1.0 / _spread_denominator(shape, axis, ddof)),)
 
