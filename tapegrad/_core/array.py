@@ -103,6 +103,7 @@ class Array:
             return value
         if value is None:
             raise TypeError("expected an array or a number, got None")
+        refuse_traced(value)
         return numpy.asarray(value, dtype=cls._list_dtype)
 
     # -- basic properties ---------------------------------------------------------------------
@@ -245,6 +246,7 @@ class Array:
 
     def _inplace(self, name: str, other: Any) -> "Array":
         self._check_inplace()
+        other = packed(other)
         if self._recording_flag.get() and (self._node is not None or
                                            (isinstance(other, Array) and other._node is not None)):
             # part of a recorded computation: record the update, then take the result's place
@@ -282,6 +284,7 @@ class Array:
 
     def __setitem__(self, key: Any, value: Any) -> None:
         self._check_inplace()
+        value = packed(value)
         if self._recording_flag.get() and (self._node is not None or (isinstance(value, Array)
                                                                         and value._node is not None)):
             # a recorded value flows in: record the write, then take the result's place
@@ -351,6 +354,23 @@ def _any_traced(values: Any) -> bool:
         if isinstance(v, (list, tuple)) and _any_traced(v):
             return True
     return False
+
+
+def packed(value: Any) -> Any:
+    """A list or tuple holding traced Arrays as one Array, made by a recorded op (so that no
+    element's gradient is lost); anything else as it is."""
+    if isinstance(value, (list, tuple)) and _any_traced(value):
+        from ..ops.registry import pack_sequence  # noqa: PLC0415 - ops build on _core
+        return pack_sequence(value)
+    return value
+
+
+def refuse_traced(value: Any) -> None:
+    """Raise where a list or tuple holding traced Arrays would be read as a constant."""
+    if isinstance(value, (list, tuple)) and _any_traced(value):
+        raise TypeError("a list or tuple holding arrays that are being differentiated cannot be read as a "
+                        "constant here (their gradients would be lost); make it one array first "
+                        "(np.array(...) or np.stack(...), torch.stack(...) in the PyTorch dialect)")
 
 
 def _to_numpy(values: Any) -> list:

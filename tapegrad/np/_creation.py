@@ -8,6 +8,7 @@ import numpy
 from .._core.array import OPS, Array
 from ..backend import Device, to_device
 from ..ndarray import ndarray
+from ..ops.registry import holds_array, pack_sequence
 
 __all__ = ["array", "asarray", "arange", "zeros", "ones", "full", "empty", "zeros_like", "ones_like",
            "full_like", "empty_like", "eye", "identity", "linspace", "meshgrid", "genfromtxt"]
@@ -23,19 +24,20 @@ def _place(data: numpy.ndarray, ctx: Device | None) -> ndarray:
 
 def array(object: Any, dtype: Any = None, ctx: Device | None = None, copy: bool = True) -> ndarray:  # noqa: A002
     """An array from nested sequences, scalars or arrays. Python data becomes float32 unless
-    ``dtype`` says otherwise; NumPy and tapegrad arrays keep their dtype."""
-    if isinstance(object, Array):
+    ``dtype`` says otherwise; NumPy and tapegrad arrays keep their dtype. A copy of an ndarray, or a
+    sequence holding ndarrays, is differentiable in every element."""
+    if isinstance(object, ndarray):
+        out = OPS.clone(object) if dtype is None or numpy.dtype(dtype) == object.dtype else OPS.astype(object, dtype)
+        return out if ctx is None else out.as_in_ctx(ctx)
+    if isinstance(object, Array):  # another door's array: its data
         data = object._data.astype(dtype or object.dtype, copy=True)
         return _place(data, ctx) if ctx is not None else ndarray._make(data)
+    if isinstance(object, (list, tuple)) and holds_array(object):
+        out = pack_sequence(object, dtype)
+        return out if ctx is None else out.as_in_ctx(ctx)
     if dtype is None and not isinstance(object, (numpy.ndarray, numpy.generic)):
-        if _holds_arrays(object):  # traced values inside: stack them, so gradients flow
-            return OPS.stack([o if isinstance(o, Array) else array(o) for o in object])
         dtype = numpy.complex64 if numpy.asarray(object).dtype.kind == "c" else _F32
     return _place(numpy.array(object, dtype=dtype), ctx)
-
-
-def _holds_arrays(obj: Any) -> bool:
-    return isinstance(obj, (list, tuple)) and any(isinstance(o, Array) or _holds_arrays(o) for o in obj)
 
 
 def asarray(a: Any, dtype: Any = None, ctx: Device | None = None) -> ndarray:
@@ -66,7 +68,12 @@ def empty(shape: Any, dtype: Any = None, order: str = "C", ctx: Device | None = 
 
 
 def full(shape: Any, fill_value: Any, dtype: Any = None, order: str = "C", ctx: Device | None = None) -> ndarray:
-    """``fill_value`` everywhere (float32 by default)."""
+    """``fill_value`` everywhere (float32 by default; an ndarray fill keeps its dtype, as in MXNet,
+    and is differentiable)."""
+    if isinstance(fill_value, ndarray) or (isinstance(fill_value, (list, tuple)) and holds_array(fill_value)):
+        fill = asarray(fill_value) if dtype is None else asarray(fill_value).astype(dtype)
+        out = OPS.clone(OPS.broadcast_to(fill, (shape,) if isinstance(shape, int) else tuple(shape)))
+        return out if ctx is None else out.as_in_ctx(ctx)
     if isinstance(fill_value, Array):
         fill_value = fill_value.asnumpy()
     return _place(numpy.full(shape, fill_value, dtype=dtype or _F32), ctx)
@@ -115,7 +122,18 @@ def identity(n: int, dtype: Any = None, ctx: Device | None = None) -> ndarray:
 
 def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, retstep: bool = False,
              dtype: Any = None, axis: int = 0, ctx: Device | None = None) -> Any:
-    """``num`` evenly spaced values from ``start`` to ``stop`` (float32 by default)."""
+    """``num`` evenly spaced values from ``start`` to ``stop`` (float32 by default, float64 for a
+    float64 array end); differentiable in ``start`` and ``stop`` when they are ndarrays (or hold them)."""
+    ends = [asarray(v) if isinstance(v, (list, tuple)) and holds_array(v) else v for v in (start, stop)]
+    if any(isinstance(v, Array) for v in ends):
+        if dtype is None:
+            dtype = numpy.result_type(_F32, *[v.dtype for v in ends if isinstance(v, Array) and v.dtype.kind in "fc"])
+        res = OPS.linspace(*ends, num=num, endpoint=endpoint, dtype=dtype, axis=axis)
+        res = res if ctx is None else res.as_in_ctx(ctx)
+        if retstep:
+            step = OPS.astype(OPS.subtract(ends[1], ends[0]), dtype) / (num - 1 if endpoint else num)
+            return res, step
+        return res
     res = numpy.linspace(start, stop, num, endpoint=endpoint, retstep=retstep, dtype=dtype or _F32, axis=axis)
     if retstep:
         return _place(res[0], ctx), res[1]

@@ -13,7 +13,7 @@ from .._core.mode import RAW as _RAW
 from .._core.array import ARRAY_CLASSES, OPS, Array
 from ..backend import is_device_buffer, xp_of
 
-__all__ = ["defop", "Op", "REGISTRY", "NONDIFF", "apply", "buffer", "constant"]
+__all__ = ["defop", "Op", "REGISTRY", "NONDIFF", "apply", "buffer", "constant", "holds_array", "pack_sequence"]
 
 #: name -> Op, in declaration order.
 REGISTRY: dict[str, "Op"] = {}
@@ -27,6 +27,7 @@ _Node = _node_mod.Node
 _ACTIVE = _forward.ACTIVE
 _ARR = numpy.ndarray
 _SCALARS = (int, float, bool, complex)
+_SEQS = (list, tuple)
 
 # VJP argument kinds
 _G, _IN, _VARIN, _OUT, _PARAM, _NEEDS, _SHAPES, _DTYPES, _OUTS = range(9)
@@ -494,7 +495,7 @@ def apply(op: Op, args: tuple, params: dict) -> Any:
     else:
         cls = None
     if cls is None:
-        cls, taped, datas, xp = _scan(op, args)
+        cls, taped, datas, xp, args = _scan(op, args)
     else:
         xp = numpy
     out = op.forward(xp, *datas, **params)
@@ -529,7 +530,9 @@ def _asarray(xp: Any, o: Any) -> Any:
 
 
 def _scan(op: Op, args: tuple) -> tuple:
-    """(result class, any input taped, raw inputs, array module) for a call of any shape."""
+    """(result class, any input taped, raw inputs, array module, inputs) for a call of any shape. A
+    list or tuple holding Arrays is an input like any array-like: it is packed into one Array by a
+    recorded op (``pack_sequence``), never read as a constant."""
     cls = None
     taped = False
     plain = True  # every input is an Array on the host, or a Python scalar
@@ -547,15 +550,38 @@ def _scan(op: Op, args: tuple) -> tuple:
             if type(d) is not _ARR:
                 plain = False
             datas.append(d)
+        elif isinstance(a, _SEQS) and holds_array(a):  # an array-like with arrays inside: packed
+            return _scan(op, tuple(pack_sequence(x) if isinstance(x, _SEQS) and holds_array(x) else x
+                                   for x in args))
         else:
             plain = False
             datas.append(a)
     if cls is None:
         cls = DEFAULT_CLS[0]
     if plain:
-        return cls, taped, datas, numpy
+        return cls, taped, datas, numpy, args
     datas = [d if isinstance(a, Array) else cls._coerce(d) for a, d in zip(args, datas)]
-    return cls, taped, datas, xp_of(datas)
+    return cls, taped, datas, xp_of(datas), args
+
+
+def holds_array(seq: list | tuple) -> bool:
+    """Whether a (nested) list or tuple has an Array anywhere inside."""
+    return any(isinstance(x, Array) or (isinstance(x, _SEQS) and holds_array(x)) for x in seq)
+
+
+def pack_sequence(seq: list | tuple, dtype: Any = None) -> Array:
+    """A nested list or tuple of Arrays, NumPy arrays and numbers as one Array, made by one
+    differentiable op (``pack``): every element that is traced keeps its gradient. Without
+    ``dtype``, the result type of the elements, Python numbers weak (then the door's promotion)."""
+    leaves: list = []
+
+    def walk(s: Any) -> Any:
+        if isinstance(s, _SEQS):
+            return tuple([walk(x) for x in s])
+        leaves.append(s)
+        return len(leaves) - 1
+    tree = walk(seq)
+    return OPS.pack(*leaves, tree=tree, dtype=dtype)
 
 
 def _bind(op: Op, args: tuple, params: dict) -> tuple:

@@ -1,6 +1,7 @@
 """Shape ops: views and rearrangements; their VJPs undo the rearrangement."""
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy
@@ -8,7 +9,7 @@ import numpy
 from .._core.array import OPS as T, Array
 from ..backend import xp_of
 from ._util import bilinear_tangent
-from .registry import DEFAULT_CLS, buffer, constant, defop
+from .registry import DEFAULT_CLS, buffer, constant, defop, holds_array, pack_sequence
 from .samples import Case, draw
 
 
@@ -199,6 +200,101 @@ def _filled(ts, xs, out) -> list:
 
 
 # ----------------------------------------------------------------------------------------------
+# Packing: a nested list or tuple of arrays and numbers as one array (``registry.pack_sequence``)
+# ----------------------------------------------------------------------------------------------
+
+def _tree_shape(tree, shapes, at=()):
+    """The shape ``numpy.array`` gives a nested list whose leaves have ``shapes`` (``tree``: nested
+    tuples of leaf indices), or a ValueError naming the first element that breaks the rectangle."""
+    if isinstance(tree, int):
+        return tuple(shapes[tree])
+    if not tree:
+        return (0,)
+    inner = [_tree_shape(t, shapes, at + (i,)) for i, t in enumerate(tree)]
+    for i, s in enumerate(inner):
+        if s != inner[0]:
+            raise ValueError(f"a nested sequence of arrays must be rectangular, as for numpy.array: element "
+                             f"{list(at + (i,))} has shape {s}, element {list(at + (0,))} has shape {inner[0]}; "
+                             "make the elements the same shape (or stack/concatenate them explicitly)")
+    return (len(tree),) + inner[0]
+
+
+@functools.lru_cache(maxsize=512)
+def _tree_paths(tree, at=()):
+    """Where each leaf of ``tree`` goes in the packed array: one index tuple per leaf, in leaf order."""
+    if isinstance(tree, int):
+        return (at,)
+    return tuple(p for i, t in enumerate(tree) for p in _tree_paths(t, at + (i,)))
+
+
+def _pack_cases(rng):
+    def ref(*xs, tree, dtype=None):
+        return numpy.array(_pack_ref(tree, xs), dtype=dtype)
+    trees = [((0, 1, 2), [(), (), ()]), (((0, 1), (2, 3)), [(3,)] * 4), (((0, 1), 2), [(), (), (2,)]),
+             ((0, (1, 2)), [(2,), (), ()]), ((((0,),),), [(2, 2)])]
+    return [Case(tuple(draw(rng, s) for s in shapes), dict(tree=t), ref=ref) for t, shapes in trees]
+
+
+def _pack_ref(tree, xs):
+    return xs[tree] if isinstance(tree, int) else [_pack_ref(t, xs) for t in tree]
+
+
+@defop(linear=True, public=None, samples=_pack_cases)
+def pack(xp, *leaves, tree, dtype=None):
+    """The array ``numpy.array`` makes of a nested list whose leaves (arrays and numbers) are
+    ``leaves`` and whose structure is ``tree`` (nested tuples of leaf indices). Without ``dtype``,
+    the leaves' result type, Python numbers weak (an int or float with a float32 array is float32)."""
+    if dtype is None:
+        dtype = numpy.result_type(*[getattr(x, "dtype", x) for x in leaves])
+    out = xp.empty(_tree_shape(tree, [getattr(x, "shape", ()) for x in leaves]), dtype=dtype)
+    for at, x in zip(_tree_paths(tree), leaves):
+        out[at] = x
+    return out
+
+
+@pack.vjp
+def _(g, tree, needs):
+    return tuple(T.getitem(g, at) if need else None for at, need in zip(_tree_paths(tree), needs))
+
+
+@pack.jvp
+def _(ts, leaves, out, tree):
+    return T.pack(*_filled(ts, leaves, out), tree=tree, dtype=buffer(out).dtype)
+
+
+def _linspace_cases(rng):
+    return [Case((draw(rng, ()), draw(rng, ())), dict(num=5)),
+            Case((draw(rng, (3,)), draw(rng, (3,))), dict(num=4, endpoint=False)),
+            Case((draw(rng, (2, 1)), draw(rng, (3,))), dict(num=3, axis=-1)),
+            Case((draw(rng, (2,)), draw(rng, ())), dict(num=1)),
+            Case((draw(rng, ()), draw(rng, (2,))), dict(num=2, endpoint=False, axis=1))]
+
+
+@defop(broadcast=True, linear=True, public=None, samples=_linspace_cases)
+def linspace(xp, start, stop, num=50, endpoint=True, dtype=None, axis=0):
+    """``num`` evenly spaced values from ``start`` to ``stop`` (arrays: along a new ``axis``), as
+    ``numpy.linspace``; differentiable in both ends (the ``np`` door calls it for traced ends)."""
+    return xp.linspace(start, stop, num, endpoint=endpoint, dtype=dtype, axis=axis)
+
+
+@linspace.vjp
+def _(g, num, endpoint, axis, needs):
+    nd = len(g.shape)
+    ax = axis % nd
+    div = num - 1 if endpoint else num
+    w = numpy.arange(num) / div if div > 0 else numpy.zeros(num)  # the weight of stop in each value
+    w = _dev(g, w.astype(buffer(g).dtype).reshape([num if i == ax else 1 for i in range(nd)]))
+    gstop = T.sum(g * w, axis=ax)
+    return (T.sum(g, axis=ax) - gstop if needs[0] else None), (gstop if needs[1] else None)
+
+
+@linspace.jvp
+def _(ts, start, stop, out, num, endpoint, axis):
+    return T.linspace(*_filled(ts, (start, stop), out), num=num, endpoint=endpoint, dtype=buffer(out).dtype,
+                      axis=axis)
+
+
+# ----------------------------------------------------------------------------------------------
 # Joining: concatenate, stack, vstack, hstack (called with one sequence of arrays, as in NumPy)
 # ----------------------------------------------------------------------------------------------
 
@@ -314,7 +410,7 @@ def _(ts, tup, out, dtype, casting):
 # ----------------------------------------------------------------------------------------------
 
 def _as_array(ary):
-    return ary if hasattr(ary, "shape") and hasattr(ary, "ndim") else numpy.asarray(ary)
+    return ary if hasattr(ary, "shape") and hasattr(ary, "ndim") else _to_array(ary)
 
 
 def _split_at(ary, div_points, axis: int) -> list:
@@ -714,10 +810,13 @@ def _(g, a, axis):
 # ----------------------------------------------------------------------------------------------
 
 def _to_array(x, like=None):
-    """``x`` as a tapegrad array: Arrays pass through; anything else becomes a constant of the class
-    of ``like`` (default: the namespace's array class; lists take that class's list dtype)."""
+    """``x`` as a tapegrad array: Arrays pass through, lists holding Arrays are packed (differentiably);
+    anything else becomes a constant of the class of ``like`` (default: the namespace's array class;
+    lists take that class's list dtype)."""
     if isinstance(x, Array):
         return x
+    if isinstance(x, (list, tuple)) and holds_array(x):
+        return pack_sequence(x)
     cls = type(like) if isinstance(like, Array) else DEFAULT_CLS[0]
     return cls._make(numpy.asarray(cls._coerce(x)))
 
