@@ -70,6 +70,7 @@ HIPS_EQUIVALENT = {
     "_diff": lambda a, n=1, axis=-1: anp.diff(a, n, axis),
     "logsumexp": lambda a, axis=None, keepdims=False: asp.logsumexp(a, axis=axis, keepdims=keepdims),
     "sigmoid": asp.expit,
+    "erf": asp.erf,
     "softmax": _softmax,
     "log_softmax": _log_softmax,
     "relu": lambda x: anp.where(x > 0, x, 0.0),
@@ -113,6 +114,9 @@ HIPS_LACKS = {
     "_la_real": "internal (linalg rules)",
     "_la_conj": "internal (linalg rules)",
     "pick": "MXNet op (npx.pick), no NumPy/HIPS function",
+    **{n: "PyTorch activation (torch.nn.functional), no NumPy/HIPS function" for n in (
+        "softplus", "elu", "celu", "gelu", "silu", "mish", "leaky_relu", "hardtanh", "hardsigmoid", "hardswish",
+        "log_sigmoid", "softsign", "tanhshrink", "softshrink", "hardshrink", "threshold", "glu")},
     "nll_loss": "PyTorch loss, no NumPy/HIPS function",
     "mse_loss": "PyTorch loss, no NumPy/HIPS function",
     "_fft_resize": "internal (fft's n/s parameters)",
