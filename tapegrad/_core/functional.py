@@ -136,7 +136,7 @@ def _check_scalar(ans: Any, what: str) -> None:
                         f"{type(ans).__name__}: {fix}")
     if not isinstance(ans, Array):
         raise TypeError(f"{what} needs the function to return a tapegrad array; it returned the "
-                        f"{type(ans).__name__} {ans!r:.40}, which carries no derivative: compute the result "
+                        f"{type(ans).__name__} {ans!s:.40}, which carries no derivative: compute the result "
                         "from the arguments with tapegrad.np (e.g. np.sum(...)), not with Python's or NumPy's "
                         "functions")
     if ans._data.size != 1 or ans._data.dtype.kind != "f":
@@ -196,7 +196,7 @@ def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple
     leaves, tree = flatten(primals)
     trace = forward.ForwardTrace()
     xs = []
-    for p, t in zip(leaves, flatten_like(tree, tangents, "the tangents")):
+    for p, t in zip(leaves, flatten_like(tree, tangents, "the tangent")):
         x = _to_array(p)
         with StateScope(recording=True, grad_enabled=True):
             x = OPS.positive(x)  # a buffer of its own (outer traces and the tape see through it)
