@@ -35,10 +35,16 @@ e = _onp.e
 inf = _onp.inf
 nan = _onp.nan
 newaxis = None
-float16, float32, float64 = _onp.float16, _onp.float32, _onp.float64
-int8, int16, int32, int64, uint8 = _onp.int8, _onp.int16, _onp.int32, _onp.int64, _onp.uint8
-bool_ = _onp.bool_
+# NumPy's scalar types, concrete (float32, longdouble, intp...) and abstract (generic, floating...):
+# every one this NumPy has (float128 only where the platform's long double is that wide)
+for _name in dir(_onp):
+    _obj = getattr(_onp, _name)
+    if not _name.startswith("_") and isinstance(_obj, type) and issubclass(_obj, _onp.generic):
+        globals()[_name] = _obj
+#: Platform-dependent scalar types a NumPy may lack; asking for one says so.
+_PLATFORM_TYPES = {"float96", "float128", "complex192", "complex256"}
 dtype = _onp.dtype
+finfo, iinfo = _onp.finfo, _onp.iinfo
 ndim = _onp.ndim
 shape = _onp.shape
 
@@ -48,6 +54,9 @@ NONDIFF_NAMES = frozenset(_creation_names) | frozenset(_ops.nondiff.FUNCTIONS) |
 
 
 def __getattr__(name: str):
+    if name in _PLATFORM_TYPES:
+        raise AttributeError(f"tapegrad.np has no {name!r} because NumPy has none on this platform (its long "
+                             f"double is {_onp.dtype(_onp.longdouble).name}); use np.longdouble")
     if hasattr(_onp, name):
         raise AttributeError(f"tapegrad.np has no {name!r} yet; use numpy.{name} on x.asnumpy() "
                              "(not differentiable) or file an issue")

@@ -70,6 +70,12 @@ class Op:
         self.save_when: dict = {}  # input index -> inputs whose gradients read it
         self.jvp_fn: Callable | None = None
         self.jvp_spec: list = []
+        # What a NumPy function has, so that an op reads like one: help(), inspect.signature,
+        # functools.wraps, pickling by reference (see __reduce__)
+        self.__name__ = self.__qualname__ = name
+        self.__module__ = f"tapegrad.{public}" if public else forward.__module__
+        self.__doc__ = forward.__doc__ or _doc_from_numpy(name, public)
+        self.__signature__ = _call_signature(ps, nin, seq)
         # The NumPy ufunc when the forward is nothing but that ufunc on the inputs (``xp.sin(x)``):
         # calls of the common shapes then take an inline call made for the op (see ``_specialize``).
         self.fast = self.ufunc if nout is None and _is_plain_ufunc_call(forward, name, nin) else None
@@ -77,6 +83,10 @@ class Op:
 
     def __repr__(self) -> str:
         return f"<op {self.name}>"
+
+    def __reduce__(self) -> str:
+        """Pickled by reference, as NumPy's functions are: by its name in its module."""
+        return self.__qualname__
 
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
@@ -256,6 +266,39 @@ class Op:
     run_raw: Callable
 
 
+def _doc_from_numpy(name: str, public: str | None) -> str:
+    """A docstring for an op whose forward has none: the summary of NumPy's function of that name."""
+    ns = {"np": numpy, "np.linalg": numpy.linalg, "np.fft": numpy.fft}.get(public or "")
+    ref = getattr(ns, name, None) if ns is not None else None
+    paras = [p.strip() for p in (getattr(ref, "__doc__", None) or "").split("\n\n")]
+    summary = next((p for p in paras if p and not p.startswith(f"{name}(")), "")
+    where = f"tapegrad.{public}.{name}" if public else f"The op {name!r}"
+    if ref is None:
+        return f"{where}: differentiable (declared in the op registry)."
+    return f"{summary}\n\n{where} is differentiable; numpy.{public[3:] + '.' if public != 'np' else ''}{name} " \
+           "documents the arguments."
+
+
+def _call_signature(ps: list, nin: int, seq: bool) -> inspect.Signature:
+    """How an op is called, from its forward's parameters after ``xp``: array inputs positional
+    only (a seq op takes them as one sequence), then the static parameters, which may also be
+    given by position (see ``_bind``)."""
+    P = inspect.Parameter
+    var = [p for p in ps if p.kind is P.VAR_POSITIONAL]
+    if var and not seq:  # every positional argument is an input: the forward's own signature
+        return inspect.Signature(ps)
+    if seq:
+        inputs = [P(var[0].name, P.POSITIONAL_ONLY)]
+        params = [p for p in ps if p.kind is not P.VAR_POSITIONAL]
+    else:
+        inputs = [p.replace(kind=P.POSITIONAL_ONLY) for p in ps[:nin]]
+        params = ps[nin:]
+    try:
+        return inspect.Signature(inputs + [p.replace(kind=P.POSITIONAL_OR_KEYWORD) for p in params])
+    except ValueError:  # a parameter without a default after one with: keep the forward's kinds
+        return inspect.Signature(inputs + params)
+
+
 class _Inline:
     """Marks the classes ``_specialize`` makes, so that it may replace them (but no other subclass)."""
 
@@ -273,8 +316,7 @@ def _specialize(op: Op) -> None:
         object.__setattr__(op, "__class__", Op)
         return
     call = (_inline_unary if op.nin == 1 else _inline_binary)(op, fast)
-    doc = op.forward.__doc__ or Op.__doc__
-    cls = type(f"Op_{op.name}", (_Inline, Op), {"__call__": staticmethod(call), "__doc__": doc})
+    cls = type(f"Op_{op.name}", (_Inline, Op), {"__call__": staticmethod(call), "__doc__": op.__doc__})
     object.__setattr__(op, "__class__", cls)
 
 
