@@ -263,10 +263,12 @@ def jacobian(fun: Callable, argnum: Any = 0, mode: str | None = None) -> Callabl
     return jac
 
 
-def _basis(x: Array) -> list:
-    """The one-hot arrays shaped like ``x``, one per element."""
-    eye = numpy.eye(x._data.size, dtype=x._data.dtype)
-    return [type(x)._make(_like(x._data, e.reshape(x.shape))) for e in eye]
+def _basis(x: Array) -> Any:
+    """The one-hot arrays shaped like ``x``, one per element, one at a time."""
+    for i in range(x._data.size):
+        e = numpy.zeros(x._data.size, dtype=x._data.dtype)
+        e[i] = 1
+        yield type(x)._make(_like(x._data, e.reshape(x.shape)))
 
 
 def hessian(fun: Callable, argnum: int = 0) -> Callable:
