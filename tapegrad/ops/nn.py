@@ -1,9 +1,16 @@
-"""Neural-network primitives (npx): relu, sigmoid, softmax, log_softmax, pick, one_hot; logsumexp.
+"""Neural-network primitives (npx): relu, sigmoid, softmax, log_softmax, pick, one_hot; logsumexp;
+PyTorch's activations (softplus, elu, celu, gelu, silu, mish, leaky_relu, hardtanh, hardsigmoid,
+hardswish, log_sigmoid, softsign, tanhshrink, softshrink, hardshrink, threshold, glu) and erf.
+
+The activations' gradients at their kinks are PyTorch's (measured with PyTorch 2.13): the
+derivative of a piecewise rule takes the side PyTorch's backward kernel takes at the breakpoint.
 
 softmax, log_softmax and logsumexp are single primitives that shift by the maximum along the axis
 before exponentiating, so they stay finite for inputs like 1000 or -1000; their VJPs reuse ``out``.
 """
 from __future__ import annotations
+
+import math
 
 import numpy
 
@@ -11,7 +18,7 @@ from .._core.array import OPS as T, Array
 from ..backend import xp_of
 from ._util import kept_shape, norm_axes
 from .registry import defop
-from .samples import AXIS_SHAPE, Case, draw, unary
+from .samples import AXIS_SHAPE, UNARY_SHAPES, Case, draw, unary
 
 
 def _with_ref(factory, ref):
@@ -104,6 +111,363 @@ def sigmoid(xp, data):
 @sigmoid.vjp
 def _(g, out):
     return (g * out * (1 - out),)
+
+
+# --- PyTorch's activations ----------------------------------------------------------------------
+
+
+def _act_cases(ref, variants, domain=(-3.0, 3.0)):
+    """One case per shape and parameter set; inputs kept 0.1 away from each variant's kinks."""
+    def make(rng):
+        return [Case((draw(rng, shape, domain, avoid),), dict(params), ref=ref)
+                for params, avoid in variants for shape in UNARY_SHAPES]
+    return make
+
+
+def _np_softplus(x, beta=1.0, threshold=20.0):
+    return numpy.where(x * beta > threshold, x, numpy.log1p(numpy.exp(numpy.minimum(x * beta, threshold))) / beta)
+
+
+@defop(elementwise=True, public=None, samples=_act_cases(_np_softplus, [
+    ({}, ()), (dict(beta=2.0, threshold=3.0), (1.5,)), (dict(beta=0.5, threshold=0.4), (0.8,))]))
+def softplus(xp, x, beta=1.0, threshold=20.0):
+    """PyTorch's ``softplus``: ``log(1 + exp(beta * x)) / beta``, and ``x`` itself where
+    ``beta * x > threshold`` (computed from ``exp(-|beta * x|)``: no overflow)."""
+    z = x * beta
+    smooth = (xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))) / beta
+    return xp.where(z > threshold, x, smooth)
+
+
+@softplus.vjp
+def _(g, x, beta, threshold):
+    """``sigmoid(beta * x)``, and 1 where the linear branch was taken. At ``beta * x == threshold``
+    the second derivative is 0, as in PyTorch (its double backward keeps ``beta * x < threshold``)."""
+    z = x * beta
+    return (T.where(z > threshold, g, g * T.sigmoid(T.where(z < threshold, z, threshold))),)
+
+
+def _np_elu(x, alpha=1.0, scale=1.0, input_scale=1.0):
+    return numpy.where(x > 0, scale * x, scale * alpha * numpy.expm1(numpy.minimum(x, 0) * input_scale))
+
+
+def _elu(xp, x, alpha, scale, input_scale):
+    return xp.where(x > 0, x * scale, xp.expm1(xp.minimum(x, 0) * input_scale) * (alpha * scale))
+
+
+def _elu_rule(g, x, alpha, scale, input_scale):
+    """``scale`` for x > 0, else ``scale * alpha * input_scale * exp(x * input_scale)`` (at 0 too)."""
+    neg = T.exp(T.minimum(x, 0) * input_scale) * (alpha * scale * input_scale)
+    return (g * T.where(x > 0, scale, neg),)
+
+
+@defop(elementwise=True, public=None, samples=_act_cases(_np_elu, [
+    ({}, (0.0,)), (dict(alpha=2.0), (0.0,)), (dict(alpha=1.6732632423543772, scale=1.0507009873554805), (0.0,)),
+    (dict(alpha=0.5, scale=1.0, input_scale=2.0), (0.0,))]))
+def elu(xp, x, alpha=1.0, scale=1.0, input_scale=1.0):
+    """PyTorch's ``elu``: ``scale * x`` for x > 0, else ``scale * alpha * (exp(x * input_scale) - 1)``
+    (``selu`` is this with fixed ``alpha`` and ``scale``; ``celu`` with ``input_scale = 1 / alpha``)."""
+    return _elu(xp, x, alpha, scale, input_scale)
+
+
+elu.vjp(_elu_rule)
+
+
+def _np_celu(x, alpha=1.0):
+    return _np_elu(x, alpha, 1.0, 1.0 / alpha)
+
+
+@defop(elementwise=True, public=None, samples=_act_cases(_np_celu, [({}, (0.0,)), (dict(alpha=2.5), (0.0,))]))
+def celu(xp, x, alpha=1.0):
+    """PyTorch's ``celu``: ``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``."""
+    return _elu(xp, x, alpha, 1.0, 1.0 / alpha)
+
+
+@celu.vjp
+def _(g, x, alpha):
+    return _elu_rule(g, x, alpha, 1.0, 1.0 / alpha)
+
+
+def _erf(xp, x):
+    """The error function elementwise: SciPy's (CuPy's on a GPU) when installed, else Python's
+    ``math.erf`` applied to each element (NumPy has none)."""
+    if not isinstance(x, (numpy.ndarray, numpy.generic)):
+        import cupyx.scipy.special  # noqa: PLC0415 - a device buffer: CuPy is there
+        return cupyx.scipy.special.erf(x)
+    try:
+        from scipy.special import erf  # noqa: PLC0415
+    except ImportError:
+        x = numpy.asarray(x)
+        return numpy.frompyfunc(math.erf, 1, 1)(x).astype(x.dtype)
+    return erf(x)
+
+
+def _np_erf(x):
+    return numpy.vectorize(math.erf)(x)
+
+
+@defop(elementwise=True, public=None, samples=_with_ref(unary(), _np_erf))
+def erf(xp, x):
+    """The error function ``2 / sqrt(pi) * integral_0^x exp(-t^2) dt``."""
+    return _erf(xp, x)
+
+
+@erf.vjp
+def _(g, x):
+    return (g * T.exp(-x * x) * (2 / math.sqrt(math.pi)),)
+
+
+_SQRT1_2 = math.sqrt(0.5)
+_GELU_BETA = math.sqrt(2 / math.pi)  # tanh approximation: tanh(beta * (x + kappa * x^3))
+_GELU_KAPPA = 0.044715
+
+
+def _np_gelu(x, approximate="none"):
+    if approximate == "tanh":
+        return 0.5 * x * (1 + numpy.tanh(_GELU_BETA * (x + _GELU_KAPPA * x ** 3)))
+    return 0.5 * x * (1 + _np_erf(x * _SQRT1_2))
+
+
+@defop(elementwise=True, public=None, samples=_act_cases(_np_gelu, [({}, ()), (dict(approximate="tanh"), ())]))
+def gelu(xp, x, approximate="none"):
+    """PyTorch's ``gelu``: ``x * Phi(x)`` (Phi the standard normal CDF) or, ``approximate='tanh'``,
+    ``0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3)))``."""
+    if approximate == "tanh":
+        return x * 0.5 * (1 + xp.tanh((x + x * x * x * _GELU_KAPPA) * _GELU_BETA))
+    return x * 0.5 * (1 + _erf(xp, x * _SQRT1_2))
+
+
+@gelu.vjp
+def _(g, x, approximate):
+    if approximate == "tanh":
+        t = T.tanh((x + x * x * x * _GELU_KAPPA) * _GELU_BETA)
+        dinner = (1 + x * x * (3 * _GELU_KAPPA)) * _GELU_BETA
+        return (g * (0.5 * (1 + t) + x * 0.5 * (1 - t * t) * dinner),)
+    cdf = 0.5 * (1 + T.erf(x * _SQRT1_2))
+    pdf = T.exp(x * x * -0.5) * (1 / math.sqrt(2 * math.pi))
+    return (g * (cdf + x * pdf),)
+
+
+def _np_silu(x):
+    return x / (1 + numpy.exp(-x))
+
+
+@defop(elementwise=True, public=None, samples=_with_ref(unary(domain=(-4.0, 4.0)), _np_silu))
+def silu(xp, x):
+    """PyTorch's ``silu`` (swish): ``x * sigmoid(x)``."""
+    return x * sigmoid.forward(xp, x)
+
+
+@silu.vjp
+def _(g, x):
+    s = T.sigmoid(x)
+    return (g * s * (1 + x * (1 - s)),)
+
+
+def _np_mish(x):
+    return x * numpy.tanh(numpy.log1p(numpy.exp(x)))
+
+
+@defop(elementwise=True, public=None, samples=_with_ref(unary(domain=(-4.0, 4.0)), _np_mish))
+def mish(xp, x):
+    """PyTorch's ``mish``: ``x * tanh(softplus(x))``."""
+    return x * xp.tanh(xp.logaddexp(0, x))
+
+
+@mish.vjp
+def _(g, x):
+    t = T.tanh(T.logaddexp(0, x))
+    return (g * (t + x * T.sigmoid(x) * (1 - t * t)),)
+
+
+def _np_leaky_relu(x, negative_slope=0.01):
+    return numpy.where(x > 0, x, x * negative_slope)
+
+
+@defop(elementwise=True, public=None, samples=_act_cases(_np_leaky_relu, [
+    ({}, (0.0,)), (dict(negative_slope=0.2), (0.0,)), (dict(negative_slope=-1.5), (0.0,))]))
+def leaky_relu(xp, x, negative_slope=0.01):
+    """PyTorch's ``leaky_relu``: ``x`` for x > 0, else ``negative_slope * x`` (slope at 0: the negative one)."""
+    return xp.where(x > 0, x, x * negative_slope)
+
+
+@leaky_relu.vjp
+def _(g, x, negative_slope):
+    return (T.where(x > 0, g, g * negative_slope),)
+
+
+def _np_hardtanh(x, min_val=-1.0, max_val=1.0):
+    return numpy.clip(x, min_val, max_val)
+
+
+@defop(elementwise=True, public=None, samples=_act_cases(_np_hardtanh, [
+    ({}, (-1.0, 1.0)), (dict(min_val=0.0, max_val=6.0), (0.0, 6.0)), (dict(min_val=-0.5, max_val=2.0), (-0.5, 2.0))],
+    domain=(-3.0, 7.0)))
+def hardtanh(xp, x, min_val=-1.0, max_val=1.0):
+    """PyTorch's ``hardtanh``: ``x`` clamped to [min_val, max_val] (``relu6`` is [0, 6]); the
+    gradient is 0 at the bounds."""
+    return xp.minimum(xp.maximum(x, min_val), max_val)
+
+
+@hardtanh.vjp
+def _(g, x, min_val, max_val):
+    return (T.masked_grad(g, (x > min_val) & (x < max_val)),)
+
+
+def _np_hardsigmoid(x):
+    return numpy.clip(x / 6 + 0.5, 0, 1)
+
+
+@defop(elementwise=True, public=None, samples=_with_ref(unary(domain=(-4.0, 4.0), avoid=(-3.0, 3.0)), _np_hardsigmoid))
+def hardsigmoid(xp, x):
+    """PyTorch's ``hardsigmoid``: ``min(max(x + 3, 0), 6) / 6``; the gradient is 0 at -3 and 3."""
+    return xp.minimum(xp.maximum(x + 3, 0), 6) / 6
+
+
+@hardsigmoid.vjp
+def _(g, x):
+    return (T.masked_grad(g, (x > -3) & (x < 3)) / 6,)
+
+
+def _np_hardswish(x):
+    return x * numpy.clip(x + 3, 0, 6) / 6
+
+
+@defop(elementwise=True, public=None, samples=_with_ref(unary(domain=(-4.0, 4.0), avoid=(-3.0, 3.0)), _np_hardswish))
+def hardswish(xp, x):
+    """PyTorch's ``hardswish``: ``x * min(max(x + 3, 0), 6) / 6``; the gradient is 0 at -3 and 1 at 3."""
+    return x * xp.minimum(xp.maximum(x + 3, 0), 6) / 6
+
+
+@hardswish.vjp
+def _(g, x):
+    return (T.where(x <= -3, 0, T.where(x < 3, g * (x / 3 + 0.5), g)),)
+
+
+def _np_log_sigmoid(x):
+    return -numpy.log1p(numpy.exp(-x))
+
+
+@defop(elementwise=True, public=None, samples=_with_ref(unary(domain=(-4.0, 4.0)), _np_log_sigmoid))
+def log_sigmoid(xp, x):
+    """``log(sigmoid(x)) = min(x, 0) - log(1 + exp(-|x|))``: no overflow for large ``|x|``."""
+    return xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
+
+
+@log_sigmoid.vjp
+def _(g, x):
+    return (g * T.sigmoid(-x),)
+
+
+def _np_softsign(x):
+    return x / (1 + numpy.abs(x))
+
+
+@defop(elementwise=True, public=None, samples=_with_ref(unary(), _np_softsign))
+def softsign(xp, x):
+    """PyTorch's ``softsign``: ``x / (1 + |x|)``."""
+    return x / (1 + xp.abs(x))
+
+
+@softsign.vjp
+def _(g, x):
+    d = 1 + T.abs(x)
+    return (g / (d * d),)
+
+
+def _np_tanhshrink(x):
+    return x - numpy.tanh(x)
+
+
+@defop(elementwise=True, public=None, samples=_with_ref(unary(), _np_tanhshrink))
+def tanhshrink(xp, x):
+    """PyTorch's ``tanhshrink``: ``x - tanh(x)``."""
+    return x - xp.tanh(x)
+
+
+@tanhshrink.vjp
+def _(g, x):
+    t = T.tanh(x)
+    return (g * t * t,)
+
+
+def _np_softshrink(x, lambd=0.5):
+    return numpy.where(x > lambd, x - lambd, numpy.where(x < -lambd, x + lambd, 0))
+
+
+@defop(elementwise=True, public=None, samples=_act_cases(_np_softshrink, [
+    ({}, (-0.5, 0.5)), (dict(lambd=1.2), (-1.2, 1.2)), (dict(lambd=0.0), (0.0,))]))
+def softshrink(xp, x, lambd=0.5):
+    """PyTorch's ``softshrink``: ``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, else 0
+    (gradient 0 on [-lambd, lambd], the bounds included)."""
+    return xp.where(x > lambd, x - lambd, xp.where(x < -lambd, x + lambd, 0))
+
+
+def _shrink_rule(g, x, lambd):
+    return (T.masked_grad(g, (x < -lambd) | (x > lambd)),)
+
+
+softshrink.vjp(_shrink_rule)
+
+
+def _np_hardshrink(x, lambd=0.5):
+    return numpy.where((x >= -lambd) & (x <= lambd), 0, x)
+
+
+@defop(elementwise=True, public=None, samples=_act_cases(_np_hardshrink, [
+    ({}, (-0.5, 0.5)), (dict(lambd=1.2), (-1.2, 1.2))]))
+def hardshrink(xp, x, lambd=0.5):
+    """PyTorch's ``hardshrink``: ``x`` outside [-lambd, lambd], else 0."""
+    return xp.where((x >= -lambd) & (x <= lambd), 0, x)
+
+
+hardshrink.vjp(_shrink_rule)
+
+
+def _np_threshold(x, threshold, value):
+    return numpy.where(x > threshold, x, value)
+
+
+@defop(nin=1, elementwise=True, public=None, samples=_act_cases(_np_threshold, [
+    (dict(threshold=0.0, value=0.0), (0.0,)), (dict(threshold=0.5, value=-2.0), (0.5,))]))
+def threshold(xp, x, threshold, value):
+    """PyTorch's ``threshold``: ``x`` where ``x > threshold``, else ``value``."""
+    return xp.where(x > threshold, x, value)
+
+
+@threshold.vjp
+def _(g, x, threshold):
+    return (T.masked_grad(g, x > threshold),)
+
+
+def _halves(x, dim):
+    n = x.shape[dim] // 2
+    lead = (slice(None),) * (dim % x.ndim)
+    return x[lead + (slice(0, n),)], x[lead + (slice(n, None),)]
+
+
+def _np_glu(x, dim=-1):
+    a, b = _halves(x, dim)
+    return a / (1 + numpy.exp(-b))
+
+
+def _glu_cases(rng):
+    return [Case((draw(rng, s),), dict(dim=d), ref=_np_glu)
+            for s, d in (((4,), -1), ((2, 6), -1), ((4, 3), 0), ((2, 4, 3), 1), ((2, 3, 2), -1))]
+
+
+@defop(nin=1, public=None, samples=_glu_cases)
+def glu(xp, x, dim=-1):
+    """PyTorch's ``glu``: ``a * sigmoid(b)``, ``a`` and ``b`` the two halves of ``x`` along ``dim``
+    (the caller checks that the size there is even)."""
+    a, b = _halves(x, dim)
+    return a * sigmoid.forward(xp, b)
+
+
+@glu.vjp
+def _(g, x, dim):
+    a, b = _halves(x, dim)
+    s = T.sigmoid(b)
+    return (T.concatenate([g * s, g * a * s * (1 - s)], axis=dim),)
 
 
 # --- softmax family ---------------------------------------------------------------------------

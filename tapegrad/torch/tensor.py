@@ -52,7 +52,7 @@ _TORCH_NAMES = {
     "tril": "Tril", "triu": "Triu", "diagonal": "Diagonal", "trace": "Trace", "inv": "LinalgInv",
     "det": "LinalgDet", "solve": "LinalgSolveEx", "sort": "Sort", "mod": "Remainder", "remainder": "Remainder",
     "pad": "ConstantPadNd", "hypot": "Hypot", "logaddexp": "Logaddexp", "vdot": "Dot", "inner": "Inner",
-    "device_copy": "ToCopy",
+    "device_copy": "ToCopy", "softsign": "Div", "tanhshrink": "Sub",  # PyTorch composes these two
 }
 
 

@@ -14,11 +14,14 @@ import numpy
 from ..._core.array import OPS, Array
 from ...backend import device_of, to_device, to_host
 from .. import _random
-from .._dtypes import Size, to_numpy_dtype
+from .._dtypes import Size, default_float, to_numpy_dtype
 from ..tensor import Tensor
 
 __all__ = ["relu", "relu_", "sigmoid", "tanh", "softmax", "log_softmax", "linear", "dropout", "cross_entropy",
-           "nll_loss", "mse_loss", "one_hot", "flatten", "conv2d", "max_pool2d", "avg_pool2d"]
+           "nll_loss", "mse_loss", "one_hot", "flatten", "conv2d", "max_pool2d", "avg_pool2d",
+           "softplus", "elu", "elu_", "selu", "selu_", "celu", "celu_", "gelu", "silu", "mish", "leaky_relu",
+           "leaky_relu_", "hardtanh", "hardtanh_", "relu6", "hardsigmoid", "hardswish", "logsigmoid", "softsign",
+           "tanhshrink", "softshrink", "hardshrink", "threshold", "threshold_", "glu"]
 
 _KINDS = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
           "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool", "complex64": "ComplexFloat",
@@ -90,6 +93,167 @@ def sigmoid(input: Tensor) -> Tensor:
 def tanh(input: Tensor) -> Tensor:
     """Hyperbolic tangent elementwise."""
     return OPS.tanh(_tensor(input, "tanh", "input", 1))
+
+
+def _act(input: Tensor, name: str, op: Any, kernel: str | None, inplace: bool = False, **params: Any) -> Tensor:
+    """The activation op ``op`` on ``input`` (PyTorch's error for an integer input when ``kernel``
+    names its floating-only kernel), written back into ``input`` when ``inplace``."""
+    _tensor(input, name, "input", 1)
+    if kernel is not None and input._data.dtype.kind not in "fc":
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{_kind(input._data.dtype)}\'')
+    if not inplace:
+        return op(input, **params)
+    # the rule reads the input, which the write replaces: it gets a recorded copy (PyTorch saves a clone)
+    return _inplace_result(input, op(OPS.positive(input) if input.requires_grad else input, **params))
+
+
+def _floating(input: Tensor, name: str) -> Tensor:
+    """``input`` as a floating tensor (an integer one in the default dtype), for activations that
+    PyTorch composes from other functions."""
+    _tensor(input, name, "input", 1)
+    return input if input._data.dtype.kind in "fc" else OPS.astype(input, default_float())
+
+
+def _bound(v: Any, input: Tensor) -> Any:
+    """A scalar parameter as PyTorch casts it to an integer input's dtype."""
+    return int(v) if input._data.dtype.kind in "iub" and isinstance(v, float) else v
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """``log(1 + exp(beta * x)) / beta``, and ``x`` where ``beta * x > threshold``."""
+    return _act(input, "softplus", OPS.softplus, "softplus_cpu", beta=beta, threshold=threshold)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """``x`` for x > 0, else ``alpha * (exp(x) - 1)``."""
+    return _act(input, "elu", OPS.elu, "elu_cpu", inplace, alpha=alpha)
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """``scale * elu(x, alpha)`` with SELU's fixed ``alpha`` and ``scale``."""
+    return _act(input, "selu", OPS.elu, "elu_cpu", inplace, alpha=_SELU_ALPHA, scale=_SELU_SCALE)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``."""
+    return _act(input, "celu", OPS.celu, "elu_cpu", inplace, alpha=alpha)
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """``x * Phi(x)`` (Phi the standard normal CDF), or its tanh approximation (``approximate='tanh'``)."""
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError("approximate argument must be either none or tanh.")
+    return _act(input, "gelu", OPS.gelu, "GeluKernelImpl", approximate=approximate)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """``x * sigmoid(x)``."""
+    return _act(input, "silu", OPS.silu, "silu_cpu", inplace)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """``x * tanh(softplus(x))``."""
+    return _act(input, "mish", OPS.mish, "mish_cpu", inplace)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """``x`` for x > 0, else ``negative_slope * x``."""
+    return _act(input, "leaky_relu", OPS.leaky_relu, "leaky_relu_cpu", inplace, negative_slope=negative_slope)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    """``x`` clamped to ``[min_val, max_val]`` (integer tensors too)."""
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    _tensor(input, "hardtanh", "input", 1)
+    return _act(input, "hardtanh", OPS.hardtanh, None, inplace, min_val=_bound(min_val, input),
+                max_val=_bound(max_val, input))
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """``min(max(x, 0), 6)``."""
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """``min(max(x + 3, 0), 6) / 6``."""
+    return _act(input, "hardsigmoid", OPS.hardsigmoid, "hardsigmoid_cpu", inplace)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """``x * min(max(x + 3, 0), 6) / 6``."""
+    return _act(input, "hardswish", OPS.hardswish, "hardswish_cpu", inplace)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """``log(sigmoid(x))``, computed without overflow."""
+    return _act(input, "logsigmoid", OPS.log_sigmoid, "log_sigmoid_cpu")
+
+
+def softsign(input: Tensor) -> Tensor:
+    """``x / (1 + |x|)``."""
+    return OPS.softsign(_floating(input, "softsign"))
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """``x - tanh(x)``."""
+    return OPS.tanhshrink(_floating(input, "tanhshrink"))
+
+
+def _check_lambd(input: Tensor, lambd: float) -> None:
+    dt = input._data.dtype
+    if dt.kind not in "fc":
+        raise NotImplementedError(f'"softshrink_check" not implemented for \'{_kind(dt)}\'')
+    if not 0 <= lambd <= float(numpy.finfo(dt).max):
+        raise RuntimeError(f"lambda must be in range [0, {float(numpy.finfo(dt).max):g}] for input dtype "
+                           f"{_kind(dt)}, but found {lambd:g}")
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, else 0."""
+    _tensor(input, "softshrink", "input", 1)
+    _check_lambd(input, lambd)
+    return OPS.softshrink(input, lambd=lambd)
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """``x`` outside ``[-lambd, lambd]``, else 0."""
+    return _act(input, "hardshrink", OPS.hardshrink, "hardshrink_cpu", lambd=lambd)
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """``x`` where ``x > threshold``, else ``value`` (integer tensors too)."""
+    _tensor(input, "threshold", "input", 1)
+    return _act(input, "threshold", OPS.threshold, None, inplace, threshold=_bound(threshold, input),
+                value=_bound(value, input))
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """``a * sigmoid(b)``, ``a`` and ``b`` the halves of ``input`` along ``dim``."""
+    _tensor(input, "glu", "input", 1)
+    if input.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    _check_dim(dim, input.ndim)
+    if input.shape[dim] % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {dim % input.ndim} is size "
+                           f"{input.shape[dim]}")
+    return _act(input, "glu", OPS.glu, "glu_cpu", dim=dim)
+
+
+def _inplace_variant(fn: Any) -> Any:
+    def variant(input: Tensor, *args: Any, **kw: Any) -> Tensor:
+        return fn(input, *args, **kw, inplace=True)
+    variant.__name__ = variant.__qualname__ = fn.__name__ + "_"
+    variant.__doc__ = f"In-place ``{fn.__name__}``."
+    return variant
+
+
+elu_, selu_, celu_, leaky_relu_, hardtanh_, threshold_ = (
+    _inplace_variant(f) for f in (elu, selu, celu, leaky_relu, hardtanh, threshold))
 
 
 def _softmax_dim(name: str, ndim: int, stacklevel: int) -> int:

@@ -24,7 +24,9 @@ from .parameter import Parameter
 
 __all__ = ["Module", "Sequential", "ModuleList", "Linear", "ReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
            "Flatten", "Identity", "Dropout", "CrossEntropyLoss", "NLLLoss", "MSELoss", "Conv2d", "MaxPool2d",
-           "AvgPool2d"]
+           "AvgPool2d", "Softplus", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish", "LeakyReLU", "Hardtanh", "ReLU6",
+           "Hardsigmoid", "Hardswish", "LogSigmoid", "Softsign", "Tanhshrink", "Softshrink", "Hardshrink",
+           "Threshold", "GLU"]
 
 
 def typename(obj: Any) -> str:
@@ -748,6 +750,77 @@ class Sigmoid(Module):
 class Tanh(Module):
     def forward(self, input: Tensor) -> Tensor:
         return F.tanh(input)
+
+
+def _activation(name: str, fn: Callable, fields: tuple = (), show: Callable | None = None) -> type:
+    """A Module class ``name`` applying ``F.fn`` with its ``fields`` (``(name, default)`` pairs in
+    PyTorch's argument order; no default: required) stored as attributes; ``show(self)`` is its
+    ``extra_repr`` (PyTorch's text for the layer)."""
+    names = [f for f, _ in fields]
+    defaults = {f: d for f, d in fields if d is not _REQUIRED}
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        Module.__init__(self)
+        if len(args) > len(names):
+            raise TypeError(f"{name}.__init__() takes {len(names) + 1} positional arguments but "
+                            f"{len(args) + 1} were given")
+        values = dict(defaults, **dict(zip(names, args)))
+        for k, v in kw.items():
+            if k not in names:
+                raise TypeError(f"{name}.__init__() got an unexpected keyword argument '{k}'")
+            values[k] = v
+        missing = [f for f in names if f not in values]
+        if missing:
+            raise TypeError(f"{name}.__init__() missing {len(missing)} required positional argument(s): "
+                            + ", ".join(f"'{f}'" for f in missing))
+        for f in names:
+            setattr(self, f, values[f])
+
+    def forward(self, input: Tensor) -> Tensor:
+        return fn(input, **{f: getattr(self, f) for f in names})
+
+    body = {"__init__": __init__, "forward": forward, "__module__": __name__,
+            "__doc__": f"Applies ``torch.nn.functional.{fn.__name__}`` elementwise (see there)."}
+    if show is not None:
+        body["extra_repr"] = show
+    return type(name, (Module,), body)
+
+
+_REQUIRED = object()
+_INPLACE = ("inplace", False)
+
+
+def _inplace_text(m: Module) -> str:
+    return ", inplace=True" if m.inplace else ""
+
+
+def _only_inplace(m: Module) -> str:
+    return "inplace=True" if m.inplace else ""
+
+
+Softplus = _activation("Softplus", F.softplus, (("beta", 1.0), ("threshold", 20.0)),
+                       lambda m: f"beta={m.beta}, threshold={m.threshold}")
+ELU = _activation("ELU", F.elu, (("alpha", 1.0), _INPLACE), lambda m: f"alpha={m.alpha}{_inplace_text(m)}")
+CELU = _activation("CELU", F.celu, (("alpha", 1.0), _INPLACE), lambda m: f"alpha={m.alpha}{_inplace_text(m)}")
+SELU = _activation("SELU", F.selu, (_INPLACE,), _only_inplace)
+GELU = _activation("GELU", F.gelu, (("approximate", "none"),), lambda m: f"approximate={m.approximate!r}")
+SiLU = _activation("SiLU", F.silu, (_INPLACE,), _only_inplace)
+Mish = _activation("Mish", F.mish, (_INPLACE,), _only_inplace)
+LeakyReLU = _activation("LeakyReLU", F.leaky_relu, (("negative_slope", 0.01), _INPLACE),
+                        lambda m: f"negative_slope={m.negative_slope}{_inplace_text(m)}")
+Hardtanh = _activation("Hardtanh", F.hardtanh, (("min_val", -1.0), ("max_val", 1.0), _INPLACE),
+                       lambda m: f"min_val={m.min_val}, max_val={m.max_val}{_inplace_text(m)}")
+ReLU6 = _activation("ReLU6", F.relu6, (_INPLACE,), _only_inplace)
+Hardsigmoid = _activation("Hardsigmoid", F.hardsigmoid, (_INPLACE,))
+Hardswish = _activation("Hardswish", F.hardswish, (_INPLACE,))
+LogSigmoid = _activation("LogSigmoid", F.logsigmoid)
+Softsign = _activation("Softsign", F.softsign)
+Tanhshrink = _activation("Tanhshrink", F.tanhshrink)
+Softshrink = _activation("Softshrink", F.softshrink, (("lambd", 0.5),), lambda m: str(m.lambd))
+Hardshrink = _activation("Hardshrink", F.hardshrink, (("lambd", 0.5),), lambda m: str(m.lambd))
+Threshold = _activation("Threshold", F.threshold, (("threshold", _REQUIRED), ("value", _REQUIRED), _INPLACE),
+                        lambda m: f"threshold={m.threshold}, value={m.value}{_inplace_text(m)}")
+GLU = _activation("GLU", F.glu, (("dim", -1),), lambda m: f"dim={m.dim}")
 
 
 class Softmax(Module):
