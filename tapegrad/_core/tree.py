@@ -68,6 +68,8 @@ _STAR = _Star()
 def flatten_like(tree: Any, x: Any, what: str) -> list:
     """The leaves of ``x`` laid out as ``tree``: anything stands for a leaf, None for a whole subtree
     (its leaves are None), a tuple or list for either; any other difference raises ``what`` it is."""
+    if tree is LEAF:
+        return [x]
     leaves: list = []
 
     def walk(t: Any, v: Any) -> None:
