@@ -57,6 +57,42 @@ def _wellcond(rng, shape: tuple) -> numpy.ndarray:
 # --- dot, vdot, inner, outer, matmul --------------------------------------------------------------
 
 
+def _shape(a: Any) -> tuple:
+    return tuple(getattr(a, "shape", ()))
+
+
+def _mismatch(name: str, a: Any, b: Any, a_ax: Any, b_ax: Any, hint: str) -> ValueError:
+    """A product's operands that do not line up, in words: both shapes, the axes that must agree and
+    how to fix it (instead of NumPy's gufunc-signature text)."""
+    sa, sb = _shape(a), _shape(b)
+    return ValueError(f"{name}: shapes {sa} and {sb} do not match: the first operand's {a_ax} must equal the "
+                      f"second's {b_ax}; {hint}")
+
+
+def _dot_error(a: Any, b: Any) -> ValueError:
+    sa, sb = _shape(a), _shape(b)
+    j = max(len(sb) - 2, 0)
+    return _mismatch("dot", a, b, f"last axis ({sa[-1]})", f"axis {j} ({sb[j]})",
+                     "transpose an operand (a.T) or check the shapes")
+
+
+def _matmul_error(a: Any, b: Any) -> ValueError:
+    sa, sb = _shape(a), _shape(b)
+    if not sa or not sb:
+        return ValueError(f"matmul: shapes {sa} and {sb}: a 0-d operand has no axis to multiply over; "
+                          "use * (multiply) for a scalar")
+    ka, kb = sa[-1], sb[-2] if len(sb) >= 2 else sb[-1]
+    if ka != kb:
+        b_ax = f"second-to-last axis ({kb})" if len(sb) >= 2 else f"length ({kb})"
+        return _mismatch("matmul", a, b, f"last axis ({ka})", b_ax,
+                         "transpose an operand (a.T, or swapaxes(-1, -2) for a stack) or check the shapes")
+    ba, bb = sa[:-2], sb[:-2]
+    return ValueError(f"matmul: shapes {sa} and {sb} do not match: their batch axes {ba} and {bb} do not "
+                      "broadcast (each pair of sizes must be equal or 1); reshape or expand one of them")
+
+
+
+
 def _scaled_vjp(g, a, b, needs):
     """VJP of a product in which one side is 0-d (dot and inner then just scale)."""
     ga = gb = None
@@ -75,11 +111,16 @@ def _dot_cases(rng):
 
 @defop(samples=_dot_cases)
 def dot(xp, a, b):
-    if _ndim(a) == 2 and _ndim(b) == 2:
-        # the same product; matmul hands a transposed operand (a VJP's x.T) to BLAS as a
-        # transposed matrix, where dot copies it first (~30% slower for 128x784 by 128x512 float32)
-        return xp.matmul(a, b)
-    return xp.dot(a, b)
+    try:
+        if _ndim(a) == 2 and _ndim(b) == 2:
+            # the same product; matmul hands a transposed operand (a VJP's x.T) to BLAS as a
+            # transposed matrix, where dot copies it first (~30% slower for 128x784 by 128x512 float32)
+            return xp.matmul(a, b)
+        return xp.dot(a, b)
+    except ValueError:
+        if _ndim(a) and _ndim(b):
+            raise _dot_error(a, b) from None
+        raise
 
 
 def _product_into(x, y, out):
@@ -125,6 +166,9 @@ def _vdot_cases(rng):
 @defop(samples=_vdot_cases)
 def vdot(xp, a, b):
     """``sum(conj(a).ravel() * b.ravel())``."""
+    if _shape(a) and _shape(b) and a.size != b.size:
+        raise ValueError(f"vdot: shapes {_shape(a)} and {_shape(b)} do not match: vdot flattens both operands, "
+                         f"so their sizes ({a.size} and {b.size}) must be equal; check the shapes")
     return xp.vdot(a, b)
 
 
@@ -149,7 +193,13 @@ def _inner_cases(rng):
 
 @defop(samples=_inner_cases)
 def inner(xp, a, b):
-    return xp.inner(a, b)
+    try:
+        return xp.inner(a, b)
+    except ValueError:
+        if _ndim(a) and _ndim(b):
+            raise _mismatch("inner", a, b, f"last axis ({_shape(a)[-1]})", f"last axis ({_shape(b)[-1]})",
+                            "inner contracts the last axes; transpose an operand or check the shapes") from None
+        raise
 
 
 @inner.vjp
@@ -207,7 +257,10 @@ def _matmul_cases(rng):
 def matmul(xp, x1, x2):
     """Matrix product with NumPy's rules: 1-D operands are promoted to a row (first) or column
     (second) and the promoted axis is dropped; leading batch axes broadcast."""
-    return xp.matmul(x1, x2)
+    try:
+        return xp.matmul(x1, x2)
+    except ValueError:
+        raise _matmul_error(x1, x2) from None
 
 
 @matmul.vjp
@@ -263,7 +316,18 @@ def tensordot(xp, a, b, axes=2):
         if _td_axes(axes, max(a.ndim, 1), max(b.ndim, 1))[0]:
             raise ValueError("tensordot: a 0-d operand has no axes to contract")
         return a.reshape(a.shape + (1,) * b.ndim) * b
-    return xp.tensordot(a, b, axes)
+    try:
+        return xp.tensordot(a, b, axes)
+    except (ValueError, IndexError):
+        a_ax, b_ax = _td_axes(axes, max(a.ndim, 1), max(b.ndim, 1))
+        if len(a_ax) != len(b_ax):
+            raise ValueError(f"tensordot: axes {axes!r} name {len(a_ax)} axes of the first operand and {len(b_ax)} "
+                             "of the second; give as many of each") from None
+        pairs = ", ".join(f"{i} ({a.shape[i]}) with {j} ({b.shape[j]})" for i, j in zip(a_ax, b_ax)
+                          if i < a.ndim and j < b.ndim)
+        raise ValueError(f"tensordot: shapes {a.shape} and {b.shape} do not match along the contracted axes "
+                         f"(first operand's axis with second's: {pairs}); each pair must have one size: "
+                         "check axes= or the shapes") from None
 
 
 @tensordot.vjp

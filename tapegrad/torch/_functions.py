@@ -898,24 +898,75 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Any
 # linear algebra
 # ----------------------------------------------------------------------------------------------
 
-def _same_dtype(a: Tensor, b: Tensor, what: str = "m1 and m2") -> None:
+def _same_dtype(a: Tensor, b: Tensor) -> None:
+    """mm's dtype check (also matmul's where it takes mm's path)."""
     if a._data.dtype != b._data.dtype:
-        raise RuntimeError(f"expected {what} to have the same dtype, but got: {_ctype(a)} != {_ctype(b)}")
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {_ctype(a)} != {_ctype(b)}")
+
+
+def _mm_check(sa: tuple, sb: tuple, a: Tensor, b: Tensor) -> None:
+    """mm's checks on the matrices of shapes ``sa`` and ``sb`` (matmul passes folded shapes)."""
+    if sa[1] != sb[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({sa[0]}x{sa[1]} and {sb[0]}x{sb[1]})")
+    _same_dtype(a, b)
+
+
+def _mv_check(sa: tuple, a: Tensor, v: Tensor) -> None:
+    """mv's checks on a matrix of shape ``sa`` and vector ``v`` (matmul passes a folded shape)."""
+    if sa[1] != v.shape[0]:
+        raise RuntimeError(f"size mismatch, got input ({sa[0]}), mat ({sa[0]}x{sa[1]}), vec ({v.shape[0]})")
+    if a._data.dtype != v._data.dtype:
+        raise RuntimeError(f"addmv input tensors must have the same dtype, but got {_kind(v)}, {_kind(a)}, "
+                           f"and {_kind(v)}")
+
+
+def _bmm_check(batch: int, k: int, b_first_two: tuple, a: Tensor, b: Tensor) -> None:
+    """bmm's checks: ``batch`` and ``k`` (the inner size) of the first operand against the second's
+    first two sizes (matmul passes flattened batch sizes)."""
+    if tuple(b_first_two) != (batch, k):
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{batch}, {k}] but got: "
+                           f"[{b_first_two[0]}, {b_first_two[1]}].")
+    if a._data.dtype != b._data.dtype:
+        raise RuntimeError(f"expected scalar type {_kind(a)} but found {_kind(b)}")
+
+
+def _broadcast_batch(ba: tuple, bb: tuple) -> tuple:
+    """PyTorch's broadcast of two batch shapes (its error names the last dimension that clashes)."""
+    n = builtins.max(len(ba), len(bb))
+    ba, bb = (1,) * (n - len(ba)) + tuple(ba), (1,) * (n - len(bb)) + tuple(bb)
+    for i in range(n - 1, -1, -1):
+        if ba[i] != bb[i] and ba[i] != 1 and bb[i] != 1:
+            raise RuntimeError(f"The size of tensor a ({ba[i]}) must match the size of tensor b ({bb[i]}) at "
+                               f"non-singleton dimension {i}")
+    return tuple(builtins.max(x, y) for x, y in zip(ba, bb))
 
 
 def matmul(input: Tensor, other: Tensor) -> Tensor:
-    """Matrix product with NumPy's rules (1-D operands, broadcast batches)."""
+    """Matrix product with NumPy's rules (1-D operands, broadcast batches); shapes and dtypes are
+    checked as PyTorch does, by the product it dispatches to (dot, mv, mm, or bmm on folded shapes)."""
     a, b = _t(input, "matmul"), _t(other, "matmul", 2, "other")
-    if a.ndim == 0 or b.ndim == 0:
-        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {a.ndim}D and {b.ndim}D")
-    _same_dtype(a, b)
-    if a.ndim == 2 and b.ndim == 2 and a.shape[1] != b.shape[0]:
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} and "
-                           f"{b.shape[0]}x{b.shape[1]})")
-    if a.ndim == 1 and b.ndim == 1 and a.shape[0] != b.shape[0]:
-        raise RuntimeError(f"inconsistent tensor size, expected tensor [{a.shape[0]}] and src [{b.shape[0]}] to have "
-                           f"the same number of elements, but got {a.shape[0]} and {b.shape[0]} elements respectively")
+    da, db = a.ndim, b.ndim
+    if da == 0 or db == 0:
+        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {da}D and {db}D")
+    if da == 1 and db == 1:
+        return dot(a, b)
+    if da >= 2 and db == 1:  # mv, with a's leading axes folded into its rows
+        _mv_check((int(numpy.prod(a.shape[:-1])), a.shape[-1]), a, b)
+    elif da == 1 and db == 2:
+        _mm_check((1, a.shape[0]), b.shape, a, b)
+    elif db == 2:  # mm, with a's leading axes folded into its rows
+        _mm_check((int(numpy.prod(a.shape[:-1])), a.shape[-1]), b.shape, a, b)
+    else:  # bmm over the broadcast batch axes
+        sa = a.shape if da >= 2 else (1,) + a.shape
+        batch = _broadcast_batch(sa[:-2], b.shape[:-2])
+        n = int(numpy.prod(batch))
+        _bmm_check(n, sa[-1], (n, b.shape[-2]), a, b)
     return OPS.matmul(a, b)
+
+
+def _matmul_method(self: Tensor, other: Any) -> Tensor:
+    """``a @ b``: torch.matmul, with its checks, for two tensors."""
+    return matmul(self, other) if isinstance(other, Tensor) else OPS.matmul(self, other)
 
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
@@ -925,10 +976,7 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
         raise RuntimeError("self must be a matrix")
     if b.ndim != 2:
         raise RuntimeError("mat2 must be a matrix")
-    if a.shape[1] != b.shape[0]:
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} and "
-                           f"{b.shape[0]}x{b.shape[1]})")
-    _same_dtype(a, b)
+    _mm_check(a.shape, b.shape, a, b)
     return OPS.matmul(a, b)
 
 
@@ -937,10 +985,7 @@ def mv(input: Tensor, vec: Tensor) -> Tensor:
     a, v = _t(input, "mv"), _t(vec, "mv", 2, "vec")
     if a.ndim != 2 or v.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got 1, {a.ndim}, {v.ndim}")
-    if a.shape[1] != v.shape[0]:
-        raise RuntimeError(f"size mismatch, got input ({a.shape[0]}), mat ({a.shape[0]}x{a.shape[1]}), "
-                           f"vec ({v.shape[0]})")
-    _same_dtype(a, v)
+    _mv_check(a.shape, a, v)
     return OPS.matmul(a, v)
 
 
@@ -951,10 +996,7 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
         raise RuntimeError("batch1 must be a 3D tensor")
     if b.ndim != 3:
         raise RuntimeError("batch2 must be a 3D tensor")
-    if b.shape[0] != a.shape[0] or b.shape[1] != a.shape[2]:
-        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{a.shape[0]}, "
-                           f"{a.shape[2]}] but got: [{b.shape[0]}, {b.shape[1]}].")
-    _same_dtype(a, b, "scalar type of batch1 and batch2")
+    _bmm_check(a.shape[0], a.shape[2], b.shape[:2], a, b)
     return OPS.matmul(a, b)
 
 
@@ -2068,7 +2110,7 @@ METHODS: dict = {
     "maximum": maximum, "minimum": minimum, "fmax": fmax, "fmin": fmin, "hypot": hypot, "logaddexp": logaddexp,
     "lerp": lerp, **_COMPARE_FUNCS, "equal": equal, "isclose": isclose, "allclose": allclose,
     # linear algebra
-    "matmul": matmul, "mm": mm, "mv": mv, "bmm": bmm, "dot": dot, "vdot": vdot, "inner": inner, "outer": outer,
+    "matmul": matmul, "__matmul__": _matmul_method, "mm": mm, "mv": mv, "bmm": bmm, "dot": dot, "vdot": vdot, "inner": inner, "outer": outer,
     "ger": outer, "addmm": addmm, "trace": trace, "diag": diag, "diagonal": diagonal, "tril": tril, "triu": triu,
     # in place
     "add_": _add_, "sub_": _sub_, "subtract_": _sub_, "mul_": _mul_, "multiply_": _mul_, "div_": _div_,
