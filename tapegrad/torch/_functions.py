@@ -24,7 +24,8 @@ from .._core.array import OPS, Array
 from .._core.mode import GRAD_ENABLED
 from ..backend import CPU, device_of, gpu, to_device, to_host
 from ..ops.linalg import einsum as _einsum
-from . import _random
+from ..ops.registry import holds_array, pack_sequence
+from . import _dtypes, _random
 from ._dtypes import Size, dtype as _TorchDtype, from_numpy_dtype, to_numpy_dtype
 from .tensor import Tensor, _link_views
 
@@ -118,6 +119,8 @@ def _scalar_or(x: Any) -> Any:
         return x
     if isinstance(x, numpy.generic):
         return x.item()
+    if isinstance(x, (list, tuple)) and holds_array(x):  # tensors inside: packed, so gradients flow
+        return pack_sequence(x)
     from ._creation import tensor  # noqa: PLC0415
     return tensor(x)
 
@@ -1334,6 +1337,9 @@ def _seq_of_tensors(tensors: Any, fname: str) -> list:
                         "but expected (tuple of Tensors tensors, int dim)")
     if not tensors:
         raise RuntimeError(f"{fname}() expects a non-empty TensorList")
+    for i, t in enumerate(tensors):  # PyTorch takes no numbers or lists here (nor reads them as constants)
+        if not isinstance(t, Array):
+            raise TypeError(f"expected Tensor as element {i} in argument 0, but got {type(t).__name__}")
     return list(tensors)
 
 
@@ -1633,7 +1639,6 @@ _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}  # bool < integer < floatin
 
 
 def _default_float() -> numpy.dtype:
-    from . import _dtypes  # noqa: PLC0415
     get = getattr(_dtypes, "get_default_dtype", None)  # set_default_dtype, where the dialect has it
     return _F32 if get is None else to_numpy_dtype(get())
 
@@ -1833,7 +1838,16 @@ def _update(self: Tensor, name: str, other: Any, compute: Callable, *, alpha: An
     other = _scalar_or(other)
     if name == "subtract" and (_is_bool(self) or _is_bool(other)):
         raise RuntimeError(_SUB_BOOLS if _is_bool(self) and _is_bool(other) else _SUB_BOOL)
-    rt = _result_type(self, other)
+    if isinstance(other, Array) and other._data.shape != self._data.shape:
+        _check_broadcast(self._data.shape, other._data.shape)
+    if name == "power" and self._data.dtype.kind in "biu" and type(other) is _int and other < 0:
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    sd = self._data.dtype
+    if (type(other) is _float and sd.kind in "fc") or (type(other) is _int and sd.kind in "iufc") or \
+            (isinstance(other, Array) and other._data.dtype == sd):
+        rt = sd  # the common cases, as _result_type would find them
+    else:
+        rt = _result_type(self, other)
     if name in _FLOATING and rt.kind in "biu":
         rt = _default_float()
     _check_cast(self, rt)
@@ -1843,16 +1857,30 @@ def _update(self: Tensor, name: str, other: Any, compute: Callable, *, alpha: An
     if miss is not None and rt.kind in miss[1]:
         raise NotImplementedError(f'"{miss[0]}_{"cuda" if self.is_cuda else "cpu"}" not implemented for '
                                   f"'{_kind(rt)}'")
-    if name == "power" and rt.kind in "biu":
-        if rt.kind == "b" and isinstance(other, Array):
-            raise NotImplementedError("\"pow\" not implemented for 'Bool'")
-        if isinstance(other, _int) and not isinstance(other, _bool) and other < 0:
-            raise RuntimeError("Integers to negative integer powers are not allowed.")
+    if name == "power" and rt.kind == "b" and isinstance(other, Array):
+        raise NotImplementedError("\"pow\" not implemented for 'Bool'")
     if name in ("floor_divide", "trunc_divide", "remainder", "fmod") and rt.kind in "iu":
         d = other._data if isinstance(other, Array) else other
         if not numpy.all(to_host(d) if isinstance(other, Array) else d):
             raise RuntimeError("ZeroDivisionError")
     return _inplace(self, lambda t: compute(t, other), other, rt=rt)
+
+
+def _check_broadcast(a: tuple, b: tuple) -> None:
+    """PyTorch's errors where shape ``b`` does not broadcast to ``a``, the shape of an in-place output:
+    shapes that do not broadcast at all (``infer_size``), or whose broadcast is not ``a``."""
+    n = _max(len(a), len(b))
+    out = []
+    for i in range(n - 1, -1, -1):
+        off = n - 1 - i
+        sa = a[len(a) - 1 - off] if off < len(a) else 1
+        sb = b[len(b) - 1 - off] if off < len(b) else 1
+        if sa != sb and sa != 1 and sb != 1:
+            raise RuntimeError(f"The size of tensor a ({sa}) must match the size of tensor b ({sb}) at non-singleton "
+                               f"dimension {i}")
+        out.insert(0, sb if sa == 1 else sa)
+    if tuple(out) != tuple(a):
+        raise RuntimeError(f"output with shape {list(a)} doesn't match the broadcast shape {out}")
 
 
 def _add_(self: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
@@ -1911,6 +1939,8 @@ def _setitem(self: Tensor, key: Any, value: Any) -> None:
 
 def _clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
     self._check_inplace()
+    if self._data.dtype.kind == "c":
+        raise NotImplementedError("clamp is not supported for complex types")
     rt = _result_type(self, min, max)
     _check_cast(self, rt, ctype=not (isinstance(min, Array) or isinstance(max, Array)))
     return _inplace(self, lambda t: clamp(t, min, max), min, max, rt=rt)
@@ -2017,11 +2047,56 @@ def _bernoulli_(self: Tensor, p: Any = 0.5, *, generator: Any = None) -> Tensor:
     return _inplace(self, _const_like(self, lambda: Tensor._make(values)))
 
 
+#: Unary ops whose integer and bool results are floating (PyTorch's "int to float" ops).
+_FLOATING_UNARY = ("exp", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "sin", "cos", "tan", "asin",
+                   "arcsin", "acos", "arccos", "atan", "arctan", "sinh", "cosh", "tanh", "sigmoid", "reciprocal", "exp2")
+_VML = "\"{}_vml_cpu\" not implemented for '{}'"
+#: PyTorch's refusals of an in-place unary op by dtype kind: op -> {kinds: (error type, text)}.
+_UNARY_REFUSED = {
+    "abs": {"b": (NotImplementedError, "\"abs_cpu\" not implemented for '{}'"),
+            "c": (RuntimeError, "In-place abs is not supported for complex tensors.")},
+    "neg": {"b": (RuntimeError, "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
+                                "invert a mask, use the `~` or `logical_not()` operator instead.")},
+    "floor": {"b": (NotImplementedError, _VML.format("floor", "{}")),
+              "c": (NotImplementedError, "floor is not supported for complex inputs")},
+    "ceil": {"b": (NotImplementedError, _VML.format("ceil", "{}")),
+             "c": (NotImplementedError, "ceil is not supported for complex inputs")},
+    "trunc": {"b": (NotImplementedError, _VML.format("trunc", "{}")),
+              "c": (NotImplementedError, "trunc is not supported for complex inputs")},
+    "round": {"bc": (NotImplementedError, _VML.format("round", "{}"))},
+    "frac": {"biuc": (NotImplementedError, "\"frac_cpu\" not implemented for '{}'")},
+    "relu": {"b": (RuntimeError, "Boolean inputs not supported for relu"),
+             "c": (NotImplementedError, "clamp is not supported for complex types")},
+    "sign": {"c": (NotImplementedError, "Unlike NumPy, torch.sign is not intended to support complex numbers. Please "
+                                        "use torch.sgn instead.")},
+}
+for _a, _b in (("absolute", "abs"), ("negative", "neg"), ("fix", "trunc")):
+    _UNARY_REFUSED[_a] = _UNARY_REFUSED[_b]
+
+
+def _unary_update(self: Tensor, name: str, compute: Callable) -> Tensor:
+    """The in-place form of unary op ``name``: PyTorch's dtype refusals and casting rule, then ``_inplace``."""
+    self._check_inplace()
+    sd = self._data.dtype
+    for kinds, (err, text) in _UNARY_REFUSED.get(name, {}).items():
+        if sd.kind in kinds:
+            raise err(text.format(_kind(sd)))
+    rt = sd
+    if name in _FLOATING_UNARY and sd.kind in "biu":
+        rt = _default_float()
+    elif name == "square" and sd.kind == "b":
+        rt = _I64
+    _check_cast(self, rt)
+    if name in ("sign", "sgn") and sd.kind == "b":
+        return _inplace(self, lambda t: t, rt=rt)  # the sign of a bool is itself
+    return _inplace(self, compute, rt=rt)
+
+
 def _unary_inplace(name: str) -> Callable:
     f = _UNARY_FUNCS.get(name) or globals()[name]
 
     def method(self: Tensor) -> Tensor:
-        return _inplace(self, f)
+        return _unary_update(self, name, f)
     method.__name__ = method.__qualname__ = name + "_"
     method.__doc__ = f"In-place ``{name}``; returns the same tensor."
     return method
@@ -2034,7 +2109,7 @@ _INPLACE_UNARY = ("abs", "absolute", "exp", "expm1", "log", "log2", "log10", "lo
 
 
 def _round_(self: Tensor, *, decimals: int = 0) -> Tensor:
-    return _inplace(self, lambda t: round(t, decimals=decimals))
+    return _unary_update(self, "round", lambda t: round(t, decimals=decimals))
 
 
 def _binary_inplace(f: Callable, name: str) -> Callable:
