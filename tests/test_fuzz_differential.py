@@ -265,7 +265,14 @@ def _torch_grads(T, TORCH_CALL, steps, xs, weights, us, order):
                 return float(L.detach()), [numpy.zeros(a.shape) for a in xs]
             gs = T.autograd.grad([h], x, allow_unused=True)
             gs = [T.zeros_like(xi) if g is None else g for g, xi in zip(gs, x)]
-    return float(L.detach()), [g.detach().numpy() for g in gs]
+    return float(L.detach()), [_numpy(g) for g in gs]
+
+
+def _numpy(t):
+    t = t.detach()
+    if getattr(t, "_is_zerotensor", lambda: False)():  # PyTorch's lazy zeros (abs'' = 0)
+        return numpy.zeros(tuple(t.shape))
+    return t.numpy()
 
 
 def _torch_vs_dialect(program, order):
