@@ -10,7 +10,13 @@ from __future__ import annotations
 import numpy
 import pytest
 
+import tapegrad  # noqa: F401 - declares the ops
 import tapegrad.torch as tt
+from tapegrad._core import engine, forward
+from tapegrad._core.array import Array
+from tapegrad._core.mode import StateScope
+from tapegrad.ndarray import ndarray
+from tapegrad.ops.registry import REGISTRY
 
 F64, F32 = numpy.dtype(numpy.float64), numpy.dtype(numpy.float32)
 
@@ -130,3 +136,93 @@ def test_ranges_match_pytorch_on_random_bounds():
             assert _bits(tt.arange(a, b, step, dtype=g)._data) == _bits(torch.arange(a, b, step, dtype=r).numpy())
             assert _bits(tt.linspace(a, b, n, dtype=g)._data) == _bits(torch.linspace(a, b, n, dtype=r).numpy())
         assert _bits(tt.logspace(a / 4, b / 4, n)._data) == _bits(torch.logspace(a / 4, b / 4, n).numpy())
+
+
+# --- every registry op in float64, forward and backward to order 2 ---------------------------------
+
+
+def _cases():
+    for name, op in REGISTRY.items():
+        if op.samples is None:
+            continue
+        rng = numpy.random.default_rng(abs(hash(name)) % 2**32)
+        for i, case in enumerate(op.samples(rng)):
+            yield pytest.param(op, case, id=f"{name}-{i}")
+
+
+CASES = list(_cases())
+
+
+def _low(x) -> bool:
+    """A floating or complex buffer below float64 / complex128 precision."""
+    d = getattr(x._data if isinstance(x, Array) else x, "dtype", None)
+    return d is not None and d.kind in "fc" and (d.itemsize < 8 if d.kind == "f" else d.itemsize < 16)
+
+
+def _asks_for_low_precision(op, params: dict) -> bool:
+    """A call that asks for a lower-precision result itself (``one_hot``: float32 unless told)."""
+    d = params.get("dtype", getattr(op, "defaults", {}).get("dtype"))
+    try:
+        return d is not None and _low(numpy.empty(0, dtype=d))
+    except TypeError:
+        return False
+
+
+def _seq_call(op, xs, params):
+    return op(list(xs), **params) if op.seq else op(*xs, **params)
+
+
+def _run(op, case, cls):
+    """The op's forward, a VJP, the VJP of that VJP (create_graph) and a JVP, every array the ops
+    see captured; returns (captured calls, final arrays)."""
+    wrt = case.wrt if case.wrt is not None else [
+        i for i, a in enumerate(case.args) if isinstance(a, numpy.ndarray) and a.dtype.kind in "fc"]
+    wrt = wrt if op.diff else []
+    xs = [cls._make(numpy.array(a)) if isinstance(a, numpy.ndarray) else a for a in case.args]
+    for i in wrt:
+        xs[i] = xs[i]._as_variable()
+    calls, finals = [], []
+    rng = numpy.random.default_rng(0)
+    with forward.Activation(forward.CAPTURE, calls), StateScope(recording=True, grad_enabled=True):
+        ys = _seq_call(op, xs, case.params)
+        ys = list(ys) if isinstance(ys, (tuple, list)) else [ys]
+        finals += ys
+        heads = [y for y in ys if isinstance(y, Array) and y._data.dtype.kind in "fc" and y._node is not None]
+        if not heads or not wrt:
+            return calls, finals
+        s = sum((y * cls._make(rng.standard_normal(y.shape))).sum() for y in heads)
+        gs = engine.backward([s], None, retain_graph=True, create_graph=True, variables=[xs[i] for i in wrt])
+        gs = [g for g in gs if g is not None]
+        finals += gs
+        if case.order >= 2:
+            taped = [g for g in gs if g._node is not None]
+            if taped:
+                s2 = sum((g * cls._make(rng.standard_normal(g.shape))).sum() for g in taped)
+                finals += [g for g in engine.backward([s2], None, variables=[xs[i] for i in wrt]) if g is not None]
+    if cls is ndarray:  # forward mode (the functional API's jvp), its rules captured too
+        def f(*ws):
+            full = list(case.args)
+            for i, w in zip(wrt, ws):
+                full[i] = w
+            return _seq_call(op, full, case.params)
+        with forward.Activation(forward.CAPTURE, calls):
+            _, tangent = tapegrad.jvp(f, [case.args[i] for i in wrt], [rng.standard_normal(case.args[i].shape)
+                                                                      for i in wrt])
+        finals += [t for t in (tangent if isinstance(tangent, (tuple, list)) else [tangent]) if isinstance(t, Array)]
+    return calls, finals
+
+
+@pytest.mark.parametrize("cls", [ndarray, tt.Tensor], ids=["mxnet", "torch"])
+@pytest.mark.parametrize("op,case", CASES)
+def test_a_float64_program_has_no_float32_intermediate(op, case, cls):
+    calls, finals = _run(op, case, cls)
+    for called, args, params in calls:
+        if _asks_for_low_precision(called, params):
+            continue
+        low = [a for a in (args[0] if called.seq and args and isinstance(args[0], (list, tuple)) else args)
+               if _low(a)]
+        assert not low, (f"{called.name} got a {low[0]._data.dtype if isinstance(low[0], Array) else low[0].dtype} "
+                         f"input while running {op.name} in float64")
+    if not _asks_for_low_precision(op, case.params):
+        for y in finals:
+            assert not _low(y), f"{op.name}: a {y._data.dtype} result or gradient from float64 inputs"
