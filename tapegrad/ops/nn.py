@@ -197,7 +197,7 @@ def _erf(xp, x):
         from scipy.special import erf  # noqa: PLC0415
     except ImportError:
         x = numpy.asarray(x)
-        return numpy.frompyfunc(math.erf, 1, 1)(x).astype(x.dtype)
+        return numpy.frompyfunc(math.erf, 1, 1)(x).astype(x.dtype if x.dtype.kind == "f" else numpy.float64)
     return erf(x)
 
 
