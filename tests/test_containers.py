@@ -327,6 +327,11 @@ def test_a_cotangent_or_tangent_of_the_wrong_structure_says_which():
         tg.jvp(lambda xs: xs[0], ([1.0, 2.0],), (1.0,))
 
 
+def test_jacobian_refuses_an_unknown_mode():
+    with pytest.raises(ValueError, match="'fwd', 'rev' or None.*'forward'"):
+        tg.jacobian(tnp.sin, mode="forward")
+
+
 def test_a_leaf_that_is_not_a_number_is_refused():
     with pytest.raises(TypeError, match="cannot differentiate with respect to str 'relu'"):
         tg.grad(lambda d: d["x"] * 2)({"x": 1.0, "act": "relu"})

@@ -2,7 +2,8 @@
 
 Reverse mode runs the function on the tape with its differentiated arguments as variables; when an
 argument is already traced (a transform inside a transform) the variable is a recorded identity of
-it, so the outer transform sees through. Forward mode pushes a ForwardTrace.
+it, so the outer transform sees through. Forward mode pushes a ForwardTrace. Arguments, outputs,
+cotangents and tangents may be containers (tuples, lists, dicts: see tree.py), laid out as leaves.
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def _cls() -> type:
 
 
 def _to_array(x: Any) -> Array:
-    """A tapegrad array for a differentiated leaf (numbers and array-likes become float64 arrays)."""
+    """A tapegrad array for a differentiated leaf (Python numbers and integer or bool arrays become float64)."""
     if isinstance(x, Array):
         return x
     a = numpy.asarray(x)
@@ -227,6 +228,9 @@ def jacobian(fun: Callable, argnum: Any = 0, mode: str | None = None) -> Callabl
     """The Jacobian, of shape ``out.shape + in.shape``: by forward mode when the input is smaller than
     the output, else by reverse mode (one pass per input or output element). For containers (as in
     JAX): the output's structure holding, for each output leaf, the input's structure of blocks."""
+    if mode not in (None, "fwd", "rev"):
+        raise ValueError(f"jacobian's mode is 'fwd', 'rev' or None (the cheaper one), not {mode!r}")
+
     @functools.wraps(fun)
     def jac(*args: Any, **kwargs: Any) -> Any:
         nums = _argnums(argnum, len(args), "jacobian")

@@ -15,7 +15,7 @@ from typing import Any, Callable
 import numpy
 
 from .._core import engine
-from .._core.array import OPS, Array
+from .._core.array import OPS, Array, refuse_traced
 from .._core.errors import AutogradError
 from .._core.mode import GRAD_ENABLED
 from .._core.node import Node
@@ -274,6 +274,7 @@ class Tensor(Array):
             return value
         if value is None:
             raise TypeError("expected a tensor or a number, got None")
+        refuse_traced(value)
         a = numpy.asarray(value)
         return a.astype(_F32) if a.dtype == _F64 else a
 
