@@ -272,3 +272,85 @@ def test_nested_sequences_are_differentiable_through_every_element(structure, fn
     got = grad_and_check(f, p0, rtol=1e-5, atol=1e-6)
     traced = [i for i, k in enumerate(kinds) if k == "traced"]
     assert numpy.any(got.reshape(n, size)[traced] != 0)  # every traced leaf reached the gradient
+
+
+# --- the PyTorch dialect: PyTorch's own rules for lists holding tensors, measured on torch 2.13 ---
+
+def _outcome(fn):
+    """(kind, value or error, warnings) of a call, for comparing the dialect with PyTorch."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            r = fn()
+            out = ("ok", (numpy.asarray(r.detach().numpy() if hasattr(r, "numpy") else r.detach().tolist()),
+                          bool(r.requires_grad)))
+        except Exception as e:  # noqa: BLE001 - compared with PyTorch's
+            out = ("err", (type(e).__name__, str(e)))
+    return out + ([str(w.message).split(" (Triggered internally")[0] for w in caught],)
+
+
+TORCH_CALLS = {
+    "tensor of a list of tensors that require grad": lambda t, a, b: t.tensor([a, b]),
+    "tensor of a nested list, mixed": lambda t, a, b: t.tensor([[a, 1.0], [2.0, b]]),
+    "tensor of a tuple": lambda t, a, b: t.tensor((a, 2.0)),
+    "as_tensor of a list": lambda t, a, b: t.as_tensor([a, b]),
+    "tensor of detached tensors": lambda t, a, b: t.tensor([a.detach(), b.detach()]),
+    "tensor of one-element 2-d tensors": lambda t, a, b: t.tensor([t.ones(1, 1), t.ones(1, 1)]),
+    "tensor of many-element tensors": lambda t, a, b: t.tensor([t.ones(2), t.ones(2)]),
+    "tensor of a tensor": lambda t, a, b: t.tensor(a),
+    "stack with a number": lambda t, a, b: t.stack([a, 1.0]),
+    "stack with lists": lambda t, a, b: t.stack([[a], [b]]),
+    "cat with a list": lambda t, a, b: t.cat([t.ones(2), [1.0, 2.0]]),
+    "stack of tensors": lambda t, a, b: t.stack((a, b)),
+    "full with a tensor that requires grad": lambda t, a, b: t.full((2,), a),
+    "full_like with a tensor that requires grad": lambda t, a, b: t.full_like(t.ones(2), a),
+}
+
+
+@pytest.mark.parametrize("name", TORCH_CALLS)
+def test_the_pytorch_dialect_treats_lists_of_tensors_as_pytorch_does(name):
+    real = pytest.importorskip("torch")
+    import tapegrad.torch as tt
+    results = []
+    for t in (real, tt):
+        a = t.tensor(3.0, dtype=t.float64, requires_grad=True)
+        b = t.tensor(2.0, dtype=t.float64, requires_grad=True)
+        results.append(_outcome(lambda: TORCH_CALLS[name](t, a, b)))
+    (kind, value, warned), (got_kind, got_value, got_warned) = results
+    assert got_kind == kind, f"PyTorch: {kind} {value}; tapegrad.torch: {got_kind} {got_value}"
+    if kind == "err":
+        assert got_value == value
+    else:
+        numpy.testing.assert_array_equal(got_value[0], value[0])
+        assert got_value[1] == value[1]  # requires_grad
+    # the same warnings, word for word; PyTorch gives this one only once a process, the dialect each time
+    once = "Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior.\n" \
+           "Consider using tensor.detach() first."
+    assert got_warned == warned or (not warned and got_warned == [once])
+
+
+def test_the_pytorch_dialect_warns_where_pytorch_reads_a_range_bound_silently():
+    real = pytest.importorskip("torch")
+    import tapegrad.torch as tt
+    for t in (real, tt):
+        a = t.tensor(3.0, requires_grad=True)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            r = t.linspace(a, 5.0, 3)
+        assert not r.requires_grad
+        numpy.testing.assert_array_equal(r.detach().numpy(), [3.0, 4.0, 5.0])
+        if t is tt:  # PyTorch says nothing; the dialect says the gradient is lost, and how to keep it
+            assert len(caught) == 1 and "torch.linspace(0, 1, steps)" in str(caught[0].message)
+        else:
+            assert not caught
+
+
+def test_the_pytorch_dialect_differentiates_through_stack_and_through_list_operands():
+    import tapegrad.torch as tt
+    # torch.stack keeps the gradient (PyTorch's way); a list operand of an op, which PyTorch refuses
+    # with a TypeError, is packed like any array-like, never read as a constant
+    a = tt.tensor([1.5, -0.5], dtype=tt.float64, requires_grad=True)
+    y = (tt.stack([a, a * a]) ** 2).sum() + (tt.add([a, [1.0, 2.0]], a) ** 2).sum()
+    y.backward()
+    v = numpy.array([1.5, -0.5])
+    numpy.testing.assert_allclose(a.grad.numpy(), 2 * v + 4 * v ** 3 + 2 * 2 * (2 * v) + 2 * (v + [1.0, 2.0]))

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import builtins
 import math
+import warnings
 from typing import Any
 
 import numpy
 
 from .._core.array import Array
 from ..backend import to_device, to_host
+from ..ops.registry import holds_array
 from . import _random
 from ._dtypes import Size, default_complex, default_float, to_numpy_dtype
 from ._functions import _backend_device
@@ -117,11 +119,35 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
            pin_memory: bool = False) -> Tensor:
     """A new tensor copying ``data`` (nested lists, scalars, NumPy arrays or tensors), converted
     directly to ``dtype``, or to the dtype PyTorch infers (Python floats: the default dtype)."""
+    if isinstance(data, Array):
+        warnings.warn(_COPY_CONSTRUCT, UserWarning, stacklevel=2)
+    elif isinstance(data, (list, tuple)) and holds_array(data):
+        if any(getattr(x, "requires_grad", False) for x in _flatten(data)):
+            warnings.warn(_GRAD_TO_NUMBER, UserWarning, stacklevel=2)
+        data = _tensors_as_numbers(data)
     dt = _np_dtype(dtype) or _infer_dtype(data)
     a = _convert(data, dt)
     if device is None and isinstance(data, Array):
         device = data.device
     return _finish(a, requires_grad, device)
+
+
+_COPY_CONSTRUCT = ("To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() or "
+                   "sourceTensor.detach().clone().requires_grad_(True), rather than torch.tensor(sourceTensor).")
+_GRAD_TO_NUMBER = ("Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior.\n"
+                   "Consider using tensor.detach() first.")
+
+
+def _tensors_as_numbers(data: Any) -> Any:
+    """Nested data with each tensor in it read as a number, as ``torch.tensor`` reads it (a tensor of
+    more than one element raises). The result is a constant: PyTorch keeps gradients with ``torch.stack``."""
+    if isinstance(data, (list, tuple)):
+        return [_tensors_as_numbers(d) for d in data]
+    if not isinstance(data, Array):
+        return data
+    if data._data.size != 1:
+        raise ValueError("only one element tensors can be converted to Python scalars")
+    return numpy.asarray(to_host(data._data)).reshape(())
 
 
 def scalar_tensor(s: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
@@ -189,6 +215,16 @@ def _number(v: Any) -> Any:
     return v.item() if isinstance(v, (Array, numpy.generic)) else v
 
 
+def _bounds(*vs: Any) -> tuple:
+    """A range's bounds as numbers; a tensor among them that requires grad warns, as its gradient is
+    lost (PyTorch reads it silently)."""
+    if any(getattr(v, "requires_grad", False) for v in vs):
+        warnings.warn("a range bound that requires grad is read as a number, so the result does not require "
+                      "grad (as in PyTorch); for a differentiable range use start + (end - start) * "
+                      "torch.linspace(0, 1, steps)", UserWarning, stacklevel=3)
+    return tuple(_number(v) for v in vs)
+
+
 def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, device: Any = None,
            requires_grad: bool = False) -> Tensor:
     """Values in ``[start, end)``: int64 for integer bounds, the default dtype when any is a float.
@@ -198,7 +234,7 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, dev
     """
     if end is None:
         start, end = 0, start
-    start, end, step = (_number(v) for v in (start, end, step))
+    start, end, step = _bounds(start, end, step)
     dt = _range_dtype([start, end, step], dtype)
     if dt.kind == "c":
         raise NotImplementedError(f'"arange_cpu" not implemented for \'{_KIND_NAMES.get(dt.name, dt.name)}\'')
@@ -259,7 +295,7 @@ def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Any
              requires_grad: bool = False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` (the default dtype unless given), the
     values of PyTorch's CPU kernel to the bit."""
-    start, end = _number(start), _number(end)
+    start, end = _bounds(start, end)
     dt = _range_dtype([start, end, 0.0], dtype)
     return _finish(_spaced(start, end, steps, dt), requires_grad, device)
 
@@ -267,7 +303,7 @@ def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Any
 def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, dtype: Any = None, device: Any = None,
              requires_grad: bool = False) -> Tensor:
     """``base ** linspace(start, end, steps)`` (the default dtype unless given)."""
-    start, end = _number(start), _number(end)
+    start, end = _bounds(start, end)
     dt = _range_dtype([start, end, 0.0], dtype)
     if dt.kind == "c":
         raise NotImplementedError("logspace: complex dtypes are not supported")
@@ -315,9 +351,16 @@ def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool
 def full(size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """``fill_value`` everywhere; the dtype follows the value (bool, int64, the default floating or
     complex dtype) unless given."""
+    _refuse_grad_fill("full", fill_value)
     if dtype is None:
         dtype = _leaf_dtype(_number(fill_value))
     return _filled(fill_value, (size,), dtype, requires_grad, device=device)
+
+
+def _refuse_grad_fill(fname: str, fill_value: Any) -> None:
+    """PyTorch takes a fill value as a number and refuses a tensor that requires grad (its gradient would be lost)."""
+    if getattr(fill_value, "requires_grad", False):
+        raise TypeError(f"{fname}(): argument 'fill_value' (position 2) must be Number, not Tensor")
 
 
 def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
@@ -346,6 +389,7 @@ def empty_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires
 
 def full_like(input: Tensor, fill_value: Any, *, dtype: Any = None, device: Any = None,
               requires_grad: bool = False) -> Tensor:
+    _refuse_grad_fill("full_like", fill_value)
     shape, dt, dev = _like(input, dtype, device)
     return _finish(numpy.full(shape, fill_value, dtype=dt), requires_grad, dev)
 
