@@ -1716,24 +1716,23 @@ def _check_cast(self: Tensor, rt: numpy.dtype, ctype: bool = False) -> None:
 
 # -- the one in-place path ---------------------------------------------------------------------------
 
-def _inplace(self: Tensor, fn: Callable, *inputs: Any, rt: Any = None) -> Tensor:
+def _inplace(self: Tensor, fn: Callable, *inputs: Any, check: bool = True) -> Tensor:
     """Replace ``self``'s values by ``fn(self)`` (computed with registry ops) in place; returns ``self``.
 
-    ``rt``, PyTorch's result type of the update, must cast to ``self``'s dtype (an integer tensor takes
-    no float result). The result is written into ``self``'s memory, so its views and detached copies see
+    ``check``: the result's dtype must cast to ``self``'s by PyTorch's rule (an integer tensor takes no
+    float result); callers that checked PyTorch's result type of the update beforehand, or whose op casts
+    silently (``fill_``, ``copy_``...), pass False. The result is written into ``self``'s memory, so its views and detached copies see
     it, and the version counter they share moves on. Grad mode on and ``self``, its base or an input on
     the tape: the update is recorded, ``self``'s history ends in it, and the history of the tensor this
     one is a view of, and of its other views, is recomputed to match (PyTorch's CopySlices).
     """
     self._check_inplace()
-    if rt is not None:
-        _check_cast(self, rt)
     buf = self._data
     base = self._base_t
     if GRAD_ENABLED.get() and (_taped(self) or _taped(base) or _any(_taped(a) for a in inputs)):
         # compute from a copy: the recorded update may keep the old values, which the write replaces
         old = Tensor._make(buf.copy(), self._node, self._idx)
-        res = _fit(self, fn(old), rt is None)
+        res = _fit(self, fn(old), check)
         _writable(buf)
         if base is None:
             buf[...] = res._data
@@ -1745,7 +1744,7 @@ def _inplace(self: Tensor, fn: Callable, *inputs: Any, rt: Any = None) -> Tensor
             base._node, base._idx = new_base._node, new_base._idx
             _replay_views(base)
     else:
-        res = _fit(self, fn(self), rt is None)
+        res = _fit(self, fn(self), check)
         _writable(buf)
         buf[...] = res._data
     self._bump()
@@ -1863,7 +1862,7 @@ def _update(self: Tensor, name: str, other: Any, compute: Callable, *, alpha: An
         d = other._data if isinstance(other, Array) else other
         if not numpy.all(to_host(d) if isinstance(other, Array) else d):
             raise RuntimeError("ZeroDivisionError")
-    return _inplace(self, lambda t: compute(t, other), other, rt=rt)
+    return _inplace(self, lambda t: compute(t, other), other, check=False)
 
 
 def _check_broadcast(a: tuple, b: tuple) -> None:
@@ -1929,7 +1928,7 @@ def _setitem(self: Tensor, key: Any, value: Any) -> None:
         v = value
         if isinstance(v, Array) and v._data.dtype != self._data.dtype:
             v = _cast(v, self._data.dtype)
-        _inplace(self, lambda t: OPS.setitem(t, v, key), v, rt=self._data.dtype)
+        _inplace(self, lambda t: OPS.setitem(t, v, key), v, check=False)
         return
     from ..ops.indexing import raw_key  # noqa: PLC0415
     _writable(self._data)
@@ -1943,7 +1942,7 @@ def _clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: 
         raise NotImplementedError("clamp is not supported for complex types")
     rt = _result_type(self, min, max)
     _check_cast(self, rt, ctype=not (isinstance(min, Array) or isinstance(max, Array)))
-    return _inplace(self, lambda t: clamp(t, min, max), min, max, rt=rt)
+    return _inplace(self, lambda t: clamp(t, min, max), min, max, check=False)
 
 
 def _clamp_min_(self: Tensor, min: Any) -> Tensor:  # noqa: A002
@@ -1955,7 +1954,7 @@ def _clamp_max_(self: Tensor, max: Any) -> Tensor:  # noqa: A002
 
 
 def _masked_fill_(self: Tensor, mask: Tensor, value: Any) -> Tensor:
-    return _inplace(self, lambda t: masked_fill(t, mask, value), value, rt=self._data.dtype)
+    return _inplace(self, lambda t: masked_fill(t, mask, value), value, check=False)
 
 
 def _index_fill_(self: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
@@ -1968,7 +1967,7 @@ def _index_fill_(self: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
 def _scatter_(self: Tensor, dim: int, index: Tensor, src: Any = None, *, value: Any = None,
               reduce: str | None = None) -> Tensor:
     return _inplace(self, lambda t: scatter(t, dim, index, src, value=value, reduce=reduce), src, value,
-                    rt=self._data.dtype)
+                    check=False)
 
 
 def _copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
@@ -1982,7 +1981,7 @@ def _copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
         s = _move(s, "cuda" if self.is_cuda else "cpu", None)
     if isinstance(s, Array) and s._data.dtype != self._data.dtype:
         s = _cast(s, self._data.dtype)
-    return _inplace(self, _const_like(self, s), s, rt=self._data.dtype)
+    return _inplace(self, _const_like(self, s), s, check=False)
 
 
 def _zero_(self: Tensor) -> Tensor:
@@ -1998,7 +1997,7 @@ def _fill_(self: Tensor, value: Any) -> Tensor:
                                "dimensions.")
         if value._data.dtype != self._data.dtype:
             value = _cast(value, self._data.dtype)
-        return _inplace(self, _const_like(self, value), value, rt=self._data.dtype)
+        return _inplace(self, _const_like(self, value), value, check=False)
     if isinstance(value, numpy.generic):
         value = value.item()
     if not GRAD_ENABLED.get() or self._node is None:  # the common case: no need to build anything
@@ -2008,7 +2007,7 @@ def _fill_(self: Tensor, value: Any) -> Tensor:
         self._bump()
         return self
     return _inplace(self, _const_like(self, Tensor._make(numpy.asarray(value, dtype=self._data.dtype))),
-                    rt=self._data.dtype)
+                    check=False)
 
 
 def _random_fill(self: Tensor, name: str, draw: Callable) -> Tensor:
@@ -2088,8 +2087,8 @@ def _unary_update(self: Tensor, name: str, compute: Callable) -> Tensor:
         rt = _I64
     _check_cast(self, rt)
     if name in ("sign", "sgn") and sd.kind == "b":
-        return _inplace(self, lambda t: t, rt=rt)  # the sign of a bool is itself
-    return _inplace(self, compute, rt=rt)
+        return _inplace(self, lambda t: t, check=False)  # the sign of a bool is itself
+    return _inplace(self, compute, check=False)
 
 
 def _unary_inplace(name: str) -> Callable:

@@ -222,12 +222,14 @@ def _link_views(base: "Tensor", res: Any, view_fn: Callable) -> Any:
     return res
 
 
-def _basic_key(key: Any) -> Any:
-    """``key`` with an Ellipsis appended when it is basic indexing without one, so that NumPy returns a
-    view even where it would return a scalar (``x[0]`` of a vector is a view in PyTorch)."""
-    keys = key if isinstance(key, tuple) else (key,)
+def _basic_key(key: Any, ndim: int) -> Any:
+    """``key`` with an Ellipsis appended where it picks one element with integers, so that NumPy returns
+    a 0-d view instead of a scalar (``x[0]`` of a vector is a view in PyTorch)."""
+    keys = key if type(key) is tuple else (key,)
+    if len(keys) != ndim:
+        return key
     for k in keys:
-        if k is Ellipsis or isinstance(k, bool) or not (k is None or isinstance(k, (int, numpy.integer, slice))):
+        if isinstance(k, bool) or not isinstance(k, (int, numpy.integer)):
             return key
     return keys + (Ellipsis,)
 
@@ -427,7 +429,7 @@ class Tensor(Array):
                 t._version = n
 
     def __getitem__(self, key: Any) -> "Tensor":
-        key = _basic_key(key)
+        key = _basic_key(key, self._data.ndim)
         return _link_views(self, OPS.getitem(self, key), lambda b, i: OPS.getitem(b, key))
 
     def detach_(self) -> "Tensor":

@@ -15,7 +15,7 @@ __all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones
 def _fill(tensor: Tensor, values: Any) -> Tensor:
     """Write ``values`` into ``tensor``'s buffer, as ``torch.no_grad()`` + an in-place op would."""
     tensor._data[...] = values
-    tensor._version += 1
+    tensor._bump()
     return tensor
 
 

@@ -60,7 +60,7 @@ def _zero_grad(p: Tensor, set_to_none: bool) -> None:
         g._data[...] = 0
     else:
         g._data = numpy.zeros_like(g._data)
-    g._version += 1
+    g._bump()
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -462,7 +462,7 @@ class Module:
                     t._data = numpy.array(to_host(value._data))
                 else:
                     t._data[...] = to_host(value._data)
-                t._version += 1
+                t._bump()
             for key in state_dict:
                 if key.startswith(prefix):
                     parts = key[len(prefix):].split(".", 1)
