@@ -622,7 +622,7 @@ SECOND_ORDER = [
     ("sin", torch.sin, A), ("cos", lambda a: a.cos(), A), ("tan", torch.tan, UNIT), ("asin", torch.asin, UNIT),
     ("acos", lambda a: a.acos(), UNIT), ("atan", torch.atan, A), ("sinh", lambda a: a.sinh(), A),
     ("cosh", torch.cosh, A), ("tanh", lambda a: a.tanh(), A), ("sigmoid", torch.sigmoid, A),
-    ("relu", lambda a: a.relu() * a, A), ("neg", torch.neg, A), ("reciprocal", lambda a: a.reciprocal(), POS),
+    ("erf", lambda a: a.erf(), A), ("relu", lambda a: a.relu() * a, A), ("neg", torch.neg, A), ("reciprocal", lambda a: a.reciprocal(), POS),
     ("square", torch.square, A), ("exp2", lambda a: a.exp2(), A), ("frac", lambda a: a.frac() * a, A * 3),
     ("sign-floor-ceil-round-trunc", lambda a: a * (a.sign() + a.floor() + a.ceil() + a.round() + a.trunc()), A),
     ("clamp", lambda a: a.clamp(-1, 1) * a, A), ("clamp-tensor", lambda a: torch.clamp(a, min=a * 0.5) ** 2, A),
