@@ -247,6 +247,26 @@ def test_checkpoint_and_custom_vjp_pass_containers_through(t):
     assert_tree_close(g, fd_grad(lambda x: scalar_fn(numpy, ps)(tmap(x, lambda _, leaf: numpy.sin(leaf))), t))
 
 
+@SETTINGS
+@given(containers, st.integers(0, 2 ** 16))
+def test_custom_jvp_takes_and_gives_tangents_in_containers(t, seed):
+    @tg.custom_jvp
+    def sin_tree(x):
+        return tmap(x, lambda _, leaf: tnp.sin(leaf))
+
+    @sin_tree.defjvp
+    def _(primals, tangents):
+        (x,), (v,) = primals, tangents
+        assert skeleton(v) == skeleton(x)
+        calls.append(1)
+        return sin_tree(x), tmap(x, lambda p, leaf: get(v, p) * tnp.cos(leaf))
+    calls = []
+    v = randlike(t, seed)
+    _, tout = tg.jvp(sin_tree, (t,), (v,))
+    assert calls, "the rule was not used"
+    assert_tree_close(tout, tmap(t, lambda p, leaf: get(v, p) * numpy.cos(leaf)))
+
+
 def test_second_order_through_the_vjp_of_a_tuple_output():
     def first(x):
         vjp_fn, _ = tg.make_vjp(lambda y: (y * y, tnp.sin(y)))(x)

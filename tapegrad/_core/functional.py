@@ -406,16 +406,20 @@ class custom_jvp:  # noqa: N801 - JAX's name
         traces = forward.TRACES.get()
         if self.rule is None or not traces:
             return self.fun(*args)
-        k = max((i for i, tr in enumerate(traces) if any(tr.get(a) is not None for a in args)), default=None)
+        leaves, tree = flatten(args)
+        k = max((i for i, tr in enumerate(traces) if any(tr.get(a) is not None for a in leaves)), default=None)
         if k is None:
             return self.fun(*args)
         trace = traces[k]
-        tangents = tuple(trace.get(a) if trace.get(a) is not None else
-                         (type(a)._make(zeros_like(a._data)) if isinstance(a, Array) else 0.0) for a in args)
+        tangents = unflatten(tree, [trace.get(a) if trace.get(a) is not None else
+                                    (_zeros(a) if isinstance(a, Array) else 0.0) for a in leaves])
         token = forward.TRACES.set(traces[:k] + traces[k + 1:])
         try:
             out, tout = self.rule(tuple(args), tangents)
         finally:
             forward.TRACES.reset(token)
-        trace.set(out, tout)
+        outs, out_tree = flatten(out)
+        for o, t in zip(outs, flatten_like(out_tree, tout, f"the tangent from {self.__name__}'s rule")):
+            if isinstance(o, Array) and t is not None:
+                trace.set(o, t)
         return out
