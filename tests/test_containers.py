@@ -278,6 +278,14 @@ def test_second_order_through_the_vjp_of_a_tuple_output():
         numpy.testing.assert_allclose(tg.grad(first)(0.5), hips(0.5), rtol=1e-12)
 
 
+def test_a_transform_of_a_container_inside_a_differentiated_function():
+    inner_grad = lambda x: tg.grad(lambda d: d["a"] ** 2 * d["b"])({"a": x, "b": x})["a"]  # noqa: E731  2x^2
+    assert float(tg.grad(inner_grad)(3.0)) == 12.0
+    if autograd is not None:
+        hips = lambda x: autograd.grad(lambda d: d["a"] ** 2 * d["b"])({"a": x, "b": x})["a"]  # noqa: E731
+        assert float(autograd.grad(hips)(3.0)) == 12.0
+
+
 def test_the_issues_examples_and_hips_results():
     assert tg.grad(lambda d: d["a"] * 2)({"a": 1.0}) == {"a": 2.0}
     vjp_fn, out = tg.make_vjp(lambda x: (x, 2 * x))(1.0)
