@@ -27,7 +27,7 @@ except ImportError:  # the finite-difference checks still run
     anp = numpy
 
 EPS = 1e-6
-SETTINGS = settings(max_examples=12, deadline=None, derandomize=True)
+SETTINGS = settings(max_examples=25, deadline=None, derandomize=True)
 
 leaves = st.one_of(
     st.floats(-1.5, 1.5).map(float),
