@@ -93,6 +93,7 @@ def make_vjp(fun: Callable, argnum: Any = 0) -> Callable:
 
 
 def _make_vjp(fun: Callable, argnum: Any, args: Sequence, kwargs: dict, what: str) -> tuple:
+    """make_vjp's ``(vjp_fn, value)`` for one call; ``what`` names the transform in errors."""
     args = list(args)
     trees, flat, nested = [], [], False
     for i in _argnums(argnum, len(args), what):
