@@ -234,6 +234,25 @@ def test_write_through_any_view_of_saved_tensor_is_detected(alias):
     assert str(e.value) == MODIFIED
 
 
+@pytest.mark.parametrize("loss", ["(b * b).sum()", "b.sum() * 1"])  # b saved as an input; as exp's output
+@pytest.mark.parametrize("alias", ["b.detach()", "b[1:]"])
+def test_write_through_alias_that_outlived_the_saved_tensor_is_detected(loss, alias):
+    def f(x):
+        b = x.exp()
+        return eval(loss), eval(alias)  # noqa: S307 - the parameters are the strings above
+    x = tt.rand(3, requires_grad=True)
+    out, c = f(x)  # b itself is gone: only its alias c shares its memory and counter
+    with tt.no_grad():
+        c.mul_(2)
+    with pytest.raises(AutogradError) as e:
+        out.backward()
+    assert str(e.value) == MODIFIED
+    x.grad = None
+    out, c = f(x)
+    out.backward()  # the alias left alone: no error
+    assert x.grad is not None
+
+
 def test_base_writes_move_views_counters_and_copies_keep_their_own():
     x = tt.ones(2, 3)
     row, col, tr, flat, copy, data = x[0], x[:, 1], x.t(), x.reshape(6), x.t().reshape(6), x.data

@@ -260,6 +260,12 @@ class Array:
             self._bump()
         return self
 
+    @classmethod
+    def _saved_alias(cls, node: Node, what: str) -> "Array | None":
+        """For a saved array that no longer exists: an array that reads the version of its memory (None:
+        this class's arrays share no version counter, so nothing else can have moved it)."""
+        return None
+
     def _bump(self) -> None:
         """Count one in-place write (a dialect whose arrays share memory counts it in all of them)."""
         self._version += 1

@@ -331,9 +331,12 @@ def _run_hooks(node: Node, g: Any, raw: bool = False) -> Any:
 
 
 def _check_versions(node: Node) -> None:
-    """Refuse to use a saved array that was modified in place after it was saved."""
+    """Refuse to use a saved array that was modified in place after it was saved (also through an alias
+    that outlived it, in a dialect whose aliases share one version counter)."""
     for ref, version, what in node.vcheck:
         a = ref()
+        if a is None:
+            a = node.cls._saved_alias(node, what)
         if a is not None and a._version != version:
             raise AutogradError(type(a)._err_modified(a, what, node, version))
 

@@ -163,13 +163,16 @@ def _add_hook(node: Any, idx: int | None, fn: Callable) -> _Handle:
 class _Storage:
     """The tensors that share one memory and so one version counter (PyTorch's): a tensor, its views
     and its ``detach()`` copies. Each keeps its count in its own ``_version`` slot (so reading it costs
-    nothing on the hot path); an in-place write moves all of them at once."""
+    nothing on the hot path); an in-place write moves all of them at once, and ``n``, the count itself,
+    which outlives any one of them."""
 
-    __slots__ = ("refs", "limit")
+    __slots__ = ("refs", "limit", "n", "__weakref__")
 
     def __init__(self, t: "Tensor") -> None:
         self.refs = [weakref.ref(t)]
         self.limit = 8
+        self.n = t._version
+        _BY_OWNER[id(_owner(t._data))] = self
 
     def live(self) -> list:
         """The member tensors still alive (dead references are dropped)."""
@@ -182,6 +185,11 @@ class _Storage:
         if len(self.refs) >= self.limit:
             self.live()
         self.refs.append(weakref.ref(t))
+
+
+#: The _Storage of each buffer that has one, by the id of the buffer owning the memory (which the
+#: members keep alive as long as the entry lives).
+_BY_OWNER: "weakref.WeakValueDictionary[int, _Storage]" = weakref.WeakValueDictionary()
 
 
 def _owner(d: Any) -> Any:
@@ -425,8 +433,24 @@ class Tensor(Array):
         if g is None:
             self._version = n
         else:
+            g.n = n
             for t in g.live():
                 t._version = n
+
+    @classmethod
+    def _saved_alias(cls, node: Any, what: str) -> "Tensor | None":
+        """For a saved tensor that no longer exists: a tensor over the saved buffer that reads the version
+        counter of that memory, where views or detached copies share it (they may have written to it)."""
+        kind, k = what.split()
+        buf = node.saved[int(k)] if kind == "input" else node.out if node.nout is None else node.out[int(k)]
+        g = None if buf is None else _BY_OWNER.get(id(_owner(buf)))
+        if g is None:
+            return None
+        t = Tensor._make(buf)
+        t._version = g.n
+        if kind == "input":  # its history when it was saved, for the error's "output i of ..."
+            t._node, t._idx = node.parents[int(k)], node.pidx[int(k)] if node.pidx is not None else None
+        return t
 
     def __getitem__(self, key: Any) -> "Tensor":
         key = _basic_key(key, self._data.ndim)
