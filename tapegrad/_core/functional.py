@@ -15,7 +15,7 @@ import numpy
 from . import engine, forward
 from .array import OPS, Array
 from .custom import record_custom
-from .mode import StateScope
+from .mode import RECORDING, StateScope
 from .tree import flatten, flatten_like, size, unflatten
 from ..backend import device_of, ones_like, to_device, zeros_like
 
@@ -95,7 +95,9 @@ def make_vjp(fun: Callable, argnum: Any = 0) -> Callable:
 def _make_vjp(fun: Callable, argnum: Any, args: Sequence, kwargs: dict, what: str) -> tuple:
     """make_vjp's ``(vjp_fn, value)`` for one call; ``what`` names the transform in errors."""
     args = list(args)
-    trees, flat, nested = [], [], False
+    # inside another reverse pass (recording on), the function may close over that pass's variables
+    # (``grad(lambda y: grad(lambda x: x * y)(1.3))``): the backward must then build a graph for it
+    trees, flat, nested = [], [], RECORDING.get()
     for i in _argnums(argnum, len(args), what):
         leaves, tree = flatten(args[i])
         nested = nested or any(_is_traced(v) for v in leaves)
