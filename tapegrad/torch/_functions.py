@@ -1649,7 +1649,7 @@ def _promote_types(a: Any, b: Any) -> Any:
     if a is None or b is None:
         return a if b is None else b
     ca, cb = _CATEGORY[a.kind], _CATEGORY[b.kind]
-    if ca == cb or (ca + cb == 5 and {ca, cb} == {2, 3}):
+    if ca == cb or {ca, cb} == {2, 3}:
         return numpy.promote_types(a, b)
     return a if ca > cb else b
 
@@ -1720,11 +1720,12 @@ def _inplace(self: Tensor, fn: Callable, *inputs: Any, check: bool = True) -> Te
     """Replace ``self``'s values by ``fn(self)`` (computed with registry ops) in place; returns ``self``.
 
     ``check``: the result's dtype must cast to ``self``'s by PyTorch's rule (an integer tensor takes no
-    float result); callers that checked PyTorch's result type of the update beforehand, or whose op casts
-    silently (``fill_``, ``copy_``...), pass False. The result is written into ``self``'s memory, so its views and detached copies see
-    it, and the version counter they share moves on. Grad mode on and ``self``, its base or an input on
-    the tape: the update is recorded, ``self``'s history ends in it, and the history of the tensor this
-    one is a view of, and of its other views, is recomputed to match (PyTorch's CopySlices).
+    float result); callers that checked PyTorch's result type of the update beforehand, or whose op
+    casts silently (``fill_``, ``copy_``...), pass False. The result is written into ``self``'s memory,
+    so its views and detached copies see it, and the version counter they share moves on. Grad mode on
+    and ``self``, its base or an input on the tape: the update is recorded, ``self``'s history ends in
+    it, and the histories of the tensor it is a view of and of that tensor's other views are recomputed
+    to match (what PyTorch's CopySlices does).
     """
     self._check_inplace()
     buf = self._data
@@ -1772,10 +1773,14 @@ def _scatter_view(base: Tensor, view: Tensor, res: Tensor) -> Tensor:
     """``base`` with the elements that ``view`` shows replaced by ``res``, recorded: the flat positions
     come from the view function applied to the positions of ``base`` (any view op, one rule)."""
     if view._data.dtype != base._data.dtype:
-        raise RuntimeError("tapegrad cannot record an in-place operation on the real or imaginary part of a "
-                           "complex tensor that requires grad; compute the new tensor with torch.complex instead")
+        raise RuntimeError("tapegrad cannot record an in-place operation on a view of another dtype (.real, .imag, "
+                           "view(dtype)) of a tensor that requires grad; compute a new tensor instead (torch.complex, "
+                           "torch.where)")
     pos = view._view_fn(Tensor._make(numpy.arange(base._data.size).reshape(base._data.shape)))
     idx = numpy.asarray(to_host(pos._data)).reshape(-1)
+    dev = device_of(base._data)
+    if dev.device_type == "gpu":
+        idx = to_device(idx, dev)
     old = Tensor._make(base._data.copy(), base._node, base._idx)
     flat = OPS.setitem(OPS.reshape(old, (-1,)), OPS.reshape(res, (-1,)), idx)
     return OPS.reshape(flat, tuple(base._data.shape))
