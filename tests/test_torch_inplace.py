@@ -291,6 +291,29 @@ def test_scalar_index_of_a_vector_is_a_view():
     assert x.tolist() == [1.0, 0.0, 5.0] and x._version == 3
 
 
+VIEW_WRITES = ["x[0]", "x[1, 2]", "x[:, 1]", "x.t()", "x.T", "x.view(6)", "x.reshape(3, 2)", "x.select(1, 0)",
+               "x[0].select(0, 2)", "x.unbind(1)[2]", "x[1].unbind()[0]", "x.diagonal()", "x.narrow(1, 1, 2)",
+               "x.split(1)[1]", "x.chunk(3, 1)[0]", "x.unsqueeze(0)", "x[None].squeeze(0)", "x.permute(1, 0)",
+               "x.flatten()", "x.transpose(0, 1)[2]", "x.detach()", "x.flip(0)", "x.t().reshape(6)", "x.clone()"]
+
+
+@pytest.mark.parametrize("alias", VIEW_WRITES)
+def test_writes_through_views_reach_the_base_as_in_pytorch(alias):
+    """Views share memory and counter with their base; copies (flip, a reshape that copies, clone) share neither."""
+    expected = {"x.flip(0)": 0, "x.t().reshape(6)": 0, "x.clone()": 0}.get(alias, 1)
+
+    def script(lib):
+        x = lib.zeros(2, 3)
+        v = eval(alias)  # noqa: S307 - the parameter is one of the strings above
+        v.add_(1)
+        return x.tolist(), x._version
+
+    values, version = script(tt)
+    assert version == expected and (sum(map(sum, values)) > 0) == bool(expected)
+    torch = pytest.importorskip("torch")
+    assert script(tt) == script(torch)
+
+
 def test_inplace_on_unsaved_tensor_still_differentiates():
     x = tt.tensor([0.5, -1.0, 2.0], dtype=tt.float64, requires_grad=True)
     a = x * 2

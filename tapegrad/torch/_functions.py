@@ -1075,7 +1075,14 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
 
 
 def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
-    return OPS.diagonal(_t(input, "diagonal"), offset, dim1, dim2)
+    """The diagonal: a view of ``input``, as in PyTorch (an in-place write through it reaches ``input``)."""
+    x = _t(input, "diagonal")
+    res = OPS.diagonal(x, offset, dim1, dim2)
+    view = x._data.diagonal(offset, dim1, dim2)  # the same values, in ``input``'s memory
+    if hasattr(view.flags, "writeable"):  # NumPy hands its diagonal out read-only
+        view.flags.writeable = x._data.flags.writeable
+    res._data = view  # (the op is linear: its node keeps no buffer of its output)
+    return res
 
 
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:
@@ -1286,9 +1293,12 @@ def repeat_interleave(input: Tensor, repeats: Any = None, dim: int | None = None
 
 
 def flip(input: Tensor, dims: Any) -> Tensor:
+    """The elements in reverse order along ``dims``: a copy, as in PyTorch (NumPy's flip is a view)."""
     x = _t(input, "flip")
     d = (dims,) if isinstance(dims, _int) else tuple(dims)
-    return OPS.flip(x, axis=d)
+    res = OPS.flip(x, axis=d)
+    res._data = res._data.copy()  # (the op is linear: its node keeps no buffer of its output)
+    return res
 
 
 def fliplr(input: Tensor) -> Tensor:
@@ -1440,7 +1450,7 @@ def unbind(input: Tensor, dim: int = 0) -> tuple:
     """The slices along ``dim``, that dimension removed."""
     x = _t(input, "unbind")
     d = _norm_dim(dim, x.ndim)
-    return tuple(OPS.getitem(x, (slice(None),) * d + (i,)) for i in range(x.shape[d]))
+    return tuple(OPS.getitem(x, (slice(None),) * d + (i, ...)) for i in range(x.shape[d]))  # views, also 0-d
 
 
 def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
@@ -1455,7 +1465,7 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
 def select(input: Tensor, dim: int, index: int) -> Tensor:
     x = _t(input, "select")
     d = _norm_dim(dim, x.ndim)
-    return OPS.getitem(x, (slice(None),) * d + (_int(index),))
+    return OPS.getitem(x, (slice(None),) * d + (_int(index), ...))  # a view, also when 0-d
 
 
 # ----------------------------------------------------------------------------------------------
