@@ -4,11 +4,13 @@ Every public function here is also bound as a Tensor method when ``METHODS`` lis
 computes a gradient of its own: each calls registry ops (``OPS.*``), which carry the rules.
 
 Reductions take PyTorch's ``dim``/``keepdim`` and NumPy's ``axis``/``keepdims`` spellings alike; ``dim``
-may be an int, a tuple or a list. In-place methods (``add_``, ``zero_``, ``normal_``...) follow PyTorch:
-a leaf that requires grad refuses them while grad mode is on; otherwise the buffer is written in place
-(same object, same memory) and the version counter moves, so a backward that needs the old value raises
+may be an int, a tuple or a list. In-place methods (``add_``, ``zero_``, ``normal_``...) and augmented
+assignment (``+=``...) follow PyTorch through one path (``_inplace``): a leaf that requires grad, or a
+view of one, refuses them while grad mode is on; a result type that does not cast to the tensor's dtype
+is refused; otherwise the result is written into the same memory, and the version counter that the
+tensor shares with its views and detached copies moves, so a backward that needs the old values raises
 PyTorch's "modified by an inplace operation" error. An in-place op on a tensor that is on the tape
-while grad mode is on is recorded, and the tensor takes the recorded result's place.
+while grad mode is on is also recorded: the tensor's history (and its base's and views') ends in it.
 """
 from __future__ import annotations
 
