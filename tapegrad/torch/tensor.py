@@ -221,7 +221,8 @@ def _link_views(base: "Tensor", res: Any, view_fn: Callable) -> Any:
     ``base`` where it shares its memory; ``view_fn(b, i)`` recomputes output ``i`` from ``b``."""
     own = _owner(base._data)
     if isinstance(res, Tensor):
-        if res is not base and _owner(res._data) is own and (res._storage is None or res._storage is not base._storage):
+        linked = res._storage is not None and res._storage is base._storage  # (a view function calling another)
+        if res is not base and not linked and _owner(res._data) is own:
             _link(base, res, lambda b: view_fn(b, None))
     elif isinstance(res, (tuple, list)):
         for i, r in enumerate(res):
