@@ -1831,7 +1831,8 @@ def _const_like(self: Tensor, values: Any) -> Callable:
 
 
 #: PyTorch kernels that lack some dtype kinds of their result type: op -> (kernel, kinds it lacks).
-_NO_KERNEL = {"floor_divide": ("div_floor", "bc"), "trunc_divide": ("div_trunc", "bc"), "remainder": ("remainder", "bc"),
+_NO_KERNEL = {"floor_divide": ("div_floor", "bc"), "trunc_divide": ("div_trunc", "bc"),
+              "remainder": ("remainder", "bc"),
               "fmod": ("fmod", "bc"), "atan2": ("atan2", "c"), "bitwise_and": ("bitwise_and", "fc"),
               "bitwise_or": ("bitwise_or", "fc"), "bitwise_xor": ("bitwise_xor", "fc"),
               "left_shift": ("lshift", "bfc"), "right_shift": ("rshift", "bfc")}
@@ -2065,7 +2066,8 @@ def _bernoulli_(self: Tensor, p: Any = 0.5, *, generator: Any = None) -> Tensor:
 
 #: Unary ops whose integer and bool results are floating (PyTorch's "int to float" ops).
 _FLOATING_UNARY = ("exp", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "sin", "cos", "tan", "asin",
-                   "arcsin", "acos", "arccos", "atan", "arctan", "sinh", "cosh", "tanh", "sigmoid", "reciprocal", "exp2")
+                   "arcsin", "acos", "arccos", "atan", "arctan", "sinh", "cosh", "tanh", "sigmoid", "reciprocal",
+                   "exp2")
 _VML = "\"{}_vml_cpu\" not implemented for '{}'"
 #: PyTorch's refusals of an in-place unary op by dtype kind: op -> {kinds: (error type, text)}.
 _UNARY_REFUSED = {
