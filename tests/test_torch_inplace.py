@@ -157,6 +157,14 @@ def test_matmul_assignment_rebinds_as_in_pytorch():
         assert a is not b and a.tolist() == [[4.0, 4.0], [4.0, 4.0]] and b.tolist() == [[1.0, 1.0], [1.0, 1.0]]
 
 
+@pytest.mark.parametrize("other", [None, "a"])
+def test_augmented_assignment_of_a_non_number_is_a_type_error(other):
+    x = tt.ones(2)
+    with pytest.raises(TypeError):
+        x += other  # __iadd__ returns NotImplemented, then + refuses it, as with PyTorch's tensors
+    assert x._version == 0
+
+
 _SHAPES = st.sampled_from([(), (1,), (3,), (2, 3), (1, 3), (2, 1), (4,)])
 _QUARTERS = st.integers(-12, 12).map(lambda k: k / 4)  # exact in every float dtype: no rounding differences
 

@@ -1937,6 +1937,18 @@ def _bitwise_(name: str) -> Callable:
     return method
 
 
+def _augmented(name: str, method: Callable) -> Callable:
+    """``method`` as an augmented assignment operator: an operand that is neither a tensor nor a number is
+    NotImplemented (Python then tries the plain operator, as with PyTorch's tensors)."""
+    def op(self: Tensor, other: Any) -> Any:
+        if not isinstance(other, (Array, _int, _float, complex, numpy.generic)):
+            return NotImplemented
+        return method(self, other)
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = method.__doc__
+    return op
+
+
 def _setitem(self: Tensor, key: Any, value: Any) -> None:
     """``self[key] = value``: written in place and counted in the shared version counter; recorded (as
     the one in-place path records) when ``self`` or ``value`` is on the tape."""
@@ -2217,10 +2229,12 @@ METHODS: dict = {
     **{f"bitwise_{n}_": _bitwise_(f"bitwise_{n}") for n in ("and", "or", "xor")},
     "bitwise_left_shift_": _bitwise_("left_shift"), "bitwise_right_shift_": _bitwise_("right_shift"),
     # augmented assignment: the same in-place path (``@=`` is not in place in PyTorch: it rebinds)
-    "__iadd__": _add_, "__isub__": _sub_, "__imul__": _mul_, "__itruediv__": _div_, "__ifloordiv__": _floor_divide_,
-    "__imod__": _binary_inplace(remainder, "remainder"), "__ipow__": _pow_, "__iand__": _bitwise_("bitwise_and"),
-    "__ior__": _bitwise_("bitwise_or"), "__ixor__": _bitwise_("bitwise_xor"), "__ilshift__": _bitwise_("left_shift"),
-    "__irshift__": _bitwise_("right_shift"), "__setitem__": _setitem,
+    **{f"__i{n}__": _augmented(f"__i{n}__", m) for n, m in (
+        ("add", _add_), ("sub", _sub_), ("mul", _mul_), ("truediv", _div_), ("floordiv", _floor_divide_),
+        ("mod", _binary_inplace(remainder, "remainder")), ("pow", _pow_), ("and", _bitwise_("bitwise_and")),
+        ("or", _bitwise_("bitwise_or")), ("xor", _bitwise_("bitwise_xor")), ("lshift", _bitwise_("left_shift")),
+        ("rshift", _bitwise_("right_shift")))},
+    "__setitem__": _setitem,
 }
 
 #: Tensor properties: name -> getter.
