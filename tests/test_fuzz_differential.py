@@ -8,7 +8,8 @@ matmul, softmax, cumulative sums, concatenation) to earlier values, with shapes 
 Each op is called through the differential tests' tables (``HIPS_EQUIVALENT`` / the public doors and
 ``TORCH_CALL``), so the fuzz speaks each system's own API. The program's result is
 ``L = sum_k sum(W_k * v_k)`` over every value ``v_k`` it computed (fixed random ``W_k``); order 1
-compares ``grad L``, order 2 the gradient of ``sum(U * grad L)``.
+compares ``grad L``, order 2 the gradient of ``sum(U * grad L)`` (and, in the functional API, the same
+with the inner gradient closing over the outer variable, as HIPS code nests ``grad``).
 
 ``TAPEGRAD_FUZZ_EXAMPLES=1000`` runs 1,000 programs per test (default 40).
 """
@@ -271,6 +272,13 @@ def _functional_vs_hips(program, order):
                 return m.sum(m.multiply(g0, us[0])) + m.sum(m.multiply(g1, us[1]))
             return lib.grad(h, (0, 1))(*xs)
         got, want = second(ours_L, tapegrad, tnp), second(hips_L, autograd, anp)
+
+        def mixed(L, lib, m):  # the inner gradient closes over the outer variable (HIPS style)
+            def h(x1):
+                return m.sum(m.multiply(lib.grad(lambda x0: L(x0, x1))(xs[0]), us[0]))
+            return lib.grad(h)(xs[1])
+        _close(_host(mixed(ours_L, tapegrad, tnp)), mixed(hips_L, autograd, anp),
+               f"{where}: order 2 through a closure over input 1")
     for k in (0, 1):
         _close(_host(got[k]), want[k], f"{where}: order {order}, input {k}")
 
