@@ -172,7 +172,8 @@ class _Storage:
         self.refs = [weakref.ref(t)]
         self.limit = 8
         self.n = t._version
-        _BY_OWNER[id(_owner(t._data))] = self
+        key = id(_owner(t._data))
+        _BY_OWNER[key] = weakref.ref(self, lambda r, key=key: _BY_OWNER.get(key) is r and _BY_OWNER.pop(key))
 
     def live(self) -> list:
         """The member tensors still alive (dead references are dropped)."""
@@ -187,9 +188,10 @@ class _Storage:
         self.refs.append(weakref.ref(t))
 
 
-#: The _Storage of each buffer that has one, by the id of the buffer owning the memory (which the
-#: members keep alive as long as the entry lives).
-_BY_OWNER: "weakref.WeakValueDictionary[int, _Storage]" = weakref.WeakValueDictionary()
+#: A weak reference to the _Storage of each buffer that has one, by the id of the buffer owning the
+#: memory (which the members keep alive as long as the entry lives; the entry goes with the _Storage).
+#: A plain dict: the engine asks it for every saved tensor that is gone, and it is usually empty.
+_BY_OWNER: dict = {}
 
 
 def _owner(d: Any) -> Any:
@@ -442,9 +444,12 @@ class Tensor(Array):
     def _saved_alias(cls, node: Any, what: str) -> "Tensor | None":
         """For a saved tensor that no longer exists: a tensor over the saved buffer that reads the version
         counter of that memory, where views or detached copies share it (they may have written to it)."""
+        if not _BY_OWNER:  # no memory is shared: nothing but the saved tensor could have written to it
+            return None
         kind, k = what.split()
         buf = node.saved[int(k)] if kind == "input" else node.out if node.nout is None else node.out[int(k)]
-        g = None if buf is None else _BY_OWNER.get(id(_owner(buf)))
+        ref = None if buf is None else _BY_OWNER.get(id(_owner(buf)))
+        g = None if ref is None else ref()
         if g is None:
             return None
         t = Tensor._make(buf)
