@@ -151,11 +151,19 @@ def _tensordot(T, a, b, axes=2):
 
 
 def _norm(T, x, ord=None, axis=None, keepdims=False):  # noqa: A002
-    if ord is not None or (axis is not None and not isinstance(axis, int)) or (axis is None and keepdims):
-        raise Inexpressible("the dialect's torch.norm takes the 2-norm over int dims here")
-    if axis is None and not keepdims:
-        return T.norm(x)
-    return T.norm(x, dim=_dims(axis, x.dim()), keepdim=keepdims)
+    """NumPy's norm in torch.norm's terms: vector p-norms over an int dim, 2-norm/'fro' over any
+    dims, 'nuc' over two; NumPy's matrix ord numbers have no torch.norm spelling."""
+    nd = x.dim()
+    dims = tuple(range(nd)) if axis is None else (tuple(axis) if isinstance(axis, (tuple, list)) else axis)
+    if ord in (None, "fro"):
+        return T.norm(x, 2, dim=dims, keepdim=keepdims) if nd else T.norm(x, 2)
+    if ord == "nuc":
+        if nd < 2 or (isinstance(dims, tuple) and len(dims) != 2):
+            raise Inexpressible("nuc over two dims")
+        return T.norm(x, "nuc", dim=dims if isinstance(dims, tuple) else (0, 1), keepdim=keepdims)
+    if isinstance(dims, tuple) and len(dims) != 1:
+        raise Inexpressible("NumPy's matrix ord numbers")
+    return T.norm(x, ord, dim=dims[0] if isinstance(dims, tuple) else dims, keepdim=keepdims)
 
 
 def _take_along(T, x, idx, axis):
