@@ -446,16 +446,20 @@ class Tensor(Array):
         counter of that memory, where views or detached copies share it (they may have written to it)."""
         if not _BY_OWNER:  # no memory is shared: nothing but the saved tensor could have written to it
             return None
-        kind, k = what.split()
-        buf = node.saved[int(k)] if kind == "input" else node.out if node.nout is None else node.out[int(k)]
-        ref = None if buf is None else _BY_OWNER.get(id(_owner(buf)))
+        k = int(what[what.index(" ") + 1:])  # "input 1", "output 0"
+        inp = what[0] == "i"
+        buf = node.saved[k] if inp else node.out if node.nout is None else node.out[k]
+        if buf is None:
+            return None
+        b = buf.base
+        ref = _BY_OWNER.get(id(buf if b is None else b))
         g = None if ref is None else ref()
         if g is None:
             return None
         t = Tensor._make(buf)
         t._version = g.n
-        if kind == "input":  # its history when it was saved, for the error's "output i of ..."
-            t._node, t._idx = node.parents[int(k)], node.pidx[int(k)] if node.pidx is not None else None
+        if inp:  # its history when it was saved, for the error's "output i of ..."
+            t._node, t._idx = node.parents[k], node.pidx[k] if node.pidx is not None else None
         return t
 
     def __getitem__(self, key: Any) -> "Tensor":
