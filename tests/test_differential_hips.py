@@ -13,13 +13,8 @@ inputs this checks the convention the README states for the functional API (HIPS
 holomorphic ``f`` is ``g f'(z)``; the gradient of a real ``L(x + iy)`` is ``dL/dx - i dL/dy``).
 Where HIPS is wrong or refuses, ``HIPS_WRONG`` and ``HIPS_GAPS`` say which cases and why (finite
 differences in tests/test_complex.py settle those cases instead).
-
-``TAPEGRAD_DIFF_CASES=all`` runs every sample; by default each op runs at most ``_MAX_CASES``
-(spread over its list, real and complex).
 """
 from __future__ import annotations
-
-import os
 
 import numpy
 import pytest
@@ -34,8 +29,6 @@ from tapegrad import np as tnp  # noqa: E402
 from tapegrad.ops.registry import REGISTRY  # noqa: E402
 from test_complex import complex_variants, phase_free  # noqa: E402
 
-_ALL = os.environ.get("TAPEGRAD_DIFF_CASES", "") == "all"
-_MAX_CASES = 6
 RTOL, ATOL = 1e-6, 1e-8
 
 
@@ -358,9 +351,6 @@ def _cases(op):
     rng = numpy.random.default_rng(abs(hash(op.name)) % 2**32)
     cases = list(op.samples(rng))
     cases += complex_variants(op, cases, rng)
-    if not _ALL and len(cases) > _MAX_CASES:  # spread the pick over the list, keeping the last (complex) ones
-        idx = numpy.unique(numpy.linspace(0, len(cases) - 1, _MAX_CASES).round().astype(int))
-        cases = [cases[k] for k in idx]
     return cases
 
 

@@ -56,7 +56,8 @@ ZERO_SENSITIVE = ("prod", "list:prod", "abs", "hypot", "arctan2")
 SHAPES = ((3,), (2, 3), (3, 2), (2, 1), (1, 3), (2, 2, 3), (), (2, 4))
 
 for _n in (*UNARY, *BINARY, *REDUCTIONS, *POSITIVE, "reshape", "transpose", "swapaxes", "expand_dims", "flip",
-           "flipud", "matmul", "softmax", "log_softmax", "cumsum", "concatenate", "stack", *(a for a, _ in ACTIVATIONS)):
+           "flipud", "matmul", "softmax", "log_softmax", "cumsum", "concatenate", "stack",
+           *(a for a, _ in ACTIVATIONS)):
     assert _n in REGISTRY, _n  # every step is a registry op
 
 
