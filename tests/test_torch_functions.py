@@ -611,7 +611,7 @@ def _inplace_fill(a):
 
 def _pow_inplace(a):
     b = a.abs() + 0.5
-    return b.pow_(1.5).sqrt_().log_()
+    return b.pow_(1.5).sqrt_().log()  # (log_ would overwrite the output sqrt_'s rule reads: PyTorch refuses it)
 
 
 SECOND_ORDER = [

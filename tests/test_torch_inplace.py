@@ -338,6 +338,20 @@ def test_inplace_on_unsaved_tensor_still_differentiates():
     np.testing.assert_allclose(x.grad.numpy(), np.cos(xd), rtol=1e-12)
 
 
+@pytest.mark.parametrize("op, name", [("exp_", "Exp"), ("sigmoid_", "Sigmoid"), ("tanh_", "Tanh")])
+@pytest.mark.parametrize("later", ["b.mul_(2)", "b.detach().add_(1)", "b[0].zero_()"])
+def test_write_after_an_inplace_op_that_saved_its_output_is_detected(op, name, later):
+    x = tt.tensor([0.1, 0.2, 0.3], requires_grad=True)
+    b = x * 1
+    getattr(b, op)()  # its rule reads its output, which b now holds (version 1)
+    with tt.no_grad():
+        eval(later)  # noqa: S307 - the parameter is one of the strings above
+    with pytest.raises(AutogradError) as e:
+        b.sum().backward()
+    assert str(e.value) == MODIFIED.replace("Exp", name).replace("version 1; expected version 0",
+                                                                 "version 2; expected version 1")
+
+
 def test_recorded_write_to_base_reaches_its_views_and_back():
     """A recorded in-place write to a base changes its views' values and histories; one through a view
     changes the base (PyTorch's CopySlices): gradients as PyTorch gives them."""

@@ -18,6 +18,7 @@ import builtins
 import collections
 import types
 import warnings
+import weakref
 from typing import Any, Callable
 
 import numpy
@@ -1756,12 +1757,22 @@ def _inplace(self: Tensor, fn: Callable, *inputs: Any, check: bool = True) -> Te
             buf[...] = res._data
             base._node, base._idx = new_base._node, new_base._idx
             _replay_views(base)
-    else:
-        res = _fit(self, fn(self), check)
-        _writable(buf)
-        buf[...] = res._data
+        self._bump()
+        _watch_output(res._node, res, self)
+        return self
+    res = _fit(self, fn(self), check)
+    _writable(buf)
+    buf[...] = res._data
     self._bump()
     return self
+
+
+def _watch_output(node: Any, res: Tensor, self: Tensor) -> None:
+    """The recorded update saved its output ``res`` (``exp_``'s rule needs it): its version check now
+    watches ``self``, which holds those values, so a later write to ``self`` is refused as in PyTorch."""
+    if node is not None and node.vcheck is not None:
+        node.vcheck = [(weakref.ref(self), self._version, w) if w[0] == "o" and r() is res else (r, v, w)
+                       for r, v, w in node.vcheck]
 
 
 def _writable(buf: Any) -> None:
