@@ -1729,12 +1729,14 @@ def _check_cast(self: Tensor, rt: numpy.dtype, ctype: bool = False) -> None:
 
 # -- the one in-place path ---------------------------------------------------------------------------
 
-def _inplace(self: Tensor, fn: Callable, *inputs: Any, check: bool = True) -> Tensor:
+def _inplace(self: Tensor, fn: Callable, *inputs: Any, check: bool = True, saves_result: bool = False) -> Tensor:
     """Replace ``self``'s values by ``fn(self)`` (computed with registry ops) in place; returns ``self``.
 
     ``check``: the result's dtype must cast to ``self``'s by PyTorch's rule (an integer tensor takes no
     float result); callers that checked PyTorch's result type of the update beforehand, or whose op
-    casts silently (``fill_``, ``copy_``...), pass False. The result is written into ``self``'s memory,
+    casts silently (``fill_``, ``copy_``...), pass False. ``saves_result``: PyTorch's rule for the update
+    reads its result (``exp_``), so a later write to ``self`` fails its backward. The result is written
+    into ``self``'s memory,
     so its views and detached copies see it, and the version counter they share moves on. Grad mode on
     and ``self``, its base or an input on the tape: the update is recorded, ``self``'s history ends in
     it, and the histories of the tensor it is a view of and of that tensor's other views are recomputed
@@ -1758,7 +1760,8 @@ def _inplace(self: Tensor, fn: Callable, *inputs: Any, check: bool = True) -> Te
             base._node, base._idx = new_base._node, new_base._idx
             _replay_views(base)
         self._bump()
-        _watch_output(res._node, res, self)
+        if saves_result:
+            _watch_result(res, self)
         return self
     res = _fit(self, fn(self), check)
     _writable(buf)
@@ -1767,11 +1770,15 @@ def _inplace(self: Tensor, fn: Callable, *inputs: Any, check: bool = True) -> Te
     return self
 
 
-def _watch_output(node: Any, res: Tensor, self: Tensor) -> None:
-    """The recorded update saved its output ``res`` (``exp_``'s rule needs it): its version check now
-    watches ``self``, which holds those values, so a later write to ``self`` is refused as in PyTorch."""
+def _watch_result(res: Tensor, self: Tensor) -> None:
+    """The recorded update's rule reads its result ``res``, which ``self`` now holds: its version check
+    watches that memory (through a detached copy the node keeps, so also once ``self`` is gone), and a
+    later write to it is refused as in PyTorch. (The node reads its own copy, so this only mirrors
+    PyTorch's refusal; it does not guard a value.)"""
+    node = res._node
     if node is not None and node.vcheck is not None:
-        node.vcheck = [(weakref.ref(self), self._version, w) if w[0] == "o" and r() is res else (r, v, w)
+        watcher = self.detach()
+        node.vcheck = [((lambda w=watcher: w), self._version, w) if w[0] == "o" and r() is res else (r, v, w)
                        for r, v, w in node.vcheck]
 
 
@@ -1793,20 +1800,19 @@ def _replay_views(base: Tensor) -> None:
 
 
 def _scatter_view(base: Tensor, view: Tensor, res: Tensor) -> Tensor:
-    """``base`` with the elements that ``view`` shows replaced by ``res``, recorded: the flat positions
-    come from the view function applied to the positions of ``base`` (any view op, one rule)."""
+    """``base`` with the elements that ``view`` shows replaced by ``res``, recorded (PyTorch's CopySlices):
+    the positions come from the view function applied to the positions of ``base`` (any view op, one rule)."""
     if view._data.dtype != base._data.dtype:
         raise RuntimeError("tapegrad cannot record an in-place operation on a view of another dtype (.real, .imag, "
                            "view(dtype)) of a tensor that requires grad; compute a new tensor instead (torch.complex, "
                            "torch.where)")
     pos = view._view_fn(Tensor._make(numpy.arange(base._data.size).reshape(base._data.shape)))
-    idx = numpy.asarray(to_host(pos._data)).reshape(-1)
+    key = tuple(numpy.unravel_index(numpy.asarray(to_host(pos._data)).reshape(-1), base._data.shape))
     dev = device_of(base._data)
     if dev.device_type == "gpu":
-        idx = to_device(idx, dev)
+        key = tuple(to_device(k, dev) for k in key)
     old = Tensor._make(base._data.copy(), base._node, base._idx)
-    flat = OPS.setitem(OPS.reshape(old, (-1,)), OPS.reshape(res, (-1,)), idx)
-    return OPS.reshape(flat, tuple(base._data.shape))
+    return OPS.setitem(old, OPS.reshape(res, (-1,)), key)  # PyTorch's CopySlices
 
 
 def _fit(self: Tensor, res: Any, check: bool) -> Tensor:
@@ -2091,6 +2097,8 @@ def _bernoulli_(self: Tensor, p: Any = 0.5, *, generator: Any = None) -> Tensor:
 _FLOATING_UNARY = ("exp", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "sin", "cos", "tan", "asin",
                    "arcsin", "acos", "arccos", "atan", "arctan", "sinh", "cosh", "tanh", "sigmoid", "reciprocal",
                    "exp2")
+#: Unary ops whose PyTorch rule reads their result (derivatives.yaml), not their input.
+_SAVES_RESULT = ("exp", "exp2", "expm1", "sqrt", "rsqrt", "tanh", "sigmoid", "reciprocal", "relu")
 _VML = "\"{}_vml_cpu\" not implemented for '{}'"
 #: PyTorch's refusals of an in-place unary op by dtype kind: op -> {kinds: (error type, text)}.
 _UNARY_REFUSED = {
@@ -2130,7 +2138,7 @@ def _unary_update(self: Tensor, name: str, compute: Callable) -> Tensor:
     _check_cast(self, rt)
     if name in ("sign", "sgn") and sd.kind == "b":
         return _inplace(self, lambda t: t, check=False)  # the sign of a bool is itself
-    return _inplace(self, compute, check=False)
+    return _inplace(self, compute, check=False, saves_result=name in _SAVES_RESULT)
 
 
 def _unary_inplace(name: str) -> Callable:

@@ -442,13 +442,13 @@ class Tensor(Array):
 
     @classmethod
     def _saved_alias(cls, node: Any, what: str) -> "Tensor | None":
-        """For a saved tensor that no longer exists: a tensor over the saved buffer that reads the version
-        counter of that memory, where views or detached copies share it (they may have written to it)."""
-        if not _BY_OWNER:  # no memory is shared: nothing but the saved tensor could have written to it
+        """For a saved output that no longer exists: a tensor over the saved buffer that reads the version
+        counter of that memory, where views or detached copies share it (they may have written to it).
+        (Saved inputs are not looked up: a create_graph backward wraps saved buffers in fresh tensors of
+        version 0, whose memory may have a counter past 0 without any write since they were saved.)"""
+        if not _BY_OWNER or what[0] != "o":  # no memory is shared, or an input (see above)
             return None
-        k = int(what[what.index(" ") + 1:])  # "input 1", "output 0"
-        inp = what[0] == "i"
-        buf = node.saved[k] if inp else node.out if node.nout is None else node.out[k]
+        buf = node.out if node.nout is None else node.out[int(what[7:])]  # "output k"
         if buf is None:
             return None
         b = buf.base
@@ -458,8 +458,6 @@ class Tensor(Array):
             return None
         t = Tensor._make(buf)
         t._version = g.n
-        if inp:  # its history when it was saved, for the error's "output i of ..."
-            t._node, t._idx = node.parents[k], node.pidx[k] if node.pidx is not None else None
         return t
 
     def __getitem__(self, key: Any) -> "Tensor":
