@@ -70,3 +70,13 @@ def test_a_gradient_of_a_closure_over_an_outer_variable_is_differentiated(inner,
     # function it differentiates reads y, the outer transform's variable, from its closure
     got = tg.grad(lambda y: tg.grad(lambda x: inner(x, y))(1.3))(0.7)
     assert float(got) == pytest.approx(want(1.3, 0.7), rel=1e-12)
+
+
+def test_a_list_of_float64_numpy_arrays_stays_float64_in_the_mxnet_door():
+    a = numpy.array([0.1, 0.2])
+    for res in (np.sum([a, a]), np.array([a, a]), np.add([a], 1), np.mean([a, 2 * a], axis=0)):
+        assert res.dtype == numpy.float64
+    numpy.testing.assert_array_equal(np.array([a, a]).asnumpy(), [a, a])
+    # Python data alone keeps MXNet's float32 (complex: complex64)
+    assert np.array([1, 2]).dtype == numpy.float32 and np.add([1.0, 2.0], 1).dtype == numpy.float32
+    assert np.array([1j, 2]).dtype == numpy.complex64

@@ -104,7 +104,7 @@ class Array:
         if value is None:
             raise TypeError("expected an array or a number, got None")
         refuse_traced(value)
-        return numpy.asarray(value, dtype=cls._list_dtype)
+        return numpy.asarray(value, dtype=sequence_dtype(value, cls._list_dtype))
 
     # -- basic properties ---------------------------------------------------------------------
     @property
@@ -369,6 +369,30 @@ def packed(value: Any) -> Any:
         from ..ops.registry import pack_sequence  # noqa: PLC0415 - ops build on _core
         return pack_sequence(value)
     return value
+
+
+def sequence_dtype(value: Any, default: Any) -> Any:
+    """The dtype of the array a nested list or tuple becomes: the result type of the arrays in it
+    (NumPy's or tapegrad's: a float64 array stays float64), Python numbers weak; when it holds only
+    Python numbers, ``default`` (the door's: None for NumPy's choice; a float32 default makes
+    complex numbers complex64)."""
+    typed: list = []
+    weak: list = []
+
+    def walk(v: Any) -> None:
+        if isinstance(v, (list, tuple)):
+            for x in v:
+                walk(x)
+        elif hasattr(v, "dtype"):
+            typed.append(v.dtype)
+        else:
+            weak.append(v)
+    walk(value)
+    if typed:
+        return numpy.result_type(*typed, *weak)
+    if default is not None and numpy.dtype(default) == numpy.float32 and any(isinstance(w, complex) for w in weak):
+        return numpy.complex64
+    return default
 
 
 def refuse_traced(value: Any) -> None:

@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy
 
-from .._core.array import OPS, Array
+from .._core.array import OPS, Array, sequence_dtype
 from ..backend import Device, to_device
 from ..ndarray import ndarray
 from ..ops.registry import holds_array, pack_sequence
@@ -36,7 +36,7 @@ def array(object: Any, dtype: Any = None, ctx: Device | None = None, copy: bool 
         out = pack_sequence(object, dtype)
         return out if ctx is None else out.as_in_ctx(ctx)
     if dtype is None and not isinstance(object, (numpy.ndarray, numpy.generic)):
-        dtype = numpy.complex64 if numpy.asarray(object).dtype.kind == "c" else _F32
+        dtype = sequence_dtype(object, _F32)  # Python data: float32; NumPy arrays inside keep theirs
     return _place(numpy.array(object, dtype=dtype), ctx)
 
 
