@@ -17,6 +17,7 @@ from tapegrad._core.array import Array
 from tapegrad._core.mode import StateScope
 from tapegrad.ndarray import ndarray
 from tapegrad.ops.registry import REGISTRY
+from tapegrad.ops.samples import op_cases
 
 F64, F32 = numpy.dtype(numpy.float64), numpy.dtype(numpy.float32)
 
@@ -145,8 +146,7 @@ def _cases():
     for name, op in REGISTRY.items():
         if op.samples is None:
             continue
-        rng = numpy.random.default_rng(abs(hash(name)) % 2**32)
-        for i, case in enumerate(op.samples(rng)):
+        for i, case in enumerate(op_cases(op)):
             yield pytest.param(op, case, id=f"{name}-{i}")
 
 

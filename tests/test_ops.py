@@ -9,6 +9,7 @@ import pytest
 import tapegrad  # noqa: F401 - declares the ops
 from tapegrad.ndarray import ndarray
 from tapegrad.ops.registry import REGISTRY
+from tapegrad.ops.samples import op_cases
 from tapegrad.testing import check_grads
 
 
@@ -16,8 +17,7 @@ def _cases():
     for name, op in REGISTRY.items():
         if op.samples is None:
             continue
-        rng = numpy.random.default_rng(abs(hash(name)) % 2**32)
-        for i, case in enumerate(op.samples(rng)):
+        for i, case in enumerate(op_cases(op)):
             yield pytest.param(op, case, id=f"{name}-{i}")
 
 

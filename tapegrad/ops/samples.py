@@ -5,6 +5,7 @@ that central differences are accurate; the sweep also feeds non-contiguous copie
 """
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -97,3 +98,9 @@ def cases(*fixed: Case) -> Callable:
 def custom(fn: Callable) -> Callable:
     """Samples computed by ``fn(rng) -> list[Case]``."""
     return fn
+
+
+def op_cases(op: Any) -> list:
+    """An op's sample cases, drawn from a generator seeded by the op's name: the same inputs in
+    every run (``zlib.crc32``, not ``hash()``, which Python salts per process)."""
+    return list(op.samples(numpy.random.default_rng(zlib.crc32(op.name.encode()))))
