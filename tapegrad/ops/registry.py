@@ -474,15 +474,27 @@ def _wrap_input(node: _Node, i: int) -> Any:
     if d is None or type(d) in _SCALARS:  # not kept (see needed_for), or a weakly typed Python number
         return d
     pidx = node.pidx[i] if node.pidx is not None else None
-    return node.cls._make(d, node.parents[i], pidx)
+    a = node.cls._make(d, node.parents[i], pidx)
+    return a if node.vcheck is None else _saved_version(node, f"input {i}", a)
 
 
 def _wrap_output(node: _Node) -> Any:
     """A node's saved output(s) as Arrays of its class, linked to the node."""
     cls = node.cls
     if node.nout is None:
-        return cls._make(node.out, node)
-    return tuple(cls._make(o, node, i) for i, o in enumerate(node.out))
+        a = cls._make(node.out, node)
+        return a if node.vcheck is None else _saved_version(node, "output 0", a)
+    outs = tuple(cls._make(o, node, i) for i, o in enumerate(node.out))
+    return outs if node.vcheck is None else tuple(_saved_version(node, f"output {i}", a) for i, a in enumerate(outs))
+
+
+def _saved_version(node: _Node, what: str, a: Any) -> Any:
+    """``a``, wrapping a saved buffer, with the version the buffer had when saved (a dialect that checks
+    versions compares it with the version of that memory when a higher-order backward reads it)."""
+    for _, version, w in node.vcheck:
+        if w == what:
+            a._version = version
+    return a
 
 
 def defop(fn: Callable | None = None, *, name: str | None = None, broadcast: bool = False,

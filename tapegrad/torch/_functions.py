@@ -1797,6 +1797,8 @@ def _replay_views(base: Tensor) -> None:
         if v._base_t is base:
             new = v._view_fn(base)
             v._node, v._idx = new._node, new._idx
+            if new._node is not None:
+                new._node.torch_name = "AsStridedBackward0"  # PyTorch's name for a recomputed view
 
 
 def _scatter_view(base: Tensor, view: Tensor, res: Tensor) -> Tensor:

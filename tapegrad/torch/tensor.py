@@ -90,6 +90,8 @@ class GradFn:
         op = node.op
         if op is None:
             return "AccumulateGrad"
+        if "torch_name" in node.__dict__:  # a view's history recomputed after an in-place write
+            return node.torch_name
         name = op.name
         base = _TORCH_NAMES.get(name) or _camel(name)
         overload = 0
@@ -306,7 +308,9 @@ class Tensor(Array):
         kind = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
                 "int32": "Int", "bool": "Bool"}.get(a.dtype.name, a.dtype.name)
         origin = ""
-        if what.startswith("output"):  # the op that saved its own output
+        if a.__dict__.get("_strided"):  # stands for a view, whose history PyTorch recomputes as AsStrided
+            origin = ", which is output 0 of AsStrided"
+        elif what.startswith("output"):  # the op that saved its own output
             origin = f", which is {what} of {_short(GradFn(node).name())}"
         elif a._node is not None and a._node.op is not None:  # the tensor's history now (after the write)
             origin = f", which is output {a._idx or 0} of {_short(GradFn(a._node).name())}"
@@ -442,13 +446,13 @@ class Tensor(Array):
 
     @classmethod
     def _saved_alias(cls, node: Any, what: str) -> "Tensor | None":
-        """For a saved output that no longer exists: a tensor over the saved buffer that reads the version
-        counter of that memory, where views or detached copies share it (they may have written to it).
-        (Saved inputs are not looked up: a create_graph backward wraps saved buffers in fresh tensors of
-        version 0, whose memory may have a counter past 0 without any write since they were saved.)"""
-        if not _BY_OWNER or what[0] != "o":  # no memory is shared, or an input (see above)
+        """For a saved tensor that no longer exists: a tensor over the saved buffer that reads the version
+        counter of that memory, where views or detached copies share it (they may have written to it)."""
+        if not _BY_OWNER:  # no memory is shared: nothing but the saved tensor could have written to it
             return None
-        buf = node.out if node.nout is None else node.out[int(what[7:])]  # "output k"
+        k = int(what[what.index(" ") + 1:])  # "input 1", "output 0"
+        inp = what[0] == "i"
+        buf = node.saved[k] if inp else node.out if node.nout is None else node.out[k]
         if buf is None:
             return None
         b = buf.base
@@ -458,6 +462,9 @@ class Tensor(Array):
             return None
         t = Tensor._make(buf)
         t._version = g.n
+        if inp:  # its history when it was saved, for the error's "output i of ..."
+            t._node, t._idx = node.parents[k], node.pidx[k] if node.pidx is not None else None
+            t._strided = b is not None
         return t
 
     def __getitem__(self, key: Any) -> "Tensor":
