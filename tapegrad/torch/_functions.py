@@ -18,7 +18,6 @@ import builtins
 import collections
 import types
 import warnings
-import weakref
 from typing import Any, Callable
 
 import numpy
