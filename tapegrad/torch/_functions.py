@@ -1821,12 +1821,12 @@ def _fit(self: Tensor, res: Any, check: bool) -> Tensor:
     and cast to ``self``'s dtype."""
     if not isinstance(res, Array):
         res = Tensor._make(numpy.asarray(res, dtype=self._data.dtype))
-    if tuple(res.shape) != tuple(self.shape):
+    if res._data.shape != self._data.shape:
         try:
-            shape = numpy.broadcast_shapes(tuple(res.shape), tuple(self.shape))
+            shape = numpy.broadcast_shapes(res._data.shape, self._data.shape)
         except ValueError:
-            shape = tuple(res.shape)
-        if shape == tuple(self.shape):
+            shape = res._data.shape
+        if shape == self._data.shape:
             res = OPS.broadcast_to(res, shape)
         else:
             raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape "
