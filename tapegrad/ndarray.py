@@ -23,6 +23,7 @@ class ndarray(Array):  # noqa: N801 - MXNet's name
     __slots__ = ()
     _list_dtype = numpy.float32  # MXNet: Python data becomes float32
     _float_indices = True  # ... so float32 index arrays must work (D2L's data_iter)
+    _same_dtype_products = True  # np.dot(float64, float32) is refused, as in MXNet
 
     # -- autograd ------------------------------------------------------------------------------
     def attach_grad(self, grad_req: str = "write") -> None:

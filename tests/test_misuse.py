@@ -134,7 +134,7 @@ def test_a_shape_mismatch_names_both_shapes_and_the_fix(name):
 
 
 def test_a_shape_mismatch_reads_the_same_in_the_functional_api():
-    w = np.ones((4, 5))
+    w = np.ones((4, 5), dtype="float64")
     with pytest.raises(ValueError, match=r"matmul: shapes \(2, 3\) and \(4, 5\) do not match"):
         tg.grad(lambda x: np.sum(x @ w))(numpy.ones((2, 3)))
 
@@ -146,12 +146,31 @@ def test_matching_products_are_unchanged():
     numpy.testing.assert_allclose(np.tensordot(np.array(a), np.array(b), axes=1).asnumpy(), a @ b)
 
 
-def test_the_functional_api_keeps_numpy_promotion_in_products():
+@pytest.mark.parametrize("product", [
+    lambda a, b: np.dot(a, b), lambda a, b: np.matmul(a, b), lambda a, b: a @ b, lambda a, b: a.dot(b),
+])
+def test_the_mxnet_door_refuses_products_of_float64_with_float32(product):
+    a64, b32 = np.ones((2, 3), dtype="float64"), np.ones((3, 4))
+    for a, b, da, db in ((a64, b32, "float64", "float32"), (b32.T, a64.T, "float32", "float64")):
+        with pytest.raises(TypeError, match=rf"operands of dtypes {da} and {db}; products need one dtype "
+                                            rf"\(as in MXNet\): cast one operand first, e.g. "
+                                            rf"\.astype\('{da}'\) on the {db} one"):
+            product(a, b)
+    # one dtype, or an integer or complex operand, keeps NumPy's promotion
+    assert product(a64, b32.astype("float64")).dtype == numpy.float64
+    assert product(np.ones((2, 3), dtype="int32"), b32).dtype == numpy.float64
+    assert product(a64, np.ones((3, 4), dtype="complex64")).dtype == numpy.complex128
+
+
+def test_the_functional_api_on_tapegrad_np_refuses_them_too():
+    # tapegrad.np is MXNet's NumPy in every door until the NumPy door (issue 14) promotes as NumPy
     w32 = np.array([[1.0], [2.0], [3.0]])
-    assert w32.dtype == numpy.float32
-    g = tg.grad(lambda x: np.sum(np.dot(x, w32)))(numpy.ones((2, 3)))
-    assert g.dtype == numpy.float64
+    with pytest.raises(TypeError, match="operands of dtypes float64 and float32"):
+        tg.grad(lambda x: np.sum(np.dot(x, w32)))(numpy.ones((2, 3)))
+    g = tg.grad(lambda x: np.sum(np.dot(x, w32.astype("float64"))))(numpy.ones((2, 3)))
     numpy.testing.assert_allclose(g, numpy.tile([1.0, 2.0, 3.0], (2, 1)))
+    # a raw NumPy operand is not a tapegrad.np array: NumPy's promotion
+    assert tg.grad(lambda x: np.sum(np.dot(x, numpy.ones((3, 1), "float32"))))(numpy.ones((2, 3))).dtype == numpy.float64
 
 
 def _torch_case(spec):

@@ -58,6 +58,8 @@ class Array:
     _promote = None
     #: Whether float arrays may index (MXNet makes index arrays float32 by default).
     _float_indices = False
+    #: Whether matrix products refuse two different floating dtypes (MXNet) instead of promoting.
+    _same_dtype_products = False
     __array_priority__ = 1000
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

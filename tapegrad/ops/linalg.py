@@ -109,7 +109,7 @@ def _dot_cases(rng):
     return [Case((draw(rng, a), draw(rng, b)), order=3) for a, b in shapes]
 
 
-@defop(samples=_dot_cases)
+@defop(samples=_dot_cases, product=True)
 def dot(xp, a, b):
     try:
         if _ndim(a) == 2 and _ndim(b) == 2:
@@ -253,7 +253,7 @@ def _matmul_cases(rng):
     return [Case((draw(rng, a), draw(rng, b)), order=3 if len(a) + len(b) <= 5 else 2) for a, b in shapes]
 
 
-@defop(samples=_matmul_cases)
+@defop(samples=_matmul_cases, product=True)
 def matmul(xp, x1, x2):
     """Matrix product with NumPy's rules: 1-D operands are promoted to a row (first) or column
     (second) and the promoted axis is dropped; leading batch axes broadcast."""

@@ -299,6 +299,21 @@ def _call_signature(ps: list, nin: int, seq: bool) -> inspect.Signature:
         return inspect.Signature(inputs + params)
 
 
+class _Product(Op):
+    """A matrix product (``defop(product=True)``): where the first two arrays' dialect refuses mixed
+    floating dtypes in products, a call with two of them says so before any work is done."""
+
+    def __call__(self, *args: Any, **params: Any) -> Any:
+        if len(args) >= 2:
+            a, b = args[0], args[1]
+            if (isinstance(a, Array) and isinstance(b, Array) and (a._same_dtype_products or b._same_dtype_products)
+                    and a._data.dtype != b._data.dtype and a._data.dtype.kind == b._data.dtype.kind == "f"):
+                da, db = a._data.dtype, b._data.dtype
+                raise TypeError(f"{self.name}: operands of dtypes {da} and {db}; products need one dtype (as in "
+                                f"MXNet): cast one operand first, e.g. .astype('{da}') on the {db} one")
+        return Op.__call__(self, *args, **params)
+
+
 class _Inline:
     """Marks the classes ``_specialize`` makes, so that it may replace them (but no other subclass)."""
 
@@ -500,7 +515,7 @@ def _saved_version(node: _Node, what: str, a: Any) -> Any:
 def defop(fn: Callable | None = None, *, name: str | None = None, broadcast: bool = False,
           samples: Any = None, nout: int | None = None, nin: int | None = None, diff: bool = True,
           elementwise: bool = False, linear: bool = False, public: str | None = "np", seq: bool = False,
-          singular: bool = False) -> Any:
+          singular: bool = False, product: bool = False) -> Any:
     """Declare an op from its forward ``f(xp, *arrays, **params)`` on raw buffers.
 
     ``broadcast``: cotangents are summed back to the input shapes by the engine.
@@ -510,9 +525,11 @@ def defop(fn: Callable | None = None, *, name: str | None = None, broadcast: boo
     ``seq``: a variadic op called NumPy-style with one sequence of arrays (``concatenate([a, b])``).
     ``singular``: an elementwise op whose partials can be infinite or NaN; the engine keeps a zero
     cotangent zero through it (so ``where(x > 0, sqrt(x), 0)`` has gradient 0, not NaN, at 0).
+    ``product``: a matrix product, whose first two arrays must share a floating dtype in a dialect
+    that says so (``Array._same_dtype_products``: MXNet refuses float64 with float32).
     """
     def wrap(f: Callable) -> Op:
-        op = Op(f, name or f.__name__.rstrip("_"), broadcast=broadcast, samples=samples, nout=nout,
+        op = (_Product if product else Op)(f, name or f.__name__.rstrip("_"), broadcast=broadcast, samples=samples, nout=nout,
                 nin=nin, diff=diff, elementwise=elementwise, linear=linear, public=public, seq=seq, singular=singular)
         if op.name in REGISTRY:
             raise ValueError(f"op {op.name!r} is declared twice")
