@@ -8,7 +8,7 @@ import builtins as _builtins
 import numpy
 
 __all__ = ["dtype", "Size", "to_numpy_dtype", "from_numpy_dtype", "DTYPES", "get_default_dtype", "set_default_dtype",
-           "default_float", "default_complex"]
+           "default_float", "default_complex", "promote_types", "result_type", "result_type_of"]
 
 
 class dtype:  # noqa: N801 - PyTorch's name
@@ -118,6 +118,72 @@ def default_float() -> numpy.dtype:
 def default_complex() -> numpy.dtype:
     """The complex dtype that Python complex numbers become: complex128 when the default is float64."""
     return numpy.dtype(numpy.complex128 if _DEFAULT[0].dtype.itemsize == 8 else numpy.complex64)
+
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}  # bool < integer < floating < complex
+_BOOL, _I64 = numpy.dtype(numpy.bool_), numpy.dtype(numpy.int64)
+
+
+def complex_of(d: numpy.dtype) -> numpy.dtype:
+    """The complex dtype of a floating dtype's precision (complex64 below float64)."""
+    return numpy.dtype(numpy.complex128 if d.itemsize >= 8 else numpy.complex64)
+
+
+def promote_types(a: numpy.dtype | None, b: numpy.dtype | None) -> numpy.dtype | None:
+    """PyTorch's promotion of two dtypes: the higher category wins (an integer meeting a float gives the
+    float, where NumPy widens), within a category the wider; complex meeting float64 gives complex128."""
+    if a is None or b is None:
+        return a if b is None else b
+    ca, cb = _CATEGORY[a.kind], _CATEGORY[b.kind]
+    if ca == cb or ca + cb == 5:  # one category, or float with complex
+        return numpy.promote_types(a, b)
+    return a if ca > cb else b
+
+
+def _combine(higher: numpy.dtype | None, lower: numpy.dtype | None) -> numpy.dtype | None:
+    """c10's ``combine_categories``: a lower-priority group only counts when of a higher category."""
+    if higher is None or lower is None:
+        return lower if higher is None else higher
+    ch, cl = _CATEGORY[higher.kind], _CATEGORY[lower.kind]
+    if ch == 3:
+        return higher
+    if cl == 3:
+        return complex_of(higher) if ch == 2 else lower
+    if ch == 2:
+        return higher
+    if ch == 0 or cl == 2:
+        return promote_types(higher, lower)
+    return higher
+
+
+def result_type(entries: Any) -> numpy.dtype | None:
+    """PyTorch's result dtype of an elementwise op from its operands' ``(dtype, group)`` pairs, group 0 for
+    tensors of one or more dimensions, 1 for 0-d tensors, 2 for Python numbers (as their ``type``):
+    a group counts only where it is of a higher category than the groups above it; a Python float is
+    the default dtype and a Python complex its complex counterpart."""
+    groups: list = [None, None, None]
+    for d, g in entries:
+        if g == 2:
+            d = _BOOL if d is _builtins.bool else _I64 if d is _builtins.int else \
+                _DEFAULT[0].dtype if d is _builtins.float else default_complex()
+        groups[g] = promote_types(groups[g], d)
+    return _combine(groups[0], _combine(groups[1], groups[2]))
+
+
+def result_type_of(*operands: Any) -> numpy.dtype | None:
+    """``result_type`` of operands given as tensors, raw buffers, NumPy scalars or Python numbers (other
+    values are skipped)."""
+    entries = []
+    for v in operands:
+        v = getattr(v, "_data", v)  # a tensor: its buffer
+        if isinstance(v, numpy.generic):
+            v = v.item()
+        if isinstance(v, (_builtins.int, _builtins.float, _builtins.complex)):  # bool is an int
+            t = next(t for t in (_builtins.bool, _builtins.int, _builtins.float, _builtins.complex) if isinstance(v, t))
+            entries.append((t, 2))
+        elif hasattr(v, "dtype") and hasattr(v, "ndim"):
+            entries.append((v.dtype, 0 if v.ndim else 1))
+    return result_type(entries)
 
 
 def to_numpy_dtype(d: Any) -> numpy.dtype:

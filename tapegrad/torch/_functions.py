@@ -36,7 +36,6 @@ _bool, _int, _float, _abs, _max, _min, _sum, _any, _all = (builtins.bool, builti
                                                            builtins.sum, builtins.any, builtins.all)
 
 _I64 = numpy.dtype(numpy.int64)
-_F32 = numpy.dtype(numpy.float32)
 
 # ----------------------------------------------------------------------------------------------
 # helpers
@@ -474,14 +473,7 @@ def _base_tensor(base: Any, exponent: Tensor) -> Any:
     """A Python-number base as a 0-d tensor of the result's dtype (power's VJP needs an array base)."""
     if isinstance(base, Array) or not isinstance(exponent, Array):
         return base
-    ek = exponent._data.dtype
-    if ek.kind in "fc":
-        dt = ek
-    elif isinstance(base, (_float, complex)):
-        dt = _F32
-    else:
-        dt = _I64
-    return Tensor._make(numpy.asarray(base, dtype=dt))
+    return Tensor._make(numpy.asarray(base, dtype=_result_type(base, exponent)))
 
 
 def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001 - PyTorch's name
@@ -1647,71 +1639,8 @@ def _taped(v: Any) -> bool:
 
 # -- PyTorch's result type and casting rule (c10's promoteTypes, combine_categories, canCast) ------------
 
-_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}  # bool < integer < floating < complex
-
-
-def _default_float() -> numpy.dtype:
-    get = getattr(_dtypes, "get_default_dtype", None)  # set_default_dtype, where the dialect has it
-    return _F32 if get is None else to_numpy_dtype(get())
-
-
-def _promote_types(a: Any, b: Any) -> Any:
-    """PyTorch's promotion of two dtypes: the higher category wins (an integer meeting a float gives the
-    float, where NumPy widens), within a category the wider; complex meeting float64 gives complex128."""
-    if a is None or b is None:
-        return a if b is None else b
-    ca, cb = _CATEGORY[a.kind], _CATEGORY[b.kind]
-    if ca == cb or {ca, cb} == {2, 3}:
-        return numpy.promote_types(a, b)
-    return a if ca > cb else b
-
-
-def _complex_of(d: numpy.dtype) -> numpy.dtype:
-    return numpy.dtype(numpy.complex128 if d.itemsize >= 8 else numpy.complex64)
-
-
-def _combine(higher: Any, lower: Any) -> Any:
-    """c10's ``combine_categories``: a lower-priority group only counts when of a higher category."""
-    if higher is None or lower is None:
-        return lower if higher is None else higher
-    ch, cl = _CATEGORY[higher.kind], _CATEGORY[lower.kind]
-    if ch == 3:
-        return higher
-    if cl == 3:
-        return _complex_of(higher) if ch == 2 else lower
-    if ch == 2:
-        return higher
-    if ch == 0 or cl == 2:
-        return _promote_types(higher, lower)
-    return higher
-
-
-def _result_type(*operands: Any) -> numpy.dtype:
-    """PyTorch's result dtype of an elementwise op: tensors of one or more dimensions outrank 0-d
-    tensors, which outrank Python numbers, unless a lower group is of a higher category; a Python float
-    counts as the default dtype and a Python complex as its complex counterpart."""
-    dim = zero = wrapped = None
-    for v in operands:
-        if isinstance(v, Array):
-            if v._data.ndim:
-                dim = _promote_types(dim, v._data.dtype)
-            else:
-                zero = _promote_types(zero, v._data.dtype)
-        elif v is not None:
-            if isinstance(v, numpy.generic):
-                v = v.item()
-            if isinstance(v, _bool):
-                d = numpy.dtype(numpy.bool_)
-            elif isinstance(v, _int):
-                d = _I64
-            elif isinstance(v, _float):
-                d = _default_float()
-            elif isinstance(v, complex):
-                d = _complex_of(_default_float())
-            else:
-                continue
-            wrapped = _promote_types(wrapped, d)
-    return _combine(dim, _combine(zero, wrapped))
+_default_float = _dtypes.default_float
+_result_type = _dtypes.result_type_of
 
 
 def _can_cast(frm: numpy.dtype, to: numpy.dtype) -> bool:
@@ -1853,7 +1782,8 @@ _NO_KERNEL = {"floor_divide": ("div_floor", "bc"), "trunc_divide": ("div_trunc",
               "remainder": ("remainder", "bc"),
               "fmod": ("fmod", "bc"), "atan2": ("atan2", "c"), "bitwise_and": ("bitwise_and", "fc"),
               "bitwise_or": ("bitwise_or", "fc"), "bitwise_xor": ("bitwise_xor", "fc"),
-              "left_shift": ("lshift", "bfc"), "right_shift": ("rshift", "bfc")}
+              "left_shift": ("lshift", "bfc"), "right_shift": ("rshift", "bfc"), "less": ("lt", "c"),
+              "less_equal": ("le", "c"), "greater": ("gt", "c"), "greater_equal": ("ge", "c")}
 #: Ops whose integer and bool results are floating (the default dtype).
 _FLOATING = ("divide", "atan2")
 _SUB_BOOL = ("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to invert a "
@@ -1866,13 +1796,35 @@ def _is_bool(v: Any) -> bool:
     return v._data.dtype.kind == "b" if isinstance(v, Array) else isinstance(v, (_bool, numpy.bool_))
 
 
+def _check_sub(a: Any, b: Any) -> None:
+    """PyTorch refuses ``-`` with a bool operand."""
+    if _is_bool(a) or _is_bool(b):
+        raise RuntimeError(_SUB_BOOLS if _is_bool(a) and _is_bool(b) else _SUB_BOOL)
+
+
+def _check_kernel(name: str, rt: numpy.dtype, other: Any, cuda: bool = False) -> None:
+    """PyTorch's refusals of binary op ``name`` computing in dtype ``rt`` with ``other`` the exponent or
+    divisor: no kernel for that dtype, a bool tensor exponent, an integer division by zero."""
+    miss = _NO_KERNEL.get(name)
+    if miss is not None and rt.kind in miss[1]:
+        raise NotImplementedError(f'"{miss[0]}_{"cuda" if cuda else "cpu"}" not implemented for \'{_kind(rt)}\'')
+    if name == "power" and rt.kind == "b" and isinstance(other, Array):
+        raise NotImplementedError("\"pow\" not implemented for 'Bool'")
+    if name in ("floor_divide", "trunc_divide", "remainder", "fmod") and rt.kind in "iu":
+        if isinstance(other, Array):
+            if not numpy.all(to_host(other._data)):
+                raise RuntimeError("ZeroDivisionError")
+        elif isinstance(other, (_int, numpy.integer, numpy.bool_)) and not other:
+            raise RuntimeError("ZeroDivisionError")
+
+
 def _update(self: Tensor, name: str, other: Any, compute: Callable, *, alpha: Any = 1) -> Tensor:
     """The in-place form of binary op ``name`` (``+=``, ``add_``...): PyTorch's checks in PyTorch's order
     (the op's own, the result type's cast to ``self``'s dtype, the kernel's dtypes), then ``_inplace``."""
     self._check_inplace()
     other = _scalar_or(other)
-    if name == "subtract" and (_is_bool(self) or _is_bool(other)):
-        raise RuntimeError(_SUB_BOOLS if _is_bool(self) and _is_bool(other) else _SUB_BOOL)
+    if name == "subtract":
+        _check_sub(self, other)
     if isinstance(other, Array) and other._data.shape != self._data.shape:
         _check_broadcast(self._data.shape, other._data.shape)
     if name == "power" and self._data.dtype.kind in "biu" and type(other) is _int and other < 0:
@@ -1888,17 +1840,97 @@ def _update(self: Tensor, name: str, other: Any, compute: Callable, *, alpha: An
     _check_cast(self, rt)
     if name in ("add", "subtract") and isinstance(alpha, _float) and rt.kind in "biu":
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
-    miss = _NO_KERNEL.get(name)
-    if miss is not None and rt.kind in miss[1]:
-        raise NotImplementedError(f'"{miss[0]}_{"cuda" if self.is_cuda else "cpu"}" not implemented for '
-                                  f"'{_kind(rt)}'")
-    if name == "power" and rt.kind == "b" and isinstance(other, Array):
-        raise NotImplementedError("\"pow\" not implemented for 'Bool'")
-    if name in ("floor_divide", "trunc_divide", "remainder", "fmod") and rt.kind in "iu":
-        d = other._data if isinstance(other, Array) else other
-        if not numpy.all(to_host(d) if isinstance(other, Array) else d):
-            raise RuntimeError("ZeroDivisionError")
+    _check_kernel(name, rt, other, self.is_cuda)
     return _inplace(self, lambda t: compute(t, other), other, check=False)
+
+
+# -- the out-of-place operators with PyTorch's refusals (+, *, / and == need none: Array's go straight
+# -- to the op, the result type coming from Tensor._promote) -------------------------------------------
+
+_SUBTRACT = OPS.subtract
+_BOOL_DT = numpy.dtype(numpy.bool_)
+
+
+def _sub_operator(self: Tensor, other: Any, _tensor: type = Tensor, _b: numpy.dtype = _BOOL_DT) -> Any:
+    """``self - other``."""
+    c = other.__class__
+    if self._data.dtype is _b or (other._data.dtype is _b if c is _tensor else c is _bool or c is numpy.bool_):
+        _check_sub(self, other)
+    return _SUBTRACT(self, other)
+
+
+def _rsub_operator(self: Tensor, other: Any, _b: numpy.dtype = _BOOL_DT) -> Any:
+    """``other - self``."""
+    if self._data.dtype is _b or other.__class__ is _bool or other.__class__ is numpy.bool_:
+        _check_sub(other, self)
+    return _SUBTRACT(other, self)
+
+
+def _operator(name: str, reflected: bool = False) -> Callable:
+    """Tensor's operator for binary op ``name`` (``__floordiv__``, ``__and__``...; ``reflected``: the
+    tensor is the right operand): PyTorch's refusals for the result type, then the op."""
+    op = getattr(OPS, name)
+    refused = _NO_KERNEL.get(name, ("", ""))[1] + "biu" * (name in ("power", "floor_divide", "remainder"))
+    fast = "".join(k for k in "biufc" if k not in refused)  # operand kinds with nothing to refuse
+
+    def checked(self: Tensor, other: Any) -> Any:
+        if isinstance(other, (numpy.generic, list, tuple)):
+            other = _scalar_or(other)
+        a, b = (other, self) if reflected else (self, other)
+        if name == "power" and type(b) is _int and b < 0 and self._data.dtype.kind in "biu" and not reflected:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        rt = _result_type(a, b)
+        if rt is not None:
+            _check_kernel(name, rt, b, self.is_cuda)
+        res = op(a, b)
+        if name == "power" and rt is not None and rt.kind == "b" and res._data.dtype.kind != "b":
+            res = OPS.astype(res, rt)  # bool ** Python bool stays bool (NumPy gives int8)
+        return res
+
+    # the common cases first: a float tensor with a float, a tensor with an int or a tensor of its dtype
+    if reflected:
+        def method(self: Tensor, other: Any, _f: type = _float, _i: type = _int, _t: type = Tensor) -> Any:
+            d = self._data.dtype
+            c = other.__class__
+            if d.kind in fast and ((c is _f and d.kind in "fc") or (c is _i and d.kind != "b")):
+                return op(other, self)
+            return checked(self, other)
+    else:
+        def method(self: Tensor, other: Any, _f: type = _float, _i: type = _int, _t: type = Tensor) -> Any:
+            d = self._data.dtype
+            c = other.__class__
+            if d.kind in fast and ((c is _f and d.kind in "fc") or (c is _i and d.kind != "b")
+                                   or (c is _t and other._data.dtype is d)):
+                return op(self, other)
+            return checked(self, other)
+    method.__name__ = method.__qualname__ = f"__{'r' if reflected else ''}{_OPERATORS[name]}__"
+    method.__doc__ = f"``{'other' if reflected else 'self'} {_SYMBOLS[name]} {'self' if reflected else 'other'}``."
+    return method
+
+
+_OPERATORS = {"floor_divide": "floordiv", "remainder": "mod", "power": "pow", "bitwise_and": "and",
+              "bitwise_or": "or", "bitwise_xor": "xor", "left_shift": "lshift", "right_shift": "rshift",
+              "less": "lt", "less_equal": "le", "greater": "gt", "greater_equal": "ge"}
+_SYMBOLS = {"floor_divide": "//", "remainder": "%", "power": "**", "bitwise_and": "&", "bitwise_or": "|",
+            "bitwise_xor": "^", "left_shift": "<<", "right_shift": ">>", "less": "<", "less_equal": "<=",
+            "greater": ">", "greater_equal": ">="}
+
+
+def _unary_operator(name: str, refused: dict) -> Callable:
+    """Tensor's unary operator for op ``name``: ``refused`` maps dtype kinds to PyTorch's (error, text)."""
+    op = getattr(OPS, name)
+    kinds = "".join(refused)
+
+    def method(self: Tensor) -> Any:
+        kind = self._data.dtype.kind
+        if kind in kinds:
+            for ks, (err, text) in refused.items():
+                if kind in ks:
+                    raise err(text.format(_kind(self)))
+        return op(self)
+    method.__name__ = method.__qualname__ = f"__{ {'negative': 'neg', 'positive': 'pos'}.get(name, name)}__"
+    method.__doc__ = f"``{name}`` of the tensor (PyTorch's operator)."
+    return method
 
 
 def _check_broadcast(a: tuple, b: tuple) -> None:
@@ -2255,6 +2287,16 @@ METHODS: dict = {
         ("or", _bitwise_("bitwise_or")), ("xor", _bitwise_("bitwise_xor")), ("lshift", _bitwise_("left_shift")),
         ("rshift", _bitwise_("right_shift")))},
     "__setitem__": _setitem,
+    # out-of-place operators that PyTorch refuses for some dtypes
+    "__sub__": _sub_operator, "__rsub__": _rsub_operator,
+    **{f"__{n}__": _operator(op) for op, n in _OPERATORS.items()},
+    **{f"__r{n}__": _operator(op, True) for op, n in _OPERATORS.items() if not op.startswith(("less", "greater"))},
+    "__neg__": _unary_operator("negative", _UNARY_REFUSED["neg"]),
+    "__pos__": _unary_operator("positive", {"b": (RuntimeError, "The `+` operator, on a bool tensor is not "
+                                                                "supported.")}),
+    "__abs__": _unary_operator("abs", {"b": _UNARY_REFUSED["abs"]["b"]}),
+    "__invert__": _unary_operator("invert", {"fc": (TypeError, "~ (operator.invert) is only implemented on integer and "
+                                                                "Boolean-type tensors")}),
 }
 
 #: Tensor properties: name -> getter.

@@ -20,10 +20,11 @@ from .._core.errors import AutogradError
 from .._core.mode import GRAD_ENABLED
 from .._core.node import Node
 from ..backend import device_of, is_device_buffer, to_host
+from . import _dtypes
 
 __all__ = ["Tensor", "GradFn"]
 
-_F32, _F64 = numpy.dtype(numpy.float32), numpy.dtype(numpy.float64)
+_F64, _C128 = numpy.dtype(numpy.float64), numpy.dtype(numpy.complex128)
 
 NON_LEAF_GRAD_WARNING = (
     "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute won't be "
@@ -256,13 +257,83 @@ def _to_torch_convention(g: Any) -> Any:
     return g
 
 
-def _promote(out: Any, datas: list, params: dict) -> Any:
-    """PyTorch's promotion: integer tensors meeting Python floats, or floating functions of integer
-    tensors, give the default dtype float32 where NumPy gives float64 (unless a dtype was asked for)."""
-    if out.dtype == _F64 and params.get("dtype") is None and \
-            not any(isinstance(d, numpy.ndarray) and d.dtype.kind in "fc" and d.dtype.itemsize >= 8 for d in datas):
-        return out.astype(_F32)
-    return out
+_ARR = numpy.ndarray
+_NUMBERS = {bool: bool, int: int, float: float, complex: complex}
+#: The result dtype for each (result dtype NumPy gave, default dtype, operands' (dtype, group)...).
+_RESULT_TYPES: dict = {}
+
+
+def _promote(out: Any, datas: list | tuple, params: dict) -> Any:
+    """An op's result in PyTorch's result type, where NumPy's differs (``_dtypes.result_type``: 0-d
+    tensors and Python numbers count less than tensors of one or more dimensions; an integer meeting a
+    float gives the float; Python floats are the default dtype); integer inputs to a floating function
+    give the default dtype (unless a dtype was asked for)."""
+    dt = out.dtype
+    n = len(datas)
+    # the common cases: every array input of the result's dtype (a Python number then cannot change it),
+    # or one dtype in and a result of another category (comparisons) or floating from floating
+    if n == 2:
+        a, b = datas
+        if a.__class__ is _ARR:
+            ad = a.dtype
+            c = b.__class__
+            if ad is dt:
+                if c in _NUMBERS or (c is _ARR and b.dtype is dt):
+                    return out
+            elif c is _ARR and b.dtype is ad and (dt.kind not in "fc" or ad.kind in "fc"):
+                return out
+        elif b.__class__ is _ARR and b.dtype is dt and a.__class__ in _NUMBERS:
+            return out
+    elif n == 1:
+        a = datas[0]
+        if a.__class__ is _ARR:
+            ad = a.dtype
+            if ad is dt or dt.kind not in "fc" or ad.kind in "fc":
+                return out
+    return _promote_slow(out, datas, params, dt)
+
+
+def _promote_slow(out: Any, datas: list | tuple, params: dict, dt: numpy.dtype) -> Any:
+    if params.get("dtype") is not None or dt.kind not in "biufc":
+        return out
+    key = [dt, _dtypes._DEFAULT[0]]
+    for d in datas:
+        t = _NUMBERS.get(d.__class__)
+        if t is not None:
+            key.append((t, 2))
+        elif isinstance(d, numpy.generic):
+            key.append((_NUMBERS.get(type(d.item()), complex), 2))
+        elif hasattr(d, "dtype") and hasattr(d, "ndim"):
+            key.append((d.dtype, 0 if d.ndim else 1))
+    key = tuple(key)
+    rt = _RESULT_TYPES.get(key)
+    if rt is None:
+        if len(_RESULT_TYPES) > 4096:
+            _RESULT_TYPES.clear()
+        rt = _RESULT_TYPES[key] = _torch_result_type(key)
+    return out if rt is dt else out.astype(rt)
+
+
+def _torch_result_type(key: tuple) -> numpy.dtype:
+    """PyTorch's dtype for a result NumPy computed in ``key[0]``: the elementwise result type where NumPy
+    gave its own common type of the inputs; the default dtype where integer inputs gave a float."""
+    dt, entries = key[0], key[2:]
+    if not entries:
+        return dt
+    weak = {bool: False, int: 0, float: 0.0, complex: 0j}
+    try:
+        common = numpy.result_type(*(weak[d] if g == 2 else d for d, g in entries))
+    except (TypeError, ValueError):
+        common = None
+    arrays = [d for d, g in entries if g != 2]
+    if dt == common:
+        rt = _dtypes.result_type(entries)
+        return dt if rt is None else numpy.dtype(rt)
+    if dt.kind == "f" and all(d.kind in "biu" for d in arrays):  # an int-to-float function (divide, sqrt...)
+        return _dtypes.default_float()
+    if dt == _F64 and not any(d.kind in "fc" and d.itemsize >= 8 for d in arrays):
+        return _dtypes.default_float()
+    return dt
 
 
 class Tensor(Array):
@@ -290,8 +361,10 @@ class Tensor(Array):
         if value is None:
             raise TypeError("expected a tensor or a number, got None")
         refuse_traced(value)
-        a = numpy.asarray(value)
-        return a.astype(_F32) if a.dtype == _F64 else a
+        a = numpy.asarray(value)  # Python data: floats in the default dtype, complex in its counterpart
+        if a.dtype == _F64:
+            return a.astype(_dtypes.default_float())
+        return a.astype(_dtypes.default_complex()) if a.dtype == _C128 else a
 
     # -- PyTorch's error texts -------------------------------------------------------------------
     @classmethod
@@ -553,7 +626,7 @@ class Tensor(Array):
             suffixes.append(f"grad_fn=<{fn.name()}>")
         elif self.requires_grad:
             suffixes.append("requires_grad=True")
-        return format_tensor(numpy.asarray(to_host(self._data)), suffixes)
+        return format_tensor(numpy.asarray(to_host(self._data)), suffixes, default_dtype=_dtypes.default_float())
 
     __str__ = __repr__
 
