@@ -170,3 +170,36 @@ def test_operators_keep_gradients():
     y = (1.0 - x) * (x - 0.5) + (-x) ** 2 + abs(x) + x // 1.0
     y.sum().backward()
     assert numpy.allclose(x.grad.numpy(), [-2 * 1.5 + 1.5 + 2 * 1.5 + 1, -2 * 2.0 + 1.5 + 2 * 2.0 + 1])
+
+
+@pytest.mark.parametrize("name,kw", [("relu", {}), ("elu", {}), ("selu", {}), ("celu", {"alpha": 0.5}),
+                                     ("leaky_relu", {"negative_slope": 0.1}), ("hardtanh", {}), ("relu6", {}),
+                                     ("threshold", {"threshold": 0.1, "value": 3.0}), ("silu", {}), ("mish", {}),
+                                     ("hardsigmoid", {}), ("hardswish", {})])
+def test_inplace_activations_write_through_the_one_inplace_path(name, kw):
+    import tapegrad.torch.nn.functional as F
+    x = tt.tensor([-1.5, 0.5, 2.0, -0.2], dtype=tt.float64, requires_grad=True)
+    want = getattr(F, name)(x, **kw)
+    y = x * 1
+    v, d = y[1:3], y.detach()
+    assert getattr(F, name)(y, inplace=True, **kw) is y
+    numpy.testing.assert_allclose(y.detach().numpy(), want.detach().numpy())
+    numpy.testing.assert_allclose(v.detach().numpy(), want.detach().numpy()[1:3])  # the view sees the write
+    numpy.testing.assert_allclose(d.numpy(), want.detach().numpy())  # and the detached alias
+    assert y._version == v._version == d._version == 1
+    (y.sum() + 2 * v.sum()).backward()
+    g = tt.autograd.grad((want.sum() + 2 * want[1:3].sum()), x)[0]
+    numpy.testing.assert_allclose(x.grad.numpy(), g.numpy())
+    with tt.no_grad():  # not recorded: still one write into the same memory
+        z = tt.tensor([-1.5, 0.5, 2.0, -0.2], dtype=tt.float64)
+        w = z[:2]
+        getattr(F, name)(z, inplace=True, **kw)
+        numpy.testing.assert_allclose(w.numpy(), want.detach().numpy()[:2])
+        assert w._version == 1
+
+
+def test_inplace_relu_of_a_leaf_that_requires_grad_is_refused():
+    import tapegrad.torch.nn.functional as F
+    x = tt.tensor([1.0, -1.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place"):
+        F.relu(x, inplace=True)

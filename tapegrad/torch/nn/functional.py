@@ -60,15 +60,12 @@ def _legacy(size_average: Any, reduce: Any) -> str:
     return "mean" if size_average and reduce else "sum" if reduce else "none"
 
 
-def _inplace_result(input: Tensor, res: Tensor) -> Tensor:
-    """Make ``input`` hold ``res`` (an in-place op such as ``relu_``), recorded when grad mode is on."""
-    input._check_inplace()
-    if res._node is not None:
-        input._data, input._node, input._idx = res._data, res._node, res._idx
-    else:
-        input._data[...] = res._data
-    input._version += 1
-    return input
+def _inplace_result(input: Tensor, fn: Any, saves_result: bool = False) -> Tensor:
+    """Write ``fn(input)`` into ``input`` (an ``inplace=True`` activation) through the dialect's one in-place
+    path: recorded when grad mode is on, seen by views and detached copies, counted in their shared version
+    counter; ``saves_result``: PyTorch's rule reads the result, so a later write to ``input`` fails backward."""
+    from .._functions import _inplace  # noqa: PLC0415 - the functions module imports this one's package
+    return _inplace(input, fn, saves_result=saves_result)
 
 
 # --- activations ------------------------------------------------------------------------------
@@ -76,8 +73,8 @@ def _inplace_result(input: Tensor, res: Tensor) -> Tensor:
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """``max(input, 0)`` elementwise."""
-    res = OPS.relu(_tensor(input, "relu", "input", 1))
-    return _inplace_result(input, res) if inplace else res
+    _tensor(input, "relu", "input", 1)
+    return _inplace_result(input, OPS.relu, saves_result=True) if inplace else OPS.relu(input)
 
 
 def relu_(input: Tensor) -> Tensor:
@@ -103,8 +100,7 @@ def _act(input: Tensor, name: str, op: Any, kernel: str | None, inplace: bool = 
         raise NotImplementedError(f'"{kernel}" not implemented for \'{_kind(input._data.dtype)}\'')
     if not inplace:
         return op(input, **params)
-    # the rule reads the input, which the write replaces: it gets a recorded copy (PyTorch saves a clone)
-    return _inplace_result(input, op(OPS.positive(input) if input.requires_grad else input, **params))
+    return _inplace_result(input, lambda t: op(t, **params))
 
 
 def _floating(input: Tensor, name: str) -> Tensor:
@@ -468,8 +464,8 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     else:
         noise = _random.default_generator.bernoulli(1 - p, tuple(input.shape), dtype=dt)
         noise = noise / dt.type(1 - p)
-    res = OPS.multiply(input, Tensor._make(to_device(noise, device_of(input._data))))
-    return _inplace_result(input, res) if inplace else res
+    mask = Tensor._make(to_device(noise, device_of(input._data)))
+    return _inplace_result(input, lambda t: OPS.multiply(t, mask)) if inplace else OPS.multiply(input, mask)
 
 
 # --- losses -----------------------------------------------------------------------------------
