@@ -491,4 +491,4 @@ def test_random_inplace_chains_through_views_match_pytorch(steps, seed):
     for r, g in zip(ref[1:], got[1:]):
         assert (r is None) == (g is None)
         if r is not None:
-            np.testing.assert_allclose(g, r, rtol=1e-10, equal_nan=True)
+            np.testing.assert_allclose(g, r, rtol=1e-10, atol=1e-14, equal_nan=True)  # 1 - tanh² of a large b cancels
