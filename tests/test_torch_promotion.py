@@ -82,9 +82,22 @@ def _outcome(f, lib):
             numpy.asarray(r.detach().numpy() if hasattr(r, "detach") else r).astype(numpy.complex128))
 
 
-def test_operators_give_pytorchs_dtype_values_and_errors():
+@pytest.mark.parametrize("default", ["float32", "float64"])
+def test_operators_give_pytorchs_dtype_values_and_errors(default):
     real_torch = pytest.importorskip("torch")
-    bad = []
+    bad: list = []
+    before = real_torch.get_default_dtype()
+    real_torch.set_default_dtype(getattr(real_torch, default))
+    tt.set_default_dtype(getattr(tt, default))
+    try:
+        _compare_grid(real_torch, bad)
+    finally:
+        real_torch.set_default_dtype(before)
+        tt.set_default_dtype(tt.float32)
+    assert not bad, f"{len(bad)} differ:\n" + "\n".join(bad[:30])
+
+
+def _compare_grid(real_torch, bad):
     n = 0
     for label, f in _cases():
         n += 1
@@ -93,7 +106,6 @@ def test_operators_give_pytorchs_dtype_values_and_errors():
                                    not numpy.allclose(want[3], got[3], rtol=2e-3, atol=1e-6, equal_nan=True)):
             bad.append(f"{label}: PyTorch {want[:3]}, tapegrad {got[:3]}")
     assert n > 3500
-    assert not bad, f"{len(bad)} of {n} differ:\n" + "\n".join(bad[:30])
 
 
 def test_a_python_float_or_complex_meets_an_int_tensor_in_the_default_dtype():
