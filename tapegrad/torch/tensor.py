@@ -259,34 +259,33 @@ def _to_torch_convention(g: Any) -> Any:
 
 _ARR = numpy.ndarray
 _NUMBERS = {bool: bool, int: int, float: float, complex: complex}
+_BOOL = numpy.dtype(numpy.bool_)
 #: The result dtype for each (result dtype NumPy gave, default dtype, operands' (dtype, group)...).
 _RESULT_TYPES: dict = {}
 
 
-def _promote(out: Any, datas: list | tuple, params: dict) -> Any:
+def _promote(out: Any, datas: list | tuple, params: dict, _arr: type = _ARR, _numbers: dict = _NUMBERS) -> Any:
     """An op's result in PyTorch's result type, where NumPy's differs (``_dtypes.result_type``: 0-d
     tensors and Python numbers count less than tensors of one or more dimensions; an integer meeting a
     float gives the float; Python floats are the default dtype); integer inputs to a floating function
     give the default dtype (unless a dtype was asked for)."""
     dt = out.dtype
-    n = len(datas)
     # the common cases: every array input of the result's dtype (a Python number then cannot change it),
-    # or one dtype in and a result of another category (comparisons) or floating from floating
-    if n == 2:
+    # or inputs of one dtype and a result of another category (comparisons) or floating from floating
+    if len(datas) == 2:
         a, b = datas
-        if a.__class__ is _ARR:
+        if a.__class__ is _arr:
             ad = a.dtype
-            c = b.__class__
-            if ad is dt:
-                if c in _NUMBERS or (c is _ARR and b.dtype is dt):
+            if b.__class__ is _arr:
+                if ad is b.dtype and (ad is dt or dt.kind not in "fc" or ad.kind in "fc"):
                     return out
-            elif c is _ARR and b.dtype is ad and (dt.kind not in "fc" or ad.kind in "fc"):
+            elif b.__class__ in _numbers and (ad is dt or dt is _BOOL):
                 return out
-        elif b.__class__ is _ARR and b.dtype is dt and a.__class__ in _NUMBERS:
+        elif b.__class__ is _arr and a.__class__ in _numbers and (b.dtype is dt or dt is _BOOL):
             return out
-    elif n == 1:
+    elif len(datas) == 1:
         a = datas[0]
-        if a.__class__ is _ARR:
+        if a.__class__ is _arr:
             ad = a.dtype
             if ad is dt or dt.kind not in "fc" or ad.kind in "fc":
                 return out
