@@ -264,7 +264,8 @@ _BOOL = numpy.dtype(numpy.bool_)
 _RESULT_TYPES: dict = {}
 
 
-def _promote(out: Any, datas: list | tuple, params: dict, _arr: type = _ARR, _numbers: dict = _NUMBERS) -> Any:
+def _promote(out: Any, datas: list | tuple, params: dict, _arr: type = _ARR, _numbers: dict = _NUMBERS,
+             _type: type = type, _len: Any = len) -> Any:
     """An op's result in PyTorch's result type, where NumPy's differs (``_dtypes.result_type``: 0-d
     tensors and Python numbers count less than tensors of one or more dimensions; an integer meeting a
     float gives the float; Python floats are the default dtype); integer inputs to a floating function
@@ -272,20 +273,20 @@ def _promote(out: Any, datas: list | tuple, params: dict, _arr: type = _ARR, _nu
     dt = out.dtype
     # the common cases: every array input of the result's dtype (a Python number then cannot change it),
     # or inputs of one dtype and a result of another category (comparisons) or floating from floating
-    if len(datas) == 2:
+    if _len(datas) == 2:
         a, b = datas
-        if a.__class__ is _arr:
+        if _type(a) is _arr:
             ad = a.dtype
-            if b.__class__ is _arr:
+            if _type(b) is _arr:
                 if ad is b.dtype and (ad is dt or dt.kind not in "fc" or ad.kind in "fc"):
                     return out
-            elif b.__class__ in _numbers and (ad is dt or dt is _BOOL):
+            elif _type(b) in _numbers and (ad is dt or dt is _BOOL):
                 return out
-        elif b.__class__ is _arr and a.__class__ in _numbers and (b.dtype is dt or dt is _BOOL):
+        elif _type(b) is _arr and _type(a) in _numbers and (b.dtype is dt or dt is _BOOL):
             return out
-    elif len(datas) == 1:
+    elif _len(datas) == 1:
         a = datas[0]
-        if a.__class__ is _arr:
+        if _type(a) is _arr:
             ad = a.dtype
             if ad is dt or dt.kind not in "fc" or ad.kind in "fc":
                 return out
