@@ -108,6 +108,33 @@ def _compare_grid(real_torch, bad):
     assert n > 3500
 
 
+FUNCTIONS = ["add", "sub", "mul", "div", "floor_divide", "remainder", "fmod", "pow", "atan2", "maximum", "minimum",
+             "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift", "lt", "le", "gt",
+             "ge", "eq", "ne"]
+
+
+def test_binary_functions_share_the_operators_rules():
+    real_torch = pytest.importorskip("torch")
+    bad = []
+    for dt in DTYPES:
+        for name in FUNCTIONS:
+            others = [(repr(s), s) for s in SCALARS] + [
+                (f"{od}{'[0-d]' if z else ''}", (od, z)) for od in DTYPES for z in (True, False)]
+            for label, o in others:
+                od = o[0] if isinstance(o, tuple) else o
+                if _skipped(dt, od) or _skipped(od, dt):
+                    continue
+
+                def f(lib, name=name, dt=dt, o=o):
+                    other = _make(lib, o[0], 1, o[1]) if isinstance(o, tuple) else o
+                    return getattr(lib, name)(_make(lib, dt), other)
+                want, got = _outcome(f, real_torch), _outcome(f, tt)
+                if want[:3] != got[:3] or (want[0] == "value" and
+                                           not numpy.allclose(want[3], got[3], rtol=2e-3, atol=1e-6, equal_nan=True)):
+                    bad.append(f"torch.{name}({dt}, {label}): PyTorch {want[:3]}, tapegrad {got[:3]}")
+    assert not bad, f"{len(bad)} differ:\n" + "\n".join(bad[:30])
+
+
 def test_a_python_float_or_complex_meets_an_int_tensor_in_the_default_dtype():
     i = tt.tensor([1, 2])
     assert (i * 0.5).dtype == tt.float32

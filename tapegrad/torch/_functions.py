@@ -414,7 +414,9 @@ def add(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
 
 def sub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
     """``input - alpha * other``."""
-    return OPS.subtract(_scalar_or(input), _scaled(_scalar_or(other), alpha))
+    a, b = _scalar_or(input), _scalar_or(other)
+    _check_sub(a, b)
+    return OPS.subtract(a, _scaled(b, alpha))
 
 
 subtract = sub
@@ -422,7 +424,9 @@ subtract = sub
 
 def rsub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
     """``other - alpha * input``."""
-    return OPS.subtract(_scalar_or(other), _scaled(_scalar_or(input), alpha))
+    a, b = _scalar_or(other), _scalar_or(input)
+    _check_sub(a, b)
+    return OPS.subtract(a, _scaled(b, alpha))
 
 
 def mul(input: Any, other: Any) -> Tensor:
@@ -442,6 +446,8 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
     a, b = _scalar_or(input), _scalar_or(other)
     if rounding_mode is None:
         return OPS.divide(a, b)
+    if rounding_mode in ("floor", "trunc"):
+        _binary_checks(rounding_mode + "_divide", a, b)
     ints = _is_int(a) and _is_int(b)
     if rounding_mode == "floor":
         return OPS.floor_divide(a, b) if ints else OPS.floor(OPS.divide(a, b))
@@ -461,12 +467,16 @@ def floor_divide(input: Any, other: Any) -> Tensor:
 
 def remainder(input: Any, other: Any) -> Tensor:
     """Python's ``%`` (the result has the divisor's sign)."""
-    return OPS.remainder(_scalar_or(input), _scalar_or(other))
+    a, b = _scalar_or(input), _scalar_or(other)
+    _binary_checks("remainder", a, b)
+    return OPS.remainder(a, b)
 
 
 def fmod(input: Any, other: Any) -> Tensor:
     """C's ``fmod`` (the result has the dividend's sign)."""
-    return OPS.fmod(_scalar_or(input), _scalar_or(other))
+    a, b = _scalar_or(input), _scalar_or(other)
+    _binary_checks("fmod", a, b)
+    return OPS.fmod(a, b)
 
 
 def _base_tensor(base: Any, exponent: Tensor) -> Any:
@@ -478,8 +488,9 @@ def _base_tensor(base: Any, exponent: Tensor) -> Any:
 
 def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001 - PyTorch's name
     """``input ** exponent`` (either may be a Python number)."""
-    e = _scalar_or(exponent)
-    return OPS.power(_base_tensor(_scalar_or(input), e), e)
+    a, e = _scalar_or(input), _scalar_or(exponent)
+    rt = _binary_checks("power", a, e) if isinstance(a, Tensor) or isinstance(e, Tensor) else None
+    return _bool_power(OPS.power(_base_tensor(a, e), e), rt)
 
 
 def float_power(input: Any, exponent: Any) -> Tensor:
@@ -490,8 +501,10 @@ def float_power(input: Any, exponent: Any) -> Tensor:
     return OPS.power(_base_tensor(a, e), e)
 
 
-def atan2(input: Tensor, other: Any) -> Tensor:
-    return OPS.arctan2(_t(input, "atan2"), _scalar_or(other))
+def atan2(input: Tensor, other: Tensor) -> Tensor:
+    a, b = _t(input, "atan2"), _t(other, "atan2", 2, "other")
+    _binary_checks("atan2", a, b)
+    return OPS.arctan2(a, b)
 
 
 arctan2 = atan2
@@ -499,12 +512,16 @@ arctan2 = atan2
 
 def maximum(input: Tensor, other: Tensor) -> Tensor:
     """Elementwise maximum (NaN propagates)."""
-    return OPS.maximum(_t(input, "maximum"), _t(other, "maximum", 2, "other"))
+    a, b = _t(input, "maximum"), _t(other, "maximum", 2, "other")
+    _binary_checks("maximum", a, b)
+    return OPS.maximum(a, b)
 
 
 def minimum(input: Tensor, other: Tensor) -> Tensor:
     """Elementwise minimum (NaN propagates)."""
-    return OPS.minimum(_t(input, "minimum"), _t(other, "minimum", 2, "other"))
+    a, b = _t(input, "minimum"), _t(other, "minimum", 2, "other")
+    _binary_checks("minimum", a, b)
+    return OPS.minimum(a, b)
 
 
 def fmax(input: Tensor, other: Tensor) -> Tensor:
@@ -533,7 +550,10 @@ def _compare(name: str, opname: str) -> Callable:
     op = getattr(OPS, opname)
 
     def f(input: Tensor, other: Any) -> Tensor:
-        return op(_t(input, name), _scalar_or(other))
+        a, b = _t(input, name), _scalar_or(other)
+        if opname in _NO_KERNEL:
+            _binary_checks(opname, a, b)
+        return op(a, b)
     f.__name__ = f.__qualname__ = name
     f.__doc__ = f"Elementwise ``{name}`` as a bool tensor."
     return f
@@ -543,7 +563,8 @@ _COMPARE = {"eq": "equal", "ne": "not_equal", "not_equal": "not_equal", "lt": "l
             "le": "less_equal", "less_equal": "less_equal", "gt": "greater", "greater": "greater",
             "ge": "greater_equal", "greater_equal": "greater_equal", "logical_and": "logical_and",
             "logical_or": "logical_or", "logical_xor": "logical_xor", "bitwise_and": "bitwise_and",
-            "bitwise_or": "bitwise_or", "bitwise_xor": "bitwise_xor"}
+            "bitwise_or": "bitwise_or", "bitwise_xor": "bitwise_xor", "bitwise_left_shift": "left_shift",
+            "bitwise_right_shift": "right_shift"}
 _COMPARE_FUNCS = {name: _compare(name, op) for name, op in _COMPARE.items()}
 globals().update(_COMPARE_FUNCS)
 
@@ -1818,6 +1839,41 @@ def _check_kernel(name: str, rt: numpy.dtype, other: Any, cuda: bool = False) ->
             raise RuntimeError("ZeroDivisionError")
 
 
+#: Dtype kinds of a binary op's operand for which the op may refuse or convert (see _binary_checks).
+_CHECKED_KINDS = {name: kinds + "biu" * (name in ("power", "floor_divide", "trunc_divide", "remainder", "fmod"))
+                  for name, (_kernel, kinds) in _NO_KERNEL.items()}
+_CHECKED_KINDS.update(power="biu", maximum="c", minimum="c")
+
+
+def _binary_checks(name: str, a: Any, b: Any) -> numpy.dtype | None:
+    """PyTorch's refusals of out-of-place binary op ``name`` (an OPS name) on ``a`` and ``b`` (``b`` the
+    exponent or divisor), shared by the operators and the functions; returns the result type where it was
+    needed (None when the operands were plain: a tensor with a tensor of its dtype or a number of its
+    category, nothing to refuse)."""
+    t = a if isinstance(a, Tensor) else b
+    d = t._data.dtype
+    o = b if t is a else a
+    c = o.__class__
+    if d.kind not in _CHECKED_KINDS.get(name, "") and ((c is _float and d.kind in "fc") or (c is _int and d.kind != "b")
+                                                       or (c is Tensor and o._data.dtype is d)):
+        return None
+    if name == "subtract":
+        _check_sub(a, b)
+    if name == "power" and type(b) is _int and b < 0 and isinstance(a, Array) and a._data.dtype.kind in "biu":
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    rt = _result_type(a, b)
+    if rt is not None:
+        if name in ("maximum", "minimum") and rt.kind == "c":
+            raise RuntimeError(f"{name} not implemented for complex tensors.")
+        _check_kernel(name, rt, b, t.is_cuda)
+    return rt
+
+
+def _bool_power(res: Tensor, rt: numpy.dtype | None) -> Tensor:
+    """A bool tensor to a Python bool power stays bool (NumPy gives int8)."""
+    return OPS.astype(res, rt) if rt is not None and rt.kind == "b" and res._data.dtype.kind != "b" else res
+
+
 def _update(self: Tensor, name: str, other: Any, compute: Callable, *, alpha: Any = 1) -> Tensor:
     """The in-place form of binary op ``name`` (``+=``, ``add_``...): PyTorch's checks in PyTorch's order
     (the op's own, the result type's cast to ``self``'s dtype, the kernel's dtypes), then ``_inplace``."""
@@ -1870,22 +1926,15 @@ def _operator(name: str, reflected: bool = False) -> Callable:
     """Tensor's operator for binary op ``name`` (``__floordiv__``, ``__and__``...; ``reflected``: the
     tensor is the right operand): PyTorch's refusals for the result type, then the op."""
     op = getattr(OPS, name)
-    refused = _NO_KERNEL.get(name, ("", ""))[1] + "biu" * (name in ("power", "floor_divide", "remainder"))
-    fast = "".join(k for k in "biufc" if k not in refused)  # operand kinds with nothing to refuse
+    fast = "".join(k for k in "biufc" if k not in _CHECKED_KINDS[name])  # operand kinds with nothing to refuse
 
     def checked(self: Tensor, other: Any) -> Any:
         if isinstance(other, (numpy.generic, list, tuple)):
             other = _scalar_or(other)
         a, b = (other, self) if reflected else (self, other)
-        if name == "power" and type(b) is _int and b < 0 and self._data.dtype.kind in "biu" and not reflected:
-            raise RuntimeError("Integers to negative integer powers are not allowed.")
-        rt = _result_type(a, b)
-        if rt is not None:
-            _check_kernel(name, rt, b, self.is_cuda)
+        rt = _binary_checks(name, a, b)
         res = op(a, b)
-        if name == "power" and rt is not None and rt.kind == "b" and res._data.dtype.kind != "b":
-            res = OPS.astype(res, rt)  # bool ** Python bool stays bool (NumPy gives int8)
-        return res
+        return _bool_power(res, rt) if name == "power" else res
 
     # the common cases first: a float tensor with a float, a tensor with an int or a tensor of its dtype
     if reflected:
