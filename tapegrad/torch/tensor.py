@@ -296,6 +296,15 @@ def _promote(out: Any, datas: list | tuple, params: dict, _arr: type = _ARR, _nu
 def _promote_slow(out: Any, datas: list | tuple, params: dict, dt: numpy.dtype) -> Any:
     if params.get("dtype") is not None or dt.kind not in "biufc":
         return out
+    buffers = 0
+    for d in datas:  # every input a buffer of the result's dtype (on a device too) or a Python number
+        if d.__class__ not in _NUMBERS:
+            if getattr(d, "dtype", None) is not dt:
+                break
+            buffers += 1
+    else:
+        if buffers:
+            return out
     key = [dt, _dtypes._DEFAULT[0]]
     for d in datas:
         t = _NUMBERS.get(d.__class__)
