@@ -294,6 +294,8 @@ def _promote(out: Any, datas: list | tuple, params: dict, _arr: type = _ARR, _nu
 
 
 def _promote_slow(out: Any, datas: list | tuple, params: dict, dt: numpy.dtype) -> Any:
+    """``_promote`` for inputs of mixed dtypes, or not NumPy arrays: PyTorch's dtype for the result,
+    cached by the inputs' dtypes and kinds (tensors of one or more dimensions, 0-d, Python numbers)."""
     if params.get("dtype") is not None or dt.kind not in "biufc":
         return out
     buffers = 0
