@@ -492,3 +492,37 @@ def test_random_inplace_chains_through_views_match_pytorch(steps, seed):
         assert (r is None) == (g is None)
         if r is not None:
             np.testing.assert_allclose(g, r, rtol=1e-10, atol=1e-14, equal_nan=True)  # 1 - tanh² of a large b cancels
+
+
+def test_an_ops_own_alias_of_an_updated_parameter_is_not_taken_for_a_modified_one():
+    # F.linear transposes its weight with the op itself (no view function links the result); once a
+    # view of the weight exists and the weight was updated in place, that alias saved for backward
+    # used to count from 0 against its memory's 1 and fail the next step (W7's training loop)
+    W = tt.tensor(np.ones((3, 5)), requires_grad=True)
+    x = tt.tensor(np.ones((2, 5)))
+    kept = []
+    for _ in range(3):
+        tt.nn.functional.linear(x, W).sum().backward()
+        with tt.no_grad():
+            W -= 0.1 * W.grad
+            W.grad = None
+        kept.append(W.T)
+    np.testing.assert_allclose(W.detach().numpy(), 1 - 3 * 0.1 * 2)
+
+
+def test_a_write_to_the_weight_after_the_forward_is_still_caught_through_the_ops_alias():
+    W = tt.tensor(np.ones((3, 5)), requires_grad=True)
+    view = W.T  # noqa: F841 - a view: the weight's memory has a shared counter
+    loss = tt.nn.functional.linear(tt.tensor(np.ones((2, 5))), W).sum()
+    with tt.no_grad():
+        W.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
+    # a counter made after the forward is not the one the forward saved: no false alarm
+    W2 = tt.tensor(np.ones((3, 5)), requires_grad=True)
+    with tt.no_grad():
+        W2.mul_(2)
+    loss = tt.nn.functional.linear(tt.tensor(np.ones((2, 5))), W2).sum()
+    view2 = W2.T  # noqa: F841
+    loss.backward()
+    np.testing.assert_allclose(W2.grad.numpy(), np.full((3, 5), 2.0))

@@ -272,6 +272,11 @@ class Array:
         """Count one in-place write (a dialect whose arrays share memory counts it in all of them)."""
         self._version += 1
 
+    def _version_at_save(self) -> int:
+        """The version a node that saves this array checks it against later (a dialect whose arrays
+        share memory first joins this one to the counter of its memory)."""
+        return self._version
+
     def _rebind(self, res: "Array") -> None:
         """Become the recorded result ``res`` of an update of this array (same Python object)."""
         data = res._data

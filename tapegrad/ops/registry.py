@@ -765,8 +765,8 @@ def _versions(op: Op, args: tuple, res: Any, saved: list | None) -> list:
     for i in idx:
         a = args[i]
         if isinstance(a, Array) and saved is not None and saved[i] is not None:
-            out.append((_weakref(a), a._version, f"input {i}"))
+            out.append((_weakref(a), a._version_at_save(), f"input {i}"))
     if op.save_out:
         for k, r in enumerate(res if isinstance(res, tuple) else (res,)):
-            out.append((_weakref(r), r._version, f"output {k}"))
+            out.append((_weakref(r), r._version_at_save(), f"output {k}"))
     return out

@@ -18,6 +18,7 @@ from .._core import engine
 from .._core.array import OPS, Array, refuse_traced
 from .._core.errors import AutogradError
 from .._core.mode import GRAD_ENABLED
+from .._core import node as _node_mod
 from .._core.node import Node
 from ..backend import device_of, is_device_buffer, to_host
 from . import _dtypes
@@ -169,12 +170,14 @@ class _Storage:
     nothing on the hot path); an in-place write moves all of them at once, and ``n``, the count itself,
     which outlives any one of them."""
 
-    __slots__ = ("refs", "limit", "n", "__weakref__")
+    __slots__ = ("refs", "limit", "n", "since", "__weakref__")
 
     def __init__(self, t: "Tensor") -> None:
         self.refs = [weakref.ref(t)]
         self.limit = 8
         self.n = t._version
+        # nodes recorded before now saved no member of this counter (see Tensor._saved_alias)
+        self.since = next(_node_mod._seq)
         key = id(_owner(t._data))
         _BY_OWNER[key] = weakref.ref(self, lambda r, key=key: _BY_OWNER.get(key) is r and _BY_OWNER.pop(key))
 
@@ -542,7 +545,9 @@ class Tensor(Array):
         b = buf.base
         ref = _BY_OWNER.get(id(buf if b is None else b))
         g = None if ref is None else ref()
-        if g is None:
+        if g is None or (b is not None and g.since > node.seq):
+            # an alias no view function linked, of memory whose counter is younger than the node: the
+            # counter started from another tensor's version, not from the one this alias had when saved
             return None
         t = Tensor._make(buf)
         t._version = g.n
@@ -550,6 +555,19 @@ class Tensor(Array):
             t._node, t._idx = node.parents[k], node.pidx[k] if node.pidx is not None else None
             t._strided = b is not None
         return t
+
+    def _version_at_save(self) -> int:
+        """This tensor's version, after joining the version counter of its memory if it is an alias that
+        no view function linked (an op's own transpose, reshape... of a tensor with views): as in
+        PyTorch, every tensor over one memory counts the writes to it."""
+        if self._storage is None and _BY_OWNER:
+            ref = _BY_OWNER.get(id(_owner(self._data)))
+            g = None if ref is None else ref()
+            if g is not None:
+                g.add(self)
+                self._storage = g
+                self._version = g.n
+        return self._version
 
     def __getitem__(self, key: Any) -> "Tensor":
         key = _basic_key(key, self._data.ndim)
