@@ -17,7 +17,7 @@ from tapegrad._core.array import Array
 from tapegrad._core.mode import StateScope
 from tapegrad.ndarray import ndarray
 from tapegrad.ops.registry import REGISTRY
-from tapegrad.ops.samples import op_cases
+from tapegrad.ops.samples import registry_cases
 
 F64, F32 = numpy.dtype(numpy.float64), numpy.dtype(numpy.float32)
 
@@ -142,15 +142,7 @@ def test_ranges_match_pytorch_on_random_bounds():
 # --- every registry op in float64, forward and backward to order 2 ---------------------------------
 
 
-def _cases():
-    for name, op in REGISTRY.items():
-        if op.samples is None:
-            continue
-        for i, case in enumerate(op_cases(op)):
-            yield pytest.param(op, case, id=f"{name}-{i}")
-
-
-CASES = list(_cases())
+CASES = [pytest.param(op, case, id=i) for op, case, i in registry_cases(REGISTRY)]
 
 
 def _low(x) -> bool:

@@ -9,19 +9,11 @@ import pytest
 import tapegrad  # noqa: F401 - declares the ops
 from tapegrad.ndarray import ndarray
 from tapegrad.ops.registry import REGISTRY
-from tapegrad.ops.samples import op_cases
+from tapegrad.ops.samples import registry_cases
 from tapegrad.testing import check_grads
 
 
-def _cases():
-    for name, op in REGISTRY.items():
-        if op.samples is None:
-            continue
-        for i, case in enumerate(op_cases(op)):
-            yield pytest.param(op, case, id=f"{name}-{i}")
-
-
-CASES = list(_cases())
+CASES = [pytest.param(op, case, id=i) for op, case, i in registry_cases(REGISTRY)]
 
 
 def _reference(op):

@@ -104,3 +104,9 @@ def op_cases(op: Any) -> list:
     """An op's sample cases, drawn from a generator seeded by the op's name: the same inputs in
     every run (``zlib.crc32``, not ``hash()``, which Python salts per process)."""
     return list(op.samples(numpy.random.default_rng(zlib.crc32(op.name.encode()))))
+
+
+def registry_cases(registry: dict) -> list:
+    """``(op, case, id)`` for every sample case of every op in ``registry`` that has samples."""
+    return [(op, case, f"{name}-{i}") for name, op in registry.items() if op.samples is not None
+            for i, case in enumerate(op_cases(op))]
