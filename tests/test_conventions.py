@@ -91,3 +91,16 @@ def test_power_at_zero_to_the_zero_has_zero_slope_at_order_two_and_in_x_times_it
     assert tg.grad(lambda x: x ** 0)(0.0) == 0.0
     numpy.testing.assert_array_equal(
         tg.grad(lambda x: np.sum(np.power(x, numpy.array([0.0, 2.0]))))(numpy.array([0.0, 3.0])), [0.0, 6.0])
+
+
+def test_sign_of_a_complex_number_has_the_derivative_of_z_over_its_modulus():
+    # d/dz of z/|z| along a direction t: (t - z * Re(conj(z) t) / |z|^2) / |z|; checked against central
+    # differences of the real function Re(conj(c) * sign(z)) in the functional API's convention
+    z0, c = 0.6 - 0.8j, 0.3 + 0.5j
+    f = lambda z: np.real(np.conj(c) * np.sign(z))  # noqa: E731
+    g = complex(tg.grad(f)(numpy.complex128(z0)))
+    h = 1e-6
+    dx = (float(f(numpy.complex128(z0 + h))) - float(f(numpy.complex128(z0 - h)))) / (2 * h)
+    dy = (float(f(numpy.complex128(z0 + 1j * h))) - float(f(numpy.complex128(z0 - 1j * h)))) / (2 * h)
+    assert g == pytest.approx(dx - 1j * dy, abs=1e-8)
+    assert g != 0
