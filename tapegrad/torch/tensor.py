@@ -170,7 +170,7 @@ class _Storage:
     nothing on the hot path); an in-place write moves all of them at once, and ``n``, the count itself,
     which outlives any one of them."""
 
-    __slots__ = ("refs", "limit", "n", "since", "__weakref__")
+    __slots__ = ("refs", "limit", "n", "since", "owner", "__weakref__")
 
     def __init__(self, t: "Tensor") -> None:
         self.refs = [weakref.ref(t)]
@@ -178,7 +178,10 @@ class _Storage:
         self.n = t._version
         # nodes recorded before now saved no member of this counter (see Tensor._saved_alias)
         self.since = next(_node_mod._seq)
-        key = id(_owner(t._data))
+        # kept alive with the entry, so that its id (the key) names no other buffer while the entry lives,
+        # also once every member has let go of it (``t.data = ...``, ``module.double()``)
+        self.owner = _owner(t._data)
+        key = id(self.owner)
         _BY_OWNER[key] = weakref.ref(self, lambda r, key=key: _BY_OWNER.get(key) is r and _BY_OWNER.pop(key))
 
     def live(self) -> list:
