@@ -336,13 +336,16 @@ def checkpoint(fun: Callable) -> Callable:
             return out
 
         def backward(gs: list) -> list:
-            xs = [_variable(type(a)._make(a._data)) if isinstance(a, Array) else a for a in leaves]
+            # a backward that builds a graph (grad of grad) recomputes from the inputs themselves, so
+            # that the gradients it returns stay functions of them; otherwise from detached copies
+            create = RECORDING.get()
+            xs = [_variable(a if create else type(a)._make(a._data)) if isinstance(a, Array) else a for a in leaves]
             with StateScope(recording=True, grad_enabled=True):
                 ys = flatten(fun(*unflatten(tree, xs), **kwargs))[0]
             heads = [(y, g) for y, g in zip(ys, gs) if g is not None and _is_traced(y)]
             want = [x for x, a in zip(xs, leaves) if _is_traced(a)]
-            res = iter(engine.backward([y for y, _ in heads], [g for _, g in heads], variables=want)
-                       if heads else [None] * len(want))
+            res = iter(engine.backward([y for y, _ in heads], [g for _, g in heads], variables=want,
+                                       retain_graph=create, create_graph=create) if heads else [None] * len(want))
             return [next(res) if _is_traced(a) else None for a in leaves]
         return _record(f"checkpoint({getattr(fun, '__name__', 'fun')})", args, out, backward)
     return wrapped
