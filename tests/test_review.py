@@ -38,3 +38,18 @@ def test_second_order_through_checkpoint_is_not_zero():
         s = np.sum(gx)
     s.backward()
     numpy.testing.assert_allclose(x.grad.asnumpy(), want.sum(axis=0), rtol=1e-6, atol=1e-8)
+
+
+def test_power_mixed_second_derivative_at_exponent_zero():
+    # d/dy (y x**(y-1)) = x**(y-1) (1 + y log x) is 1/x at y == 0; the rule took the exponent as 1
+    # wherever y == 0 (HIPS autograd's rule), which gave x
+    x0, y0 = numpy.array([2.0, 3.0, 0.5]), numpy.zeros(3)
+
+    def dfdx(y):  # d/dx sum(x**y) at x0, in NumPy
+        return y * x0 ** (y - 1)
+    want = numpy.diag(_fd_hessian(dfdx, y0))
+    got = tg.grad(lambda y: np.sum(tg.grad(lambda x, y: np.sum(x ** y))(x0, y) * numpy.array([1.0, 1.0, 1.0])))(y0)
+    numpy.testing.assert_allclose(got, want, rtol=1e-6)
+    numpy.testing.assert_allclose(want, 1 / x0, rtol=1e-6)
+    # the first derivative at x == 0, y == 0 stays 0 (x**0 == 1 has slope 0), not NaN
+    numpy.testing.assert_array_equal(tg.grad(lambda x: np.sum(x ** numpy.array([0.0, 1.0])))(numpy.zeros(2)), [0, 1])

@@ -140,11 +140,12 @@ def _(g, x, y, out, needs):
     gx = gy = None
     if needs[0]:
         # y * x**(y - 1) is 0 * 0**-1 = NaN at y == 0, x == 0, where x**0 == 1 has slope 0: the
-        # exponent is taken as 1 where y == 0 (as HIPS autograd and PyTorch do)
+        # exponent is taken as 1 there. Only there: at x != 0 the exponent y - 1 keeps the mixed
+        # derivative d/dy (y x**(y-1)) = 1/x at y == 0 (HIPS's where(y, y - 1, 1) gives x)
         if isinstance(y, (int, float, complex)):
             gx = g * y * T.power(x, y - 1 if y != 0 else 1)
         else:
-            gx = g * y * T.power(x, T.where(y != 0, y - 1, 1))
+            gx = g * y * T.power(x, T.where((y != 0) | (x != 0), y - 1, 1))
     if needs[1]:
         # d/dy x**y = x**y log x. A real result: taken as 0 where x <= 0 (there only integer y are
         # real-valued). A complex result: the principal log, taken as 0 where x == 0.
