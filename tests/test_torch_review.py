@@ -33,3 +33,25 @@ def test_replaced_data_lends_its_counter_to_no_other_tensor():
     w.mul_(0.5)
     z.backward()
     numpy.testing.assert_allclose(x.grad.numpy(), 400 * x.detach().numpy())
+
+
+def test_a_view_of_data_does_not_read_as_a_write_to_a_saved_tensor():
+    # `.data` has a version counter of its own in PyTorch; a view of it (`a.data[0]`, printing a row) made
+    # a counter for the memory that started at .data's version 0, and a backward that had saved `a` at
+    # version 1 (after a.mul_) failed with a false "modified by an inplace operation" once `a` was gone
+    x = torch.ones(3, requires_grad=True)
+    a = x * 1
+    a.mul_(2)
+    b = (a * a).sum()
+    d = a.data
+    del a
+    d[0]
+    b.backward()  # PyTorch 2.13: no error, x.grad == [8, 8, 8]
+    numpy.testing.assert_array_equal(x.grad.numpy(), [8.0, 8.0, 8.0])
+    # a write through .data goes unseen in both systems; one through detach() is seen
+    x = torch.ones(3, requires_grad=True)
+    a = x * 1
+    b = (a * a).sum()
+    a.data.add_(1)
+    b.backward()
+    numpy.testing.assert_array_equal(x.grad.numpy(), [4.0, 4.0, 4.0])

@@ -181,6 +181,8 @@ class _Storage:
         # kept alive with the entry, so that its id (the key) names no other buffer while the entry lives,
         # also once every member has let go of it (``t.data = ...``, ``module.double()``)
         self.owner = _owner(t._data)
+        if "_untracked" in t.__dict__:  # ``.data``'s counter, PyTorch's own: not the memory's counter
+            return
         key = id(self.owner)
         _BY_OWNER[key] = weakref.ref(self, lambda r, key=key: _BY_OWNER.get(key) is r and _BY_OWNER.pop(key))
 
@@ -596,7 +598,10 @@ class Tensor(Array):
 
     @property
     def data(self) -> "Tensor":
-        return Tensor._make(self._data)
+        """The same memory with a version counter of its own (writes through it go unseen, as in PyTorch)."""
+        t = Tensor._make(self._data)
+        t._untracked = True
+        return t
 
     @data.setter
     def data(self, value: "Tensor") -> None:
