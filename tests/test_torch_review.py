@@ -55,3 +55,37 @@ def test_a_view_of_data_does_not_read_as_a_write_to_a_saved_tensor():
     a.data.add_(1)
     b.backward()
     numpy.testing.assert_array_equal(x.grad.numpy(), [4.0, 4.0, 4.0])
+
+
+def test_real_and_imag_are_views_of_a_complex_tensor():
+    # .real/.imag were copies (the ops copy), so writes through them were silently lost; PyTorch 2.13:
+    # x.real.mul_(2); x.imag.add_(1) on [1+2j, 3-1j] gives [2+3j, 6+0j]
+    x = torch.tensor([1 + 2j, 3 - 1j])
+    r = x.real
+    r.mul_(2)
+    x.imag.add_(1)
+    numpy.testing.assert_array_equal(x.numpy(), [2 + 3j, 6 + 0j])
+    assert r._version == x._version == 2 and r._base is x
+    y = torch.tensor([1.0, 2.0])  # a real tensor's .real is the tensor; .imag is refused
+    assert y.real is y
+    try:
+        y.imag
+    except RuntimeError as e:
+        assert "non-complex" in str(e)
+    else:
+        raise AssertionError("imag of a real tensor")
+    # gradients through the parts, and a write through one part to a saved other part is detected
+    z = torch.tensor([1 + 2j, 3 - 1j], requires_grad=True)
+    w = z * (1 + 1j)
+    ((w.real ** 2).sum() + (w.imag * 3).sum()).backward()
+    numpy.testing.assert_allclose(z.grad.numpy(), [1 + 5j, 11 - 5j])  # PyTorch 2.13
+    w = z * 2
+    e = (w.real * w.real).sum()
+    with torch.no_grad():
+        w.imag.mul_(2)
+    try:
+        e.backward()
+    except RuntimeError as err:
+        assert "modified by an inplace operation" in str(err)
+    else:
+        raise AssertionError("the write through .imag went unseen")

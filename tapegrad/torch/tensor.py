@@ -244,6 +244,14 @@ def _link_views(base: "Tensor", res: Any, view_fn: Callable) -> Any:
     return res
 
 
+def _part(t: "Tensor", op: Any, attr: str) -> "Tensor":
+    """``op(t)`` (``OPS.real`` or ``OPS.imag``, which copy) over the part of ``t``'s memory it shows,
+    linked to ``t`` as a view (the op's node keeps no buffer of its output)."""
+    res = op(t)
+    res._data = getattr(t._data, attr)
+    return _link_views(t, res, lambda b, i: op(b))
+
+
 def _basic_key(key: Any, ndim: int) -> Any:
     """``key`` with an Ellipsis appended where it picks one element with integers, so that NumPy returns
     a 0-d view instead of a scalar (``x[0]`` of a vector is a view in PyTorch)."""
@@ -586,11 +594,15 @@ class Tensor(Array):
 
     @property
     def real(self) -> "Tensor":
-        return _link_views(self, OPS.real(self), lambda b, i: OPS.real(b))
+        """The real part: a view of a complex tensor (writes through it change the tensor); a real tensor itself."""
+        return _part(self, OPS.real, "real") if self._data.dtype.kind == "c" else self
 
     @property
     def imag(self) -> "Tensor":
-        return _link_views(self, OPS.imag(self), lambda b, i: OPS.imag(b))
+        """The imaginary part, a view of a complex tensor (writes through it change the tensor)."""
+        if self._data.dtype.kind != "c":
+            raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
+        return _part(self, OPS.imag, "imag")
 
     @property
     def T(self) -> "Tensor":
