@@ -53,3 +53,23 @@ def test_power_mixed_second_derivative_at_exponent_zero():
     numpy.testing.assert_allclose(want, 1 / x0, rtol=1e-6)
     # the first derivative at x == 0, y == 0 stays 0 (x**0 == 1 has slope 0), not NaN
     numpy.testing.assert_array_equal(tg.grad(lambda x: np.sum(x ** numpy.array([0.0, 1.0])))(numpy.zeros(2)), [0, 1])
+
+
+def test_checkpoint_of_a_closure_over_the_differentiated_variable():
+    # the forward ran unrecorded and the recomputation only sees the arguments, so what flowed
+    # through a closure was silently lost (0, and half of d(w*w)/dw); HIPS autograd gives 2.0
+    numpy.testing.assert_allclose(tg.grad(lambda w: tg.checkpoint(lambda x: x * w)(2.0))(3.0), 2.0)
+    numpy.testing.assert_allclose(tg.grad(lambda w: tg.checkpoint(lambda x: x * w)(w))(3.0), 6.0)
+    w0 = numpy.array([0.3, -1.2])
+
+    def f(w):
+        return np.sum(tg.checkpoint(lambda x: np.sin(x * w) * w)(w ** 2))
+
+    def fn(w):
+        return numpy.sum(numpy.sin(w ** 3) * w)
+    fd = numpy.array([(fn(w0 + e) - fn(w0 - e)) / 2e-6 for e in numpy.eye(2) * 1e-6])
+    numpy.testing.assert_allclose(tg.grad(f)(w0), fd, rtol=1e-6)
+    # forward mode sees through checkpoint, with or without a closure
+    numpy.testing.assert_allclose(tg.jvp(f, (w0,), (numpy.array([1.0, 0.0]),))[1], fd[0], rtol=1e-6)
+    numpy.testing.assert_allclose(tg.jvp(tg.checkpoint(lambda x: np.sum(np.sin(x))), (w0,), (numpy.ones(2),))[1],
+                                  numpy.sum(numpy.cos(w0)), rtol=1e-12)

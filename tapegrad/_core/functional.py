@@ -16,6 +16,7 @@ from . import engine, forward
 from .array import OPS, Array
 from .custom import record_custom
 from .mode import RECORDING, StateScope
+from .node import _seq as node_seq
 from .tree import flatten, flatten_like, size, unflatten
 from ..backend import device_of, ones_like, to_device, zeros_like
 
@@ -326,13 +327,19 @@ def _record(name: str, args: Any, out: Any, backward: Callable) -> Any:
 
 
 def checkpoint(fun: Callable) -> Callable:
-    """``fun`` whose intermediates are not kept for backward: they are recomputed when needed."""
+    """``fun`` whose intermediates are not kept for backward: they are recomputed when needed. A
+    ``fun`` that reads traced values it is not given (a closure over the differentiated variable)
+    is differentiated as an ordinary function (its intermediates are then kept)."""
     @functools.wraps(fun)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         leaves, tree = flatten(args)
-        with StateScope(recording=False, grad_enabled=False):
-            out = fun(*args, **kwargs)
-        if not any(_is_traced(a) for a in leaves):
+        start = next(node_seq)
+        # recorded as usual on identities of the arguments, to see whether it reads anything else
+        # traced (the argument itself through a closure too); this tape is dropped below
+        xs = [OPS.positive(a) if _is_traced(a) else a for a in leaves]
+        out = fun(*unflatten(tree, xs), **kwargs)
+        own = {x._node for x in xs if _is_traced(x)}
+        if not own or _reads_other(flatten(out)[0], own, start):
             return out
 
         def backward(gs: list) -> list:
@@ -349,6 +356,22 @@ def checkpoint(fun: Callable) -> Callable:
             return [next(res) if _is_traced(a) else None for a in leaves]
         return _record(f"checkpoint({getattr(fun, '__name__', 'fun')})", args, out, backward)
     return wrapped
+
+
+def _reads_other(outs: list, own: set, start: int) -> bool:
+    """Whether the tape of ``outs`` reaches a node older than node number ``start`` (recorded before
+    the call) other than the nodes ``own`` of the call's arguments: a traced value it closes over."""
+    stack = [o._node for o in outs if _is_traced(o)]
+    seen: set = set()
+    while stack:
+        n = stack.pop()
+        if n in own or n in seen:
+            continue
+        if n.seq < start:
+            return True
+        seen.add(n)
+        stack.extend(p for p in n.parents if p is not None)
+    return False
 
 
 class custom_vjp:  # noqa: N801 - JAX's name
