@@ -3,6 +3,7 @@ against central finite differences in float64 (and HIPS autograd where it has th
 from __future__ import annotations
 
 import numpy
+import pytest
 
 import tapegrad as tg
 from tapegrad import autograd as ag
@@ -73,3 +74,17 @@ def test_checkpoint_of_a_closure_over_the_differentiated_variable():
     numpy.testing.assert_allclose(tg.jvp(f, (w0,), (numpy.array([1.0, 0.0]),))[1], fd[0], rtol=1e-6)
     numpy.testing.assert_allclose(tg.jvp(tg.checkpoint(lambda x: np.sum(np.sin(x))), (w0,), (numpy.ones(2),))[1],
                                   numpy.sum(numpy.cos(w0)), rtol=1e-12)
+
+
+def test_tensordot_axis_out_of_range_is_named_not_called_a_size_mismatch():
+    # the axes were taken modulo ndim, so axes=([5], [0]) was reported as axis 1 (3) against 0 (3)
+    a, b = np.ones((2, 3)), np.ones((3, 2))
+    with pytest.raises(ValueError, match=r"axes=\(\[5\], \[0\]\) names axis 5 of the first operand, but the first "
+                                         r"has shape \(2, 3\)"):
+        np.tensordot(a, b, axes=([5], [0]))
+    with pytest.raises(ValueError, match=r"names axis 2 of the second operand"):
+        np.tensordot(a, b, axes=([1], [2]))
+    with pytest.raises(ValueError, match=r"axes=3 contracts 3 axes of each operand, but the first has shape"):
+        np.tensordot(a, b, axes=3)
+    with pytest.raises(ValueError, match=r"do not match along the contracted axes"):
+        np.tensordot(a, b, axes=([0], [0]))

@@ -319,6 +319,15 @@ def tensordot(xp, a, b, axes=2):
     try:
         return xp.tensordot(a, b, axes)
     except (ValueError, IndexError):
+        raw = ((range(-axes, 0), range(axes)) if isinstance(axes, int) else
+               [[x] if isinstance(x, int) else list(x) for x in axes])
+        for ax, x, which in zip(raw, (a, b), ("first", "second")):
+            bad = [i for i in ax if not -x.ndim <= i < x.ndim]
+            if bad:  # out of range: not a size mismatch (the axes below are taken modulo ndim)
+                what = (f"contracts {axes} axes of each operand" if isinstance(axes, int) else
+                        f"names axis {bad[0]} of the {which} operand")
+                raise ValueError(f"tensordot: axes={axes!r} {what}, but the {which} has shape {x.shape} "
+                                 f"({x.ndim} axes); check axes=") from None
         a_ax, b_ax = _td_axes(axes, max(a.ndim, 1), max(b.ndim, 1))
         if len(a_ax) != len(b_ax):
             raise ValueError(f"tensordot: axes {axes!r} name {len(a_ax)} axes of the first operand and {len(b_ax)} "
