@@ -89,3 +89,23 @@ def test_real_and_imag_are_views_of_a_complex_tensor():
         assert "modified by an inplace operation" in str(err)
     else:
         raise AssertionError("the write through .imag went unseen")
+
+
+def test_a_write_to_a_linear_weight_before_backward_is_detected():
+    # F.linear saved OPS.transpose(weight), an alias nothing linked to weight: with no view or detached
+    # copy of the weight around, optimizer.step() (or any write to the weight) between forward and
+    # backward went unseen and the input's gradient used the new weight. PyTorch 2.13 refuses it:
+    # "[torch.FloatTensor [3, 2]], which is output 0 of AsStrided, is at version 2; expected version 1"
+    for through_view in (False, True):
+        lin = torch.nn.Linear(3, 2)
+        x = torch.ones(4, 3, requires_grad=True)
+        out = lin(x).sum()
+        with torch.no_grad():
+            (lin.weight[0] if through_view else lin.weight).mul_(2)
+        try:
+            out.backward()
+        except RuntimeError as e:
+            assert "[torch.FloatTensor [3, 2]], which is output 0 of AsStrided, is at version 2; expected version 1" \
+                in str(e)
+        else:
+            raise AssertionError("the write to the weight went unseen")
