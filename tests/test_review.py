@@ -88,3 +88,22 @@ def test_tensordot_axis_out_of_range_is_named_not_called_a_size_mismatch():
         np.tensordot(a, b, axes=3)
     with pytest.raises(ValueError, match=r"do not match along the contracted axes"):
         np.tensordot(a, b, axes=([0], [0]))
+
+
+def test_custom_vjp_second_order_through_residuals_and_closures_refused():
+    # fwd ran unrecorded, so a residual (cos x) was a constant and grad(grad(f)) was silently 0
+    # (forward-over-reverse, hvp, was right); JAX and HIPS differentiate through the residuals
+    @tg.custom_vjp
+    def s(x):
+        return np.sin(x)
+    s.defvjp(lambda x: (np.sin(x), np.cos(x)), lambda c, g: (g * c,))
+    numpy.testing.assert_allclose(tg.grad(tg.grad(s))(1.0), -numpy.sin(1.0), rtol=1e-12)
+    numpy.testing.assert_allclose(tg.hessian(lambda x: np.sum(s(x)))(X), numpy.diag(-numpy.sin(X)), rtol=1e-12)
+    numpy.testing.assert_allclose(tg.grad(s)(1.0), numpy.cos(1.0), rtol=1e-12)
+    # a closure over the differentiated variable: bwd cannot give its gradient, so say so (it was 0)
+    def g(w):
+        f = tg.custom_vjp(lambda x: x * w)
+        f.defvjp(lambda x: (x * w, w), lambda r, gr: (gr * r,))
+        return f(2.0)
+    with pytest.raises(TypeError, match="reads a value that is being differentiated but is not one of its arguments"):
+        tg.grad(g)(3.0)

@@ -395,13 +395,21 @@ class custom_vjp:  # noqa: N801 - JAX's name
         cap = forward.CAPTURE.get()
         if cap is not None:
             cap.append((self, args, {}))
-        with StateScope(recording=False, grad_enabled=False):
-            token = forward.CAPTURE.set(None)
-            try:
-                out, res = self.fwd(*args)
-            finally:
-                forward.CAPTURE.reset(token)
         leaves, tree = flatten(args)
+        # fwd is recorded on identities of the arguments: residuals computed from them stay
+        # differentiable (grad of grad through bwd), and a closure over a traced value is seen
+        start = next(node_seq)
+        xs = [OPS.positive(a) if _is_traced(a) else a for a in leaves]
+        token = forward.CAPTURE.set(None)
+        try:
+            out, res = self.fwd(*unflatten(tree, xs))
+        finally:
+            forward.CAPTURE.reset(token)
+        own = {x._node for x in xs if _is_traced(x)}
+        if _reads_other(flatten(out)[0] + flatten(res)[0], own, start):
+            raise TypeError(f"custom_vjp: {self.name}'s fwd reads a value that is being differentiated but is not "
+                            "one of its arguments (a closure over it), and bwd can return no gradient for it: "
+                            "pass that value as an argument")
         if not any(_is_traced(a) for a in leaves):
             return out
         out_tree = flatten(out)[1]
