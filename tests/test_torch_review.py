@@ -109,3 +109,23 @@ def test_a_write_to_a_linear_weight_before_backward_is_detected():
                 in str(e)
         else:
             raise AssertionError("the write to the weight went unseen")
+
+
+def test_nn_flatten_is_a_view_that_shares_the_version_counter():
+    # F.flatten (and so nn.Flatten) reshaped without linking the result to its input, so a write to the
+    # input after the flattened tensor was saved went unseen and the gradient silently used the new
+    # values (6 instead of PyTorch 2.13's refusal: "[torch.FloatTensor [6]], which is output 0 of
+    # AsStrided, is at version 1; expected version 0")
+    for flat in (torch.nn.Flatten(0), lambda t: torch.nn.functional.flatten(t)):
+        a = torch.ones(2, 3, requires_grad=True)
+        x = a * 1
+        y = flat(x)
+        assert y._base is x
+        loss = (y * y).sum()
+        x.mul_(3)
+        try:
+            loss.backward()
+        except RuntimeError as e:
+            assert "[torch.FloatTensor [6]], which is output 0 of AsStrided, is at version 1; expected version 0" in str(e)
+        else:
+            raise AssertionError("the write to the flattened input went unseen")

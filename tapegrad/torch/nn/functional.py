@@ -305,19 +305,10 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-    """``input`` with dimensions ``start_dim..end_dim`` merged into one."""
-    shape = tuple(input.shape)
-    if not shape:
-        return OPS.reshape(input, (1,))
-    s, e = _check_dim(start_dim, len(shape)) % len(shape), _check_dim(end_dim, len(shape)) % len(shape)
-    if s > e:
-        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
-    if s == e:
-        return input
-    n = 1
-    for k in shape[s:e + 1]:
-        n *= k
-    return OPS.reshape(input, shape[:s] + (n,) + shape[e + 1:])
+    """``torch.flatten``: dimensions ``start_dim..end_dim`` merged into one, a view that shares ``input``'s
+    version counter (so that a later write to ``input`` is seen by a backward that saved the view)."""
+    from .._functions import flatten as _flatten  # noqa: PLC0415 - the functions module imports this package
+    return _flatten(input, start_dim, end_dim)
 
 
 # --- convolution and pooling ------------------------------------------------------------------
