@@ -107,3 +107,14 @@ def test_custom_vjp_second_order_through_residuals_and_closures_refused():
         return f(2.0)
     with pytest.raises(TypeError, match="reads a value that is being differentiated but is not one of its arguments"):
         tg.grad(g)(3.0)
+
+
+def test_jvp_says_primals_and_tangents_are_tuples():
+    # jvp(np.sin, 1.0, 1.0) failed with "'float' object is not iterable"; an array was split into its rows
+    with pytest.raises(TypeError, match=r"tuple or list of primals, one per argument of fun; got the float 1.0"):
+        tg.jvp(np.sin, 1.0, 1.0)
+    with pytest.raises(TypeError, match=r"tuple or list of primals.*got the ndarray"):
+        tg.jvp(np.sin, numpy.ones(2), numpy.ones(2))
+    with pytest.raises(TypeError, match=r"tuple or list of tangents"):
+        tg.jvp(np.sin, (1.0,), 1.0)
+    numpy.testing.assert_allclose(tg.jvp(np.sin, [1.0], [1.0])[1], numpy.cos(1.0))

@@ -195,6 +195,10 @@ def vjp(fun: Callable, *primals: Any) -> tuple:
 def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple:
     """``(fun(*primals), J·tangents)`` by forward mode; each tangent has its primal's structure (None
     for zero) and the output tangent has the output's."""
+    for what, v in (("primals", primals), ("tangents", tangents)):
+        if not isinstance(v, (tuple, list)):
+            raise TypeError(f"jvp(fun, primals, tangents) takes a tuple or list of {what}, one per argument of fun; "
+                            f"got the {type(v).__name__} {v!s:.40}: write jvp(fun, (x,), (t,))")
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise ValueError(f"jvp needs one tangent per primal: got {len(primals)} primals, {len(tangents)} tangents")
