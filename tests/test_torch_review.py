@@ -129,3 +129,19 @@ def test_nn_flatten_is_a_view_that_shares_the_version_counter():
             assert "[torch.FloatTensor [6]], which is output 0 of AsStrided, is at version 1; expected version 0" in str(e)
         else:
             raise AssertionError("the write to the flattened input went unseen")
+
+
+def test_modified_leaf_error_text_has_no_stray_comma():
+    # PyTorch 2.13 names a saved leaf without ", which is output i of ..." and without the comma before
+    # "is at version": "[torch.FloatTensor [3]] is at version 1; expected version 0 instead."
+    w = torch.ones(3, requires_grad=True)
+    x = torch.ones(3, requires_grad=True)
+    y = (x * w).sum()
+    with torch.no_grad():
+        w.mul_(2)
+    try:
+        y.backward()
+    except RuntimeError as e:
+        assert "by an inplace operation: [torch.FloatTensor [3]] is at version 1; expected version 0 instead." in str(e)
+    else:
+        raise AssertionError("the write to the leaf went unseen")

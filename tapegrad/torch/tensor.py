@@ -407,15 +407,15 @@ class Tensor(Array):
     def _err_modified(cls, a: Array, what: str, node: Any, version: int) -> str:
         kind = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
                 "int32": "Int", "bool": "Bool"}.get(a.dtype.name, a.dtype.name)
-        origin = ""
+        origin = ""  # (PyTorch: "[torch.FloatTensor [3]] is at version" for a leaf, no comma)
         if a.__dict__.get("_strided"):  # stands for a view, whose history PyTorch recomputes as AsStrided
-            origin = ", which is output 0 of AsStrided"
+            origin = ", which is output 0 of AsStrided,"
         elif what.startswith("output"):  # the op that saved its own output
-            origin = f", which is {what} of {_short(GradFn(node).name())}"
+            origin = f", which is {what} of {_short(GradFn(node).name())},"
         elif a._node is not None and a._node.op is not None:  # the tensor's history now (after the write)
-            origin = f", which is output {a._idx or 0} of {_short(GradFn(a._node).name())}"
+            origin = f", which is output {a._idx or 0} of {_short(GradFn(a._node).name())},"
         return (f"one of the variables needed for gradient computation has been modified by an inplace operation: "
-                f"[torch.{kind}Tensor {list(a.shape)}]{origin}, is at version {a._version}; expected version "
+                f"[torch.{kind}Tensor {list(a.shape)}]{origin} is at version {a._version}; expected version "
                 f"{version} instead. Hint: enable anomaly detection to find the operation that failed to compute "
                 "its gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False).")
 
