@@ -118,3 +118,31 @@ def test_jvp_says_primals_and_tangents_are_tuples():
     with pytest.raises(TypeError, match=r"tuple or list of tangents"):
         tg.jvp(np.sin, (1.0,), 1.0)
     numpy.testing.assert_allclose(tg.jvp(np.sin, [1.0], [1.0])[1], numpy.cos(1.0))
+
+
+def test_checkpoint_and_custom_vjp_results_are_freed_without_the_cycle_collector():
+    # _record's backward kept the list that ends up holding the results: result -> node -> backward
+    # -> list -> result, a cycle, so a checkpointed block's outputs (checkpoint is there to save
+    # memory) lived until the cycle collector ran
+    import gc
+    import weakref
+
+    @tg.custom_vjp
+    def s(x):
+        return np.sin(x)
+    s.defvjp(lambda x: (np.sin(x), np.cos(x)), lambda c, g: (g * c,))
+    for block in (tg.checkpoint(lambda x: np.sin(x) * 2), s):
+        refs = []
+
+        def f(x, block=block, refs=refs):
+            y = block(x)
+            refs.append(weakref.ref(y))
+            return np.sum(y)
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            tg.grad(f)(X)
+            assert refs[0]() is None
+        finally:
+            if enabled:
+                gc.enable()

@@ -319,8 +319,10 @@ def _record(name: str, args: Any, out: Any, backward: Callable) -> Any:
     if not pos:
         return out
 
+    n = len(outs)  # not ``outs`` itself: it ends up holding the results, which must not be kept alive here
+
     def bw(*gs: Any) -> list:
-        full = [None] * len(outs)
+        full = [None] * n
         for i, g in zip(pos, gs):
             full[i] = g
         return backward(full)
