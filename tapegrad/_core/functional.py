@@ -405,9 +405,9 @@ class custom_vjp:  # noqa: N801 - JAX's name
         # fwd is recorded on identities of the arguments: residuals computed from them stay
         # differentiable (grad of grad through bwd), and a closure over a traced value is seen
         start = next(node_seq)
-        xs = [OPS.positive(a) if _is_traced(a) else a for a in leaves]
-        token = forward.CAPTURE.set(None)
+        token = forward.CAPTURE.set(None)  # check_grads sees this call, not the ops inside
         try:
+            xs = [OPS.positive(a) if _is_traced(a) else a for a in leaves]
             out, res = self.fwd(*unflatten(tree, xs))
         finally:
             forward.CAPTURE.reset(token)
