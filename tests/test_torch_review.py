@@ -145,3 +145,19 @@ def test_modified_leaf_error_text_has_no_stray_comma():
         assert "by an inplace operation: [torch.FloatTensor [3]] is at version 1; expected version 0 instead." in str(e)
     else:
         raise AssertionError("the write to the leaf went unseen")
+
+
+def test_modules_create_parameters_in_the_default_dtype():
+    # nn.Linear and nn.Conv2d made float32 parameters under set_default_dtype(float64), so a float64
+    # program failed its first layer (mat1 and mat2 of different dtypes); PyTorch 2.13 makes them float64
+    torch.set_default_dtype(torch.float64)
+    try:
+        lin, conv = torch.nn.Linear(2, 3), torch.nn.Conv2d(1, 2, 3)
+        for p in (lin.weight, lin.bias, conv.weight, conv.bias, torch.nn.Parameter()):
+            assert p.dtype == torch.float64
+        assert torch.nn.Linear(2, 3, dtype=torch.float32).weight.dtype == torch.float32
+        x = torch.tensor([[0.1, 0.2]])  # float64 now
+        assert lin(x).dtype == torch.float64
+    finally:
+        torch.set_default_dtype(torch.float32)
+    assert torch.nn.Linear(2, 3).weight.dtype == torch.float32

@@ -16,7 +16,7 @@ import numpy
 from ..._core.array import Array
 from ...backend import device_of, to_device, to_host
 from .._functions import _backend_device
-from .._dtypes import DTYPES, dtype as _torch_dtype, to_numpy_dtype
+from .._dtypes import DTYPES, default_float, dtype as _torch_dtype, to_numpy_dtype
 from ..tensor import Tensor
 from . import functional as F
 from . import init
@@ -611,7 +611,7 @@ class Linear(Module):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
-        dt = to_numpy_dtype(dtype) if dtype is not None else numpy.dtype(numpy.float32)
+        dt = to_numpy_dtype(dtype) if dtype is not None else default_float()
         self.weight = Parameter(Tensor._make(numpy.empty((out_features, in_features), dtype=dt)))
         if bias:
             self.bias = Parameter(Tensor._make(numpy.empty((out_features,), dtype=dt)))
@@ -658,7 +658,7 @@ class Conv2d(Module):
         self.dilation = F._pair(dilation, "dilation")
         self.groups = groups
         self.padding_mode = padding_mode
-        dt = to_numpy_dtype(dtype) if dtype is not None else numpy.dtype(numpy.float32)
+        dt = to_numpy_dtype(dtype) if dtype is not None else default_float()
         self.weight = Parameter(Tensor._make(numpy.empty((out_channels, in_channels // groups) + self.kernel_size,
                                                          dtype=dt)))
         if bias:

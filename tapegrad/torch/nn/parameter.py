@@ -7,6 +7,7 @@ import numpy
 
 from ..._core.array import Array
 from ...backend import to_host
+from .._dtypes import default_float
 from ..tensor import Tensor
 
 __all__ = ["Parameter"]
@@ -21,7 +22,7 @@ class Parameter(Tensor):
 
     def __new__(cls, data: Any = None, requires_grad: bool = True) -> "Parameter":
         if data is None:
-            buf = numpy.empty((0,), dtype=numpy.float32)
+            buf = numpy.empty((0,), dtype=default_float())
         elif isinstance(data, Array):
             buf = data._data
         else:
