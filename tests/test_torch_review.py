@@ -161,3 +161,20 @@ def test_modules_create_parameters_in_the_default_dtype():
     finally:
         torch.set_default_dtype(torch.float32)
     assert torch.nn.Linear(2, 3).weight.dtype == torch.float32
+
+
+def test_numpy_scalars_count_as_python_numbers_in_the_result_type():
+    # NumPy scalars reached NumPy's arithmetic as strongly typed values (numpy.float64 even passed for a
+    # Python float), so x_half * np.float64(2) was float32 and np.int64(3) - x_int32 int64; PyTorch 2.13
+    # reads them as the Python numbers they hold: float16 and int32
+    h = torch.ones(2, dtype=torch.float16)
+    i = torch.ones(2, dtype=torch.int32)
+    assert (h * numpy.float64(2)).dtype == torch.float16
+    assert (numpy.float64(3) / h).dtype == torch.float16
+    assert torch.mul(h, numpy.float64(3)).dtype == torch.float16
+    assert (numpy.int64(3) - i).dtype == torch.int32
+    assert (torch.ones(2, dtype=torch.int8) + numpy.int64(3)).dtype == torch.int8
+    assert (torch.ones(2) * numpy.complex128(1j)).dtype == torch.complex64
+    assert (torch.ones(2, dtype=torch.int64) / numpy.int64(2)).dtype == torch.float32
+    assert (torch.ones(2, dtype=torch.int64) * numpy.float64(1.5)).dtype == torch.float32
+    assert torch.where(torch.ones(2) > 0, h, numpy.float64(0)).dtype == torch.float16

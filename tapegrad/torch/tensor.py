@@ -381,7 +381,9 @@ class Tensor(Array):
 
     @classmethod
     def _coerce(cls, value: Any) -> Any:
-        if isinstance(value, (int, float, complex, numpy.ndarray, numpy.generic)):
+        if isinstance(value, numpy.generic):  # PyTorch reads a NumPy scalar as the Python number it holds
+            return value.item()  # (first: numpy.float64 and numpy.complex128 are Python floats and complexes)
+        if isinstance(value, (int, float, complex, numpy.ndarray)):
             return value
         if is_device_buffer(value):  # a raw device buffer (inside a gradient rule)
             return value
