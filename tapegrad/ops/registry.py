@@ -301,16 +301,33 @@ def _call_signature(ps: list, nin: int, seq: bool) -> inspect.Signature:
 
 class _Product(Op):
     """A matrix product (``defop(product=True)``): where the first two arrays' dialect refuses mixed
-    floating dtypes in products, a call with two of them says so before any work is done."""
+    floating dtypes in products, a call with two of them says so before any work is done. A product
+    that is a NumPy ufunc (matmul) keeps the inline call of plain ufunc ops (see ``_specialize``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.ufunc is not None and self.nin == 2 and self.nout is None:
+            inline, general = _inline_binary(self, self.ufunc), Op.__call__
+
+            def call(a: Any = _MISSING, b: Any = _MISSING, /, *rest: Any, **params: Any) -> Any:
+                if type(a) in ARRAY_CLASSES and type(b) in ARRAY_CLASSES and a._data.dtype is not b._data.dtype:
+                    self._refuse_mixed(a, b)
+                try:
+                    return inline(a, b, *rest, **params)
+                except ValueError:  # NumPy's text: the general call's forward says what does not match
+                    return general(self, *(x for x in (a, b) if x is not _MISSING), *rest, **params)
+            object.__setattr__(self, "__class__", type(f"Op_{self.name}", (_Product,),
+                                                       {"__call__": staticmethod(call), "__doc__": self.__doc__}))
+
+    def _refuse_mixed(self, a: Array, b: Array) -> None:
+        da, db = a._data.dtype, b._data.dtype
+        if da != db and (a._same_dtype_products or b._same_dtype_products) and da.kind == db.kind == "f":
+            raise TypeError(f"{self.name}: operands of dtypes {da} and {db}; products need one dtype (as in "
+                            f"MXNet): cast one operand first, e.g. .astype('{da}') on the {db} one")
 
     def __call__(self, *args: Any, **params: Any) -> Any:
-        if len(args) >= 2:
-            a, b = args[0], args[1]
-            if (isinstance(a, Array) and isinstance(b, Array) and (a._same_dtype_products or b._same_dtype_products)
-                    and a._data.dtype != b._data.dtype and a._data.dtype.kind == b._data.dtype.kind == "f"):
-                da, db = a._data.dtype, b._data.dtype
-                raise TypeError(f"{self.name}: operands of dtypes {da} and {db}; products need one dtype (as in "
-                                f"MXNet): cast one operand first, e.g. .astype('{da}') on the {db} one")
+        if len(args) >= 2 and isinstance(args[0], Array) and isinstance(args[1], Array):
+            self._refuse_mixed(args[0], args[1])
         return Op.__call__(self, *args, **params)
 
 
