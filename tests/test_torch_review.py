@@ -126,7 +126,8 @@ def test_nn_flatten_is_a_view_that_shares_the_version_counter():
         try:
             loss.backward()
         except RuntimeError as e:
-            assert "[torch.FloatTensor [6]], which is output 0 of AsStrided, is at version 1; expected version 0" in str(e)
+            assert ("[torch.FloatTensor [6]], which is output 0 of AsStrided, is at version 1; expected version 0"
+                    in str(e))
         else:
             raise AssertionError("the write to the flattened input went unseen")
 

@@ -1658,6 +1658,14 @@ def _taped(v: Any) -> bool:
     return isinstance(v, Array) and v._node is not None
 
 
+def _any_taped(values: tuple) -> bool:
+    """Whether any of ``values`` is a taped Array (a loop: a generator costs more than the test)."""
+    for v in values:
+        if isinstance(v, Array) and v._node is not None:
+            return True
+    return False
+
+
 # -- PyTorch's result type and casting rule (c10's promoteTypes, combine_categories, canCast) ------------
 
 _default_float = _dtypes.default_float
@@ -1694,7 +1702,7 @@ def _inplace(self: Tensor, fn: Callable, *inputs: Any, check: bool = True, saves
     self._check_inplace()
     buf = self._data
     base = self._base_t
-    if GRAD_ENABLED.get() and (_taped(self) or _taped(base) or _any(_taped(a) for a in inputs)):
+    if GRAD_ENABLED.get() and (_taped(self) or _taped(base) or _any_taped(inputs)):
         # compute from a copy: the recorded update may keep the old values, which the write replaces
         old = Tensor._make(buf.copy(), self._node, self._idx)
         res = _fit(self, fn(old), check)
@@ -1823,12 +1831,13 @@ def _check_sub(a: Any, b: Any) -> None:
         raise RuntimeError(_SUB_BOOLS if _is_bool(a) and _is_bool(b) else _SUB_BOOL)
 
 
-def _check_kernel(name: str, rt: numpy.dtype, other: Any, cuda: bool = False) -> None:
+def _check_kernel(name: str, rt: numpy.dtype, other: Any, t: Tensor) -> None:
     """PyTorch's refusals of binary op ``name`` computing in dtype ``rt`` with ``other`` the exponent or
-    divisor: no kernel for that dtype, a bool tensor exponent, an integer division by zero."""
+    divisor: no kernel for that dtype, a bool tensor exponent, an integer division by zero. (``t``, a
+    tensor operand, names the device in the error.)"""
     miss = _NO_KERNEL.get(name)
     if miss is not None and rt.kind in miss[1]:
-        raise NotImplementedError(f'"{miss[0]}_{"cuda" if cuda else "cpu"}" not implemented for \'{_kind(rt)}\'')
+        raise NotImplementedError(f'"{miss[0]}_{"cuda" if t.is_cuda else "cpu"}" not implemented for \'{_kind(rt)}\'')
     if name == "power" and rt.kind == "b" and isinstance(other, Array):
         raise NotImplementedError("\"pow\" not implemented for 'Bool'")
     if name in ("floor_divide", "trunc_divide", "remainder", "fmod") and rt.kind in "iu":
@@ -1865,7 +1874,7 @@ def _binary_checks(name: str, a: Any, b: Any) -> numpy.dtype | None:
     if rt is not None:
         if name in ("maximum", "minimum") and rt.kind == "c":
             raise RuntimeError(f"{name} not implemented for complex tensors.")
-        _check_kernel(name, rt, b, t.is_cuda)
+        _check_kernel(name, rt, b, t)
     return rt
 
 
@@ -1896,7 +1905,7 @@ def _update(self: Tensor, name: str, other: Any, compute: Callable, *, alpha: An
     _check_cast(self, rt)
     if name in ("add", "subtract") and isinstance(alpha, _float) and rt.kind in "biu":
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
-    _check_kernel(name, rt, other, self.is_cuda)
+    _check_kernel(name, rt, other, self)
     return _inplace(self, lambda t: compute(t, other), other, check=False)
 
 
