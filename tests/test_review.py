@@ -173,3 +173,22 @@ def test_matmul_keeps_the_inline_call_of_plain_ufunc_ops(monkeypatch):
         a @ a
     with ag.record():
         numpy.testing.assert_array_equal(np.matmul([[1.0, 2.0, 3.0]], b).asnumpy(), [[6.0, 6.0]])
+
+
+def test_jacobian_of_a_real_to_complex_function_keeps_the_imaginary_part():
+    # reverse mode (the default for as many outputs as inputs) gave the Jacobian of the real part
+    # silently, forward mode the complex one; central differences decide
+    x0 = numpy.array([0.4, -1.1])
+
+    def fn(x):
+        return numpy.exp(1j * x) * x[::-1]
+    fd = numpy.stack([(fn(x0 + e) - fn(x0 - e)) / 2e-6 for e in numpy.eye(2) * 1e-6], axis=-1)
+    f = lambda x: np.exp(1j * x) * x[::-1]  # noqa: E731
+    numpy.testing.assert_allclose(tg.jacobian(f)(x0), fd, rtol=1e-6)
+    numpy.testing.assert_allclose(tg.jacobian(f, mode="fwd")(x0), fd, rtol=1e-6)
+    with pytest.raises(TypeError, match=r"mode='rev'\) of a function with a complex output and a real input"):
+        tg.jacobian(f, mode="rev")(x0)
+    # complex to complex (holomorphic) stays as it was in both modes
+    z0 = numpy.array([1 + 1j, 2 - 1j])
+    for mode in ("fwd", "rev"):
+        numpy.testing.assert_allclose(tg.jacobian(lambda z: z ** 2, mode=mode)(z0), numpy.diag(2 * z0))

@@ -251,7 +251,14 @@ def jacobian(fun: Callable, argnum: Any = 0, mode: str | None = None) -> Callabl
         ys, out_tree = flatten(ans)
         ys = [y if isinstance(y, Array) else _to_array(y) for y in ys]
         blocks = [[[] for _ in xs] for _ in ys]
-        if (mode or ("fwd" if sum(x._data.size for x in xs) < sum(y._data.size for y in ys) else "rev")) == "rev":
+        # a real input's cotangent keeps only the real part of a complex output's derivative: the
+        # Jacobian of a real-to-complex function needs forward mode
+        to_complex = any(y._data.dtype.kind == "c" for y in ys) and any(x._data.dtype.kind != "c" for x in xs)
+        if mode == "rev" and to_complex:
+            raise TypeError("jacobian(mode='rev') of a function with a complex output and a real input would "
+                            "keep only the real part of the derivative: use mode='fwd' (or None)")
+        auto = "fwd" if to_complex or sum(x._data.size for x in xs) < sum(y._data.size for y in ys) else "rev"
+        if (mode or auto) == "rev":
             for j, y in enumerate(ys):
                 for e in _basis(y):
                     ct = [None] * len(ys)
