@@ -104,3 +104,9 @@ def test_sign_of_a_complex_number_has_the_derivative_of_z_over_its_modulus():
     dy = (float(f(numpy.complex128(z0 + 1j * h))) - float(f(numpy.complex128(z0 - 1j * h)))) / (2 * h)
     assert g == pytest.approx(dx - 1j * dy, abs=1e-8)
     assert g != 0
+
+
+def test_power_mixed_second_derivative_at_exponent_zero_is_one_over_x():
+    # d/dy d/dx x**y = x**(y-1) (1 + y log x): 1/x at y = 0 (central differences agree)
+    d2 = tg.grad(lambda y: tg.grad(lambda x: np.power(x, y))(2.0))(0.0)
+    assert float(d2) == pytest.approx(0.5, rel=1e-12)
