@@ -179,3 +179,22 @@ def test_numpy_scalars_count_as_python_numbers_in_the_result_type():
     assert (torch.ones(2, dtype=torch.int64) / numpy.int64(2)).dtype == torch.float32
     assert (torch.ones(2, dtype=torch.int64) * numpy.float64(1.5)).dtype == torch.float32
     assert torch.where(torch.ones(2) > 0, h, numpy.float64(0)).dtype == torch.float16
+
+
+def test_a_write_to_the_input_of_a_norm_over_all_dims_is_detected():
+    # torch.norm over several dims saved a moveaxis + reshape of its input that nothing linked to the
+    # input, so a write to the input before backward went unseen and the gradient silently used the new
+    # values (row 0 doubled); PyTorch 2.13 refuses it
+    w = torch.tensor([[0.5, -1.0, 0.25], [1.5, -0.3, 0.8]], requires_grad=True)
+    y = (torch.norm(w) * torch.ones(4, 3)).sum()
+    with torch.no_grad():
+        w[0].mul_(2)
+    try:
+        y.backward()
+    except RuntimeError as e:
+        assert "modified by an inplace operation" in str(e)
+    else:
+        raise AssertionError("the write to the norm's input went unseen")
+    v = torch.tensor([[0.5, -1.0, 0.25], [1.5, -0.3, 0.8]], requires_grad=True)
+    torch.norm(v, 3, (1, 0), True).sum().backward()  # the keepdim path, against PyTorch 2.13
+    numpy.testing.assert_allclose(v.grad.numpy()[0], [0.08488169, -0.33952677, 0.02122042], rtol=1e-5)

@@ -698,8 +698,9 @@ def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, 
         d = tuple(sorted(_norm_dim(a, nd) for a in d))
         if not d:
             return OPS.abs(x)
-        moved = OPS.moveaxis(x, d, tuple(range(nd - len(d), nd)))
-        flat = OPS.reshape(moved, tuple(moved.shape[:nd - len(d)]) + (-1,))
+        # views linked to x (movedim, reshape), so that the norm's saved input watches x's version counter
+        moved = movedim(x, d, tuple(range(nd - len(d), nd)))
+        flat = reshape(moved, tuple(moved.shape[:nd - len(d)]) + (-1,))
         res = OPS.norm(flat, ordp, -1, False)
         if kd:
             res = OPS.reshape(res, tuple(1 if i in d else n for i, n in enumerate(x.shape)))
