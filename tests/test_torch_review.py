@@ -198,3 +198,29 @@ def test_a_write_to_the_input_of_a_norm_over_all_dims_is_detected():
     v = torch.tensor([[0.5, -1.0, 0.25], [1.5, -0.3, 0.8]], requires_grad=True)
     torch.norm(v, 3, (1, 0), True).sum().backward()  # the keepdim path, against PyTorch 2.13
     numpy.testing.assert_allclose(v.grad.numpy()[0], [0.08488169, -0.33952677, 0.02122042], rtol=1e-5)
+
+
+def test_retain_grad_follows_an_in_place_write():
+    # PyTorch moves a tensor's retain_grad to the history an in-place write gives it, so .grad is the
+    # gradient of the values the tensor holds at the end; it stayed on the old history here (x.grad was
+    # [4, -72, 108, 2], PyTorch 2.13's is [4, -24, 36, 2]), and a view's retained grad is None once a
+    # write through it made it leave the graph; a hook registered before the write still sees the old one
+    w = torch.tensor([1.0, -2.0, 3.0, 0.5], requires_grad=True)
+    x = w * 2
+    x.retain_grad()
+    v = x[1:3]
+    v.retain_grad()
+    seen = []
+    x.register_hook(lambda g: seen.append(g.tolist()))
+    v.mul_(3)
+    (x ** 2).sum().backward()
+    assert x.grad.tolist() == [4.0, -24.0, 36.0, 2.0]
+    assert v.grad is None
+    assert seen == [[4.0, -72.0, 108.0, 2.0]]
+    assert w.grad.tolist() == [8.0, -144.0, 216.0, 4.0]
+    w = torch.tensor([1.0, -2.0, 3.0, 0.5], requires_grad=True)
+    x = w * 2
+    x.retain_grad()
+    x[0] = w[1] * 5
+    (x ** 2).sum().backward()
+    assert x.grad.tolist() == [-20.0, -8.0, 12.0, 2.0] and w.grad.tolist() == [0.0, -116.0, 24.0, 4.0]

@@ -1710,12 +1710,12 @@ def _inplace(self: Tensor, fn: Callable, *inputs: Any, check: bool = True, saves
         _writable(buf)
         if base is None:
             buf[...] = res._data
-            self._node, self._idx = res._node, res._idx
+            self._set_history(res._node, res._idx)
             _replay_views(self)
         else:
             new_base = _scatter_view(base, self, res)
             buf[...] = res._data
-            base._node, base._idx = new_base._node, new_base._idx
+            base._set_history(new_base._node, new_base._idx)
             _replay_views(base)
         self._bump()
         if saves_result:
@@ -1754,7 +1754,7 @@ def _replay_views(base: Tensor) -> None:
     for v in g.live():
         if v._base_t is base:
             new = v._view_fn(base)
-            v._node, v._idx = new._node, new._idx
+            v._set_history(new._node, new._idx)
             if new._node is not None:
                 new._node.torch_name = "AsStridedBackward0"  # PyTorch's name for a recomputed view
 

@@ -487,7 +487,20 @@ class Tensor(Array):
             t = me()
             if t is not None:
                 t._accumulate(g, GRAD_ENABLED.get())
+        self._keep = keep
         _add_hook(self._node, self._idx, keep)
+
+    def _set_history(self, node: Any, idx: int | None) -> None:
+        """Give this tensor a new history (after an in-place write); its ``retain_grad`` moves along, as in
+        PyTorch (``.grad`` is then the gradient of the values the tensor holds now)."""
+        old = self._node
+        self._node, self._idx = node, idx
+        keep = self.__dict__.get("_keep")
+        if keep is not None and old is not node:
+            if old is not None and old.hooks:
+                old.hooks = [h for h in old.hooks if h[1] is not keep]
+            if node is not None:
+                _add_hook(node, idx, keep)
 
     def register_hook(self, hook: Callable) -> _Handle:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces it."""
