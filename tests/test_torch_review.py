@@ -224,3 +224,18 @@ def test_retain_grad_follows_an_in_place_write():
     x[0] = w[1] * 5
     (x ** 2).sum().backward()
     assert x.grad.tolist() == [-20.0, -8.0, 12.0, 2.0] and w.grad.tolist() == [0.0, -116.0, 24.0, 4.0]
+
+
+def test_a_0d_integer_tensor_index_gives_a_view():
+    # PyTorch indexes with a 0-d integer tensor as with an int (x[torch.argmax(y)] is a view); it was an
+    # advanced index here, a copy, so x[i].add_(10) or x[:, i].mul_(0) silently left x as it was
+    x = torch.arange(4.0)
+    x[torch.tensor(2)].add_(10)
+    w = torch.arange(6.0).reshape(2, 3)
+    w[:, torch.tensor(1)].mul_(0)
+    assert x.tolist() == [0.0, 1.0, 12.0, 3.0] and x._version == 1
+    assert w.tolist() == [[0.0, 0.0, 2.0], [3.0, 0.0, 5.0]] and w._version == 1
+    a = torch.arange(6.0, requires_grad=True) * 1
+    assert a[torch.tensor(3)].grad_fn.name() == "SelectBackward0"
+    assert tuple(a[torch.tensor([1])].shape) == (1,)  # a 1-d index stays an advanced index
+    assert tuple(w[torch.tensor(True)].shape) == (1, 2, 3)  # and a 0-d bool a mask

@@ -252,6 +252,16 @@ def _part(t: "Tensor", op: Any, attr: str) -> "Tensor":
     return _link_views(t, res, lambda b, i: op(b))
 
 
+def _int_indices(key: Any) -> Any:
+    """``key`` with its 0-d integer tensors as Python ints: PyTorch indexes with them as with ints (a
+    view, ``SelectBackward0``), not as advanced indices (a copy)."""
+    def one(k: Any) -> Any:
+        if isinstance(k, Array) and k._data.ndim == 0 and k._data.dtype.kind in "iu":
+            return int(to_host(k._data))
+        return k
+    return tuple(one(k) for k in key) if type(key) is tuple else one(key)
+
+
 def _basic_key(key: Any, ndim: int) -> Any:
     """``key`` with an Ellipsis appended where it picks one element with integers, so that NumPy returns
     a 0-d view instead of a scalar (``x[0]`` of a vector is a view in PyTorch)."""
@@ -598,6 +608,8 @@ class Tensor(Array):
         return self._version
 
     def __getitem__(self, key: Any) -> "Tensor":
+        if isinstance(key, Array) or (type(key) is tuple and any(isinstance(k, Array) for k in key)):
+            key = _int_indices(key)
         key = _basic_key(key, self._data.ndim)
         return _link_views(self, OPS.getitem(self, key), lambda b, i: OPS.getitem(b, key))
 
