@@ -239,3 +239,13 @@ def test_a_0d_integer_tensor_index_gives_a_view():
     assert a[torch.tensor(3)].grad_fn.name() == "SelectBackward0"
     assert tuple(a[torch.tensor([1])].shape) == (1,)  # a 1-d index stays an advanced index
     assert tuple(w[torch.tensor(True)].shape) == (1, 2, 3)  # and a 0-d bool a mask
+
+
+def test_reciprocal_of_an_integer_tensor_is_floating():
+    # NumPy's reciprocal of an integer is an integer, so torch.reciprocal(tensor([1, 2, 3])) was the int
+    # tensor [1, 0, 0]; PyTorch 2.13 gives float32 [1, 0.5, 0.3333] (reciprocal_ already refused the int)
+    x = torch.tensor([1, 2, 3])
+    for r in (torch.reciprocal(x), x.reciprocal(), torch.reciprocal(torch.tensor([1, 2, 3], dtype=torch.uint8))):
+        assert r.dtype == torch.float32
+        numpy.testing.assert_allclose(r.numpy(), [1.0, 0.5, 1 / 3], rtol=1e-7)
+    assert torch.exp(x).dtype == torch.float32 and torch.sqrt(torch.tensor([True])).dtype == torch.float32

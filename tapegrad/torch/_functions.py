@@ -336,7 +336,10 @@ def _unary(name: str, opname: str) -> Callable:
     op = getattr(OPS, opname)
 
     def f(input: Tensor) -> Tensor:
-        return op(_t(input, name))
+        x = _t(input, name)
+        if x._data.dtype.kind in "biu" and name in _FLOATING_UNARY:  # computed in the default dtype, as in
+            x = _cast(x, _default_float())  # PyTorch (NumPy's reciprocal of an integer is an integer)
+        return op(x)
     f.__name__ = f.__qualname__ = name
     f.__doc__ = f"Elementwise ``{name}`` (the registry op ``{opname}``)."
     return f
