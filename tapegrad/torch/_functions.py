@@ -1910,7 +1910,21 @@ def _update(self: Tensor, name: str, other: Any, compute: Callable, *, alpha: An
     if name in ("add", "subtract") and isinstance(alpha, _float) and rt.kind in "biu":
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
     _check_kernel(name, rt, other, self)
+    if name in _INTO and compute is _INTO[name] and rt is sd and not (
+            GRAD_ENABLED.get() and (self._node is not None or _taped(self._base_t) or _taped(other))):
+        c = other.__class__
+        if c is _float or c is _int or (c is Tensor and other._data.shape == self._data.shape):
+            # nothing to record, one dtype, no reshaping: the op writes into the memory itself
+            buf = self._data
+            _writable(buf)
+            compute.forward_into(buf, other._data if c is Tensor else other)
+            self._bump()
+            return self
     return _inplace(self, lambda t: compute(t, other), other, check=False)
+
+
+#: The updates ``_update`` may write straight into the tensor's memory (``+=``, ``-=``, ``*=``, ``/=``).
+_INTO = {name: getattr(OPS, name) for name in ("add", "subtract", "multiply", "divide")}
 
 
 # -- the out-of-place operators with PyTorch's refusals (+, *, / and == need none: Array's go straight
@@ -2014,21 +2028,28 @@ def _check_broadcast(a: tuple, b: tuple) -> None:
 
 def _add_(self: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
     """``self += alpha * other`` in place; returns ``self``."""
-    return _update(self, "add", other, lambda t, o: add(t, o, alpha=alpha), alpha=alpha)
+    return _update(self, "add", other, OPS.add if _unit(alpha) else lambda t, o: add(t, o, alpha=alpha), alpha=alpha)
 
 
 def _sub_(self: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
     """``self -= alpha * other`` in place; returns ``self``."""
-    return _update(self, "subtract", other, lambda t, o: sub(t, o, alpha=alpha), alpha=alpha)
+    return _update(self, "subtract", other, OPS.subtract if _unit(alpha) else lambda t, o: sub(t, o, alpha=alpha),
+                   alpha=alpha)
 
 
 def _mul_(self: Tensor, other: Any) -> Tensor:
-    return _update(self, "multiply", other, mul)
+    return _update(self, "multiply", other, OPS.multiply)
+
+
+def _unit(alpha: Any) -> bool:
+    """Whether ``alpha`` is the default 1 (the update is then the op itself: see ``_INTO``)."""
+    return alpha.__class__ is _int and alpha == 1
 
 
 def _div_(self: Tensor, other: Any, *, rounding_mode: str | None = None) -> Tensor:
     name = {None: "divide", "floor": "floor_divide", "trunc": "trunc_divide"}.get(rounding_mode, "divide")
-    return _update(self, name, other, lambda t, o: div(t, o, rounding_mode=rounding_mode))
+    return _update(self, name, other, OPS.divide if rounding_mode is None else
+                   lambda t, o: div(t, o, rounding_mode=rounding_mode))
 
 
 def _floor_divide_(self: Tensor, other: Any) -> Tensor:
