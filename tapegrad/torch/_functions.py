@@ -966,6 +966,10 @@ def _broadcast_batch(ba: tuple, bb: tuple) -> tuple:
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product with NumPy's rules (1-D operands, broadcast batches); shapes and dtypes are
     checked as PyTorch does, by the product it dispatches to (dot, mv, mm, or bmm on folded shapes)."""
+    if input.__class__ is Tensor and other.__class__ is Tensor:  # two matrices that fit: nothing to check
+        sa, sb = input._data.shape, other._data.shape
+        if len(sa) == 2 and len(sb) == 2 and sa[1] == sb[0] and input._data.dtype is other._data.dtype:
+            return OPS.matmul(input, other)
     a, b = _t(input, "matmul"), _t(other, "matmul", 2, "other")
     da, db = a.ndim, b.ndim
     if da == 0 or db == 0:
@@ -1890,6 +1894,19 @@ def _bool_power(res: Tensor, rt: numpy.dtype | None) -> Tensor:
 def _update(self: Tensor, name: str, other: Any, compute: Callable, *, alpha: Any = 1) -> Tensor:
     """The in-place form of binary op ``name`` (``+=``, ``add_``...): PyTorch's checks in PyTorch's order
     (the op's own, the result type's cast to ``self``'s dtype, the kernel's dtypes), then ``_inplace``."""
+    c = other.__class__
+    if compute is _INTO.get(name):  # (an optimizer's step) nothing PyTorch refuses, nothing to record:
+        k = self._data.dtype.kind   # the op writes into the memory itself, as below, without the checks
+        if ((c is _float and k in "fc") or (c is _int and (k in "fc" or (k in "iu" and name != "divide")))
+                or (c is Tensor and other._data.dtype is self._data.dtype and other._data.shape == self._data.shape
+                    and (k in "fc" or (k in "iu" and name != "divide")))) and not (
+                GRAD_ENABLED.get() and (self._node is not None or _taped(self._base_t) or _taped(other))):
+            self._check_inplace()
+            buf = self._data
+            _writable(buf)
+            compute.forward_into(buf, other._data if c is Tensor else other)
+            self._bump()
+            return self
     self._check_inplace()
     other = _scalar_or(other)
     if name == "subtract":

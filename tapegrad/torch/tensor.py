@@ -599,7 +599,8 @@ class Tensor(Array):
         no view function linked (an op's own transpose, reshape... of a tensor with views): as in
         PyTorch, every tensor over one memory counts the writes to it."""
         if self._storage is None and _BY_OWNER:
-            ref = _BY_OWNER.get(id(_owner(self._data)))
+            b = getattr(self._data, "base", None)  # (a tensor owning its memory would have been linked)
+            ref = None if b is None else _BY_OWNER.get(id(b))
             g = None if ref is None else ref()
             if g is not None:
                 g.add(self)
