@@ -286,18 +286,11 @@ def _functional_vs_hips(program, order):
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("order", [1, 2])
 @SETTINGS
 @given(programs())
-def test_functional_api_matches_hips_at_order_one(program):
-    _functional_vs_hips(program, 1)
-
-
-@pytest.mark.filterwarnings("ignore::UserWarning")
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")
-@SETTINGS
-@given(programs())
-def test_functional_api_matches_hips_at_order_two(program):
-    _functional_vs_hips(program, 2)
+def test_functional_api_matches_hips(order, program):
+    _functional_vs_hips(program, order)
 
 
 # --- PyTorch dialect against PyTorch ---------------------------------------------------------------
@@ -353,14 +346,8 @@ def _torch_vs_dialect(program, order):
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("order", [1, 2])
 @SETTINGS
 @given(programs(torch=True))
-def test_pytorch_dialect_matches_pytorch_at_order_one(program):
-    _torch_vs_dialect(program, 1)
-
-
-@pytest.mark.filterwarnings("ignore::UserWarning")
-@SETTINGS
-@given(programs(torch=True))
-def test_pytorch_dialect_matches_pytorch_at_order_two(program):
-    _torch_vs_dialect(program, 2)
+def test_pytorch_dialect_matches_pytorch(order, program):
+    _torch_vs_dialect(program, order)
