@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 import numpy
 
-from .._core.array import OPS, Array
+from .._core.array import OPS, Array, _any_traced
 from .._core.mode import GRAD_ENABLED
 from ..backend import CPU, device_of, gpu, to_device, to_host
 from ..ops.linalg import einsum as _einsum
@@ -1666,14 +1666,6 @@ def _taped(v: Any) -> bool:
     return isinstance(v, Array) and v._node is not None
 
 
-def _any_taped(values: tuple) -> bool:
-    """Whether any of ``values`` is a taped Array (a loop: a generator costs more than the test)."""
-    for v in values:
-        if isinstance(v, Array) and v._node is not None:
-            return True
-    return False
-
-
 # -- PyTorch's result type and casting rule (c10's promoteTypes, combine_categories, canCast) ------------
 
 _default_float = _dtypes.default_float
@@ -1710,7 +1702,7 @@ def _inplace(self: Tensor, fn: Callable, *inputs: Any, check: bool = True, saves
     self._check_inplace()
     buf = self._data
     base = self._base_t
-    if GRAD_ENABLED.get() and (_taped(self) or _taped(base) or _any_taped(inputs)):
+    if GRAD_ENABLED.get() and (_taped(self) or _taped(base) or _any_traced(inputs)):
         # compute from a copy: the recorded update may keep the old values, which the write replaces
         old = Tensor._make(buf.copy(), self._node, self._idx)
         res = _fit(self, fn(old), check)
@@ -1893,22 +1885,45 @@ def _bool_power(res: Tensor, rt: numpy.dtype | None) -> Tensor:
 
 def _update(self: Tensor, name: str, other: Any, compute: Callable, *, alpha: Any = 1) -> Tensor:
     """The in-place form of binary op ``name`` (``+=``, ``add_``...): PyTorch's checks in PyTorch's order
-    (the op's own, the result type's cast to ``self``'s dtype, the kernel's dtypes), then ``_inplace``."""
-    c = other.__class__
-    if compute is _INTO.get(name):  # (an optimizer's step) nothing PyTorch refuses, nothing to record:
-        k = self._data.dtype.kind   # the op writes into the memory itself, as below, without the checks
-        if ((c is _float and k in "fc") or (c is _int and (k in "fc" or (k in "iu" and name != "divide")))
-                or (c is Tensor and other._data.dtype is self._data.dtype and other._data.shape == self._data.shape
-                    and (k in "fc" or (k in "iu" and name != "divide")))) and not (
-                GRAD_ENABLED.get() and (self._node is not None or _taped(self._base_t) or _taped(other))):
-            self._check_inplace()
+    (the op's own, the result type's cast to ``self``'s dtype, the kernel's dtypes), then the update: written
+    into the memory by the op itself where nothing is recorded, else through ``_inplace``."""
+    self._check_inplace()
+    sd = self._data.dtype
+    into = compute is _INTO.get(name)
+    if into and _unrefused(name, sd.kind, other, self):
+        rt = sd  # (an optimizer's step) none of the checks can refuse it
+    else:
+        other = _scalar_or(other)
+        rt = _update_type(self, name, other, alpha)
+    if into and rt is sd and not (GRAD_ENABLED.get() and (self._node is not None or _taped(self._base_t)
+                                                          or _taped(other))):
+        c = other.__class__
+        if c is _float or c is _int or (c is Tensor and other._data.shape == self._data.shape):
+            # nothing to record, no reshaping: the op writes into the memory itself
             buf = self._data
             _writable(buf)
             compute.forward_into(buf, other._data if c is Tensor else other)
             self._bump()
             return self
-    self._check_inplace()
-    other = _scalar_or(other)
+    return _inplace(self, lambda t: compute(t, other), other, check=False)
+
+
+def _unrefused(name: str, k: str, other: Any, self: Tensor) -> bool:
+    """Whether PyTorch refuses nothing in ``self <name>= other`` (``self`` of dtype kind ``k``, ``name`` one
+    of ``_INTO``'s ops) and its result type is ``self``'s: a Python float to a floating tensor, a Python int
+    or a tensor of ``self``'s dtype and shape (no integer true division, no bool subtraction)."""
+    c = other.__class__
+    if c is Tensor:
+        if other._data.dtype is not self._data.dtype or other._data.shape != self._data.shape:
+            return False
+    elif c is not _int and (c is not _float or k not in "fc"):
+        return False
+    return k in "fc" or (k in "iu" and name != "divide") or (k == "b" and c is Tensor and name in ("add", "multiply"))
+
+
+def _update_type(self: Tensor, name: str, other: Any, alpha: Any) -> numpy.dtype:
+    """PyTorch's result type of ``self <name>= other``, after its checks in its order (the op's own, the
+    cast to ``self``'s dtype, the kernel's dtypes)."""
     if name == "subtract":
         _check_sub(self, other)
     if isinstance(other, Array) and other._data.shape != self._data.shape:
@@ -1927,17 +1942,7 @@ def _update(self: Tensor, name: str, other: Any, compute: Callable, *, alpha: An
     if name in ("add", "subtract") and isinstance(alpha, _float) and rt.kind in "biu":
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
     _check_kernel(name, rt, other, self)
-    if name in _INTO and compute is _INTO[name] and rt is sd and not (
-            GRAD_ENABLED.get() and (self._node is not None or _taped(self._base_t) or _taped(other))):
-        c = other.__class__
-        if c is _float or c is _int or (c is Tensor and other._data.shape == self._data.shape):
-            # nothing to record, one dtype, no reshaping: the op writes into the memory itself
-            buf = self._data
-            _writable(buf)
-            compute.forward_into(buf, other._data if c is Tensor else other)
-            self._bump()
-            return self
-    return _inplace(self, lambda t: compute(t, other), other, check=False)
+    return rt
 
 
 #: The updates ``_update`` may write straight into the tensor's memory (``+=``, ``-=``, ``*=``, ``/=``).
