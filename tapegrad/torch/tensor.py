@@ -211,6 +211,12 @@ def _owner(d: Any) -> Any:
     return d if b is None else b
 
 
+def _counter_of(owner: Any) -> "_Storage | None":
+    """The shared version counter of the memory that buffer ``owner`` owns, if it has one."""
+    ref = _BY_OWNER.get(id(owner))
+    return None if ref is None else ref()
+
+
 def _link(base: "Tensor", alias: "Tensor", view_fn: Callable | None) -> None:
     """Make ``alias`` share ``base``'s version counter: a view (``view_fn(base)`` recomputes it, kept so
     that an in-place write through either can update the other's history) or a detached copy (None)."""
@@ -581,8 +587,7 @@ class Tensor(Array):
         if buf is None:
             return None
         b = buf.base
-        ref = _BY_OWNER.get(id(buf if b is None else b))
-        g = None if ref is None else ref()
+        g = _counter_of(buf if b is None else b)
         if g is None or (b is not None and g.since > node.seq):
             # an alias no view function linked, of memory whose counter is younger than the node: the
             # counter started from another tensor's version, not from the one this alias had when saved
@@ -600,8 +605,7 @@ class Tensor(Array):
         PyTorch, every tensor over one memory counts the writes to it."""
         if self._storage is None and _BY_OWNER:
             b = getattr(self._data, "base", None)  # (a tensor owning its memory would have been linked)
-            ref = None if b is None else _BY_OWNER.get(id(b))
-            g = None if ref is None else ref()
+            g = None if b is None else _counter_of(b)
             if g is not None:
                 g.add(self)
                 self._storage = g
