@@ -15,7 +15,7 @@ from .._core.array import Array
 from ..backend import to_device, to_host
 from ..ops.registry import holds_array
 from . import _random
-from ._dtypes import Size, default_complex, default_float, to_numpy_dtype
+from ._dtypes import Size, default_complex, default_float, promote_types, to_numpy_dtype
 from ._functions import _backend_device
 from .tensor import Tensor
 
@@ -26,7 +26,6 @@ __all__ = ["tensor", "scalar_tensor", "as_tensor", "from_numpy", "arange", "logs
 _F32, _F64 = numpy.dtype(numpy.float32), numpy.dtype(numpy.float64)
 _I64 = numpy.dtype(numpy.int64)
 _KIND_NAMES = {"complex64": "ComplexFloat", "complex128": "ComplexDouble"}
-_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 
 
 def _np_dtype(dtype: Any) -> numpy.dtype | None:
@@ -57,18 +56,6 @@ def _size_kw(fname: str, kw: dict) -> Any:
 # --- Python data to arrays, in the requested dtype --------------------------------------------
 
 
-def _promote(a: numpy.dtype, b: numpy.dtype) -> numpy.dtype:
-    """PyTorch's ``promoteTypes``: the higher category (bool < integer < floating < complex) wins,
-    within one category the wider type (float16 with int64 is float16, not NumPy's float64)."""
-    ca, cb = _CATEGORY[a.kind], _CATEGORY[b.kind]
-    if ca == cb:
-        return numpy.promote_types(a, b)
-    hi, lo = (a, b) if ca > cb else (b, a)
-    if hi.kind == "c" and lo.kind == "f" and 2 * lo.itemsize > hi.itemsize:
-        return numpy.dtype(numpy.complex128)
-    return hi
-
-
 def _leaf_dtype(x: Any) -> numpy.dtype:
     """The dtype PyTorch infers for one element of the data."""
     if isinstance(x, Array):
@@ -91,7 +78,7 @@ def _infer_dtype(data: Any) -> numpy.dtype:
     dt = None
     for x in _flatten((data,)):
         d = _leaf_dtype(x)
-        dt = d if dt is None else _promote(dt, d)
+        dt = promote_types(dt, d)
     return default_float() if dt is None else dt
 
 
