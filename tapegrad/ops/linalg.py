@@ -91,8 +91,6 @@ def _matmul_error(a: Any, b: Any) -> ValueError:
                       "broadcast (each pair of sizes must be equal or 1); reshape or expand one of them")
 
 
-
-
 def _scaled_vjp(g, a, b, needs):
     """VJP of a product in which one side is 0-d (dot and inner then just scale)."""
     ga = gb = None
