@@ -16,6 +16,7 @@ directions ``u``, ``v`` for complex data and compares ``Re(sum(v * J u))`` with 
 from __future__ import annotations
 
 import warnings
+import zlib
 
 import numpy
 import pytest
@@ -26,7 +27,7 @@ from tapegrad._core.array import OPS
 from tapegrad.ndarray import ndarray
 from tapegrad.ops import elementwise, nondiff
 from tapegrad.ops.registry import REGISTRY
-from tapegrad.ops.samples import Case
+from tapegrad.ops.samples import Case, op_cases
 from tapegrad.testing import GradCheckError, check_grads
 
 ComplexWarning = numpy.exceptions.ComplexWarning
@@ -302,6 +303,13 @@ def _imaginary_part(rng, a: numpy.ndarray) -> numpy.ndarray:
     if a.ndim >= 2 and a.shape[-1] == a.shape[-2] and numpy.allclose(a, numpy.swapaxes(a, -1, -2)):
         return 0.1 * (r - numpy.swapaxes(r, -1, -2))
     return 0.5 * r
+
+
+def real_and_complex_cases(op) -> list:
+    """An op's own samples followed by their complex variants, the same in every run (the differential
+    tests' inputs)."""
+    cases = op_cases(op)
+    return cases + complex_variants(op, cases, numpy.random.default_rng(zlib.crc32(op.name.encode()) + 1))
 
 
 def complex_variants(op, cases, rng) -> list:

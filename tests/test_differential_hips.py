@@ -16,8 +16,6 @@ differences in tests/test_complex.py settle those cases instead).
 """
 from __future__ import annotations
 
-import zlib
-
 import numpy
 import pytest
 
@@ -29,8 +27,7 @@ import tapegrad  # noqa: E402
 from tapegrad import npx as tnpx  # noqa: E402
 from tapegrad import np as tnp  # noqa: E402
 from tapegrad.ops.registry import REGISTRY  # noqa: E402
-from tapegrad.ops.samples import op_cases  # noqa: E402
-from test_complex import complex_variants, phase_free  # noqa: E402
+from test_complex import phase_free, real_and_complex_cases  # noqa: E402
 
 RTOL, ATOL = 1e-6, 1e-8
 
@@ -350,11 +347,6 @@ class System:
         return self.lib.make_jvp(self._of(op, xs, params, (i,)))(xs[i])(t)[1]
 
 
-def _cases(op):
-    cases = op_cases(op)
-    return cases + complex_variants(op, cases, numpy.random.default_rng(zlib.crc32(op.name.encode()) + 1))
-
-
 def _skipped(case, table, op):
     entry = table.get(op.name)
     return entry is not None and entry[0](case)
@@ -367,7 +359,7 @@ def _skipped(case, table, op):
 @pytest.mark.parametrize("op", _compared_ops(), ids=lambda op: op.name)
 def test_value_vjp_jvp_and_order_two_match_hips(op):
     compared = 0
-    for case in _cases(op):
+    for case in real_and_complex_cases(op):
         if _skipped(case, HIPS_GAPS, op) or _skipped(case, HIPS_WRONG, op):
             continue
         cplx = _complex(case)

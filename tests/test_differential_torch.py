@@ -13,8 +13,6 @@ Skipped where PyTorch is not installed (``pip install '.[torch]'``).
 """
 from __future__ import annotations
 
-import zlib
-
 import numpy
 import pytest
 
@@ -22,8 +20,7 @@ real_torch = pytest.importorskip("torch")
 
 import tapegrad.torch as tt  # noqa: E402
 from tapegrad.ops.registry import REGISTRY  # noqa: E402
-from tapegrad.ops.samples import op_cases  # noqa: E402
-from test_complex import complex_variants, phase_free  # noqa: E402
+from test_complex import phase_free, real_and_complex_cases  # noqa: E402
 
 RTOL, ATOL = 1e-6, 1e-8
 
@@ -364,11 +361,6 @@ def _compared_ops():
     return [op for n, op in REGISTRY.items() if op.diff and op.samples is not None and n in TORCH_CALL]
 
 
-def _cases(op):
-    cases = op_cases(op)
-    return cases + complex_variants(op, cases, numpy.random.default_rng(zlib.crc32(op.name.encode()) + 1))
-
-
 def _to(T, a, grad):
     if not isinstance(a, numpy.ndarray):
         return a
@@ -438,7 +430,7 @@ def _close(got, want, what):
 @pytest.mark.parametrize("op", _compared_ops(), ids=lambda op: op.name)
 def test_value_vjp_and_order_two_match_pytorch(op):
     compared = 0
-    for case in _cases(op):
+    for case in real_and_complex_cases(op):
         entry = TORCH_DIFFERS.get(op.name)
         if entry is not None and entry[0](case):
             continue
