@@ -8,7 +8,6 @@ from typing import Any, Sequence
 
 import numpy
 
-from . import forward as _forward
 from . import mode
 from .array import OPS, Array, write_buffer
 from .errors import NO_INPUTS, NOT_IN_GRAPH, NOT_VARIABLE, AutogradError, GradShapeError
@@ -106,7 +105,7 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
     strict = True
     # With no graph to build (and no forward trace watching), rules run on raw buffers: ops inside
     # them skip Arrays, the tape and dispatch. Otherwise they run on Arrays, recorded if create_graph.
-    raw = not create_graph and not _forward.ACTIVE.get()
+    raw = not create_graph and not mode.ACTIVE.get()
     for i, (h, hg) in enumerate(zip(heads, head_grads)):
         if not isinstance(h, Array):
             raise TypeError(f"backward heads must be arrays, got {type(h).__name__}")
