@@ -176,8 +176,9 @@ class Array:
         self._grad_req = grad_req
         self._node = Node.leaf(self)
 
-    def _write_grad(self, g: Any, create_graph: bool) -> None:
-        """Put a backward's gradient into this variable's buffer, in place, as ``grad_req`` says."""
+    def _write_grad(self, g: Any, create_graph: bool, owned: bool = False) -> None:
+        """Put a backward's gradient into this variable's buffer, in place, as ``grad_req`` says
+        (``owned``: ``g`` holds a buffer nothing else refers to, which a dialect may keep)."""
         write_buffer(self, None if g is None else g._data)
 
     def _as_variable(self) -> "Array":

@@ -100,6 +100,7 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
                          f"{len(head_grads)} head gradients")
     grads: dict = {}
     given = []  # the head gradients passed in (raw), which a rule must not overwrite (see _offers)
+    owned: set = set()  # leaves whose cotangent is a buffer nothing else holds (see _fresh)
     read = None
     roots = []
     strict = True
@@ -157,13 +158,14 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
             g = grads.pop(node, None)
             if node.hooks is not None and g is not None:
                 g = _run_hooks(node, g, raw)
+                owned.discard(node)
             if wanted is not None and node in wanted:
                 for i, idx in wanted[node]:
                     results[i] = g if idx is None else (g[idx] if g is not None else None)
             op = node.op
             if op is None:
                 if wanted is None and (only is None or node in only):
-                    _write_leaf(node, g, create_graph, raw)
+                    _write_leaf(node, g, create_graph, raw, node in owned)
                 continue
             if g is None or (node.nout is not None and all(x is None for x in g)):
                 if not retain_graph:
@@ -218,6 +220,13 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
                         d = gi if raw else gi._data
                     if d.dtype != dt:
                         gi = OPS.astype(gi, dt)
+                if raw and p.op is None:  # a leaf: may its dialect keep this buffer as the gradient?
+                    if p not in grads and _fresh(gi, g, gin, node):
+                        owned.add(p)
+                    elif p in grads:
+                        owned.add(p)  # the sum made below is a new buffer
+                    else:
+                        owned.discard(p)
                 if node.pidx is None:  # _deposit for a whole (single) output, inline: the hot case
                     prev = grads.get(p)
                     grads[p] = gi if prev is None else OPS.add(prev, gi)
@@ -362,7 +371,9 @@ def _req(node: Node) -> str | None:
     return None if v is None else v._grad_req
 
 
-def _write_leaf(node: Node, g: Any, create_graph: bool, raw: bool = False) -> None:
+def _write_leaf(node: Node, g: Any, create_graph: bool, raw: bool = False, owned: bool = False) -> None:
+    """Give variable ``node.var`` its gradient ``g``; ``owned``: ``g`` is a buffer made in this
+    backward for this variable alone, which the variable may keep instead of copying it."""
     v = node.var() if node.var is not None else None
     if v is None or v._node is not node:
         return
@@ -372,4 +383,24 @@ def _write_leaf(node: Node, g: Any, create_graph: bool, raw: bool = False) -> No
         write_buffer(v, g)
     else:
         with mode.StateScope(raw=False):
-            v._write_grad(_wrap(node.cls, g), create_graph)
+            v._write_grad(_wrap(node.cls, g), create_graph, owned)
+
+
+def _fresh(gi: Any, g: Any, gin: tuple, node: Node) -> bool:
+    """Whether the raw cotangent ``gi`` a rule returned for one input is a buffer of its own: a new
+    NumPy array (no view), not the incoming cotangent ``g``, not a buffer the node saved, and not
+    returned for another input too. (A rule sees nothing else it could hand back.)"""
+    if type(gi) is not _ARR or gi.base is not None:
+        return False
+    if gi is g or (type(g) is list and any(gi is x for x in g)):
+        return False
+    out = node.out
+    if gi is out or (type(out) is tuple and any(gi is x for x in out)):
+        return False
+    if node.saved is not None and any(gi is s for s in node.saved):
+        return False
+    n = 0
+    for x in gin:
+        if x is gi:
+            n += 1
+    return n == 1

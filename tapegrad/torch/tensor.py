@@ -524,15 +524,16 @@ class Tensor(Array):
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         return _add_hook(self._node, self._idx, hook)
 
-    def _write_grad(self, g: Any, create_graph: bool) -> None:
+    def _write_grad(self, g: Any, create_graph: bool, owned: bool = False) -> None:
         if g is not None:
-            self._accumulate(g, create_graph)
+            self._accumulate(g, create_graph, owned)
 
-    def _accumulate(self, g: "Tensor", create_graph: bool) -> None:
-        """``.grad += g``: in place in the same tensor, or as a recorded sum under create_graph."""
+    def _accumulate(self, g: "Tensor", create_graph: bool, owned: bool = False) -> None:
+        """``.grad += g``: in place in the same tensor, or as a recorded sum under create_graph. A first
+        gradient is kept as it is when nothing else holds its buffer (``owned``; PyTorch steals it too)."""
         g = _to_torch_convention(g)
         if self._gradT is None:
-            self._gradT = g if create_graph else Tensor._make(g._data.copy())
+            self._gradT = g if create_graph or owned else Tensor._make(g._data.copy())
         elif create_graph or self._gradT._node is not None:
             self._gradT = self._gradT + g
         else:
