@@ -3,9 +3,15 @@ from __future__ import annotations
 
 import numpy
 
-from .._core.errors import DeviceError
+__all__ = ["Device", "DeviceError", "cpu", "gpu", "num_gpus", "xp_of", "device_of", "to_device", "to_host",
+           "is_device_buffer"]
 
-__all__ = ["Device", "cpu", "gpu", "num_gpus", "xp_of", "device_of", "to_device", "to_host", "is_device_buffer"]
+
+class DeviceError(ValueError):
+    """Inputs of one op live on different devices."""
+
+
+DeviceError.__module__ = "tapegrad"
 
 
 class Device:
