@@ -1,6 +1,8 @@
 """Exception types. Every message says what went wrong and how to fix it."""
 from __future__ import annotations
 
+from ..backend import DeviceError  # noqa: F401 - the backend's error, re-exported here
+
 
 class AutogradError(RuntimeError):
     """An autograd misuse: backward outside a graph, through a freed graph, on a non-variable..."""
@@ -15,12 +17,6 @@ class GradShapeError(AutogradError, ValueError):
 
 GradShapeError.__module__ = "tapegrad"
 
-
-class DeviceError(ValueError):
-    """Inputs of one op live on different devices."""
-
-
-DeviceError.__module__ = "tapegrad"
 
 # MXNet 1.9.1's sentences (reference/semantics.md §7), kept verbatim so that code matching on them works.
 NOT_IN_GRAPH = (

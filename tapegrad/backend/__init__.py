@@ -1,11 +1,28 @@
-"""Devices and array-module lookup. Every NumPy/CuPy difference lives in this package."""
+"""Devices, array-module lookup and the backend seam. Every NumPy/CuPy difference lives in this
+package: ``backend_for(xp)`` gives ``numpy_backend`` or ``cupy_backend``, two modules with the same
+functions (scatter-add, n-D FFT, pad, sort, erf...), so op files never test which module they run on."""
 from __future__ import annotations
+
+from types import ModuleType
 
 import numpy
 
-from .._core.errors import DeviceError
+from . import cupy_backend, numpy_backend
 
-__all__ = ["Device", "cpu", "gpu", "num_gpus", "xp_of", "device_of", "to_device", "to_host", "is_device_buffer"]
+__all__ = ["Device", "DeviceError", "cpu", "gpu", "num_gpus", "xp_of", "device_of", "to_device", "to_host",
+           "is_device_buffer", "backend_for"]
+
+
+class DeviceError(ValueError):
+    """Inputs of one op live on different devices."""
+
+
+DeviceError.__module__ = "tapegrad"
+
+
+def backend_for(xp: object) -> ModuleType:
+    """The seam module for array module ``xp``: ``numpy_backend`` for NumPy, else ``cupy_backend``."""
+    return numpy_backend if xp is numpy else cupy_backend
 
 
 class Device:

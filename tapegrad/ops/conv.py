@@ -29,6 +29,7 @@ from typing import Any
 import numpy
 
 from .._core.array import OPS as T
+from ..backend import backend_for
 from ._util import bilinear_tangent
 from .registry import Op, apply, buffer, defop
 from .samples import Case, draw
@@ -124,9 +125,7 @@ def _windows(xp: Any, xpad: Any, kernel: tuple, stride: tuple, dilate: tuple, ou
     st = xpad.strides
     d = len(kernel)
     strides = st[:2] + tuple(st[2 + i] * stride[i] for i in range(d)) + tuple(st[2 + i] * dilate[i] for i in range(d))
-    if xp is numpy:
-        return numpy.lib.stride_tricks.as_strided(xpad, xpad.shape[:2] + out + kernel, strides, writeable=False)
-    return xp.lib.stride_tricks.as_strided(xpad, xpad.shape[:2] + out + kernel, strides)  # pragma: no cover
+    return backend_for(xp).strided_view(xp, xpad, xpad.shape[:2] + out + kernel, strides)
 
 
 def _im2col(xp: Any, x: Any, kernel: tuple, stride: tuple, pad: tuple, dilate: tuple, out: tuple,

@@ -28,7 +28,8 @@ from typing import Any
 import numpy
 
 from .._core.array import OPS as T, Array
-from ..backend import xp_of
+from ..backend import backend_for, xp_of
+from ..backend.numpy_rules import fft_cook, fft_stages
 from .registry import constant, defop
 from .samples import Case, draw
 
@@ -84,59 +85,6 @@ def _hermitian_factor(g: Any, n: int, axis: int) -> Any:
     dt = numpy.empty(0, dtype=_raw(g).dtype).real.dtype
     buf = xp.asarray(f.reshape(shape), dtype=dt)
     return constant(g, buf)
-
-
-def _cook(shape: tuple, s: Any, axes: Any, invreal: bool = False) -> tuple:
-    """NumPy's ``_cook_nd_args``: the transform lengths and (non-negative) axes of an n-D call."""
-    ndim = len(shape)
-    shapeless = s is None
-    if axes is None:
-        axes = list(range(-len(s), 0)) if s is not None else list(range(ndim))
-    elif isinstance(axes, (int, numpy.integer)):
-        axes = [int(axes)]
-    axes = [int(a) for a in axes]
-    for a in axes:
-        if not -ndim <= a < ndim:
-            raise ValueError(f"axis {a} is out of bounds for array of dimension {ndim}")
-    axes = [a % ndim for a in axes]
-    s = [shape[a] for a in axes] if s is None else list(s)
-    if len(s) != len(axes):
-        raise ValueError("Shape and axes have different lengths.")
-    if invreal and shapeless and s:
-        s[-1] = (shape[axes[-1]] - 1) * 2
-    s = [shape[a] if n == -1 else n for n, a in zip(s, axes)]
-    return s, axes
-
-
-def _stages(shape: tuple, kind: str, s: list, axes: list) -> list:
-    """The 1-D transforms NumPy applies, in order: ``(what, n, axis, shape before)``; ``what`` is
-    "c" (complex fft/ifft), "r2c" (rfft) or "c2r" (irfft). ``n=None`` resolves as in the 1-D call."""
-    k = len(axes)
-    if kind == "c":
-        order = [("c", s[i], axes[i]) for i in reversed(range(k))]
-    elif kind == "r2c":
-        order = [("r2c", s[-1], axes[-1])] + [("c", s[i], axes[i]) for i in range(k - 2, -1, -1)]
-    else:
-        order = [("c", s[i], axes[i]) for i in range(k - 1)] + [("c2r", s[-1], axes[-1])]
-    out = []
-    cur = list(shape)
-    for what, n, ax in order:
-        if n is None:
-            n = 2 * (cur[ax] - 1) if what == "c2r" else cur[ax]
-        n = int(n)
-        out.append((what, n, ax, tuple(cur)))
-        cur[ax] = n // 2 + 1 if what == "r2c" else n
-    return out
-
-
-def _by_axis(xp: Any, a: Any, kind: str, inverse: bool, s: Any, axes: Any, norm: Any) -> Any:
-    """An n-D transform as the 1-D transforms NumPy applies (``_stages``): how it runs on CuPy, whose
-    n-D calls read ``s=-1`` and repeated axes differently."""
-    s, axes = _cook(a.shape, s, axes, invreal=kind == "c2r")
-    for what, n, ax, _ in _stages(a.shape, kind, s, axes):
-        f = (xp.fft.ifft if inverse else xp.fft.fft) if what == "c" else xp.fft.rfft if what == "r2c" else xp.fft.irfft
-        a = f(a, n=n, axis=ax, norm=norm)
-    return a
 
 
 def _transpose(g: Any, stages: list, inverse: bool, norm: Any, in_shape: tuple, real_in: bool) -> Any:
@@ -234,7 +182,7 @@ def _(g, shapes):
 
 
 def _c2c_rule(g, shape, s, axes, norm, inverse, real_in):
-    return (_transpose(g, _stages(shape, "c", s, axes), inverse, norm, shape, real_in),)
+    return (_transpose(g, fft_stages(shape, "c", s, axes), inverse, norm, shape, real_in),)
 
 
 # sample tables, (shape, params): lengths that pad and crop, odd and even, every norm, repeated axes
@@ -255,7 +203,7 @@ def fft(xp, a, n=None, axis=-1, norm=None):
 
 @fft.vjp
 def _(g, n, axis, norm, shapes, dtypes):
-    return _c2c_rule(g, tuple(shapes[0]), *_cook(shapes[0], [n], [axis]), norm, False, dtypes[0].kind != "c")
+    return _c2c_rule(g, tuple(shapes[0]), *fft_cook(shapes[0], [n], [axis]), norm, False, dtypes[0].kind != "c")
 
 
 @defop(linear=True, public=_NS, samples=_table("ifft", _FFT1))
@@ -265,39 +213,39 @@ def ifft(xp, a, n=None, axis=-1, norm=None):
 
 @ifft.vjp
 def _(g, n, axis, norm, shapes, dtypes):
-    return _c2c_rule(g, tuple(shapes[0]), *_cook(shapes[0], [n], [axis]), norm, True, dtypes[0].kind != "c")
+    return _c2c_rule(g, tuple(shapes[0]), *fft_cook(shapes[0], [n], [axis]), norm, True, dtypes[0].kind != "c")
 
 
 @defop(linear=True, public=_NS, samples=_table("fft2", _FFT2))
 def fft2(xp, a, s=None, axes=(-2, -1), norm=None):
-    return xp.fft.fft2(a, s=s, axes=axes, norm=norm) if xp is numpy else _by_axis(xp, a, "c", False, s, axes, norm)
+    return backend_for(xp).fft_nd(xp, "fft2", a, s, axes, norm)
 
 
 @defop(linear=True, public=_NS, samples=_table("ifft2", _FFT2))
 def ifft2(xp, a, s=None, axes=(-2, -1), norm=None):
-    return xp.fft.ifft2(a, s=s, axes=axes, norm=norm) if xp is numpy else _by_axis(xp, a, "c", True, s, axes, norm)
+    return backend_for(xp).fft_nd(xp, "ifft2", a, s, axes, norm)
 
 
 @defop(linear=True, public=_NS, samples=_table("fftn", _FFTN))
 def fftn(xp, a, s=None, axes=None, norm=None):
-    return xp.fft.fftn(a, s=s, axes=axes, norm=norm) if xp is numpy else _by_axis(xp, a, "c", False, s, axes, norm)
+    return backend_for(xp).fft_nd(xp, "fftn", a, s, axes, norm)
 
 
 @defop(linear=True, public=_NS, samples=_table("ifftn", _FFTN))
 def ifftn(xp, a, s=None, axes=None, norm=None):
-    return xp.fft.ifftn(a, s=s, axes=axes, norm=norm) if xp is numpy else _by_axis(xp, a, "c", True, s, axes, norm)
+    return backend_for(xp).fft_nd(xp, "ifftn", a, s, axes, norm)
 
 
 @fft2.vjp
 @fftn.vjp
 def _(g, s, axes, norm, shapes, dtypes):
-    return _c2c_rule(g, tuple(shapes[0]), *_cook(shapes[0], s, axes), norm, False, dtypes[0].kind != "c")
+    return _c2c_rule(g, tuple(shapes[0]), *fft_cook(shapes[0], s, axes), norm, False, dtypes[0].kind != "c")
 
 
 @ifft2.vjp
 @ifftn.vjp
 def _(g, s, axes, norm, shapes, dtypes):
-    return _c2c_rule(g, tuple(shapes[0]), *_cook(shapes[0], s, axes), norm, True, dtypes[0].kind != "c")
+    return _c2c_rule(g, tuple(shapes[0]), *fft_cook(shapes[0], s, axes), norm, True, dtypes[0].kind != "c")
 
 
 # --- rfft, rfft2, rfftn (real input), irfft, irfft2, irfftn (real output) ----------------------
@@ -314,7 +262,7 @@ def _resolved(shape: tuple, s: list, axes: list, c2r: bool) -> list:
 def _rfft_rule(g, shape, s, axes, norm):
     """Transpose of ``rfftn(x, s, axes, norm)`` for a real ``x`` of ``shape`` (s and axes cooked)."""
     if not _distinct(axes):
-        return (_transpose(g, _stages(shape, "r2c", s, axes), False, norm, shape, True),)
+        return (_transpose(g, fft_stages(shape, "r2c", s, axes), False, norm, shape, True),)
     s = _resolved(shape, s, axes, False)
     # Re(F^T pad(g)) = irfftn(conj(g) / f) with the opposite scaling (see the module docstring)
     h = _conj(g) / _hermitian_factor(g, s[-1], axes[-1])
@@ -324,7 +272,7 @@ def _rfft_rule(g, shape, s, axes, norm):
 def _irfft_rule(g, shape, s, axes, norm, real_in):
     """Transpose of ``irfftn(X, s, axes, norm)`` for ``X`` of ``shape`` (s and axes cooked)."""
     if not _distinct(axes):
-        return (_transpose(g, _stages(shape, "c2r", s, axes), True, norm, shape, real_in),)
+        return (_transpose(g, fft_stages(shape, "c2r", s, axes), True, norm, shape, real_in),)
     s = _resolved(shape, s, axes, True)
     y = T.rfftn(g, s=tuple(s), axes=tuple(axes), norm=_swap(norm))
     r = _resize(_hermitian_factor(y, s[-1], axes[-1]) * _conj(y), shape)
@@ -353,23 +301,23 @@ def rfft(xp, a, n=None, axis=-1, norm=None):
 
 @rfft.vjp
 def _(g, n, axis, norm, shapes):
-    return _rfft_rule(g, tuple(shapes[0]), *_cook(shapes[0], [n], [axis]), norm)
+    return _rfft_rule(g, tuple(shapes[0]), *fft_cook(shapes[0], [n], [axis]), norm)
 
 
 @defop(linear=True, public=_NS, samples=_table("rfft2", _RFFT2, complex_=False))
 def rfft2(xp, a, s=None, axes=(-2, -1), norm=None):
-    return xp.fft.rfft2(a, s=s, axes=axes, norm=norm) if xp is numpy else _by_axis(xp, a, "r2c", False, s, axes, norm)
+    return backend_for(xp).fft_nd(xp, "rfft2", a, s, axes, norm)
 
 
 @defop(linear=True, public=_NS, samples=_table("rfftn", _RFFTN, complex_=False))
 def rfftn(xp, a, s=None, axes=None, norm=None):
-    return xp.fft.rfftn(a, s=s, axes=axes, norm=norm) if xp is numpy else _by_axis(xp, a, "r2c", False, s, axes, norm)
+    return backend_for(xp).fft_nd(xp, "rfftn", a, s, axes, norm)
 
 
 @rfft2.vjp
 @rfftn.vjp
 def _(g, s, axes, norm, shapes):
-    return _rfft_rule(g, tuple(shapes[0]), *_cook(shapes[0], s, axes), norm)
+    return _rfft_rule(g, tuple(shapes[0]), *fft_cook(shapes[0], s, axes), norm)
 
 
 @defop(linear=True, public=_NS, samples=_table("irfft", _IRFFT1))
@@ -382,24 +330,24 @@ def irfft(xp, a, n=None, axis=-1, norm=None):
 @irfft.vjp
 def _(g, n, axis, norm, shapes, dtypes):
     shape = tuple(shapes[0])
-    return _irfft_rule(g, shape, *_cook(shape, [n], [axis]), norm, dtypes[0].kind != "c")
+    return _irfft_rule(g, shape, *fft_cook(shape, [n], [axis]), norm, dtypes[0].kind != "c")
 
 
 @defop(linear=True, public=_NS, samples=_table("irfft2", _IRFFT2))
 def irfft2(xp, a, s=None, axes=(-2, -1), norm=None):
-    return xp.fft.irfft2(a, s=s, axes=axes, norm=norm) if xp is numpy else _by_axis(xp, a, "c2r", True, s, axes, norm)
+    return backend_for(xp).fft_nd(xp, "irfft2", a, s, axes, norm)
 
 
 @defop(linear=True, public=_NS, samples=_table("irfftn", _IRFFTN))
 def irfftn(xp, a, s=None, axes=None, norm=None):
-    return xp.fft.irfftn(a, s=s, axes=axes, norm=norm) if xp is numpy else _by_axis(xp, a, "c2r", True, s, axes, norm)
+    return backend_for(xp).fft_nd(xp, "irfftn", a, s, axes, norm)
 
 
 @irfft2.vjp
 @irfftn.vjp
 def _(g, s, axes, norm, shapes, dtypes):
     shape = tuple(shapes[0])
-    return _irfft_rule(g, shape, *_cook(shape, s, axes, invreal=True), norm, dtypes[0].kind != "c")
+    return _irfft_rule(g, shape, *fft_cook(shape, s, axes, invreal=True), norm, dtypes[0].kind != "c")
 
 
 # --- fftshift, ifftshift -------------------------------------------------------------------------

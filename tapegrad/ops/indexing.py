@@ -7,7 +7,7 @@ from typing import Any
 import numpy
 
 from .._core.array import OPS as T, Array
-from ..backend import xp_of
+from ..backend import backend_for, xp_of
 from .registry import defop
 from .samples import Case, draw
 
@@ -73,11 +73,8 @@ def scatter_add(xp, g, shape, key):
     out = xp.zeros(shape, dtype=g.dtype)
     if is_basic(key):  # no index can repeat: a plain write is enough
         out[key] = g
-    elif xp is numpy:
-        numpy.add.at(out, key, g)
-    else:  # pragma: no cover - GPU
-        import cupyx  # noqa: PLC0415
-        cupyx.scatter_add(out, key, g)
+    else:
+        backend_for(xp).scatter_add(out, key, g)
     return out
 
 

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 import numpy
 
 from .._core.array import OPS as T, Array
-from ..backend import xp_of
+from ..backend import backend_for, xp_of
 from ._util import add_or_none, bilinear_tangent
 from .registry import constant, defop
 from .samples import Case, draw
@@ -310,12 +310,8 @@ def _tensordot_cases(rng):
 
 @defop(samples=_tensordot_cases)
 def tensordot(xp, a, b, axes=2):
-    if (a.ndim == 0 or b.ndim == 0) and xp is not numpy:  # an outer product; CuPy refuses 0-d operands
-        if _td_axes(axes, max(a.ndim, 1), max(b.ndim, 1))[0]:
-            raise ValueError("tensordot: a 0-d operand has no axes to contract")
-        return a.reshape(a.shape + (1,) * b.ndim) * b
     try:
-        return xp.tensordot(a, b, axes)
+        return backend_for(xp).tensordot(xp, a, b, axes)
     except (ValueError, IndexError):
         raw = ((range(-axes, 0), range(axes)) if isinstance(axes, int) else
                [[x] if isinstance(x, int) else list(x) for x in axes])
@@ -800,15 +796,7 @@ def _solve_cases(rng):
 def solve(xp, a, b):
     """``x`` with ``a @ x = b``. As in NumPy 2, ``b`` is a vector only when it is 1-D; otherwise
     it is a (stack of) matrices; batch axes broadcast."""
-    if xp is numpy:
-        return xp.linalg.solve(a, b)
-    # CuPy wants b as (..., M, K) with a's batch axes: give it NumPy 2's reading explicitly
-    vec = b.ndim == 1
-    if vec:
-        b = b[:, None]
-    batch = numpy.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    x = xp.linalg.solve(xp.broadcast_to(a, batch + a.shape[-2:]), xp.broadcast_to(b, batch + b.shape[-2:]))
-    return x[..., 0] if vec else x
+    return backend_for(xp).solve(xp, a, b)
 
 
 @solve.vjp
@@ -1079,11 +1067,7 @@ def cholesky(xp, a, *, upper=False):
     """Cholesky factor ``L`` (``a = L L^H``), or ``U = L^H`` with ``upper=True``. NumPy reads one
     triangle of ``a`` (the lower one, the upper one with ``upper=True``), and the gradient lives on
     that triangle."""
-    if xp is numpy:
-        return xp.linalg.cholesky(a, upper=upper)
-    if not upper:  # CuPy has no ``upper``: U is the conjugate transpose of the factor of a^H
-        return xp.linalg.cholesky(a)
-    return xp.conj(xp.swapaxes(xp.linalg.cholesky(xp.conj(xp.swapaxes(a, -1, -2))), -1, -2))
+    return backend_for(xp).cholesky(xp, a, upper)
 
 
 def _phi(x: Any) -> Any:
@@ -1366,19 +1350,7 @@ def pinv(xp, a, rcond=None, hermitian=False, *, rtol=_NOVALUE):
     perturbations that keep the rank (Golub & Pereyra), so it is right for rank-deficient matrices
     too as long as the perturbations (e.g. ``pinv(b @ c)`` with thin ``b, c``) keep the rank.
     ``hermitian=True`` reads the lower triangle, as NumPy does."""
-    if xp is numpy:
-        if rtol is _NOVALUE:
-            return xp.linalg.pinv(a, rcond=rcond, hermitian=hermitian)
-        return xp.linalg.pinv(a, rcond=rcond, hermitian=hermitian, rtol=rtol)
-    # CuPy takes rcond alone: NumPy's cutoff rules, and its reading of the lower triangle when hermitian
-    if rcond is None:
-        rcond = (1e-15 if rtol is _NOVALUE else rtol if rtol is not None
-                 else max(a.shape[-2:]) * numpy.finfo(a.dtype).eps)
-    if hermitian:
-        low = xp.tril(a, -1)
-        diag = xp.real(xp.diagonal(a, 0, -2, -1))[..., None] * xp.eye(a.shape[-1], dtype=a.dtype)
-        a = low + xp.conj(xp.swapaxes(low, -1, -2)) + diag
-    return xp.linalg.pinv(a, rcond=rcond)
+    return backend_for(xp).pinv(xp, a, rcond, hermitian, rtol)
 
 
 @pinv.vjp

@@ -15,7 +15,7 @@ import math
 import numpy
 
 from .._core.array import OPS as T, Array
-from ..backend import xp_of
+from ..backend import backend_for, xp_of
 from ._util import kept_shape, norm_axes
 from .registry import defop
 from .samples import AXIS_SHAPE, UNARY_SHAPES, Case, draw, unary
@@ -187,20 +187,6 @@ def _(g, x, alpha):
     return _elu_rule(g, x, alpha, 1.0, 1.0 / alpha)
 
 
-def _erf(xp, x):
-    """The error function elementwise: SciPy's (CuPy's on a GPU) when installed, else Python's
-    ``math.erf`` applied to each element (NumPy has none)."""
-    if not isinstance(x, (numpy.ndarray, numpy.generic)):
-        import cupyx.scipy.special  # noqa: PLC0415 - a device buffer: CuPy is there
-        return cupyx.scipy.special.erf(x)
-    try:
-        from scipy.special import erf  # noqa: PLC0415
-    except ImportError:
-        x = numpy.asarray(x)
-        return numpy.frompyfunc(math.erf, 1, 1)(x).astype(x.dtype if x.dtype.kind == "f" else numpy.float64)
-    return erf(x)
-
-
 def _np_erf(x):
     return numpy.vectorize(math.erf)(x)
 
@@ -208,7 +194,7 @@ def _np_erf(x):
 @defop(elementwise=True, public=None, samples=_with_ref(unary(), _np_erf))
 def erf(xp, x):
     """The error function ``2 / sqrt(pi) * integral_0^x exp(-t^2) dt``."""
-    return _erf(xp, x)
+    return backend_for(xp).erf(x)
 
 
 @erf.vjp
@@ -233,7 +219,7 @@ def gelu(xp, x, approximate="none"):
     ``0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3)))``."""
     if approximate == "tanh":
         return x * 0.5 * (1 + xp.tanh((x + x * x * x * _GELU_KAPPA) * _GELU_BETA))
-    return x * 0.5 * (1 + _erf(xp, x * _SQRT1_2))
+    return x * 0.5 * (1 + backend_for(xp).erf(x * _SQRT1_2))
 
 
 @gelu.vjp
@@ -558,9 +544,7 @@ def _pick_index(xp, index, n, mode):
     if idx.dtype.kind != "i" and idx.dtype.kind != "u":
         idx = idx.astype(xp.int64)  # MXNet accepts float labels; they are truncated
     if mode == "clip":
-        if xp is numpy and (idx.size == 0 or (idx.min() >= 0 and idx.max() < n)):
-            return idx  # already in range: clip would only copy it (and costs more than the check)
-        return xp.clip(idx, 0, max(n - 1, 0))
+        return backend_for(xp).clip_index(xp, idx, n)
     if mode == "wrap":
         return xp.mod(idx, n)
     raise ValueError(f"pick: mode must be 'clip' or 'wrap', got {mode!r}")

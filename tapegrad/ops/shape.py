@@ -7,7 +7,8 @@ import warnings
 import numpy
 
 from .._core.array import OPS as T, Array
-from ..backend import xp_of
+from ..backend import backend_for, xp_of
+from ..backend.numpy_rules import pad_index, pad_widths
 from ._util import bilinear_tangent
 from .registry import buffer, constant, default_class, defop, holds_array, pack_sequence
 from .samples import Case, draw
@@ -164,8 +165,7 @@ def _host(x):
 
 def _dev(g, idx):
     """Index array ``idx`` (NumPy) on the device of the tapegrad array ``g``."""
-    xp = xp_of((buffer(g),))
-    return idx if xp is numpy else xp.asarray(idx)
+    return xp_of((buffer(g),)).asarray(idx)
 
 
 def _ref(fn):
@@ -533,7 +533,7 @@ def _repeat_cases(rng):
 def repeat(xp, a, repeats, axis=None):
     """``repeats``: an int or one count per element along ``axis`` (static, not differentiated)."""
     reps = _host(repeats)
-    return xp.repeat(a, int(reps) if reps.ndim == 0 else (reps if xp is numpy else xp.asarray(reps)), axis=axis)
+    return xp.repeat(a, int(reps) if reps.ndim == 0 else xp.asarray(reps), axis=axis)
 
 
 @repeat.vjp
@@ -603,29 +603,6 @@ def _(g, shapes, order):
 _PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
 
 
-def _pad_widths(pad_width, ndim: int) -> list:
-    w = numpy.broadcast_to(_host(pad_width), (ndim, 2))
-    return [(int(b), int(a)) for b, a in w]
-
-
-def _pad_index(n: int, before: int, after: int, mode: str) -> numpy.ndarray:
-    """For the gather modes, which input element each output position along one axis copies."""
-    i = numpy.arange(-before, n + after)
-    if mode == "edge":
-        return numpy.clip(i, 0, n - 1)
-    if mode == "wrap":
-        return i % n
-    if mode == "reflect":  # mirror about the edge elements: period 2(n-1)
-        if n == 1:
-            return numpy.zeros_like(i)
-        p = 2 * (n - 1)
-        j = i % p
-        return numpy.where(j < n, j, p - j)
-    p = 2 * n  # symmetric: mirror including the edge elements
-    j = i % p
-    return numpy.where(j < n, j, p - 1 - j)
-
-
 def _pad_cases(rng):
     x = draw(rng, (2, 3, 4))
     return [Case((draw(rng, (2, 3)),), dict(pad_width=1)),
@@ -652,25 +629,19 @@ def pad(xp, array, pad_width, mode="constant", *, constant_values=None, reflect_
     if reflect_type not in (None, "even"):
         raise NotImplementedError("pad: only reflect_type='even' is supported")
     kw = {"constant_values": 0 if constant_values is None else _host(constant_values)} if mode == "constant" else {}
-    if xp is numpy or mode == "constant":
-        return xp.pad(array, _host(pad_width) if xp is numpy else pad_width, mode=mode, **kw)
-    # the gather the VJP undoes, axis by axis (CuPy's wrap differs from NumPy's for widths beyond the size)
-    for ax, ((b, a), n) in enumerate(zip(_pad_widths(pad_width, array.ndim), array.shape)):
-        if b or a:
-            array = xp.take(array, xp.asarray(_pad_index(n, b, a, mode)), axis=ax)
-    return array
+    return backend_for(xp).pad(xp, array, _host(pad_width), mode, kw)
 
 
 @pad.vjp
 def _(g, shapes, pad_width, mode):
     s = tuple(shapes[0])
-    widths = _pad_widths(pad_width, len(s))
+    widths = pad_widths(_host(pad_width), len(s))
     if mode == "constant":
         return (T.getitem(g, tuple(slice(b, b + n) for (b, _a), n in zip(widths, s))),)
     # The other modes gather along each axis in turn; undo each gather with a scatter-add.
     for ax, ((b, a), n) in enumerate(zip(widths, s)):
         if b or a:
-            idx = _pad_index(n, b, a, mode)
+            idx = pad_index(n, b, a, mode)
             g = T.scatter_add(g, tuple(g.shape[:ax]) + (n,) + tuple(g.shape[ax + 1:]), _along(ax, _dev(g, idx)))
     return (g,)
 
@@ -779,16 +750,12 @@ def _sort_cases(rng):
             Case((_distinct(rng, (5,)),)), Case((_distinct(rng, (3, 4)),), dict(axis=1, kind="stable"))]
 
 
-def _argsort_stable(xp, x, axis):
-    return xp.argsort(x, axis=axis, kind="stable") if xp is numpy else xp.argsort(x, axis=axis)
-
-
 @defop(samples=_sort_cases)
 def sort(xp, a, axis=-1, kind=None, order=None, *, stable=None):
     """Sorted copy along ``axis`` (None: flattened). Gradient: each output slot's cotangent goes back
     to the input element sorted into it. With ties the derivative is not defined; tapegrad follows
     NumPy's stable order (equal elements keep their input order), whatever ``kind`` says."""
-    return xp.sort(a, axis=axis, **(_kw(kind=kind, order=order, stable=stable) if xp is numpy else {}))
+    return backend_for(xp).sort(xp, a, axis, _kw(kind=kind, order=order, stable=stable))
 
 
 @sort.vjp
@@ -798,8 +765,8 @@ def _(g, a, axis):
     if axis is None:
         x = x.reshape(-1)
     ax = _axis(-1 if axis is None else axis, x.ndim)
-    perm = _argsort_stable(xp, x, ax)        # out[..., i, ...] = x[..., perm[i], ...]
-    inv = xp.argsort(perm, axis=ax)          # so dx[..., j, ...] = g[..., inv[j], ...]
+    perm = backend_for(xp).argsort_stable(xp, x, ax)  # out[..., i, ...] = x[..., perm[i], ...]
+    inv = xp.argsort(perm, axis=ax)                   # so dx[..., j, ...] = g[..., inv[j], ...]
     key = tuple(inv if i == ax else xp.arange(n).reshape((1,) * i + (n,) + (1,) * (x.ndim - i - 1))
                 for i, n in enumerate(x.shape))
     return (T.reshape(T.getitem(g, key), a.shape),)
@@ -1460,13 +1427,11 @@ def _slot_key(xp, idx, ax: int):
 def _source_index(xp, x, out, ax: int):
     """``perm`` with ``out == take_along_axis(x, perm, ax)``, for ``out`` a rearrangement of ``x``
     along ``ax``. Equal values are matched in order (the k-th copy in ``out`` to the k-th in ``x``)."""
-    sx = _argsort_stable(xp, x, ax)
-    so = _argsort_stable(xp, out, ax)
+    argsort = backend_for(xp).argsort_stable
+    sx = argsort(xp, x, ax)
+    so = argsort(xp, out, ax)
     perm = xp.empty_like(sx)
-    if xp is numpy:
-        numpy.put_along_axis(perm, so, sx, axis=ax)
-    else:  # pragma: no cover - GPU
-        perm[_slot_key(xp, so, ax)] = sx
+    perm[_slot_key(xp, so, ax)] = sx
     return perm
 
 
@@ -1483,7 +1448,7 @@ def partition(xp, a, kth, axis=-1, kind="introselect", order=None):
     slot's cotangent goes back to the input element placed there. Where values tie, the slots holding
     equal values are matched to those elements in input order (the derivative is not defined there;
     any such choice is a valid subgradient)."""
-    return xp.partition(a, _host(kth).tolist(), axis=axis, **(_kw(kind=kind, order=order) if xp is numpy else {}))
+    return backend_for(xp).partition(xp, a, _host(kth).tolist(), axis, _kw(kind=kind, order=order))
 
 
 def _partition_layout(a, out, axis):
@@ -1524,4 +1489,4 @@ def _(ts, a, axis):
         x = x.reshape(-1)
         t = T.reshape(t, (-1,))
     ax = _axis(-1 if axis is None else axis, x.ndim)
-    return T.getitem(t, _slot_key(xp, _argsort_stable(xp, x, ax), ax))
+    return T.getitem(t, _slot_key(xp, backend_for(xp).argsort_stable(xp, x, ax), ax))

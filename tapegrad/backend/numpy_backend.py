@@ -1,0 +1,88 @@
+"""The NumPy (CPU) side of the backend seam: each function is NumPy's own call. ``cupy_backend``
+has the same functions with the same parameters; ``backend_for(xp)`` picks the module. Each takes the
+array module ``xp`` first (NumPy here), so that both modules are called alike."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy
+
+__all__ = ["scatter_add", "fft_nd", "pad", "sort", "argsort_stable", "partition", "erf", "clip_index",
+           "strided_view", "tensordot", "solve", "cholesky", "pinv"]
+
+
+def scatter_add(out: Any, key: Any, g: Any) -> None:
+    """Add ``g`` into ``out`` at ``key`` in place; repeated indices add up."""
+    numpy.add.at(out, key, g)
+
+
+def fft_nd(xp: Any, name: str, a: Any, s: Any, axes: Any, norm: Any) -> Any:
+    """The n-D transform ``name`` (fft2, ifft2, fftn, ifftn, rfft2, rfftn, irfft2, irfftn) as NumPy
+    defines it."""
+    return getattr(numpy.fft, name)(a, s=s, axes=axes, norm=norm)
+
+
+def pad(xp: Any, array: Any, pad_width: numpy.ndarray, mode: str, kw: dict) -> Any:
+    """NumPy's ``pad`` (``pad_width`` on the host; ``kw``: the mode's keyword arguments)."""
+    return numpy.pad(array, pad_width, mode=mode, **kw)
+
+
+def sort(xp: Any, a: Any, axis: Any, options: dict) -> Any:
+    """A sorted copy along ``axis``; ``options``: NumPy's ``kind``/``order``/``stable`` given."""
+    return numpy.sort(a, axis=axis, **options)
+
+
+def argsort_stable(xp: Any, x: Any, axis: Any) -> Any:
+    """The indices that sort ``x`` along ``axis``, equal elements kept in input order."""
+    return numpy.argsort(x, axis=axis, kind="stable")
+
+
+def partition(xp: Any, a: Any, kth: list, axis: Any, options: dict) -> Any:
+    """NumPy's ``partition``; ``options``: its ``kind``/``order`` given."""
+    return numpy.partition(a, kth, axis=axis, **options)
+
+
+def erf(x: Any) -> Any:
+    """The error function elementwise: SciPy's when installed, else Python's ``math.erf`` applied to
+    each element (NumPy has none)."""
+    try:
+        from scipy.special import erf as scipy_erf  # noqa: PLC0415 - optional
+    except ImportError:
+        x = numpy.asarray(x)
+        return numpy.frompyfunc(math.erf, 1, 1)(x).astype(x.dtype if x.dtype.kind == "f" else numpy.float64)
+    return scipy_erf(x)
+
+
+def clip_index(xp: Any, idx: Any, n: int) -> Any:
+    """Integer indices ``idx`` clipped into ``[0, n)``."""
+    if idx.size == 0 or (idx.min() >= 0 and idx.max() < n):
+        return idx  # already in range: clip would only copy it (and costs more than the check)
+    return numpy.clip(idx, 0, max(n - 1, 0))
+
+
+def strided_view(xp: Any, x: Any, shape: tuple, strides: tuple) -> Any:
+    """A read-only view of ``x``'s memory with this shape and these strides."""
+    return numpy.lib.stride_tricks.as_strided(x, shape, strides, writeable=False)
+
+
+def tensordot(xp: Any, a: Any, b: Any, axes: Any) -> Any:
+    """NumPy's ``tensordot`` (0-d operands included)."""
+    return numpy.tensordot(a, b, axes)
+
+
+def solve(xp: Any, a: Any, b: Any) -> Any:
+    """NumPy 2's ``linalg.solve``: ``b`` is a vector only when 1-D; batch axes broadcast."""
+    return numpy.linalg.solve(a, b)
+
+
+def cholesky(xp: Any, a: Any, upper: bool) -> Any:
+    """The Cholesky factor ``L`` of ``a``, or ``U = L^H`` with ``upper``."""
+    return numpy.linalg.cholesky(a, upper=upper)
+
+
+def pinv(xp: Any, a: Any, rcond: Any, hermitian: bool, rtol: Any) -> Any:
+    """NumPy's ``linalg.pinv``; ``rtol`` is ``numpy._NoValue`` when not given."""
+    if rtol is numpy._NoValue:
+        return numpy.linalg.pinv(a, rcond=rcond, hermitian=hermitian)
+    return numpy.linalg.pinv(a, rcond=rcond, hermitian=hermitian, rtol=rtol)
