@@ -221,7 +221,7 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
                     if d.dtype != dt:
                         gi = OPS.astype(gi, dt)
                 if raw and p.op is None:  # a leaf: may its dialect keep this buffer as the gradient?
-                    if p not in grads and _fresh(gi, g, gin, node):
+                    if p not in grads and _fresh(gi, g, gin, i, node):
                         owned.add(p)
                     elif p in grads:
                         owned.add(p)  # the sum made below is a new buffer
@@ -386,21 +386,27 @@ def _write_leaf(node: Node, g: Any, create_graph: bool, raw: bool = False, owned
             v._write_grad(_wrap(node.cls, g), create_graph, owned)
 
 
-def _fresh(gi: Any, g: Any, gin: tuple, node: Node) -> bool:
-    """Whether the raw cotangent ``gi`` a rule returned for one input is a buffer of its own: a new
-    NumPy array (no view), not the incoming cotangent ``g``, not a buffer the node saved, and not
-    returned for another input too. (A rule sees nothing else it could hand back.)"""
-    if type(gi) is not _ARR or gi.base is not None:
+def _fresh(gi: Any, g: Any, gin: tuple, i: int, node: Node) -> bool:
+    """Whether the raw cotangent ``gi`` a rule returned for one input owns its memory: a NumPy array
+    (or a view of one) whose memory is not that of the incoming cotangent ``g``, of a buffer the node
+    saved, or of the cotangent returned for another input than ``i``. (A rule sees nothing else it could
+    hand back.)"""
+    if type(gi) is not _ARR:
         return False
-    if gi is g or (type(g) is list and any(gi is x for x in g)):
-        return False
+    root = _root(gi)
+    for x in (g if type(g) is list else (g,)):
+        if type(x) is _ARR and _root(x) is root:
+            return False
     out = node.out
-    if gi is out or (type(out) is tuple and any(gi is x for x in out)):
-        return False
-    if node.saved is not None and any(gi is s for s in node.saved):
-        return False
-    n = 0
-    for x in gin:
-        if x is gi:
-            n += 1
-    return n == 1
+    for x in (*(node.saved or ()), *(out if type(out) is tuple else (out,))):
+        if type(x) is _ARR and _root(x) is root:
+            return False
+    for j, x in enumerate(gin):
+        if j != i and type(x) is _ARR and _root(x) is root:
+            return False
+    return True
+
+
+def _root(a: Any) -> Any:
+    """The array that owns ``a``'s memory (NumPy points a view of a view at the owner)."""
+    return a if a.base is None else a.base

@@ -530,10 +530,12 @@ class Tensor(Array):
 
     def _accumulate(self, g: "Tensor", create_graph: bool, owned: bool = False) -> None:
         """``.grad += g``: in place in the same tensor, or as a recorded sum under create_graph. A first
-        gradient is kept as it is when nothing else holds its buffer (``owned``; PyTorch steals it too)."""
+        gradient is kept as it is when nothing else holds its buffer (``owned``) and its layout is this
+        tensor's (PyTorch steals it then too, and otherwise copies it into this tensor's layout)."""
         g = _to_torch_convention(g)
         if self._gradT is None:
-            self._gradT = g if create_graph or owned else Tensor._make(g._data.copy())
+            keep = create_graph or (owned and g._data.strides == self._data.strides)
+            self._gradT = g if keep else Tensor._make(g._data.copy())
         elif create_graph or self._gradT._node is not None:
             self._gradT = self._gradT + g
         else:
