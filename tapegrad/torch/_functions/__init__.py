@@ -7,8 +7,9 @@ The modules mirror ``tapegrad/ops``: ``elementwise``, ``reduce``, ``shape``, ``i
 hold the functions of those kinds, ``conversion`` the dtype and device conversions, ``inplace`` the one
 in-place path (the ``*_`` methods, augmented assignment, ``__setitem__``), ``operators`` the operators
 PyTorch refuses for some dtypes, ``_util`` the argument helpers they share; ``bindings`` builds the
-tables bound onto Tensor (``METHODS``, ``PROPERTIES``) and ``__all__``. Imports go one way: ``_util``,
-then the function modules, then ``inplace`` and ``operators``, then ``bindings``.
+tables bound onto Tensor (``METHODS``, ``PROPERTIES``) and ``__all__``. Imports go one way, down this
+list: ``bindings``; ``inplace``, ``operators``; ``conversion``, ``reduce``, ``linalg``; ``shape``,
+``elementwise``, ``indexing``; ``_util`` (an import-linter layers contract can pin it).
 """
 from __future__ import annotations
 
