@@ -427,6 +427,7 @@ def _viewing(f: Callable) -> Callable:
             _link_views(input, res, lambda b, i: f(b, *args, **kwargs) if i is None else f(b, *args, **kwargs)[i])
         return res
     view.__name__, view.__qualname__, view.__doc__ = f.__name__, f.__qualname__, f.__doc__
+    view.__module__ = f.__module__  # pickled by reference from f's module (linalg's diagonal is one)
     return view
 
 
