@@ -15,8 +15,8 @@ from .._core.array import Array
 from ..backend import to_device, to_host
 from ..ops.registry import holds_array
 from . import _random
+from ._device import _backend_device
 from ._dtypes import Size, default_complex, default_float, promote_types, to_numpy_dtype
-from ._functions import _backend_device
 from .tensor import Tensor
 
 __all__ = ["tensor", "scalar_tensor", "as_tensor", "from_numpy", "arange", "logspace", "zeros", "ones", "full", "empty", "eye", "linspace",

@@ -22,6 +22,7 @@ from .._core import node as _node_mod
 from .._core.node import Node
 from ..backend import device_of, is_device_buffer, to_host
 from . import _dtypes
+from ._device import device as _device
 
 __all__ = ["Tensor", "GradFn"]
 
@@ -692,7 +693,6 @@ class Tensor(Array):
 
     @property
     def device(self) -> Any:
-        from . import device as _device  # noqa: PLC0415
         d = device_of(self._data)
         return _device("cpu") if d.device_type == "cpu" else _device("cuda", d.device_id)
 

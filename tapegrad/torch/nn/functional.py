@@ -15,6 +15,8 @@ from ..._core.array import OPS, Array
 from ...backend import device_of, to_device, to_host
 from .. import _random
 from .._dtypes import Size, default_float, to_numpy_dtype
+from .._functions.inplace import _inplace
+from .._functions.shape import flatten as _flatten
 from ..tensor import Tensor
 
 __all__ = ["relu", "relu_", "sigmoid", "tanh", "softmax", "log_softmax", "linear", "dropout", "cross_entropy",
@@ -64,7 +66,6 @@ def _inplace_result(input: Tensor, fn: Any, saves_result: bool = False) -> Tenso
     """Write ``fn(input)`` into ``input`` (an ``inplace=True`` activation) through the dialect's one in-place
     path: recorded when grad mode is on, seen by views and detached copies, counted in their shared version
     counter; ``saves_result``: PyTorch's rule reads the result, so a later write to ``input`` fails backward."""
-    from .._functions import _inplace  # noqa: PLC0415 - the functions module imports this one's package
     return _inplace(input, fn, saves_result=saves_result)
 
 
@@ -307,7 +308,6 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """``torch.flatten``: dimensions ``start_dim..end_dim`` merged into one, a view that shares ``input``'s
     version counter (so that a later write to ``input`` is seen by a backward that saved the view)."""
-    from .._functions import flatten as _flatten  # noqa: PLC0415 - the functions module imports this package
     return _flatten(input, start_dim, end_dim)
 
 

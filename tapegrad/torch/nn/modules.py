@@ -15,7 +15,7 @@ import numpy
 
 from ..._core.array import Array
 from ...backend import device_of, to_device, to_host
-from .._functions import _backend_device
+from .._device import _backend_device
 from .._dtypes import DTYPES, default_float, dtype as _torch_dtype, to_numpy_dtype
 from ..tensor import Tensor
 from . import functional as F
