@@ -16,3 +16,9 @@ def test_core_stays_within_its_line_budget():
 def test_dialects_define_no_gradient_rules():
     for p in [ROOT / "ndarray.py", ROOT / "autograd.py", ROOT / "npx.py", *(ROOT / "np").glob("*.py")]:
         assert ".vjp" not in p.read_text(), f"{p.name} declares a gradient rule; rules live in tapegrad/ops"
+
+
+def test_the_op_library_changes_no_class_at_run_time():
+    """Dialect conventions are wrappers in the doors (npx, np.linalg), not op classes swapped in."""
+    for p in (ROOT / "ops").glob("*.py"):
+        assert "__class__ =" not in p.read_text(), f"{p.name} assigns an object's __class__"
