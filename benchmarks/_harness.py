@@ -232,5 +232,21 @@ def timed_rows(wid: str, measure: str, times: dict[str, list[float]], name: str,
                target=target, target_ratio=target_ratio, note=note)
 
 
+#: Labels of tapegrad's two dialects where a workload runs both (a plain "tapegrad" row is the MXNet dialect).
+MXNET_DIALECT, TORCH_DIALECT = "tapegrad (MXNet dialect)", "tapegrad (PyTorch dialect)"
+
+
+def dialect_rows(wid: str, measure: str, values: dict[str, list[float]], target_ratio: float) -> list[Row]:
+    """The PyTorch dialect's rows from one alternation: against the MXNet dialect (``values["tapegrad"]``)
+    with the parity target, and, when ``values`` has ``"torch"``, against real PyTorch for comparison."""
+    mine = values[TORCH_DIALECT]
+    rows = [Row(wid, measure, mine, impl=TORCH_DIALECT, base=MXNET_DIALECT, base_value=values["tapegrad"],
+                target=f"≤ {target_ratio:g}× MXNet dialect", target_ratio=target_ratio)]
+    if "torch" in values:
+        rows.append(Row(wid, measure, mine, impl=TORCH_DIALECT, base="PyTorch", base_value=values["torch"],
+                        target="(for comparison)"))
+    return rows
+
+
 def wrong_row(wid: str, measure: str, err: Exception, base: str | None = None) -> Row:
     return Row(wid, measure, base=base, status=f"wrong result: {err}")

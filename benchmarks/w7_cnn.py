@@ -14,7 +14,8 @@ from typing import Any, Callable
 import numpy
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ._harness import Ctx, Row, WrongResult, alternate, check_close, torch_rows_missing, wrong_row
+from ._harness import (MXNET_DIALECT, TORCH_DIALECT, Ctx, Row, WrongResult, alternate, check_close,
+                       torch_rows_missing, wrong_row)
 
 ID = "W7"
 BATCH, CHANNELS, SIDE, FILTERS, CLASSES = 32, 1, 28, 16, 10
@@ -160,9 +161,9 @@ def available_steps(params: list, X: numpy.ndarray, y: numpy.ndarray) -> dict[st
     lacks = missing()
     steps = {}
     if not lacks["MXNet"]:
-        steps["tapegrad (MXNet dialect)"] = tapegrad_step(params, X, y)
+        steps[MXNET_DIALECT] = tapegrad_step(params, X, y)
     if not lacks["PyTorch"]:
-        steps["tapegrad (PyTorch dialect)"] = torch_like_step(ttorch, params, X, y)
+        steps[TORCH_DIALECT] = torch_like_step(ttorch, params, X, y)
     return steps
 
 

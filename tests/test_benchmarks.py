@@ -18,7 +18,8 @@ if str(ROOT) not in sys.path:
 
 from benchmarks import (WORKLOADS, w1_small_ops, w2_mlp, w3_grad_ratio, w4_deep_chain_memory,  # noqa: E402
                         w5_hvp, w6_control_flow, w7_cnn)
-from benchmarks._harness import Ctx, Row, WrongResult, check_close, markdown_table  # noqa: E402
+from benchmarks._harness import (MXNET_DIALECT, TORCH_DIALECT, Ctx, Row, WrongResult, check_close,  # noqa: E402
+                                 dialect_rows, markdown_table)
 
 
 def test_w1_small_ops():
@@ -32,6 +33,21 @@ def test_w1_floor_minimal_tape_matches_the_hand_gradient():
 
 def test_w2_mlp():
     w2_mlp.check(**w2_mlp.TINY)
+
+
+@pytest.mark.parametrize("module, target", [(w1_small_ops, 1.1), (w2_mlp, 1.05)])
+def test_w1_w2_time_the_pytorch_dialect_against_the_mxnet_dialect(module, target, monkeypatch):
+    # run() itself at the tiny sizes, one round: the parity row is there, with its target (no time asserted)
+    if module is w1_small_ops:
+        monkeypatch.setattr(module, "N_OPS", module.TINY["n_ops"])
+    else:
+        full = module.inputs
+        monkeypatch.setattr(module, "inputs", lambda: full(**module.TINY))
+    rows = module.run(Ctx(rounds=1, min_time=0.001, warmup=1, verbose=False))
+    (row,) = [r for r in rows if r.impl == TORCH_DIALECT]  # no PyTorch: no comparison row with it
+    assert row.base == MXNET_DIALECT and row.target_ratio == target and row.target == f"≤ {target}× MXNet dialect"
+    assert row.status is None and len(row.ratios) == 1 and row.verdict in ("met", "missed")
+    assert any(r.impl == "tapegrad" and r.base == "NumPy by hand" for r in rows)  # the MXNet rows stay
 
 
 def test_w3_grad_ratio():
@@ -107,6 +123,13 @@ def test_rows_judge_the_median_ratio():
     assert Row("W0", "µs", [4.0, 5.0], target_value=3.0).verdict == "missed"
     table = markdown_table([r, Row("W9", "ms", status="skipped: conv ops missing")])
     assert "1.00× (0.500–1.50)" in table and "skipped: conv ops missing" in table
+
+
+def test_dialect_rows_add_real_pytorch_for_comparison_when_it_ran():
+    values = {"tapegrad": [2.0, 2.0], TORCH_DIALECT: [2.0, 3.0], "torch": [4.0, 4.0]}
+    parity, vs_torch = dialect_rows("W0", "ms", values, 1.1)
+    assert parity.ratios == [1.0, 1.5] and parity.verdict == "missed"
+    assert vs_torch.base == "PyTorch" and vs_torch.ratios == [0.5, 0.75] and vs_torch.verdict == ""
 
 
 def test_runner_says_when_torch_is_missing(tmp_path):

@@ -13,7 +13,7 @@ import numpy
 import pytest
 
 from tapegrad import np
-from tapegrad.ops.registry import REGISTRY, Op, _Inline
+from tapegrad.ops.registry import REGISTRY, Op
 
 NAMES = list(REGISTRY)
 
@@ -70,22 +70,24 @@ def test_functools_wraps_copies_what_numpy_functions_have(name):
     assert inspect.signature(wrapper) == inspect.signature(op)
 
 
-def test_plain_and_specialised_ops_are_both_covered_and_re_specialising_keeps_the_attributes():
-    kinds = {isinstance(op, _Inline) for op in REGISTRY.values()}
-    assert kinds == {True, False}  # the sweeps above cover both classes of op
+def test_plain_and_ufunc_ops_are_both_covered_and_a_replaced_forward_keeps_the_attributes():
+    kinds = {op.ufunc is not None for op in REGISTRY.values()}
+    assert kinds == {True, False}  # the sweeps above cover both kinds of op
 
     def sin(xp, x):
         return xp.sin(x)
-    op = Op(sin, "sin", broadcast=False, samples=None, nout=None, nin=None, diff=True, elementwise=True,
-            linear=False, public="np", seq=False)
-    assert isinstance(op, _Inline)
+    flags = dict(broadcast=False, samples=None, nout=None, nin=None, diff=True, elementwise=True,
+                 linear=False, public="np", seq=False)
+    op = Op.__new__(type(REGISTRY["sin"]))
+    op.__init__(sin, "sin", ufunc=numpy.sin, **flags)
+    plain = Op(sin, "sin", **flags)
     before = (op.__name__, op.__module__, op.__doc__, inspect.signature(op))
-    op.fast = None  # back to the plain class
-    assert type(op) is Op
+    assert before == (plain.__name__, plain.__module__, plain.__doc__, inspect.signature(plain))
+    op.forward = lambda xp, x: xp.sin(x)  # no longer the declared ufunc: the fast route steps aside
+    assert op.ufunc is None
     assert (op.__name__, op.__module__, op.__doc__, inspect.signature(op)) == before
-    op.fast = numpy.sin
-    assert isinstance(op, _Inline) and type(op).__doc__ == op.__doc__
-    assert (op.__name__, op.__module__, op.__doc__, inspect.signature(op)) == before
+    op.forward = sin
+    assert op.ufunc is numpy.sin
 
 
 def test_numpy_style_examples():

@@ -9,10 +9,33 @@ import numpy
 from . import mode
 from .errors import NOT_IN_GRAPH, AutogradError
 from .node import Node
-from ..backend import is_device_buffer, zeros_like
+from ..backend import is_device_buffer, to_host, zeros_like
 
 #: Filled by ``tapegrad.ops`` as ops are declared: ``OPS.add(x, y)`` and so on.
 OPS = types.SimpleNamespace()
+
+#: The ops the engine and the Array class call through ``OPS`` (cotangent sums and shapes, dtype
+#: fixes, the operators, indexing, packing): ``check_engine_ops`` refuses an op library without them.
+ENGINE_OPS = frozenset({
+    "add", "sum_to", "real", "astype", "where", "equal", "logical_and", "logical_not", "isfinite",  # backward
+    "broadcast_to", "multiply", "sum", "positive", "stack", "reshape", "pack",  # forward mode, transforms
+    "subtract", "divide", "floor_divide", "mod", "power", "matmul", "negative", "abs", "not_equal", "less",
+    "less_equal", "greater", "greater_equal", "invert", "bitwise_and", "bitwise_or", "bitwise_xor",  # operators
+    "transpose", "getitem", "setitem",
+})
+
+
+def check_engine_ops() -> None:
+    """Raise ImportError unless every op in ``ENGINE_OPS`` has been declared."""
+    missing = sorted(n for n in ENGINE_OPS if not hasattr(OPS, n))
+    if missing:
+        raise ImportError(f"the op library declares no {', '.join(missing)}, which the engine calls; declare them "
+                          "with defop (tapegrad/ops)")
+
+
+#: NumPy namespaces by submodule ("", "linalg", "fft") whose functions stand in for NumPy's on
+#: tapegrad arrays (``__array_function__``); the door that offers NumPy's API registers them.
+NUMPY_NAMESPACES: dict = {}
 
 _GRAD_REQS = ("write", "add", "null")
 
@@ -169,7 +192,6 @@ class Array:
 
     # -- conversion ---------------------------------------------------------------------------
     def __array__(self, dtype=None, copy=None) -> numpy.ndarray:
-        from ..backend import to_host
         a = to_host(self._data)
         return a if dtype is None else a.astype(dtype, copy=False)
 
@@ -303,7 +325,6 @@ class Array:
             # a recorded value flows in: record the write, then take the result's place
             self._rebind(OPS.setitem(self, value, key))
         else:
-            from ..ops.indexing import raw_key
             self._data[raw_key(key)] = value._data if isinstance(value, Array) else value
             self._bump()
 
@@ -350,13 +371,12 @@ ARRAY_CLASSES.add(Array)
 
 def _numpy_counterpart(func: Any) -> Any:
     """tapegrad's function of the same name and NumPy submodule, if it has one."""
-    from .. import np as tnp  # noqa: PLC0415
     mod = getattr(func, "__module__", "") or ""
-    ns = tnp
+    ns = NUMPY_NAMESPACES.get("")
     for sub in ("linalg", "fft"):
         if mod.startswith(f"numpy.{sub}") or mod.startswith(f"numpy._{sub}"):
-            ns = getattr(tnp, sub)
-    impl = ns.__dict__.get(func.__name__)
+            ns = NUMPY_NAMESPACES.get(sub)
+    impl = ns.__dict__.get(func.__name__) if ns is not None else None
     return None if impl is func or isinstance(impl, type) else impl
 
 
@@ -373,9 +393,43 @@ def packed(value: Any) -> Any:
     """A list or tuple holding traced Arrays as one Array, made by a recorded op (so that no
     element's gradient is lost); anything else as it is."""
     if isinstance(value, (list, tuple)) and _any_traced(value):
-        from ..ops.registry import pack_sequence  # noqa: PLC0415 - ops build on _core
         return pack_sequence(value)
     return value
+
+
+def holds_array(seq: list | tuple) -> bool:
+    """Whether a (nested) list or tuple has an Array anywhere inside."""
+    return any(isinstance(x, Array) or (isinstance(x, (list, tuple)) and holds_array(x)) for x in seq)
+
+
+def pack_sequence(seq: list | tuple, dtype: Any = None) -> Array:
+    """A nested list or tuple of Arrays, NumPy arrays and numbers as one Array, made by one
+    differentiable op (``pack``): every element that is traced keeps its gradient. Without
+    ``dtype``, the result type of the elements, Python numbers weak (then the door's promotion)."""
+    leaves: list = []
+
+    def walk(s: Any) -> Any:
+        if isinstance(s, (list, tuple)):
+            return tuple([walk(x) for x in s])
+        leaves.append(s)
+        return len(leaves) - 1
+    tree = walk(seq)
+    return OPS.pack(*leaves, tree=tree, dtype=dtype)
+
+
+def raw_key(key: Any) -> Any:
+    """An index with every Array inside it replaced by its raw buffer (float index arrays become
+    integers in a dialect whose index arrays are float by default: ``_float_indices``)."""
+    if isinstance(key, Array):
+        d = key._data
+        if d.dtype.kind == "f" and type(key)._float_indices:
+            return d.astype("int64")  # MXNet: index arrays are float32 by default
+        return d
+    if isinstance(key, tuple):
+        return tuple(raw_key(k) for k in key)
+    if isinstance(key, list) and any(isinstance(k, Array) for k in key):
+        return [raw_key(k) for k in key]
+    return key
 
 
 def sequence_dtype(value: Any, default: Any) -> Any:

@@ -2,13 +2,10 @@
 from __future__ import annotations
 
 import operator
-import sys
-import types
 from typing import Any, Sequence
 
 import numpy
 
-from . import forward as _forward
 from . import mode
 from .array import OPS, Array, write_buffer
 from .errors import NO_INPUTS, NOT_IN_GRAPH, NOT_VARIABLE, AutogradError, GradShapeError
@@ -102,11 +99,13 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
         raise ValueError(f"heads and head_grads must be lists of the same length: {len(heads)} heads, "
                          f"{len(head_grads)} head gradients")
     grads: dict = {}
+    given = []  # the head gradients passed in (raw), which a rule must not overwrite (see _offers)
+    read = None
     roots = []
     strict = True
     # With no graph to build (and no forward trace watching), rules run on raw buffers: ops inside
     # them skip Arrays, the tape and dispatch. Otherwise they run on Arrays, recorded if create_graph.
-    raw = not create_graph and not _forward.ACTIVE.get()
+    raw = not create_graph and not mode.ACTIVE.get()
     for i, (h, hg) in enumerate(zip(heads, head_grads)):
         if not isinstance(h, Array):
             raise TypeError(f"backward heads must be arrays, got {type(h).__name__}")
@@ -127,6 +126,7 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
                 hg = cls._make(cls._coerce(hg))
             if hg.shape != h.shape:
                 raise GradShapeError(cls._err_head_shape(i, hg.shape, h.shape))
+            given.append(hg._data)
             if raw:
                 hg = hg._data
         _deposit(grads, node, h._idx, hg)
@@ -176,8 +176,12 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
             if not raw:
                 gin = op.run_vjp(node, g)
             elif op.raw_ok:
-                gin = op.run_raw(node, g, _offers(node, grads, only)) if op.writes_into and wanted is None \
-                    else op.run_raw(node, g)
+                outs = None
+                if op.writes_into and wanted is None:
+                    if read is None:
+                        read = _read_buffers(order, given)
+                    outs = _offers(node, grads, only, read)
+                gin = op.run_raw(node, g, outs)
             else:
                 gin = _run_wrapped(node, g)
             if op.singular:
@@ -227,15 +231,15 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
     return results if variables is not None else None
 
 
-def _offers(node: Node, grads: dict, only: set | None) -> tuple:
+def _offers(node: Node, grads: dict, only: set | None, read: set) -> tuple:
     """For a rule that can write into a buffer (``Op.writes_into``): per input, the variable's own
     gradient buffer where the rule's cotangent will be that variable's whole gradient, else None.
 
     Offered: a variable with ``grad_req='write'`` filled by Array's own ``_write_grad``, that no
     cotangent has reached yet (a later one is added to the buffer's content, out of place), whose
-    buffer matches the input's shape and dtype and is referenced by nothing but the variable (a
-    buffer saved in the tape, or held by the caller, could be read during this backward; one held
-    by the caller gets the copy instead). One buffer is offered once per node (``dot(x, x)``)."""
+    buffer matches the input's shape and dtype and is not read during this backward: ``read`` holds
+    the ids of the buffers the graph's nodes saved and of the head gradients (and of the memory
+    they view). One buffer is offered once per node (``dot(x, x)``)."""
     outs = []
     for i, p in enumerate(node.parents):
         buf = None
@@ -243,22 +247,29 @@ def _offers(node: Node, grads: dict, only: set | None) -> tuple:
             v = p.var()
             if (v is not None and v._node is p and v._grad_req == "write" and type(v)._write_grad is _WRITE_GRAD
                     and p not in node.parents[:i]):
-                buf, refs = _grad_buffer_refs(v)
+                buf = v._grad
                 if (type(buf) is not _ARR or buf.shape != node.shapes[i] or buf.dtype != node.dtypes[i]
-                        or refs > _SOLE_REFS):
+                        or id(buf) in read):
                     buf = None
         outs.append(buf)
     return tuple(outs)
 
 
-def _grad_buffer_refs(v: Any) -> tuple:
-    """A variable's gradient buffer and its reference count, as counted here."""
-    buf = v._grad
-    return buf, sys.getrefcount(buf) if hasattr(sys, "getrefcount") else 1 << 30
-
-
-# The count for a buffer that only its variable holds: measured, since interpreters count differently.
-_SOLE_REFS = _grad_buffer_refs(types.SimpleNamespace(_grad=numpy.empty(0)))[1]
+def _read_buffers(order: list, given: list) -> set:
+    """The ids of the buffers a backward over ``order`` may read besides its cotangents: what the
+    nodes saved, and the head gradients ``given``; for a view, also the memory it views."""
+    bufs = list(given)
+    for n in order:
+        if n.op is not None:
+            bufs.extend(n.saved or ())
+            bufs.extend(n.out if n.nout is not None else (n.out,))
+    ids: set = set()
+    for b in bufs:
+        if type(b) is _ARR:
+            ids.add(id(b))
+            if b.base is not None:
+                ids.add(id(b.base))
+    return ids
 
 
 def _wrap(cls: type, g: Any) -> Any:

@@ -12,14 +12,11 @@ import weakref
 from contextvars import ContextVar
 from typing import Any
 
+from . import engine, rules
 from .array import ARRAY_CLASSES, OPS, Array
+from .mode import ACTIVE, CAPTURE, TRACES, StateScope
 
-#: The active forward traces, outermost first.
-TRACES: ContextVar[tuple] = ContextVar("tapegrad_forward_traces", default=())
-#: When a list, every op application is appended to it as (op, args, params) (for check_grads' report).
-CAPTURE: ContextVar[list | None] = ContextVar("tapegrad_capture", default=None)
-#: How many traces or captures are active: apply() reads only this one flag on its fast path.
-ACTIVE: ContextVar[int] = ContextVar("tapegrad_forward_active", default=0)
+__all__ = ["ACTIVE", "CAPTURE", "TRACES", "Activation", "ForwardTrace", "propagate", "tangent_of"]
 
 
 class Activation:
@@ -73,7 +70,7 @@ def propagate(op: Any, args: tuple, params: dict, res: Any) -> None:
         if not some:
             continue
         # the rule runs with only the outer traces active, and counted as such (with none, its
-        # ops take the inline call: see registry._specialize)
+        # ops may take the fast route: see op.py)
         token = TRACES.set(traces[:k])
         hidden = ACTIVE.set(ACTIVE.get() - (len(traces) - k))
         try:
@@ -92,7 +89,7 @@ def propagate(op: Any, args: tuple, params: dict, res: Any) -> None:
 def tangent_of(op: Any, args: tuple, params: dict, res: Any, ts: list) -> Any:
     """The output tangent of one op application, by the best rule the op has."""
     if op.jvp_fn is not None:
-        return _rules().call_jvp(op, args, params, res, ts)
+        return rules.call_jvp(op, args, params, res, ts)
     if op.elementwise and op.nout is None:
         total = None
         for i, t in enumerate(ts):
@@ -100,7 +97,7 @@ def tangent_of(op: Any, args: tuple, params: dict, res: Any, ts: list) -> Any:
                 continue
             g = t if t.shape == res.shape else OPS.broadcast_to(t, res.shape)
             needs = tuple(j == i for j in range(len(args)))
-            part = _rules().call_vjp_direct(op, args, params, res, g, needs)[i]
+            part = rules.call_vjp_direct(op, args, params, res, g, needs)[i]
             if part is not None:
                 total = part if total is None else total + part
         return total
@@ -110,18 +107,6 @@ def tangent_of(op: Any, args: tuple, params: dict, res: Any, ts: list) -> Any:
         filled = [t if t is not None else _zero_tangent(a) for a, t in zip(args, ts)]
         return op(list(filled), **params) if op.seq else op(*filled, **params)
     return _double_vjp(op, args, params, res, ts)
-
-
-def _rules() -> Any:
-    """The op registry module (imported on first use: ops import the core)."""
-    global _REGISTRY
-    if _REGISTRY is None:
-        from ..ops import registry  # noqa: PLC0415
-        _REGISTRY = registry
-    return _REGISTRY
-
-
-_REGISTRY = None
 
 
 def _zero_tangent(a: Any) -> Any:
@@ -138,8 +123,6 @@ def _zero_tangent(a: Any) -> Any:
 
 def _double_vjp(op: Any, args: tuple, params: dict, res: Any, ts: list) -> Any:
     """J t through the VJP: u -> J^T u is linear, so its own VJP at any u, applied to t, is J t."""
-    from . import engine  # noqa: PLC0415
-    from .mode import StateScope  # noqa: PLC0415
     if isinstance(res, tuple):
         raise NotImplementedError(f"forward mode through {op.name!r} needs a JVP rule (it has several outputs)")
     with StateScope(recording=True, grad_enabled=True):

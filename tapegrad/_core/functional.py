@@ -15,6 +15,7 @@ import numpy
 from . import engine, forward
 from .array import OPS, Array
 from .custom import record_custom
+from .dispatch import default_class
 from .mode import RECORDING, StateScope
 from .node import _seq as node_seq
 from .tree import flatten, flatten_like, size, unflatten
@@ -22,11 +23,6 @@ from ..backend import device_of, ones_like, to_device, zeros_like
 
 __all__ = ["grad", "value_and_grad", "elementwise_grad", "make_vjp", "vjp", "make_jvp", "jvp", "jacobian",
            "hessian", "hvp", "checkpoint", "custom_vjp", "custom_jvp"]
-
-
-def _cls() -> type:
-    from ..ndarray import ndarray  # noqa: PLC0415
-    return ndarray
 
 
 def _to_array(x: Any) -> Array:
@@ -39,7 +35,7 @@ def _to_array(x: Any) -> Array:
     elif a.dtype.kind not in "fc":
         raise TypeError(f"cannot differentiate with respect to {type(x).__name__} {x!r:.60}: arguments, "
                         "tangents and cotangents hold arrays and numbers, in tuples, lists and dicts")
-    return _cls()._make(a)
+    return default_class()._make(a)  # plain values: the class the door registered (see dispatch)
 
 
 def _like(buf: Any, host: numpy.ndarray) -> Any:

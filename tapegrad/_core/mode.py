@@ -12,6 +12,12 @@ GRAD_ENABLED: ContextVar[bool] = ContextVar("tapegrad_grad_enabled", default=Tru
 #: Set by the engine while a backward that builds no graph runs gradient rules: ops then take and
 #: return raw backend buffers, with no Array, no tape and no dispatch (see ``Op.raw_call``).
 RAW: ContextVar[bool] = ContextVar("tapegrad_raw", default=False)
+#: The active forward traces, outermost first (see ``forward``).
+TRACES: ContextVar[tuple] = ContextVar("tapegrad_forward_traces", default=())
+#: When a list, every op application is appended to it as (op, args, params) (for check_grads' report).
+CAPTURE: ContextVar["list | None"] = ContextVar("tapegrad_capture", default=None)
+#: How many traces or captures are active: an op call reads only this one flag for both.
+ACTIVE: ContextVar[int] = ContextVar("tapegrad_forward_active", default=0)
 
 
 class StateScope:

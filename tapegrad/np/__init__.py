@@ -6,16 +6,22 @@ AttributeError saying so, rather than falling back to NumPy silently.
 """
 from __future__ import annotations
 
+import sys as _sys
+
 import numpy as _onp
 
 from .. import ops as _ops  # noqa: F401 - declares every op
 from ..ndarray import ndarray
-from ..ops.registry import DEFAULT_CLS as _DEFAULT_CLS, REGISTRY as _REGISTRY
+from .._core.array import NUMPY_NAMESPACES as _NUMPY_NAMESPACES
+from .._core.dispatch import set_default_class as _set_default_class
+from ..ops.registry import REGISTRY as _REGISTRY
 from . import fft, linalg, random  # noqa: F401
 from ._creation import *  # noqa: F401,F403
 from ._creation import __all__ as _creation_names
 
-_DEFAULT_CLS[0] = ndarray
+_set_default_class(ndarray)  # NumPy-style calls on plain values give the MXNet dialect's arrays
+# NumPy's functions called on tapegrad arrays (__array_function__) run these namespaces' functions
+_NUMPY_NAMESPACES.update({"": _sys.modules[__name__], "linalg": linalg, "fft": fft})
 
 for _name, _op in _REGISTRY.items():
     if _op.public == "np":

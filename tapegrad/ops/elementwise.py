@@ -43,7 +43,7 @@ def _copy(xp, v):
 # --- arithmetic -----------------------------------------------------------------------------
 
 
-@defop(broadcast=True, elementwise=True, samples=binary())
+@defop(broadcast=True, elementwise=True, samples=binary(), ufunc=numpy.add)
 def add(xp, x, y):
     return xp.add(x, y)
 
@@ -53,7 +53,7 @@ def _(g, needs):
     return (g if needs[0] else None, g if needs[1] else None)
 
 
-@defop(broadcast=True, elementwise=True, samples=binary())
+@defop(broadcast=True, elementwise=True, samples=binary(), ufunc=numpy.subtract)
 def subtract(xp, x, y):
     return xp.subtract(x, y)
 
@@ -63,7 +63,7 @@ def _(g, needs):
     return (g if needs[0] else None, -g if needs[1] else None)
 
 
-@defop(broadcast=True, elementwise=True, samples=binary(), singular=True)
+@defop(broadcast=True, elementwise=True, samples=binary(), singular=True, ufunc=numpy.multiply)
 def multiply(xp, x, y):
     return xp.multiply(x, y)
 
@@ -110,7 +110,7 @@ def true_divide(xp, x, y):
 true_divide.vjp(_divide_rule, needed_for={"x": (1,)})
 
 
-@defop(elementwise=True, linear=True, samples=unary())
+@defop(elementwise=True, linear=True, samples=unary(), ufunc=numpy.negative)
 def negative(xp, x):
     return xp.negative(x)
 
@@ -120,7 +120,7 @@ def _(g):
     return (-g,)
 
 
-@defop(elementwise=True, linear=True, samples=unary())
+@defop(elementwise=True, linear=True, samples=unary(), ufunc=numpy.positive)
 def positive(xp, x):
     return xp.positive(x)
 
@@ -130,7 +130,7 @@ def _(g):
     return (g,)
 
 
-@defop(broadcast=True, elementwise=True, samples=binary(x_domain=(0.5, 2.0), y_domain=(-2.0, 2.0)), singular=True)
+@defop(broadcast=True, elementwise=True, samples=binary(x_domain=(0.5, 2.0), y_domain=(-2.0, 2.0)), singular=True, ufunc=numpy.power)
 def power(xp, x, y):
     return xp.power(x, y)
 
@@ -162,7 +162,7 @@ def _(g, x, y, out, needs):
     return (gx, gy)
 
 
-@defop(elementwise=True, samples=unary(domain=(0.5, 3.0)), singular=True)
+@defop(elementwise=True, samples=unary(domain=(0.5, 3.0)), singular=True, ufunc=numpy.log)
 def log(xp, x):
     return xp.log(x)
 
@@ -172,7 +172,7 @@ def _(g, x):
     return (g / x,)
 
 
-@defop(elementwise=True, samples=unary(), singular=True)
+@defop(elementwise=True, samples=unary(), singular=True, ufunc=numpy.exp)
 def exp(xp, x):
     return xp.exp(x)
 
@@ -182,7 +182,7 @@ def _(g, out):
     return (g * out,)
 
 
-@defop(elementwise=True, samples=unary())
+@defop(elementwise=True, samples=unary(), ufunc=numpy.sin)
 def sin(xp, x):
     return xp.sin(x)
 
@@ -192,7 +192,7 @@ def _(g, x):
     return (g * T.cos(x),)
 
 
-@defop(elementwise=True, samples=unary())
+@defop(elementwise=True, samples=unary(), ufunc=numpy.cos)
 def cos(xp, x):
     return xp.cos(x)
 
@@ -202,7 +202,7 @@ def _(g, x):
     return (-g * T.sin(x),)
 
 
-@defop(elementwise=True, samples=unary(domain=(0.3, 3.0)), singular=True)
+@defop(elementwise=True, samples=unary(domain=(0.3, 3.0)), singular=True, ufunc=numpy.sqrt)
 def sqrt(xp, x):
     return xp.sqrt(x)
 
@@ -228,7 +228,7 @@ def _abs_jvp(ts, x, out):
     return _real(t) * T.sign(x)
 
 
-@defop(elementwise=True, samples=unary(avoid=(0.0,)))
+@defop(elementwise=True, samples=unary(avoid=(0.0,)), ufunc=numpy.absolute)
 def abs(xp, x):  # noqa: A001 - NumPy's name
     return xp.abs(x)
 
@@ -237,7 +237,7 @@ abs.vjp(_abs_rule)
 abs.jvp(_abs_jvp)
 
 
-@defop(elementwise=True, samples=unary(avoid=(0.0,)))
+@defop(elementwise=True, samples=unary(avoid=(0.0,)), ufunc=numpy.absolute)
 def absolute(xp, x):
     """NumPy's other name for ``abs``, declared as its own op."""
     return xp.absolute(x)
@@ -247,7 +247,7 @@ absolute.vjp(_abs_rule)
 absolute.jvp(_abs_jvp)
 
 
-@defop(elementwise=True, samples=unary(avoid=(0.0,)))
+@defop(elementwise=True, samples=unary(avoid=(0.0,)), ufunc=numpy.fabs)
 def fabs(xp, x):
     """``abs`` for real numbers only (NumPy refuses complex input)."""
     return xp.fabs(x)
@@ -257,7 +257,7 @@ fabs.vjp(_abs_rule)
 fabs.jvp(_abs_jvp)
 
 
-@defop(elementwise=True, samples=unary())
+@defop(elementwise=True, samples=unary(), ufunc=numpy.tanh)
 def tanh(xp, x):
     return xp.tanh(x)
 
@@ -270,7 +270,7 @@ def _(g, out):
 # --- more unary math ---------------------------------------------------------------------
 
 
-@defop(elementwise=True, samples=unary())
+@defop(elementwise=True, samples=unary(), ufunc=numpy.square)
 def square(xp, x):
     return xp.square(x)
 
@@ -280,7 +280,7 @@ def _(g, x):
     return (g * (2 * x),)
 
 
-@defop(elementwise=True, samples=unary(avoid=(0.0,)), singular=True)
+@defop(elementwise=True, samples=unary(avoid=(0.0,)), singular=True, ufunc=numpy.cbrt)
 def cbrt(xp, x):
     return xp.cbrt(x)
 
@@ -291,7 +291,7 @@ def _(g, out):
     return (g / (3 * out * out),)
 
 
-@defop(elementwise=True, samples=unary(avoid=(0.0,)), singular=True)
+@defop(elementwise=True, samples=unary(avoid=(0.0,)), singular=True, ufunc=numpy.reciprocal)
 def reciprocal(xp, x):
     return xp.reciprocal(x)
 
@@ -301,7 +301,7 @@ def _(g, out):
     return (-g * out * out,)
 
 
-@defop(elementwise=True, samples=unary(), singular=True)
+@defop(elementwise=True, samples=unary(), singular=True, ufunc=numpy.expm1)
 def expm1(xp, x):
     return xp.expm1(x)
 
@@ -315,7 +315,7 @@ _LN2 = float(numpy.log(2.0))
 _LN10 = float(numpy.log(10.0))
 
 
-@defop(elementwise=True, samples=unary(domain=(0.5, 3.0)), singular=True)
+@defop(elementwise=True, samples=unary(domain=(0.5, 3.0)), singular=True, ufunc=numpy.log2)
 def log2(xp, x):
     return xp.log2(x)
 
@@ -325,7 +325,7 @@ def _(g, x):
     return (g / (x * _LN2),)
 
 
-@defop(elementwise=True, samples=unary(domain=(0.5, 3.0)), singular=True)
+@defop(elementwise=True, samples=unary(domain=(0.5, 3.0)), singular=True, ufunc=numpy.log10)
 def log10(xp, x):
     return xp.log10(x)
 
@@ -335,7 +335,7 @@ def _(g, x):
     return (g / (x * _LN10),)
 
 
-@defop(elementwise=True, samples=unary(domain=(-0.5, 2.0)), singular=True)
+@defop(elementwise=True, samples=unary(domain=(-0.5, 2.0)), singular=True, ufunc=numpy.log1p)
 def log1p(xp, x):
     return xp.log1p(x)
 
@@ -345,7 +345,7 @@ def _(g, x):
     return (g / (1 + x),)
 
 
-@defop(elementwise=True, samples=unary(domain=(-1.2, 1.2)))
+@defop(elementwise=True, samples=unary(domain=(-1.2, 1.2)), ufunc=numpy.tan)
 def tan(xp, x):
     return xp.tan(x)
 
@@ -355,7 +355,7 @@ def _(g, out):
     return (g * (1 + out * out),)
 
 
-@defop(elementwise=True, samples=unary(domain=(-0.9, 0.9)), singular=True)
+@defop(elementwise=True, samples=unary(domain=(-0.9, 0.9)), singular=True, ufunc=numpy.arcsin)
 def arcsin(xp, x):
     return xp.arcsin(x)
 
@@ -365,7 +365,7 @@ def _(g, x):
     return (g / T.sqrt(1 - x * x),)
 
 
-@defop(elementwise=True, samples=unary(domain=(-0.9, 0.9)), singular=True)
+@defop(elementwise=True, samples=unary(domain=(-0.9, 0.9)), singular=True, ufunc=numpy.arccos)
 def arccos(xp, x):
     return xp.arccos(x)
 
@@ -375,7 +375,7 @@ def _(g, x):
     return (-g / T.sqrt(1 - x * x),)
 
 
-@defop(elementwise=True, samples=unary())
+@defop(elementwise=True, samples=unary(), ufunc=numpy.arctan)
 def arctan(xp, x):
     return xp.arctan(x)
 
@@ -385,7 +385,7 @@ def _(g, x):
     return (g / (1 + x * x),)
 
 
-@defop(broadcast=True, elementwise=True, samples=binary(x_avoid=(0.0,)), singular=True)
+@defop(broadcast=True, elementwise=True, samples=binary(x_avoid=(0.0,)), singular=True, ufunc=numpy.arctan2)
 def arctan2(xp, x1, x2):
     return xp.arctan2(x1, x2)
 
@@ -397,7 +397,7 @@ def _(g, x1, x2, needs):
     return (g * x2 / r2 if needs[0] else None, -g * x1 / r2 if needs[1] else None)
 
 
-@defop(elementwise=True, samples=unary(), singular=True)
+@defop(elementwise=True, samples=unary(), singular=True, ufunc=numpy.sinh)
 def sinh(xp, x):
     return xp.sinh(x)
 
@@ -407,7 +407,7 @@ def _(g, x):
     return (g * T.cosh(x),)
 
 
-@defop(elementwise=True, samples=unary(), singular=True)
+@defop(elementwise=True, samples=unary(), singular=True, ufunc=numpy.cosh)
 def cosh(xp, x):
     return xp.cosh(x)
 
@@ -417,7 +417,7 @@ def _(g, x):
     return (g * T.sinh(x),)
 
 
-@defop(broadcast=True, elementwise=True, samples=binary(x_avoid=(0.0,)), singular=True)
+@defop(broadcast=True, elementwise=True, samples=binary(x_avoid=(0.0,)), singular=True, ufunc=numpy.hypot)
 def hypot(xp, x1, x2):
     return xp.hypot(x1, x2)
 
@@ -428,7 +428,7 @@ def _(g, x1, x2, out, needs):
     return (g * x1 / out if needs[0] else None, g * x2 / out if needs[1] else None)
 
 
-@defop(broadcast=True, elementwise=True, samples=binary(), singular=True)
+@defop(broadcast=True, elementwise=True, samples=binary(), singular=True, ufunc=numpy.logaddexp)
 def logaddexp(xp, x1, x2):
     return xp.logaddexp(x1, x2)
 
@@ -439,7 +439,7 @@ def _(g, x1, x2, out, needs):
     return (g * T.exp(x1 - out) if needs[0] else None, g * T.exp(x2 - out) if needs[1] else None)
 
 
-@defop(broadcast=True, elementwise=True, samples=binary(), singular=True)
+@defop(broadcast=True, elementwise=True, samples=binary(), singular=True, ufunc=numpy.logaddexp2)
 def logaddexp2(xp, x1, x2):
     return xp.logaddexp2(x1, x2)
 
@@ -450,7 +450,7 @@ def _(g, x1, x2, out, needs):
     return (g * T.exp2(x1 - out) if needs[0] else None, g * T.exp2(x2 - out) if needs[1] else None)
 
 
-@defop(elementwise=True, samples=unary(domain=(1.2, 3.0)), singular=True)
+@defop(elementwise=True, samples=unary(domain=(1.2, 3.0)), singular=True, ufunc=numpy.arccosh)
 def arccosh(xp, x):
     return xp.arccosh(x)
 
@@ -462,7 +462,7 @@ def _(g, x):
     return (g / (T.sqrt(x - 1) * T.sqrt(x + 1)),)
 
 
-@defop(elementwise=True, samples=unary())
+@defop(elementwise=True, samples=unary(), ufunc=numpy.arcsinh)
 def arcsinh(xp, x):
     return xp.arcsinh(x)
 
@@ -472,7 +472,7 @@ def _(g, x):
     return (g / T.sqrt(x * x + 1),)
 
 
-@defop(elementwise=True, samples=unary(domain=(-0.9, 0.9)), singular=True)
+@defop(elementwise=True, samples=unary(domain=(-0.9, 0.9)), singular=True, ufunc=numpy.arctanh)
 def arctanh(xp, x):
     return xp.arctanh(x)
 
@@ -482,7 +482,7 @@ def _(g, x):
     return (g / (1 - x * x),)
 
 
-@defop(elementwise=True, samples=unary(), singular=True)
+@defop(elementwise=True, samples=unary(), singular=True, ufunc=numpy.exp2)
 def exp2(xp, x):
     return xp.exp2(x)
 
@@ -604,7 +604,7 @@ def _conj_jvp(ts):
     return _conj(ts[0])
 
 
-@defop(elementwise=True, samples=unary())
+@defop(elementwise=True, samples=unary(), ufunc=numpy.conj)
 def conj(xp, x):
     return xp.conj(x)
 
@@ -613,7 +613,7 @@ conj.vjp(_conj_rule)
 conj.jvp(_conj_jvp)
 
 
-@defop(elementwise=True, samples=unary())
+@defop(elementwise=True, samples=unary(), ufunc=numpy.conjugate)
 def conjugate(xp, x):
     """NumPy's other name for ``conj``, declared as its own op."""
     return xp.conjugate(x)
@@ -702,7 +702,7 @@ def _flat_unary(name: str, avoid: tuple):
     return op
 
 
-@defop(elementwise=True, samples=unary(avoid=(0.0,)))
+@defop(elementwise=True, samples=unary(avoid=(0.0,)), ufunc=numpy.sign)
 def sign(xp, x):
     return xp.sign(x)
 
@@ -763,7 +763,7 @@ def _mod_rule(g, x1, x2, needs):
     return (g if needs[0] else None, -g * T.floor_divide(x1, x2) if needs[1] else None)
 
 
-@defop(broadcast=True, elementwise=True, samples=binary(x_domain=(-3.0, 3.0), y_avoid=(0.0,)))
+@defop(broadcast=True, elementwise=True, samples=binary(x_domain=(-3.0, 3.0), y_avoid=(0.0,)), ufunc=numpy.mod)
 def mod(xp, x1, x2):
     return xp.mod(x1, x2)
 
@@ -771,7 +771,7 @@ def mod(xp, x1, x2):
 mod.vjp(_mod_rule)
 
 
-@defop(broadcast=True, elementwise=True, samples=binary(x_domain=(-3.0, 3.0), y_avoid=(0.0,)))
+@defop(broadcast=True, elementwise=True, samples=binary(x_domain=(-3.0, 3.0), y_avoid=(0.0,)), ufunc=numpy.remainder)
 def remainder(xp, x1, x2):
     """NumPy's other name for ``mod``, declared as its own op."""
     return xp.remainder(x1, x2)
@@ -780,7 +780,7 @@ def remainder(xp, x1, x2):
 remainder.vjp(_mod_rule)
 
 
-@defop(broadcast=True, elementwise=True, samples=binary(x_domain=(-3.0, 3.0), y_avoid=(0.0,)))
+@defop(broadcast=True, elementwise=True, samples=binary(x_domain=(-3.0, 3.0), y_avoid=(0.0,)), ufunc=numpy.fmod)
 def fmod(xp, x1, x2):
     return xp.fmod(x1, x2)
 
@@ -807,7 +807,7 @@ def _extremum_rule(pick_first):
     return rule
 
 
-@defop(broadcast=True, elementwise=True, samples=binary())
+@defop(broadcast=True, elementwise=True, samples=binary(), ufunc=numpy.maximum)
 def maximum(xp, x1, x2):
     """Gradient at ties goes to x2; a NaN operand (which maximum propagates) gets the gradient."""
     return xp.maximum(x1, x2)
@@ -816,7 +816,7 @@ def maximum(xp, x1, x2):
 maximum.vjp(_extremum_rule(lambda x, y: T.logical_or(x > y, T.isnan(x))))
 
 
-@defop(broadcast=True, elementwise=True, samples=binary())
+@defop(broadcast=True, elementwise=True, samples=binary(), ufunc=numpy.minimum)
 def minimum(xp, x1, x2):
     """Gradient at ties goes to x2; a NaN operand (which minimum propagates) gets the gradient."""
     return xp.minimum(x1, x2)
@@ -825,7 +825,7 @@ def minimum(xp, x1, x2):
 minimum.vjp(_extremum_rule(lambda x, y: T.logical_or(x < y, T.isnan(x))))
 
 
-@defop(broadcast=True, elementwise=True, samples=binary())
+@defop(broadcast=True, elementwise=True, samples=binary(), ufunc=numpy.fmax)
 def fmax(xp, x1, x2):
     """Gradient at ties goes to x2; NaN operands are ignored (the other one gets the gradient)."""
     return xp.fmax(x1, x2)
@@ -834,7 +834,7 @@ def fmax(xp, x1, x2):
 fmax.vjp(_extremum_rule(lambda x, y: T.logical_or(x > y, T.isnan(y))))
 
 
-@defop(broadcast=True, elementwise=True, samples=binary())
+@defop(broadcast=True, elementwise=True, samples=binary(), ufunc=numpy.fmin)
 def fmin(xp, x1, x2):
     """Gradient at ties goes to x2; NaN operands are ignored (the other one gets the gradient)."""
     return xp.fmin(x1, x2)

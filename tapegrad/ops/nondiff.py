@@ -12,21 +12,20 @@ def _binary_nondiff(name: str):
     def fwd(xp, x, y):
         return getattr(xp, name)(x, y)
     fwd.__name__ = name
-    return _plain(defop(fwd, name=name, diff=False))
+    return defop(fwd, name=name, diff=False, ufunc=_ufunc(name))
 
 
 def _unary_nondiff(name: str):
     def fwd(xp, x):
         return getattr(xp, name)(x)
     fwd.__name__ = name
-    return _plain(defop(fwd, name=name, diff=False))
+    return defop(fwd, name=name, diff=False, ufunc=_ufunc(name))
 
 
-def _plain(op):
-    """The forward is NumPy's function of that name on the inputs: when that is a ufunc, the op
-    takes the inline call for the common argument shapes (see ``Op.fast``)."""
-    op.fast = op.ufunc
-    return op
+def _ufunc(name: str) -> numpy.ufunc | None:
+    """NumPy's function of that name when it is a ufunc (the forward is then that ufunc: the fast route)."""
+    f = getattr(numpy, name)
+    return f if isinstance(f, numpy.ufunc) else None
 
 
 for _n in ("equal", "not_equal", "less", "less_equal", "greater", "greater_equal",

@@ -9,7 +9,7 @@ import numpy
 from .._core.array import OPS as T, Array
 from ..backend import xp_of
 from ._util import bilinear_tangent
-from .registry import DEFAULT_CLS, buffer, constant, defop, holds_array, pack_sequence
+from .registry import buffer, constant, default_class, defop, holds_array, pack_sequence
 from .samples import Case, draw
 
 
@@ -817,7 +817,7 @@ def _to_array(x, like=None):
         return x
     if isinstance(x, (list, tuple)) and holds_array(x):
         return pack_sequence(x)
-    cls = type(like) if isinstance(like, Array) else DEFAULT_CLS[0]
+    cls = type(like) if isinstance(like, Array) else default_class()
     return cls._make(numpy.asarray(cls._coerce(x)))
 
 
