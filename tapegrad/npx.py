@@ -5,6 +5,7 @@ from types import SimpleNamespace
 
 from .backend import cpu, gpu, num_gpus
 from .np import random as _random
+from .np._wrap import keyword_arrays as _keyword_arrays
 from .ops.registry import REGISTRY as _REGISTRY
 
 __all__ = ["set_np", "reset_np", "is_np_array", "cpu", "gpu", "num_gpus", "random"]
@@ -13,6 +14,8 @@ for _name, _op in _REGISTRY.items():
     if _op.public == "npx":
         globals()[_name] = _op
         __all__.append(_name)
+for _name in ("convolution", "pooling"):  # MXNet's calling convention: arrays also by keyword
+    globals()[_name] = _keyword_arrays(_REGISTRY[_name])
 
 random = SimpleNamespace(seed=_random.seed)
 

@@ -15,9 +15,9 @@ import numpy
 
 from ._core import engine, forward
 from ._core.array import OPS, Array
+from ._core.dispatch import default_class
 from ._core.mode import StateScope
 from .backend import CPU, device_of, to_device, to_host
-from .ndarray import ndarray
 
 __all__ = ["check_grads", "GradCheckError"]
 
@@ -110,7 +110,9 @@ def check_grads(f: Callable, args: Sequence[Any], order: int = 2, *, modes: Sequ
     if bad:
         raise ValueError(f"modes must be drawn from 'fwd' and 'rev', got {sorted(bad)}")
     first = next((a for a in args if isinstance(a, Array)), None)
-    cls = type(first) if first is not None else ndarray
+    # NumPy arguments become arrays of the first array argument's class, else of the class ops give
+    # NumPy inputs (the MXNet dialect's ndarray once it is imported): the checker names no dialect
+    cls = type(first) if first is not None else default_class()
     dev = device_of(first._data) if first is not None else CPU
     args = [_upcast(_as_array(a, cls, dev)) for a in args]
     if wrt is None:

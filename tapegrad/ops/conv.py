@@ -31,37 +31,10 @@ import numpy
 from .._core.array import OPS as T
 from ..backend import backend_for
 from ._util import bilinear_tangent
-from .registry import Op, apply, buffer, defop
+from .registry import buffer, defop
 from .samples import Case, draw
 
 __all__ = ["convolution", "pooling"]
-
-
-class _MXNetCall(Op):
-    """An npx op whose arrays may also be given by keyword (``npx.convolution(data=x, weight=w,
-    bias=b, ...)``); a bias that is None, or dropped by ``no_bias=True``, is left out."""
-
-    def __call__(self, *args: Any, **params: Any) -> Any:
-        if params:
-            names = self.input_names
-            if any(n in params for n in names):
-                args = list(args)
-                for n in names[len(args):]:
-                    if n not in params:
-                        break
-                    args.append(params.pop(n))
-            if params.get("no_bias") and len(args) > 2:
-                args = args[:2]
-        if args and args[-1] is None:
-            args = tuple(args)
-            while args and args[-1] is None:
-                args = args[:-1]
-        return apply(self, tuple(args), params)
-
-
-def _mxnet_call(op: Op) -> Op:
-    op.__class__ = _MXNetCall
-    return op
 
 
 # --- geometry ---------------------------------------------------------------------------------
@@ -301,7 +274,6 @@ def _conv_cases(rng):
     return cases
 
 
-@_mxnet_call
 @defop(public="npx", samples=_conv_cases)
 def convolution(xp, data, weight, *bias, kernel=None, stride=None, dilate=None, pad=None, num_filter=None,
                 num_group=1, workspace=1024, no_bias=False, cudnn_tune=None, cudnn_off=False, layout=None):
@@ -669,7 +641,6 @@ def _pool_cases(rng):
     return cases
 
 
-@_mxnet_call
 @defop(nin=1, public="npx", samples=_pool_cases)
 def pooling(xp, data, kernel=None, stride=None, pad=None, pool_type="max", pooling_convention="valid",
             global_pool=False, cudnn_off=False, p_value=None, count_include_pad=None, layout=None):
