@@ -182,7 +182,7 @@ class ndarray(Array):  # noqa: N801 - MXNet's name
         """Sort in place (outside recording), as NumPy's method does."""
         self._check_inplace()
         self._data.sort(axis=axis)
-        self._version += 1
+        self._bump()
 
     def tostype(self, stype: str) -> "ndarray":
         if stype != "default":

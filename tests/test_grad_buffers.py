@@ -53,3 +53,23 @@ def test_a_saved_buffer_never_becomes_a_leaf_gradient():
     assert not _shares(x.grad, y)
     x.grad.zero_()
     numpy.testing.assert_array_equal(y.numpy(), [5.0, 6.0])
+
+
+def test_versions_are_checked_only_after_some_write(monkeypatch):
+    """A backward compares saved versions only when an in-place write happened since the node was
+    recorded (the process-wide write count moved); a write is still always caught."""
+    checked = []
+    real = engine._check_versions
+    monkeypatch.setattr(engine, "_check_versions", lambda node: (checked.append(node), real(node)))
+    x = torch.tensor([0.5, 1.0], requires_grad=True)
+    torch.exp(x).sum().backward()
+    assert checked == []
+    y = torch.exp(x)
+    z = torch.ones(2)
+    z.add_(1)  # a write elsewhere: the check runs, and passes
+    y.sum().backward()
+    assert len(checked) == 1
+    y = torch.exp(x)
+    y.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()

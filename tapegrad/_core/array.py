@@ -8,7 +8,7 @@ import numpy
 
 from . import mode
 from .errors import NOT_IN_GRAPH, AutogradError
-from .node import Node
+from .node import WRITES, Node
 from ..backend import is_device_buffer, to_host, zeros_like
 
 #: Filled by ``tapegrad.ops`` as ops are declared: ``OPS.add(x, y)`` and so on.
@@ -77,7 +77,8 @@ class Array:
     _strict_free = True
     #: Whether a backward checks that saved arrays were not modified in place since (PyTorch).
     _track_versions = False
-    #: Optional ``f(out, inputs, params) -> out`` applying a dialect's dtype promotion to op results.
+    #: Optional ``f(out, inputs, params) -> out`` applying a dialect's dtype promotion to op results
+    #: (the fast route of ufunc ops skips it when the result and the array inputs share one dtype).
     _promote = None
     #: Whether float arrays may index (MXNet makes index arrays float32 by default).
     _float_indices = False
@@ -294,6 +295,7 @@ class Array:
     def _bump(self) -> None:
         """Count one in-place write (a dialect whose arrays share memory counts it in all of them)."""
         self._version += 1
+        WRITES[0] += 1
 
     def _version_at_save(self) -> int:
         """The version a node that saves this array checks it against later (a dialect whose arrays

@@ -16,7 +16,7 @@ import numpy
 from . import forward as _forward
 from .array import ARRAY_CLASSES, Array, holds_array, pack_sequence
 from .mode import ACTIVE as _ACTIVE, CAPTURE as _CAPTURE, TRACES as _TRACES
-from .node import Node
+from .node import WRITES, Node
 from ..backend import is_device_buffer, xp_of
 
 _ARR = numpy.ndarray
@@ -155,7 +155,7 @@ def record(op: Any, cls: type, args: tuple, datas: list, params: dict, out: Any)
         parents, pidx, shapes, dtypes = _describe(args, datas)
         saved = None
         if op.save_in:
-            if op.variadic or op.save_in[0] == -1:
+            if op.saves_all:
                 saved = datas
             else:
                 keep = op.save_mask(tuple([p is not None for p in parents]))
@@ -163,7 +163,7 @@ def record(op: Any, cls: type, args: tuple, datas: list, params: dict, out: Any)
         node = Node(op, parents, pidx, saved, out if op.save_out else None, params, shapes, dtypes, cls, nout)
     res = cls._make(out, node) if nout is None else tuple(cls._make(o, node, i) for i, o in enumerate(out))
     if cls._track_versions and (op.save_in or op.save_out):
-        node.vcheck = versions(op, args, res, node.saved)
+        watch_versions(node, op, args, res)
     return res
 
 
@@ -213,18 +213,28 @@ def _describe(args: tuple, datas: list) -> tuple:
     return tuple(parents), pidx, tuple(shapes), tuple(dtypes)
 
 
-def versions(op: Any, args: tuple, res: Any, saved: list | None) -> list:
-    """(weakref, version, description) of every Array whose buffer the VJP will read."""
-    idx = range(len(args)) if op.variadic or op.save_in[:1] == (-1,) else op.save_in
+def watch_versions(node: Node, op: Any, args: tuple, res: Any) -> None:
+    """Note on ``node`` the (weakref, version, description) of every Array whose buffer its VJP will
+    read, and the write count now (``node.WRITES``: no check is needed while it stays)."""
+    saved = node.saved
     out = []
-    for i in idx:
-        a = args[i]
-        if isinstance(a, Array) and saved is not None and saved[i] is not None:
-            out.append((_weakref(a), a._version_at_save(), f"input {i}"))
+    if saved is not None:
+        for i in (range(len(args)) if op.saves_all else op.save_in):
+            if saved[i] is not None:
+                a = args[i]
+                if a.__class__ in ARRAY_CLASSES:
+                    out.append((_weakref(a), a._version_at_save(), _INPUTS[i] if i < 8 else f"input {i}"))
     if op.save_out:
-        for k, r in enumerate(res if isinstance(res, tuple) else (res,)):
-            out.append((_weakref(r), r._version_at_save(), f"output {k}"))
-    return out
+        if type(res) is tuple:
+            for k, r in enumerate(res):
+                out.append((_weakref(r), r._version_at_save(), f"output {k}"))
+        else:
+            out.append((_weakref(res), res._version_at_save(), "output 0"))
+    node.vcheck = out
+    node.vstamp = WRITES[0]
+
+
+_INPUTS = tuple(f"input {i}" for i in range(8))
 
 
 def buffer(x: Any) -> Any:

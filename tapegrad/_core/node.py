@@ -6,6 +6,16 @@ import weakref
 
 _seq = itertools.count()
 
+#: How many in-place writes to arrays have happened in this process (``count_write``): a node whose
+#: saved arrays are version-checked notes it when recorded, and a backward checks the versions only
+#: when it has moved since.
+WRITES = [0]
+
+
+def count_write() -> None:
+    """Count one in-place write (every write that moves an array's version must call it)."""
+    WRITES[0] += 1
+
 
 class Node:
     """A tape entry.
@@ -17,12 +27,11 @@ class Node:
     """
 
     __slots__ = ("op", "parents", "pidx", "saved", "out", "params", "seq", "shapes", "dtypes",
-                 "cls", "freed", "nout", "__dict__", "__weakref__")
+                 "cls", "freed", "nout", "vcheck", "vstamp", "__dict__", "__weakref__")
 
     # Rarely set, so defaults on the class (an instance gets a dict only when one is set).
     var = None  # leaf: weak reference to its array
     hooks = None  # [(output index or None, fn)]: tensor hooks and retain_grad
-    vcheck = None  # [(weakref to array, version, description)] for in-place checks
 
     def __init__(self, op, parents, pidx, saved, out, params, shapes, dtypes, cls, nout=None):
         self.op = op
@@ -37,6 +46,8 @@ class Node:
         self.nout = nout
         self.freed = False
         self.seq = next(_seq)
+        self.vcheck = None  # [(weakref to array, version, description)] for in-place checks
+        self.vstamp = 0  # WRITES when vcheck was taken
 
     @classmethod
     def leaf(cls, array) -> "Node":

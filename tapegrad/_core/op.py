@@ -22,7 +22,7 @@ import numpy
 
 from . import rules
 from .array import ARRAY_CLASSES, Array
-from .dispatch import as_array, apply, bind, node1, node2, versions
+from .dispatch import as_array, apply, bind, node1, node2, watch_versions
 from .mode import ACTIVE as _ACTIVE, RAW as _RAW
 from ..backend import xp_of
 
@@ -76,6 +76,7 @@ class Op:
         self.vjp_spec: list = []
         self.save_in: tuple = ()
         self.save_out = False
+        self.saves_all = False
         self.save_when: dict = {}  # input index -> inputs whose gradients read it
         self.jvp_fn: Callable | None = None
         self.jvp_spec: list = []
@@ -184,6 +185,8 @@ class Op:
         self.vjp_spec = spec
         self.save_in = tuple(key if kind == rules.IN else -1 for kind, key in spec if kind in (rules.IN, rules.VARIN))
         self.save_out = any(kind == rules.OUT for kind, _ in spec)
+        # every input is kept (a variadic rule's, or one naming the variadic inputs) rather than those in save_in
+        self.saves_all = self.variadic or self.save_in[:1] == (-1,)
         self.save_when = {self.input_names.index(k): tuple(v) for k, v in (needed_for or {}).items()}
         self.writes_into = any(kind == rules.OUTS for kind, _ in spec)
         self._masks = {}
@@ -226,7 +229,7 @@ class UfuncOp1(Op):
                 out = fast(d)
                 if type(out) is not _ARR:
                     out = numpy.asarray(out)
-                if t._promote is not None:  # the dialect's dtype policy (PyTorch's float32 default)
+                if t._promote is not None and out.dtype is not d.dtype:  # the dialect's dtype policy
                     out = t._promote(out, (d,), params)
                 pa = a._node
                 if pa is None or not self.diff or not t._recording_flag.get():
@@ -238,7 +241,7 @@ class UfuncOp1(Op):
                 node = node1(self, t, params, out, d, pa)
                 r = t._make(out, node)
                 if t._track_versions and (self.save_in or self.save_out):
-                    node.vcheck = versions(self, (a,), r, node.saved)
+                    watch_versions(node, self, (a,), r)
                 return r
         return Op.__call__(self, *(() if a is _MISSING else (a,)), *rest, **params)
 
@@ -273,7 +276,7 @@ class UfuncOp2(Op):
                     return Op.__call__(self, a, b)
                 if type(out) is not _ARR:
                     out = numpy.asarray(out)
-                if t._promote is not None:
+                if t._promote is not None and (out.dtype is not d.dtype or (tb is t and e.dtype is not d.dtype)):
                     out = t._promote(out, (d, e), params)
                 pa = a._node
                 if (pa is None and pb is None) or not self.diff or not t._recording_flag.get():
@@ -285,7 +288,7 @@ class UfuncOp2(Op):
                 node = node2(self, t, params, out, d, pa, e, pb)
                 r = t._make(out, node)
                 if t._track_versions and (self.save_in or self.save_out):
-                    node.vcheck = versions(self, (a, b), r, node.saved)
+                    watch_versions(node, self, (a, b), r)
                 return r
         return Op.__call__(self, *(x for x in (a, b) if x is not _MISSING), *rest, **params)
 

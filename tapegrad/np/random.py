@@ -152,7 +152,7 @@ def shuffle(x: ndarray) -> None:
     with _lock:
         perm = _stream.np.permutation(x.shape[0])
     x._data[...] = x._data[perm]
-    x._version += 1
+    x._bump()
 
 
 def permutation(x: Any) -> ndarray:

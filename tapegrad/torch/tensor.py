@@ -19,7 +19,7 @@ from .._core.array import OPS, Array, refuse_traced
 from .._core.errors import AutogradError
 from .._core.mode import GRAD_ENABLED
 from .._core import node as _node_mod
-from .._core.node import Node
+from .._core.node import Node, count_write
 from ..backend import device_of, is_device_buffer, to_host
 from . import _dtypes
 from ._device import device as _device
@@ -572,6 +572,7 @@ class Tensor(Array):
         """Count one in-place write, in this tensor and in every tensor sharing its memory."""
         g = self._storage
         n = self._version + 1
+        count_write()
         if g is None:
             self._version = n
         else:

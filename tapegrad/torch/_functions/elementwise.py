@@ -15,7 +15,9 @@ from ._util import _bool, _cast, _default_float, _float, _int, _kind, _result_ty
 def _unary(name: str, opname: str) -> Callable:
     op = getattr(OPS, opname)
 
-    def f(input: Tensor) -> Tensor:
+    def f(input: Tensor, _tensor: type = Tensor) -> Tensor:
+        if input.__class__ is _tensor and input._data.dtype.kind in "fc":  # the common case: straight to the op
+            return op(input)
         x = _t(input, name)
         if x._data.dtype.kind in "biu" and name in _FLOATING_UNARY:  # computed in the default dtype, as in
             x = _cast(x, _default_float())  # PyTorch (NumPy's reciprocal of an integer is an integer)

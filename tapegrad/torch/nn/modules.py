@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterator, Mapping
 import numpy
 
 from ..._core.array import Array
+from ..._core.node import count_write
 from ...backend import device_of, to_device, to_host
 from .._device import _backend_device
 from .._dtypes import DTYPES, default_float, dtype as _torch_dtype, to_numpy_dtype
@@ -363,6 +364,7 @@ class Module:
             if t._data.dtype.kind in "fc":
                 t._data = t._data.astype(dt)
                 t._version += 1
+                count_write()
                 if isinstance(t, Parameter) and t.grad is not None:
                     t.grad._data = t.grad._data.astype(dt)
         return self
@@ -374,6 +376,7 @@ class Module:
             if device_of(t._data) != dev:
                 t._data = to_device(t._data, dev)
                 t._version += 1
+                count_write()
             g = t.grad if isinstance(t, Parameter) else None
             if g is not None and device_of(g._data) != dev:
                 g._data = to_device(g._data, dev)
