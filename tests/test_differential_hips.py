@@ -67,6 +67,7 @@ HIPS_EQUIVALENT = {
     "softmax": _softmax,
     "log_softmax": _log_softmax,
     "relu": lambda x: anp.where(x > 0, x, 0.0),
+    "linear": lambda x, w: anp.matmul(x, anp.swapaxes(w, -1, -2)),
     "clone": lambda a: a + 0.0,
     "t": anp.transpose,
     "flatten": lambda a, order="C": anp.ravel(a, order),

@@ -289,6 +289,7 @@ TORCH_CALL = {
     "inner": lambda T, a, b: T.inner(a, b),
     "outer": lambda T, a, b: T.outer(a, b) if a.dim() == b.dim() == 1 else _inexpressible("torch.outer takes 1-D"),
     "matmul": lambda T, a, b: T.matmul(a, b), "tensordot": _tensordot,
+    "linear": lambda T, x, w: T.nn.functional.linear(x, w),
     "_einsum": lambda T, *ops, subscripts, optimize=False: T.einsum(subscripts, *ops),
     "trace": _trace, "norm": _norm,
     "softmax": _softmax("softmax"), "log_softmax": _softmax("log_softmax"), "logsumexp": _logsumexp,

@@ -289,6 +289,45 @@ def _(ts, x1, x2):
     return bilinear_tangent(T.matmul, ts, x1, x2)
 
 
+# --- linear: x @ weight.T, PyTorch's F.linear without the bias ---------------------------------------
+
+
+def _linear_cases(rng):
+    shapes = [((4, 3), (2, 3)), ((3,), (2, 3)), ((2, 4, 3), (5, 3)), ((1, 3), (1, 3))]
+    return [Case((draw(rng, x), draw(rng, w)), ref=lambda x, w: numpy.matmul(x, numpy.swapaxes(w, -1, -2)))
+            for x, w in shapes]
+
+
+@defop(samples=_linear_cases, public=None, product=True)
+def linear(xp, x, weight):
+    """``x @ weight.T`` for ``x`` of shape (..., in) and a 2-D ``weight`` (out, in): one op, so that the
+    weight's gradient comes out in the weight's own layout, ``g.T @ x`` (PyTorch keeps that buffer)."""
+    if weight.ndim != 2:
+        raise ValueError(f"linear takes a 2-D weight (out_features, in_features), not one of shape {weight.shape}")
+    try:
+        return xp.matmul(x, weight.T)
+    except ValueError:
+        raise _matmul_error(x, weight.T) from None
+
+
+@linear.vjp
+def _(g, x, weight, needs):
+    gx = T.matmul(g, weight) if needs[0] else None
+    gw = None
+    if needs[1]:
+        if x.ndim == 1:
+            gw = T.outer(g, x)
+        else:
+            n_out, n_in = weight.shape
+            gw = T.matmul(T.transpose(T.reshape(g, (-1, n_out))), T.reshape(x, (-1, n_in)))
+    return (gx, gw)
+
+
+@linear.jvp
+def _(ts, x, weight):
+    return bilinear_tangent(T.linear, ts, x, weight)
+
+
 # --- tensordot ------------------------------------------------------------------------------------
 
 

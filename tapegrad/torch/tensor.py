@@ -109,7 +109,7 @@ class GradFn:
             overload = 1
         elif name == "power" and node.parents[1] is not None:
             overload = 1
-        elif name == "matmul":
+        elif name in ("matmul", "linear"):  # (linear: F.linear's product, without its bias)
             nd = (len(node.shapes[0]), len(node.shapes[1]))
             base = {(2, 2): "Mm", (2, 1): "Mv", (1, 1): "Dot"}.get(nd, "UnsafeView")
         elif name == "getitem":
@@ -427,14 +427,18 @@ class Tensor(Array):
         kind = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
                 "int32": "Int", "bool": "Bool"}.get(a.dtype.name, a.dtype.name)
         origin = ""  # (PyTorch: "[torch.FloatTensor [3]] is at version" for a leaf, no comma)
-        if a.__dict__.get("_strided"):  # stands for a view, whose history PyTorch recomputes as AsStrided
+        shape = list(a.shape)
+        if node.op is not None and node.op.name == "linear" and what == "input 1":
+            # PyTorch's linear saves weight.t(), a view it reports as AsStrided, of the transposed shape
+            shape, origin = shape[::-1], ", which is output 0 of AsStrided,"
+        elif a.__dict__.get("_strided"):  # stands for a view, whose history PyTorch recomputes as AsStrided
             origin = ", which is output 0 of AsStrided,"
         elif what.startswith("output"):  # the op that saved its own output
             origin = f", which is {what} of {_short(GradFn(node).name())},"
         elif a._node is not None and a._node.op is not None:  # the tensor's history now (after the write)
             origin = f", which is output {a._idx or 0} of {_short(GradFn(a._node).name())},"
         return (f"one of the variables needed for gradient computation has been modified by an inplace operation: "
-                f"[torch.{kind}Tensor {list(a.shape)}]{origin} is at version {a._version}; expected version "
+                f"[torch.{kind}Tensor {shape}]{origin} is at version {a._version}; expected version "
                 f"{version} instead. Hint: enable anomaly detection to find the operation that failed to compute "
                 "its gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False).")
 

@@ -299,9 +299,9 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         rows = 1 if input.ndim < 2 else int(numpy.prod(input.shape[:-1]))
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{input.shape[-1] if input.ndim else 1} "
                            f"and {weight.shape[-1]}x{weight.shape[0]})")
-    # weight.T is linked to weight (one version counter, as PyTorch's t()), so that a write to weight before
-    # the backward is detected: OPS.transpose's unlinked alias was saved with nothing watching weight
-    out = OPS.matmul(input, weight.T if weight.ndim == 2 else weight)
+    # one op for a 2-D weight: it saves weight itself (a write to it before the backward is caught), and
+    # its gradient comes out in weight's layout, which the weight keeps as its .grad without a copy
+    out = OPS.linear(input, weight) if weight.ndim == 2 else OPS.matmul(input, weight)
     return out if bias is None else out + bias
 
 
