@@ -230,8 +230,9 @@ def watch_versions(node: Node, op: Any, args: tuple, res: Any) -> None:
                 out.append((_weakref(r), r._version_at_save(), f"output {k}"))
         else:
             out.append((_weakref(res), res._version_at_save(), "output 0"))
-    node.vcheck = out
-    node.vstamp = WRITES[0]
+    if out:
+        node.vcheck = out
+        node.vstamp = WRITES[0]
 
 
 _INPUTS = tuple(f"input {i}" for i in range(8))
