@@ -16,6 +16,7 @@ The dialect's policy is data on its array class, read once per call on every rou
 from __future__ import annotations
 
 import inspect
+from weakref import ref as _weakref
 from typing import Any, Callable
 
 import numpy
@@ -24,6 +25,7 @@ from . import rules
 from .array import ARRAY_CLASSES, Array
 from .dispatch import as_array, apply, bind, node1, node2, watch_versions
 from .mode import ACTIVE as _ACTIVE, RAW as _RAW
+from .node import WRITES
 from ..backend import xp_of
 
 _ARR = numpy.ndarray
@@ -240,8 +242,12 @@ class UfuncOp1(Op):
                     return r
                 node = node1(self, t, params, out, d, pa)
                 r = t._make(out, node)
-                if t._track_versions and (self.save_in or self.save_out):
-                    watch_versions(node, self, (a,), r)
+                if t._track_versions and (self.save_in or self.save_out):  # watch_versions, inline
+                    vc = [(_weakref(a), a._version_at_save(), "input 0")] if self.save_in else []
+                    if self.save_out:  # (a ufunc's result is new memory: version 0, shared with nothing)
+                        vc.append((_weakref(r), 0, "output 0"))
+                    node.vcheck = vc
+                    node.vstamp = WRITES[0]
                 return r
         return Op.__call__(self, *(() if a is _MISSING else (a,)), *rest, **params)
 
