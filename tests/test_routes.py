@@ -1,0 +1,93 @@
+"""The routes an op call and a rule call take, pinned (see tapegrad/_core/op.py and rules.py).
+
+An op call: (1) raw mode, ``Op.raw_call``; (2) the fast route of a declared ufunc, in
+``UfuncOp1/UfuncOp2.__call__``; (3) ``dispatch.apply``. A VJP: (1) ``run_vjp`` on Arrays;
+(2) ``run_raw`` on raw buffers; (3) ``call_vjp_direct`` / ``call_jvp`` on live values. Both
+dialects take the same routes.
+"""
+import numpy
+import pytest
+
+import tapegrad
+import tapegrad.torch as torch
+from tapegrad import autograd, np
+from tapegrad._core import dispatch, op as op_mod, rules
+from tapegrad._core.array import OPS
+
+
+@pytest.fixture
+def taken(monkeypatch):
+    """Which routes the calls inside the test took: 'raw', 'apply' (a call of the fast route is
+    neither); and which rule calls: 'run_vjp', 'run_raw', 'direct'."""
+    seen = []
+    real_apply, real_raw = op_mod.apply, op_mod.Op.raw_call
+    monkeypatch.setattr(op_mod, "apply", lambda *a: (seen.append("apply"), real_apply(*a))[1])
+    monkeypatch.setattr(op_mod.Op, "raw_call", lambda self, *a: (seen.append("raw"), real_raw(self, *a))[1])
+    for op in (OPS.sin, OPS.sum, OPS.multiply):
+        for name in ("run_vjp", "run_raw"):
+            real = getattr(op, name)
+            monkeypatch.setattr(op, name, lambda node, g, outs=None, real=real, name=name:
+                                (seen.append(name), real(node, g, outs))[1])
+    real_direct = rules.call_vjp_direct
+    monkeypatch.setattr(rules, "call_vjp_direct", lambda *a: (seen.append("direct"), real_direct(*a))[1])
+    return seen
+
+
+@pytest.mark.parametrize("dialect", ["mxnet", "torch"])
+def test_an_op_call_takes_one_of_three_routes(taken, dialect):
+    if dialect == "mxnet":
+        x = np.array([0.5, 1.0])
+        x.attach_grad()
+        scope = autograd.record
+    else:
+        x = torch.tensor([0.5, 1.0], requires_grad=True)
+        scope = torch.enable_grad
+    with scope():
+        y = OPS.sin(x)  # a declared ufunc on one host array: the fast route
+        assert taken == [] and y._node.op is OPS.sin
+        z = y * 2.0  # an array and a Python number: the fast route
+        assert taken == [] and z._node.op is OPS.multiply
+        s = OPS.sum(z)  # not a ufunc: apply
+        assert taken == ["apply"]
+        OPS.multiply(x, [2.0, 3.0])  # an array-like operand: apply
+        assert taken == ["apply", "apply"]
+    del taken[:]
+    s.backward()  # no graph built: the rules run on raw buffers, and their ops in raw mode
+    assert "run_raw" in taken and "run_vjp" not in taken and "apply" not in taken
+    assert "raw" in taken  # sum's rule broadcasts g back: a non-ufunc op in raw mode
+
+
+def test_a_rule_is_called_on_arrays_when_the_backward_builds_a_graph(taken):
+    x = np.array([0.5, 1.0])
+    x.attach_grad()
+    with autograd.record():
+        y = OPS.sin(x)
+        (gx,) = autograd.grad([OPS.sum(y)], [x], create_graph=True)
+    assert "run_vjp" in taken and "run_raw" not in taken
+    numpy.testing.assert_allclose(gx.asnumpy(), numpy.cos([0.5, 1.0]), rtol=1e-6)
+
+
+def test_a_rule_is_called_on_live_values_in_forward_mode(taken):
+    (_, t) = tapegrad.jvp(lambda v: np.sin(v), (np.array([0.5, 1.0]),), (np.array([1.0, 0.0]),))
+    assert taken.count("direct") == 1  # sin has no JVP of its own: derived from its VJP on live values
+    assert "run_vjp" not in taken and "run_raw" not in taken
+    numpy.testing.assert_allclose(t.asnumpy(), [numpy.cos(0.5), 0.0], rtol=1e-6)
+
+
+def test_the_fast_route_steps_aside_under_a_forward_trace_and_for_other_arrays(taken):
+    x = np.array([0.5, 1.0])
+    tapegrad.jvp(lambda v: np.sin(v), (x,), (np.array([1.0, 1.0]),))
+    assert "apply" in taken  # a forward trace needs the general route's tangent propagation
+    del taken[:]
+    np.sin(numpy.array([0.5, 1.0]))  # a NumPy array, not a tapegrad one
+    np.add(x, numpy.float32(1.0))  # a NumPy scalar
+    assert taken == ["apply", "apply"]
+
+
+def test_the_dialect_policy_is_read_on_the_fast_route_as_on_the_general_one():
+    i = torch.tensor([1, 2, 3])
+    assert (i * 2.5).dtype == dispatch.apply(OPS.multiply, (i, 2.5), {}).dtype == torch.float32
+    a = np.array([1.0, 2.0], dtype="float64")
+    b = np.array([[1.0], [2.0]], dtype="float32")
+    with pytest.raises(TypeError, match="products need one dtype"):
+        np.matmul(a, b)  # the fast route refuses MXNet's mixed-dtype product like the general one
