@@ -55,6 +55,7 @@ def test_pickle_and_copy_give_the_same_object(name):
     door = getattr(_home(op), name)  # the op, or a door's thin wrapper of it
     for protocol in range(pickle.HIGHEST_PROTOCOL + 1):
         assert pickle.loads(pickle.dumps(door, protocol)) is door
+        assert pickle.loads(pickle.dumps(op, protocol)) is op  # also an op a door wraps
     assert copy.copy(op) is op and copy.deepcopy(op) is op
 
 

@@ -16,13 +16,14 @@ The dialect's policy is data on its array class, read once per call on every rou
 from __future__ import annotations
 
 import inspect
+import sys
 from weakref import ref as _weakref
 from typing import Any, Callable
 
 import numpy
 
 from . import rules
-from .array import ARRAY_CLASSES, Array
+from .array import ARRAY_CLASSES, OPS, Array
 from .dispatch import as_array, apply, bind, node1, node2, watch_versions
 from .mode import ACTIVE as _ACTIVE, RAW as _RAW
 from .node import WRITES
@@ -93,9 +94,13 @@ class Op:
     def __repr__(self) -> str:
         return f"<op {self.name}>"
 
-    def __reduce__(self) -> str:
-        """Pickled by reference, as NumPy's functions are: by its name in its module."""
-        return self.__qualname__
+    def __reduce__(self) -> str | tuple:
+        """Pickled by reference, as NumPy's functions are: by its name in its module (or, where the
+        door there holds a wrapper of it, by its name in the op table)."""
+        mod = sys.modules.get(self.__module__)
+        if mod is not None and getattr(mod, self.__qualname__, None) is self:
+            return self.__qualname__
+        return (op_named, (self.name,))
 
     @property
     def forward(self) -> Callable:
@@ -297,6 +302,11 @@ class UfuncOp2(Op):
                     watch_versions(node, self, (a, b), r)
                 return r
         return Op.__call__(self, *(x for x in (a, b) if x is not _MISSING), *rest, **params)
+
+
+def op_named(name: str) -> Op:
+    """The declared op of that name (how an op whose door holds a wrapper is unpickled)."""
+    return getattr(OPS, name)
 
 
 def op_class(ufunc: numpy.ufunc | None) -> type:

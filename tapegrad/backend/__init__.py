@@ -79,6 +79,18 @@ def num_gpus() -> int:
         return 0
 
 
+def synchronize_gpu() -> None:
+    """Wait for the current GPU's queued work (nothing to wait for without one)."""
+    if num_gpus() > 0:
+        _cupy().cuda.Device().synchronize()
+
+
+def gpu_name(index: int = 0) -> str:
+    """The name of GPU ``index``, as the CUDA runtime reports it."""
+    name = _cupy().cuda.runtime.getDeviceProperties(index)["name"]
+    return name.decode() if isinstance(name, bytes) else name
+
+
 def is_device_buffer(d: object) -> bool:
     """Whether ``d`` is a raw GPU buffer (a CuPy array)."""
     return type(d).__module__.split(".", 1)[0] == "cupy"

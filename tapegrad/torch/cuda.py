@@ -1,7 +1,7 @@
 """``torch.cuda``: what D2L-style code asks about GPUs (CuPy provides them; absent CuPy, none)."""
 from __future__ import annotations
 
-from ..backend import num_gpus
+from ..backend import gpu_name, num_gpus, synchronize_gpu
 
 __all__ = ["is_available", "device_count", "current_device", "synchronize", "get_device_name"]
 
@@ -23,14 +23,9 @@ def current_device() -> int:
 
 def synchronize(device: object = None) -> None:
     """Wait for the GPU's queued work (a no-op without one)."""
-    if is_available():
-        import cupy  # noqa: PLC0415
-        cupy.cuda.Device().synchronize()
+    synchronize_gpu()
 
 
 def get_device_name(device: object = None) -> str:
     """The GPU's name, as the CUDA runtime reports it."""
-    import cupy  # noqa: PLC0415
-    idx = device if isinstance(device, int) else getattr(device, "index", None) or 0
-    name = cupy.cuda.runtime.getDeviceProperties(idx)["name"]
-    return name.decode() if isinstance(name, bytes) else name
+    return gpu_name(device if isinstance(device, int) else getattr(device, "index", None) or 0)
