@@ -425,8 +425,8 @@ def raw_key(key: Any) -> Any:
     integers in a dialect whose index arrays are float by default: ``_float_indices``)."""
     if isinstance(key, Array):
         d = key._data
-        if d.dtype.kind == "f" and type(key)._float_indices:
-            return d.astype("int64")  # MXNet: index arrays are float32 by default
+        if d.dtype.kind == "f" and type(key)._float_indices:  # the index's dialect says floats index
+            return d.astype("int64")
         return d
     if isinstance(key, tuple):
         return tuple(raw_key(k) for k in key)

@@ -6,24 +6,10 @@ from typing import Any
 
 import numpy
 
-from .._core.array import OPS as T, Array
+from .._core.array import OPS as T, Array, raw_key
 from ..backend import backend_for, xp_of
 from .registry import defop
 from .samples import Case, draw
-
-
-def raw_key(key: Any) -> Any:
-    """An index with every Array inside it replaced by its raw buffer."""
-    if isinstance(key, Array):
-        d = key._data
-        if d.dtype.kind == "f" and type(key)._float_indices:  # the index's dialect says floats index
-            return d.astype("int64")
-        return d
-    if isinstance(key, tuple):
-        return tuple(raw_key(k) for k in key)
-    if isinstance(key, list) and any(isinstance(k, Array) for k in key):
-        return [raw_key(k) for k in key]
-    return key
 
 
 def is_basic(key: Any) -> bool:
