@@ -91,3 +91,21 @@ def test_the_dialect_policy_is_read_on_the_fast_route_as_on_the_general_one():
     b = np.array([[1.0], [2.0]], dtype="float32")
     with pytest.raises(TypeError, match="products need one dtype"):
         np.matmul(a, b)  # the fast route refuses MXNet's mixed-dtype product like the general one
+
+
+def test_an_output_of_a_multi_output_op_on_the_fast_route_keeps_its_index():
+    """``sin(w)`` for ``w, v = eigh(a)``: the node must name output 0 of eigh (the general node),
+    and the gradient must be the general route's."""
+    a0 = numpy.array([[2.0, 0.5], [0.5, 1.0]])
+    grads = []
+    for call in (lambda w: OPS.sin(w), lambda w: dispatch.apply(OPS.sin, (w,), {})):
+        a = np.array(a0)
+        a.attach_grad()
+        with autograd.record():
+            w, v = np.linalg.eigh(a)
+            y = call(w)
+            assert y._node.pidx == [0]
+            s = OPS.sum(y * 3.0)
+        s.backward()
+        grads.append(a.grad.asnumpy())
+    numpy.testing.assert_allclose(grads[0], grads[1], rtol=1e-12)

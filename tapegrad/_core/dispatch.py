@@ -42,7 +42,32 @@ def apply(op: Any, args: tuple, params: dict) -> Any:
     """Run ``op`` on Arrays or raw values; tape it when recording and an input is on the tape."""
     if len(args) != op.nin and not op.variadic:
         args, params = bind(op, args, params)
-    cls, taped, datas, xp, args = _scan(op, args)
+    # The inputs scanned: the common shapes first (one host Array, or one with a Python number or a
+    # host Array of its class), inline; any other call in ``_scan``.
+    a = args[0] if args else None
+    cls = type(a)
+    n = len(args)
+    if n <= 2 and cls in ARRAY_CLASSES and type(a._data) is _ARR:
+        if n == 1:
+            datas = [a._data]
+            taped = a._node is not None
+        else:
+            b = args[1]
+            tb = type(b)
+            if tb is cls and type(b._data) is _ARR:
+                datas = [a._data, b._data]
+                taped = a._node is not None or b._node is not None
+            elif tb in _SCALARS:
+                datas = [a._data, b]
+                taped = a._node is not None
+            else:
+                cls = None
+    else:
+        cls = None
+    if cls is None:
+        cls, taped, datas, xp, args = _scan(op, args)
+    else:
+        xp = numpy
     out = op._forward(xp, *datas, **params)
     promote = cls._promote
     if op.nout is None:

@@ -24,7 +24,7 @@ import numpy
 
 from . import rules
 from .array import ARRAY_CLASSES, OPS, Array
-from .dispatch import as_array, apply, bind, node1, node2, watch_versions
+from .dispatch import as_array, apply, bind, node1, node2, record, watch_versions
 from .mode import ACTIVE as _ACTIVE, RAW as _RAW
 from .node import WRITES
 from ..backend import xp_of
@@ -230,8 +230,7 @@ class UfuncOp1(Op):
                 if _RAW.get():
                     out = fast(a)
                     return out if type(out) is _ARR else numpy.asarray(out)
-            elif (t in ARRAY_CLASSES and a._idx is None and type(a._data) is _ARR and not _RAW.get()
-                  and not _ACTIVE.get()):
+            elif t in ARRAY_CLASSES and type(a._data) is _ARR and not _RAW.get() and not _ACTIVE.get():
                 d = a._data
                 out = fast(d)
                 if type(out) is not _ARR:
@@ -245,6 +244,8 @@ class UfuncOp1(Op):
                     r._node = r._idx = r._grad = r._grad_req = None
                     r._version = 0
                     return r
+                if a._idx is not None:  # one output of a multi-output op: the node names which
+                    return record(self, t, (a,), [d], params, out)
                 node = node1(self, t, params, out, d, pa)
                 r = t._make(out, node)
                 if t._track_versions and (self.save_in or self.save_out):  # watch_versions, inline
@@ -270,8 +271,8 @@ class UfuncOp2(Op):
                 if (tb is _ARR or tb in _SCALARS) and _RAW.get():
                     out = fast(a, b)
                     return out if type(out) is _ARR else numpy.asarray(out)
-            elif (t in ARRAY_CLASSES and a._idx is None and type(a._data) is _ARR and not _RAW.get()
-                  and not _ACTIVE.get() and (tb in _SCALARS or (tb is t and type(b._data) is _ARR and b._idx is None))):
+            elif (t in ARRAY_CLASSES and type(a._data) is _ARR and not _RAW.get() and not _ACTIVE.get()
+                  and (tb in _SCALARS or (tb is t and type(b._data) is _ARR))):
                 d = a._data
                 if tb is t:
                     e = b._data
@@ -296,6 +297,8 @@ class UfuncOp2(Op):
                     r._node = r._idx = r._grad = r._grad_req = None
                     r._version = 0
                     return r
+                if a._idx is not None or (pb is not None and b._idx is not None):  # an output of a multi-output op
+                    return record(self, t, (a, b), [d, e], params, out)
                 node = node2(self, t, params, out, d, pa, e, pb)
                 r = t._make(out, node)
                 if t._track_versions and (self.save_in or self.save_out):
