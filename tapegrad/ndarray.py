@@ -8,7 +8,7 @@ import numpy
 
 from ._core import engine
 from ._core.array import OPS, Array
-from ._core.errors import INPLACE_IN_GRAPH, AutogradError
+from ._core.errors import INPLACE_IN_GRAPH
 from .backend import Device, device_of, to_device, to_host
 
 __all__ = ["ndarray"]
@@ -46,10 +46,9 @@ class ndarray(Array):  # noqa: N801 - MXNet's name
         engine.backward([self], None if out_grad is None else [out_grad], retain_graph=retain_graph,
                         train_mode=train_mode)
 
-    def _check_inplace(self) -> None:
-        from ._core.mode import RECORDING
-        if self._node is not None and RECORDING.get():
-            raise AutogradError(INPLACE_IN_GRAPH)
+    @classmethod
+    def _err_inplace(cls) -> str:
+        return INPLACE_IN_GRAPH
 
     # -- conversion and devices --------------------------------------------------------------
     def asnumpy(self) -> numpy.ndarray:
