@@ -180,13 +180,16 @@ class ndarray(Array):  # noqa: N801 - MXNet's name
     def sort(self, axis: int = -1) -> None:
         """Sort in place (outside recording), as NumPy's method does."""
         self._check_inplace()
-        self._data.sort(axis=axis)
-        self._bump()
+        self._update("sort", OPS.sort, (axis,), _sort_into)
 
     def tostype(self, stype: str) -> "ndarray":
         if stype != "default":
             raise ValueError("tapegrad has dense storage only; use stype='default'")
         return self
+
+
+def _sort_into(buf: Any, axis: int) -> None:
+    buf.sort(axis=axis)
 
 
 def _reduce(name: str, a: ndarray, axis: Any, keepdims: bool, dtype: Any) -> ndarray:

@@ -35,7 +35,7 @@ def _mx(values=(1.0, 2.0, 3.0), dtype="float32"):
     return mnp.array(numpy.array(values, dtype=dtype))
 
 
-def test_mxnet_augmented_assignment_and_item_writes_reach_the_template(updates):
+def test_mxnet_augmented_assignment_item_writes_and_sort_reach_the_template(updates):
     x = _mx()
     w = _mx((1.0, 1.0, 1.0))
     w.attach_grad()
@@ -45,6 +45,7 @@ def test_mxnet_augmented_assignment_and_item_writes_reach_the_template(updates):
     x /= 2
     x **= 1
     x[0] = 7.0
+    x.sort()
     assert x._data is buf and x._node is None
     y = _mx()
     with autograd.record():
@@ -53,9 +54,9 @@ def test_mxnet_augmented_assignment_and_item_writes_reach_the_template(updates):
         loss = x.sum() + y.sum()
     loss.backward()
     assert w.grad.tolist() == [-1.0, 0.0, -1.0]
-    assert updates == [("ndarray", n) for n in ("add", "multiply", "divide", "power", "setitem", "subtract",
-                                                "setitem")]
-    assert x.tolist() == [6.0, 2.0, 3.0] and y.tolist() == [1.0, 1.0, 3.0]
+    assert updates == [("ndarray", n) for n in ("add", "multiply", "divide", "power", "setitem", "sort",
+                                                "subtract", "setitem")]
+    assert x.tolist() == [2.0, 3.0, 6.0] and y.tolist() == [1.0, 1.0, 3.0]
 
 
 @pytest.mark.parametrize("grad", [False, True])
