@@ -8,7 +8,7 @@ import numpy
 
 from ._core import engine
 from ._core.array import OPS, Array
-from ._core.errors import INPLACE_IN_GRAPH, AutogradError
+from ._core.errors import INPLACE_IN_GRAPH
 from .backend import Device, device_of, to_device, to_host
 
 __all__ = ["ndarray"]
@@ -46,10 +46,9 @@ class ndarray(Array):  # noqa: N801 - MXNet's name
         engine.backward([self], None if out_grad is None else [out_grad], retain_graph=retain_graph,
                         train_mode=train_mode)
 
-    def _check_inplace(self) -> None:
-        from ._core.mode import RECORDING
-        if self._node is not None and RECORDING.get():
-            raise AutogradError(INPLACE_IN_GRAPH)
+    @classmethod
+    def _err_inplace(cls) -> str:
+        return INPLACE_IN_GRAPH
 
     # -- conversion and devices --------------------------------------------------------------
     def asnumpy(self) -> numpy.ndarray:
@@ -181,13 +180,16 @@ class ndarray(Array):  # noqa: N801 - MXNet's name
     def sort(self, axis: int = -1) -> None:
         """Sort in place (outside recording), as NumPy's method does."""
         self._check_inplace()
-        self._data.sort(axis=axis)
-        self._bump()
+        self._update("sort", OPS.sort, (axis,), _sort_into)
 
     def tostype(self, stype: str) -> "ndarray":
         if stype != "default":
             raise ValueError("tapegrad has dense storage only; use stype='default'")
         return self
+
+
+def _sort_into(buf: Any, axis: int) -> None:
+    buf.sort(axis=axis)
 
 
 def _reduce(name: str, a: ndarray, axis: Any, keepdims: bool, dtype: Any) -> ndarray:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import types
-from typing import Any
+from typing import Any, Callable
 
 import numpy
 
@@ -264,27 +264,77 @@ class Array:
         return str(numpy.asarray(self))
 
     # -- in-place updates ---------------------------------------------------------------------
+    # Both dialects write in place through one template, ``_update``: the entry points (``+=``,
+    # ``x[k] = v``, the PyTorch dialect's ``add_``-style methods) refuse what their dialect refuses,
+    # then hand the update to it; a dialect decides the rest through the hooks after it.
+    @classmethod
+    def _err_inplace(cls) -> str:
+        return "In-place write to an array that is part of a recorded graph. " + _INPLACE_HINT
+
     def _check_inplace(self) -> None:
-        """Refuse an in-place write that would corrupt a recorded graph."""
+        """Refuse an in-place write that would corrupt a recorded graph (each entry point calls it first)."""
         if self._node is not None and self._recording_flag.get():
-            raise AutogradError(
-                "In-place write to an array that is part of a recorded graph. " + _INPLACE_HINT)
+            raise AutogradError(self._err_inplace())
+
+    def _update(self, name: str, fn: Callable, args: tuple = (), direct: Callable | None = None,
+                inputs: tuple | None = None, check: bool = True, saves_result: bool = False) -> "Array":
+        """Replace this array's values by ``fn(self, *args)`` in place (the one in-place path of both
+        dialects); returns self.
+
+        Recorded when this class's recording flag is on and ``_records_update`` says the update reads
+        something on the tape (this array, or one of ``inputs``, by default ``args``): ``_adopt`` then
+        makes the recorded result this array's values and history. Otherwise the values are written
+        into the buffer, by ``direct(buf, *args)`` where given (an op writing into it, an indexed
+        assignment), else as ``fn``'s result after the dialect's casting rule (``_fit``); then the
+        version moves on. ``name`` names the update in errors; ``check`` (whether the casting rule
+        checks the result's dtype) and ``saves_result`` (the update's rule reads its result) are for the
+        hooks. A write that fails on read-only memory raises the dialect's error (``_check_writable``).
+        """
+        if self._recording_flag.get() and self._records_update(args if inputs is None else inputs):
+            self._adopt(name, fn, args, check, saves_result)
+            return self
+        buf = self._data
+        if direct is None:
+            values = self._fit(fn(self, *args), name, check)._data
+        try:
+            if direct is None:
+                buf[...] = values
+            else:
+                direct(buf, *args)
+        except ValueError:
+            self._check_writable(buf)
+            raise
+        self._bump()
+        return self
+
+    def _records_update(self, inputs: tuple) -> bool:
+        """Whether an update of this array that reads ``inputs`` is recorded, the recording flag being
+        on: this array or one of them is on the tape."""
+        return self._node is not None or _any_traced(inputs)
+
+    def _fit(self, res: "Array", name: str, check: bool) -> "Array":
+        """The dialect's casting rule for an update's result ``res``: its shape must be this array's, and
+        its dtype becomes this array's silently (MXNet's rule, as ``forward_into`` casts: a direct write
+        needs no hook). A dialect that refuses some casts checks them where ``check`` is true."""
+        if res.shape != self.shape:
+            raise ValueError(f"in-place {name} would change the shape from {self.shape} to {res.shape}")
+        if res._data.dtype != self._data.dtype:
+            res = type(res)._make(res._data.astype(self._data.dtype), res._node, res._idx)
+        return res
+
+    def _adopt(self, name: str, fn: Callable, args: tuple, check: bool, saves_result: bool) -> None:
+        """Make the recorded update ``fn(self, *args)`` this array's values and history (here: the array
+        takes the place of the result, ``_rebind``)."""
+        self._rebind(self._fit(fn(self, *args), name, check))
+
+    def _check_writable(self, buf: Any) -> None:
+        """Raise the dialect's error for a write into read-only memory ``buf`` (called when the write
+        failed; here the backend's own error stands)."""
 
     def _inplace(self, name: str, other: Any) -> "Array":
+        """``self <name>= other`` for binary op ``name`` (the augmented assignments)."""
         self._check_inplace()
-        other = packed(other)
-        if self._recording_flag.get() and (self._node is not None or
-                                           (isinstance(other, Array) and other._node is not None)):
-            # part of a recorded computation: record the update, then take the result's place
-            res = getattr(OPS, name)(self, other)
-            if res.shape != self.shape:
-                raise ValueError(f"in-place {name} would change the shape from {self.shape} to {res.shape}")
-            self._rebind(res)
-        else:
-            o = other._data if isinstance(other, Array) else other
-            getattr(OPS, name).forward_into(self._data, o)
-            self._bump()
-        return self
+        return self._update(name, getattr(OPS, name), (packed(other),), INTO[name])
 
     @classmethod
     def _saved_alias(cls, node: Node, what: str) -> "Array | None":
@@ -304,10 +354,7 @@ class Array:
 
     def _rebind(self, res: "Array") -> None:
         """Become the recorded result ``res`` of an update of this array (same Python object)."""
-        data = res._data
-        if data.dtype != self._data.dtype:
-            data = data.astype(self._data.dtype)
-        self._data, self._node, self._idx = data, res._node, res._idx
+        self._data, self._node, self._idx = res._data, res._node, res._idx
         self._bump()
         node = res._node
         if node is not None and node.vcheck is not None:
@@ -323,13 +370,7 @@ class Array:
     def __setitem__(self, key: Any, value: Any) -> None:
         self._check_inplace()
         value = packed(value)
-        if self._recording_flag.get() and (self._node is not None or (isinstance(value, Array)
-                                                                        and value._node is not None)):
-            # a recorded value flows in: record the write, then take the result's place
-            self._rebind(OPS.setitem(self, value, key))
-        else:
-            self._data[raw_key(key)] = value._data if isinstance(value, Array) else value
-            self._bump()
+        self._update("setitem", OPS.setitem, (value, key), write_item, (value,))
 
     def __getitem__(self, key: Any) -> "Array":
         return OPS.getitem(self, key)
@@ -385,9 +426,10 @@ def _numpy_counterpart(func: Any) -> Any:
 
 def _any_traced(values: Any) -> bool:
     for v in values:
-        if isinstance(v, Array) and v._node is not None:
-            return True
-        if isinstance(v, (list, tuple)) and _any_traced(v):
+        if isinstance(v, Array):  # (first: the common case, and a cheap test for an Array)
+            if v._node is not None:
+                return True
+        elif isinstance(v, (list, tuple)) and _any_traced(v):
             return True
     return False
 
@@ -433,6 +475,30 @@ def raw_key(key: Any) -> Any:
     if isinstance(key, list) and any(isinstance(k, Array) for k in key):
         return [raw_key(k) for k in key]
     return key
+
+
+class _Writers(dict):
+    """``direct`` writers for updates by a binary op, by op name, each made on first use: the op's
+    forward writes ``buf <op>= other`` into the buffer (``forward_into``; it casts as NumPy's unsafe
+    casting does, so a dialect with a stricter casting rule passes it only when the result's dtype is
+    the buffer's)."""
+
+    def __missing__(self, name: str) -> Callable:
+        into = getattr(OPS, name).forward_into
+
+        def write(buf: Any, other: Any) -> None:
+            into(buf, other._data if isinstance(other, Array) else other)
+        self[name] = write
+        return write
+
+
+#: ``INTO["add"](buf, other)``: ``buf += other`` written by the op itself (see ``_Writers``).
+INTO = _Writers()
+
+
+def write_item(buf: Any, value: Any, key: Any) -> None:
+    """``buf[key] = value`` on the raw buffer (the ``direct`` write of ``x[key] = value``)."""
+    buf[raw_key(key)] = value._data if isinstance(value, Array) else value
 
 
 def sequence_dtype(value: Any, default: Any) -> Any:

@@ -15,7 +15,7 @@ from typing import Any, Callable
 import numpy
 
 from .._core import engine
-from .._core.array import OPS, Array, refuse_traced
+from .._core.array import OPS, Array, _any_traced, refuse_traced
 from .._core.errors import AutogradError
 from .._core.mode import GRAD_ENABLED
 from .._core import node as _node_mod
@@ -668,6 +668,11 @@ class Tensor(Array):
             b = self._base_t
             if b is not None and b._node is not None and b._node.op is None:
                 raise AutogradError(VIEW_LEAF_INPLACE)
+
+    def _records_update(self, inputs: tuple) -> bool:
+        """Also where only the tensor this one is a view of is on the tape (its history changes too)."""
+        b = self._base_t
+        return self._node is not None or (b is not None and b._node is not None) or _any_traced(inputs)
 
     # -- conversions with PyTorch's errors ------------------------------------------------------
     def item(self) -> Any:

@@ -13,7 +13,7 @@ from .elementwise import (_COMPARE_FUNCS, _UNARY_FUNCS, add, allclose, atan2, cl
                           maximum, minimum, mul, pow, remainder, round, rsqrt, sub)
 from .indexing import (argwhere, gather, index_select, masked_fill, masked_select, nonzero, scatter, take_along_dim,
                        where)
-from .inplace import (_INPLACE_UNARY, _UNARY_REFUSED, _add_, _augmented, _bernoulli_, _binary_inplace, _bitwise_,
+from .inplace import (HOOKS, _INPLACE_UNARY, _UNARY_REFUSED, _add_, _augmented, _bernoulli_, _binary_inplace, _bitwise_,
                       _clamp_, _clamp_max_, _clamp_min_, _copy_, _div_, _fill_, _floor_divide_, _index_fill_,
                       _masked_fill_, _mul_, _normal_, _pow_, _round_, _scatter_, _setitem, _sub_, _unary_inplace,
                       _uniform_, _zero_)
@@ -115,8 +115,9 @@ __all__ = sorted({*conversion.__all__, *elementwise.__all__, *reduce.__all__, *l
 
 
 def bind(cls: type) -> None:
-    """Bind ``METHODS`` and ``PROPERTIES`` onto the tensor class ``cls``."""
-    for name, fn in METHODS.items():
+    """Bind ``METHODS``, ``PROPERTIES`` and the dialect's hooks for the core's one in-place path (``HOOKS``)
+    onto the tensor class ``cls``."""
+    for name, fn in (*METHODS.items(), *HOOKS.items()):
         setattr(cls, name, fn)
     for name, getter in PROPERTIES.items():
         setattr(cls, name, property(getter))

@@ -1,12 +1,16 @@
 """PyTorch's in-place updates: the in-place methods (``add_``, ``zero_``, ``normal_``...), augmented
 assignment (``+=``...) and ``__setitem__``.
 
-They follow PyTorch through one path (``_inplace``): a leaf that requires grad, or a view of one,
-refuses them while grad mode is on; a result type that does not cast to the tensor's dtype is refused;
-otherwise the result is written into the same memory, and the version counter that the tensor shares
-with its views and detached copies moves, so a backward that needs the old values raises PyTorch's
-"modified by an inplace operation" error. An in-place op on a tensor that is on the tape while grad
-mode is on is also recorded: the tensor's history (and its base's and views') ends in it.
+Each refuses what PyTorch refuses, in PyTorch's order (a leaf that requires grad, or a view of one, while
+grad mode is on; then the op's own dtype checks), and hands the update to the core's one in-place path,
+``Array._update``, which both dialects share. This module supplies the dialect's hooks for it (``HOOKS``,
+bound onto Tensor with the methods; ``Tensor._records_update`` is in tensor.py): PyTorch's casting rule
+(``_fit``: a result type that does not cast to the tensor's dtype is refused), the recorded update
+(``_adopt``) and the error for a write into memory that several elements share (``_check_writable``).
+The result is written into the same memory, and the version counter that the tensor shares with its views
+and detached copies moves, so a backward that needs the old values raises PyTorch's "modified by an
+inplace operation" error. An in-place op on a tensor that is on the tape while grad mode is on is also
+recorded: the tensor's history (and its base's and views') ends in it.
 """
 from __future__ import annotations
 
@@ -14,8 +18,7 @@ from typing import Any, Callable
 
 import numpy
 
-from ..._core.array import OPS, Array, _any_traced
-from ..._core.mode import GRAD_ENABLED
+from ..._core.array import INTO, OPS, Array, write_item
 from ...backend import device_of, to_device, to_host
 from .. import _random
 from ..tensor import Tensor
@@ -29,10 +32,6 @@ from .indexing import masked_fill, scatter
 
 _OVERLAP = ("unsupported operation: more than one element of the written-to tensor refers to a single memory "
             "location. Please clone() the tensor before performing the operation.")
-
-
-def _taped(v: Any) -> bool:
-    return isinstance(v, Array) and v._node is not None
 
 
 # -- PyTorch's casting rule (c10's canCast) -------------------------------------------------------------
@@ -49,47 +48,43 @@ def _check_cast(self: Tensor, rt: numpy.dtype, ctype: bool = False) -> None:
                            f"{_ctype(self) if ctype else _kind(self)}")
 
 
-# -- the one in-place path ---------------------------------------------------------------------------
+# -- the dialect's side of the one in-place path (Array._update) ----------------------------------------
 
 def _inplace(self: Tensor, fn: Callable, *inputs: Any, check: bool = True, saves_result: bool = False) -> Tensor:
     """Replace ``self``'s values by ``fn(self)`` (computed with registry ops) in place; returns ``self``.
 
+    ``inputs``: what ``fn`` reads besides ``self`` (the update is recorded when one is on the tape).
     ``check``: the result's dtype must cast to ``self``'s by PyTorch's rule (an integer tensor takes no
     float result); callers that checked PyTorch's result type of the update beforehand, or whose op
     casts silently (``fill_``, ``copy_``...), pass False. ``saves_result``: PyTorch's rule for the update
-    reads its result (``exp_``), so a later write to ``self`` fails its backward. The result is written
-    into ``self``'s memory,
-    so its views and detached copies see it, and the version counter they share moves on. Grad mode on
-    and ``self``, its base or an input on the tape: the update is recorded, ``self``'s history ends in
-    it, and the histories of the tensor it is a view of and of that tensor's other views are recomputed
-    to match (what PyTorch's CopySlices does).
+    reads its result (``exp_``), so a later write to ``self`` fails its backward.
     """
     self._check_inplace()
+    return self._update("", fn, (), inputs=inputs, check=check, saves_result=saves_result)
+
+
+def _adopt(self: Tensor, name: str, fn: Callable, args: tuple, check: bool, saves_result: bool) -> None:
+    """The recorded update ``fn(self, *args)``: computed from a copy (the recorded update may keep the old
+    values, which the write replaces), written into the same memory, so views and detached copies see it;
+    ``self``'s history ends in it, and the histories of the tensor it is a view of and of that tensor's
+    other views are recomputed to match (what PyTorch's CopySlices does)."""
     buf = self._data
     base = self._base_t
-    if GRAD_ENABLED.get() and (_taped(self) or _taped(base) or _any_traced(inputs)):
-        # compute from a copy: the recorded update may keep the old values, which the write replaces
-        old = Tensor._make(buf.copy(), self._node, self._idx)
-        res = _fit(self, fn(old), check)
-        _writable(buf)
-        if base is None:
-            buf[...] = res._data
-            self._set_history(res._node, res._idx)
-            _replay_views(self)
-        else:
-            new_base = _scatter_view(base, self, res)
-            buf[...] = res._data
-            base._set_history(new_base._node, new_base._idx)
-            _replay_views(base)
-        self._bump()
-        if saves_result:
-            _watch_result(res, self)
-        return self
-    res = _fit(self, fn(self), check)
-    _writable(buf)
-    buf[...] = res._data
+    old = Tensor._make(buf.copy(), self._node, self._idx)
+    res = self._fit(fn(old, *args), name, check)
+    self._check_writable(buf)
+    if base is None:
+        buf[...] = res._data
+        self._set_history(res._node, res._idx)
+        _replay_views(self)
+    else:
+        new_base = _scatter_view(base, self, res)
+        buf[...] = res._data
+        base._set_history(new_base._node, new_base._idx)
+        _replay_views(base)
     self._bump()
-    return self
+    if saves_result:
+        _watch_result(res, self)
 
 
 def _watch_result(res: Tensor, self: Tensor) -> None:
@@ -104,9 +99,10 @@ def _watch_result(res: Tensor, self: Tensor) -> None:
                        for r, v, w in node.vcheck]
 
 
-def _writable(buf: Any) -> None:
+def _check_writable(self: Tensor, buf: Any) -> None:
+    """PyTorch's error for a write into memory that several elements share (an expanded tensor)."""
     if not getattr(buf.flags, "writeable", True):
-        raise RuntimeError(_OVERLAP)
+        raise RuntimeError(_OVERLAP) from None
 
 
 def _replay_views(base: Tensor) -> None:
@@ -139,9 +135,9 @@ def _scatter_view(base: Tensor, view: Tensor, res: Tensor) -> Tensor:
     return OPS.setitem(old, OPS.reshape(res, (-1,)), key)  # PyTorch's CopySlices
 
 
-def _fit(self: Tensor, res: Any, check: bool) -> Tensor:
-    """The result of an in-place op checked against ``self`` (shape; its dtype castable, when ``check``)
-    and cast to ``self``'s dtype."""
+def _fit(self: Tensor, res: Any, name: str, check: bool) -> Tensor:
+    """PyTorch's casting rule: the result of an in-place op checked against ``self`` (its shape broadcasts
+    to ``self``'s; its dtype castable by ``canCast``, when ``check``) and cast to ``self``'s dtype."""
     if not isinstance(res, Array):
         res = Tensor._make(numpy.asarray(res, dtype=self._data.dtype))
     if res._data.shape != self._data.shape:
@@ -162,38 +158,40 @@ def _fit(self: Tensor, res: Any, check: bool) -> Tensor:
     return res
 
 
-def _const_like(self: Tensor, values: Any) -> Callable:
+#: The dialect's hooks for ``Array._update``, bound onto Tensor with its methods.
+HOOKS = {"_fit": _fit, "_adopt": _adopt, "_check_writable": _check_writable}
+
+
+def _replaced(t: Tensor, values: Tensor) -> Tensor:
     """An update whose result does not depend on the old values (no gradient flows to them)."""
-    def fn(t: Tensor) -> Tensor:
-        keep = Tensor._make(numpy.zeros(tuple(t.shape), dtype=numpy.bool_))
-        v = values() if callable(values) else values
-        return OPS.where(keep, t, v)
-    return fn
+    keep = Tensor._make(numpy.zeros(tuple(t.shape), dtype=numpy.bool_))
+    return OPS.where(keep, t, values)
 
 
-def _update(self: Tensor, name: str, other: Any, compute: Callable, *, alpha: Any = 1) -> Tensor:
+def _filled(t: Tensor, value: Any) -> Tensor:
+    return _replaced(t, Tensor._make(numpy.asarray(value, dtype=t._data.dtype)))
+
+
+def _fill_buf(buf: Any, value: Any) -> None:
+    buf[...] = value
+
+
+def _binary_update(self: Tensor, name: str, other: Any, compute: Callable, *, alpha: Any = 1) -> Tensor:
     """The in-place form of binary op ``name`` (``+=``, ``add_``...): PyTorch's checks in PyTorch's order
-    (the op's own, the result type's cast to ``self``'s dtype, the kernel's dtypes), then the update: written
-    into the memory by the op itself where nothing is recorded, else through ``_inplace``."""
+    (the op's own, the result type's cast to ``self``'s dtype, the kernel's dtypes), then the update, which
+    the op writes into the memory itself where nothing is recorded and nothing is reshaped or cast."""
     self._check_inplace()
     sd = self._data.dtype
     into = compute is _INTO.get(name)
     if into and _unrefused(name, sd.kind, other, self):
-        rt = sd  # (an optimizer's step) none of the checks can refuse it
+        direct = INTO[name]  # (an optimizer's step) none of the checks can refuse it: the op writes
     else:
         other = _scalar_or(other)
         rt = _update_type(self, name, other, alpha)
-    if into and rt is sd and not (GRAD_ENABLED.get() and (self._node is not None or _taped(self._base_t)
-                                                          or _taped(other))):
         c = other.__class__
-        if c is _float or c is _int or (c is Tensor and other._data.shape == self._data.shape):
-            # nothing to record, no reshaping: the op writes into the memory itself
-            buf = self._data
-            _writable(buf)
-            compute.forward_into(buf, other._data if c is Tensor else other)
-            self._bump()
-            return self
-    return _inplace(self, lambda t: compute(t, other), other, check=False)
+        direct = INTO[name] if into and rt is sd and (
+            c is _float or c is _int or (c is Tensor and other._data.shape == self._data.shape)) else None
+    return self._update(name, compute, (other,), direct, None, False)
 
 
 def _unrefused(name: str, k: str, other: Any, self: Tensor) -> bool:
@@ -256,17 +254,18 @@ def _check_broadcast(a: tuple, b: tuple) -> None:
 
 def _add_(self: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
     """``self += alpha * other`` in place; returns ``self``."""
-    return _update(self, "add", other, OPS.add if _unit(alpha) else lambda t, o: add(t, o, alpha=alpha), alpha=alpha)
+    return _binary_update(self, "add", other, OPS.add if _unit(alpha) else lambda t, o: add(t, o, alpha=alpha),
+                          alpha=alpha)
 
 
 def _sub_(self: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
     """``self -= alpha * other`` in place; returns ``self``."""
-    return _update(self, "subtract", other, OPS.subtract if _unit(alpha) else lambda t, o: sub(t, o, alpha=alpha),
-                   alpha=alpha)
+    return _binary_update(self, "subtract", other,
+                          OPS.subtract if _unit(alpha) else lambda t, o: sub(t, o, alpha=alpha), alpha=alpha)
 
 
 def _mul_(self: Tensor, other: Any) -> Tensor:
-    return _update(self, "multiply", other, OPS.multiply)
+    return _binary_update(self, "multiply", other, OPS.multiply)
 
 
 def _unit(alpha: Any) -> bool:
@@ -276,23 +275,23 @@ def _unit(alpha: Any) -> bool:
 
 def _div_(self: Tensor, other: Any, *, rounding_mode: str | None = None) -> Tensor:
     name = {None: "divide", "floor": "floor_divide", "trunc": "trunc_divide"}.get(rounding_mode, "divide")
-    return _update(self, name, other, OPS.divide if rounding_mode is None else
-                   lambda t, o: div(t, o, rounding_mode=rounding_mode))
+    return _binary_update(self, name, other, OPS.divide if rounding_mode is None else
+                          lambda t, o: div(t, o, rounding_mode=rounding_mode))
 
 
 def _floor_divide_(self: Tensor, other: Any) -> Tensor:
-    return _update(self, "floor_divide", other, floor_divide)
+    return _binary_update(self, "floor_divide", other, floor_divide)
 
 
 def _pow_(self: Tensor, exponent: Any) -> Tensor:
-    return _update(self, "power", exponent, pow)
+    return _binary_update(self, "power", exponent, pow)
 
 
 def _bitwise_(name: str) -> Callable:
     op = getattr(OPS, name)
 
     def method(self: Tensor, other: Any) -> Tensor:
-        return _update(self, name, other, op)
+        return _binary_update(self, name, other, op)
     method.__name__ = method.__qualname__ = name + "_"
     method.__doc__ = f"In-place ``{name}``; returns the same tensor."
     return method
@@ -315,16 +314,14 @@ def _setitem(self: Tensor, key: Any, value: Any) -> None:
     the one in-place path records) when ``self`` or ``value`` is on the tape."""
     self._check_inplace()
     value = _scalar_or(value)
-    if GRAD_ENABLED.get() and (_taped(self) or _taped(self._base_t) or _taped(value)):
-        v = value
-        if isinstance(v, Array) and v._data.dtype != self._data.dtype:
-            v = _cast(v, self._data.dtype)
-        _inplace(self, lambda t: OPS.setitem(t, v, key), v, check=False)
-        return
-    from ...ops.indexing import raw_key  # noqa: PLC0415
-    _writable(self._data)
-    self._data[raw_key(key)] = value._data if isinstance(value, Array) else value
-    self._bump()
+    self._update("setitem", _set_cast, (value, key), write_item, (value,), check=False)
+
+
+def _set_cast(t: Tensor, value: Any, key: Any) -> Tensor:
+    """``t`` with ``value``, cast to ``t``'s dtype, written at ``key`` (recorded)."""
+    if isinstance(value, Array) and value._data.dtype != t._data.dtype:
+        value = _cast(value, t._data.dtype)
+    return OPS.setitem(t, value, key)
 
 
 def _clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
@@ -372,7 +369,7 @@ def _copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
         s = _move(s, "cuda" if self.is_cuda else "cpu", None)
     if isinstance(s, Array) and s._data.dtype != self._data.dtype:
         s = _cast(s, self._data.dtype)
-    return _inplace(self, _const_like(self, s), s, check=False)
+    return _inplace(self, lambda t: _replaced(t, s), s, check=False)
 
 
 def _zero_(self: Tensor) -> Tensor:
@@ -388,17 +385,11 @@ def _fill_(self: Tensor, value: Any) -> Tensor:
                                "dimensions.")
         if value._data.dtype != self._data.dtype:
             value = _cast(value, self._data.dtype)
-        return _inplace(self, _const_like(self, value), value, check=False)
+        return _inplace(self, lambda t: _replaced(t, value), value, check=False)
     if isinstance(value, numpy.generic):
         value = value.item()
-    if not GRAD_ENABLED.get() or self._node is None:  # the common case: no need to build anything
-        self._check_inplace()
-        _writable(self._data)
-        self._data[...] = value
-        self._bump()
-        return self
-    return _inplace(self, _const_like(self, Tensor._make(numpy.asarray(value, dtype=self._data.dtype))),
-                    check=False)
+    self._check_inplace()
+    return self._update("fill_", _filled, (value,), _fill_buf, (), False)
 
 
 def _random_fill(self: Tensor, name: str, draw: Callable) -> Tensor:
@@ -408,7 +399,7 @@ def _random_fill(self: Tensor, name: str, draw: Callable) -> Tensor:
     values = draw(tuple(self.shape), self._data.dtype)
     if self.is_cuda:
         values = to_device(values, device_of(self._data))
-    return _inplace(self, _const_like(self, lambda: Tensor._make(values)))
+    return _inplace(self, lambda t: _replaced(t, Tensor._make(values)))
 
 
 def _normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Tensor:
@@ -434,7 +425,7 @@ def _bernoulli_(self: Tensor, p: Any = 0.5, *, generator: Any = None) -> Tensor:
     self._check_inplace()
     pp = to_host(p._data) if isinstance(p, Array) else p
     values = numpy.asarray(gen.bernoulli(pp, tuple(self.shape))).astype(self._data.dtype)
-    return _inplace(self, _const_like(self, lambda: Tensor._make(values)))
+    return _inplace(self, lambda t: _replaced(t, Tensor._make(values)))
 
 
 #: Unary ops whose PyTorch rule reads their result (derivatives.yaml), not their input.
@@ -505,7 +496,7 @@ def _binary_inplace(f: Callable, name: str) -> Callable:
     op = {"maximum": "maximum", "minimum": "minimum"}.get(name, name)
 
     def method(self: Tensor, other: Any) -> Tensor:
-        return _update(self, op, other, f)
+        return _binary_update(self, op, other, f)
     method.__name__ = method.__qualname__ = name + "_"
     method.__doc__ = f"In-place ``{name}``; returns the same tensor."
     return method
