@@ -1,10 +1,13 @@
-"""tapegrad: automatic differentiation on n-dimensional arrays, in the MXNet and PyTorch dialects.
+"""tapegrad: automatic differentiation on n-dimensional arrays, in the MXNet and PyTorch dialects
+and with NumPy's own semantics.
 
-MXNet dialect: ``from tapegrad import autograd, np, npx``.
+MXNet dialect: ``from tapegrad import autograd, np, npx``. PyTorch dialect: ``import tapegrad.torch
+as torch``. NumPy door and functional API (HIPS autograd, JAX): ``import tapegrad.numpy as np`` and
+``tapegrad.grad(f)(x)``.
 """
 from __future__ import annotations
 
-from . import np, npx, autograd  # noqa: F401
+from . import np, npx, autograd, numpy  # noqa: F401
 from ._core.errors import AutogradError, DeviceError, GradShapeError  # noqa: F401
 from .ndarray import ndarray  # noqa: F401
 from ._core.functional import (checkpoint, custom_jvp, custom_vjp, elementwise_grad, grad, hessian,  # noqa: F401

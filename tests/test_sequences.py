@@ -204,7 +204,7 @@ FUNCTIONS = {
     "norm": lambda L: np.linalg.norm(np.reshape(L, (-1,))),
     "sin ufunc": lambda L: np.sum(np.sin(L)),
     "multiply with itself": lambda L: np.sum(np.multiply(L, L)),
-    "where": lambda L: np.sum(np.where(numpy.asarray(np.array(L).asnumpy()) > 0, L, 0.5) ** 2),
+    "where": lambda L: np.sum(np.where(numpy.asarray(np.array(L)) > 0, L, 0.5) ** 2),
     "stack twice": lambda L: np.sum(np.stack([L, L], axis=-1) ** 3),
     "append": lambda L: np.sum(np.append(L, [2.0]) ** 2),
     "concatenate the elements": lambda L: np.sum(np.concatenate([np.atleast_1d(e) if not isinstance(e, list)

@@ -84,6 +84,8 @@ class Array:
     _float_indices = False
     #: Whether matrix products refuse two different floating dtypes (MXNet) instead of promoting.
     _same_dtype_products = False
+    #: Whether the class gives way when mixed with another array class in one op (the result takes the other's).
+    _weak = False
     __array_priority__ = 1000
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -201,6 +203,9 @@ class Array:
         op = getattr(OPS, ufunc.__name__, None)
         if method == "__call__" and op is not None and not kwargs:
             return op(*inputs)
+        if "out" in kwargs and _any_traced(inputs):
+            raise TypeError(f"writing a traced array into a NumPy array (numpy.{ufunc.__name__} with out=, or "
+                            "acc += x where acc is a NumPy array) would lose its gradient: write acc = acc + x")
         args = [numpy.asarray(x) if isinstance(x, Array) else x for x in inputs]
         return getattr(ufunc, method)(*args, **kwargs)
 

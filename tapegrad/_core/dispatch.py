@@ -151,10 +151,11 @@ def bind(op: Any, args: tuple, params: dict) -> tuple:
 
 
 def _join(op: Any, cls: type | None, t: type) -> type:
-    """The result class for inputs of classes ``cls`` and ``t`` (the more derived one)."""
-    if cls is None or issubclass(t, cls):
+    """The result class for inputs of classes ``cls`` and ``t``: the more derived one, or the one that
+    is not weak (a class that gives way to a dialect's: the NumPy door's ``ArrayBox``)."""
+    if cls is None or issubclass(t, cls) or cls._weak:
         return t
-    if issubclass(cls, t):
+    if issubclass(cls, t) or t._weak:
         return cls
     raise TypeError(f"{op.name}: cannot mix {cls.__module__}.{cls.__name__} and {t.__module__}.{t.__name__} "
                     "arrays; convert one side first")

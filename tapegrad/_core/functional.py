@@ -19,10 +19,46 @@ from .dispatch import default_class
 from .mode import RECORDING, StateScope
 from .node import _seq as node_seq
 from .tree import flatten, flatten_like, size, unflatten
-from ..backend import device_of, ones_like, to_device, zeros_like
+from ..backend import device_of, ones_like, to_device, to_host, zeros_like
 
 __all__ = ["grad", "value_and_grad", "elementwise_grad", "make_vjp", "vjp", "make_jvp", "jvp", "jacobian",
            "hessian", "hvp", "checkpoint", "custom_vjp", "custom_jvp"]
+
+
+#: The array class of differentiated plain values (NumPy arrays, numbers): the NumPy door's ``ArrayBox``
+#: once ``tapegrad.numpy`` is imported (``tapegrad`` imports it), else the ops' default class.
+_PLAIN_CLS: list = [None]
+
+
+def set_plain_class(cls: type) -> None:
+    """The array class the transforms give plain arguments (the NumPy door registers its own)."""
+    _PLAIN_CLS[0] = cls
+
+
+def _plain_class() -> type:
+    return _PLAIN_CLS[0] or default_class()
+
+
+def _is_plain(values: Any) -> bool:
+    """Whether a transform called on ``values`` returns NumPy values (as HIPS autograd does): no leaf
+    of them is a tapegrad array, and no other transform is running (whose trace the results carry)."""
+    if RECORDING.get() or forward.TRACES.get():
+        return False
+    return not any(isinstance(v, Array) for v in flatten(values)[0])
+
+
+def _to_numpy(tree: Any, scalars: bool = True) -> Any:
+    """``tree`` with every tapegrad array replaced by its NumPy value (a 0-d one by a NumPy scalar
+    where ``scalars``)."""
+    leaves, t = flatten(tree)
+    out = []
+    for v in leaves:
+        if isinstance(v, Array):
+            v = to_host(v._data)
+            if scalars and v.ndim == 0:
+                v = v[()]
+        out.append(v)
+    return unflatten(t, out)
 
 
 def _to_array(x: Any) -> Array:
@@ -35,7 +71,7 @@ def _to_array(x: Any) -> Array:
     elif a.dtype.kind not in "fc":
         raise TypeError(f"cannot differentiate with respect to {type(x).__name__} {x!r:.60}: arguments, "
                         "tangents and cotangents hold arrays and numbers, in tuples, lists and dicts")
-    return default_class()._make(a)  # plain values: the class the door registered (see dispatch)
+    return _plain_class()._make(a)  # plain values: the NumPy door's class (see set_plain_class)
 
 
 def _like(buf: Any, host: numpy.ndarray) -> Any:
@@ -86,12 +122,18 @@ def make_vjp(fun: Callable, argnum: Any = 0) -> Callable:
 
     Arguments and outputs may be (nested) tuples, lists and dicts of arrays and numbers: ``g`` has the
     output's structure (None for a zero part) and the gradients have the arguments' structure."""
-    return lambda *args, **kwargs: _make_vjp(fun, argnum, args, kwargs, "make_vjp")
+    def maker(*args: Any, **kwargs: Any) -> tuple:
+        vjp_fn, ans = _make_vjp(fun, argnum, args, kwargs, "make_vjp")
+        return vjp_fn, (_to_numpy(ans) if vjp_fn.plain else ans)
+    return maker
 
 
-def _make_vjp(fun: Callable, argnum: Any, args: Sequence, kwargs: dict, what: str) -> tuple:
-    """make_vjp's ``(vjp_fn, value)`` for one call; ``what`` names the transform in errors."""
+def _make_vjp(fun: Callable, argnum: Any, args: Sequence, kwargs: dict, what: str, numpy_out: bool = True) -> tuple:
+    """make_vjp's ``(vjp_fn, value)`` for one call; ``what`` names the transform in errors.
+    ``vjp_fn.plain``: the differentiated arguments were plain values, so ``vjp_fn`` returns NumPy
+    values (where ``numpy_out``) and the caller should hand back ``value`` as NumPy's too."""
     args = list(args)
+    plain = _is_plain([args[i] for i in _argnums(argnum, len(args), what)])
     # inside another reverse pass (recording on), the function may close over that pass's variables
     # (``grad(lambda y: grad(lambda x: x * y)(1.3))``): the backward must then build a graph for it
     trees, flat, nested = [], [], RECORDING.get()
@@ -125,7 +167,9 @@ def _make_vjp(fun: Callable, argnum: Any, args: Sequence, kwargs: dict, what: st
         for tree in trees:
             out.append(unflatten(tree, grads[k:k + size(tree)]))
             k += size(tree)
-        return out[0] if isinstance(argnum, int) else tuple(out)
+        res = out[0] if isinstance(argnum, int) else tuple(out)
+        return _to_numpy(res) if plain and numpy_out else res
+    vjp_fn.plain = plain
     return vjp_fn, ans
 
 
@@ -168,7 +212,7 @@ def value_and_grad(fun: Callable, argnum: Any = 0) -> Callable:
     def vg(*args: Any, **kwargs: Any) -> tuple:
         vjp_fn, ans = _make_vjp(fun, argnum, args, kwargs, "value_and_grad")
         _check_scalar(ans, "value_and_grad")
-        return ans, vjp_fn(_ones(ans))
+        return (_to_numpy(ans) if vjp_fn.plain else ans), vjp_fn(_ones(ans))
     return vg
 
 
@@ -191,6 +235,12 @@ def vjp(fun: Callable, *primals: Any) -> tuple:
 def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple:
     """``(fun(*primals), J·tangents)`` by forward mode; each tangent has its primal's structure (None
     for zero) and the output tangent has the output's."""
+    ans, t = _jvp(fun, primals, tangents)
+    return (_to_numpy(ans), _to_numpy(t)) if _is_plain(primals) else (ans, t)
+
+
+def _jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple:
+    """``jvp`` with tapegrad arrays out, also for plain primals."""
     for what, v in (("primals", primals), ("tangents", tangents)):
         if not isinstance(v, (tuple, list)):
             raise TypeError(f"jvp(fun, primals, tangents) takes a tuple or list of {what}, one per argument of fun; "
@@ -243,7 +293,8 @@ def jacobian(fun: Callable, argnum: Any = 0, mode: str | None = None) -> Callabl
         primals = tuple(args[i] for i in nums)
         leaves, in_tree = flatten(primals[0] if single else primals)
         xs = [_to_array(v) for v in leaves]
-        vjp_fn, ans = make_vjp(f, 0 if single else tuple(range(len(nums))))(*primals)
+        plain = _is_plain(primals)
+        vjp_fn, ans = _make_vjp(f, 0 if single else tuple(range(len(nums))), primals, {}, "jacobian", False)
         ys, out_tree = flatten(ans)
         ys = [y if isinstance(y, Array) else _to_array(y) for y in ys]
         blocks = [[[] for _ in xs] for _ in ys]
@@ -268,13 +319,14 @@ def jacobian(fun: Callable, argnum: Any = 0, mode: str | None = None) -> Callabl
                     ts = [None] * len(xs)
                     ts[k] = e
                     t = unflatten(in_tree, ts)
-                    for j, g in enumerate(flatten(jvp(f, primals, (t,) if single else t)[1])[0]):
+                    for j, g in enumerate(flatten(_jvp(f, primals, (t,) if single else t)[1])[0]):
                         blocks[j][k].append(g)
             axis = -1
         J = [[OPS.reshape(OPS.stack(b, axis=axis), tuple(y.shape) + tuple(x.shape)) if b else
               type(x)._make(_like(x._data, numpy.zeros(tuple(y.shape) + tuple(x.shape), x._data.dtype)))
               for x, b in zip(xs, row)] for y, row in zip(ys, blocks)]
-        return unflatten(out_tree, [unflatten(in_tree, row) for row in J])
+        res = unflatten(out_tree, [unflatten(in_tree, row) for row in J])
+        return _to_numpy(res, scalars=False) if plain else res
     return jac
 
 

@@ -70,12 +70,13 @@ def empty(shape: Any, dtype: Any = None, order: str = "C", ctx: Device | None = 
 def full(shape: Any, fill_value: Any, dtype: Any = None, order: str = "C", ctx: Device | None = None) -> ndarray:
     """``fill_value`` everywhere (float32 by default; an ndarray fill keeps its dtype, as in MXNet,
     and is differentiable)."""
-    if isinstance(fill_value, ndarray) or (isinstance(fill_value, (list, tuple)) and holds_array(fill_value)):
-        fill = asarray(fill_value) if dtype is None else asarray(fill_value).astype(dtype)
+    if isinstance(fill_value, Array) or (isinstance(fill_value, (list, tuple)) and holds_array(fill_value)):
+        # (an array of another class, such as the functional API's traced values, keeps its class)
+        fill = fill_value if isinstance(fill_value, Array) else asarray(fill_value)
+        if dtype is not None and numpy.dtype(dtype) != fill.dtype:
+            fill = OPS.astype(fill, numpy.dtype(dtype))
         out = OPS.clone(OPS.broadcast_to(fill, (shape,) if isinstance(shape, int) else tuple(shape)))
         return out if ctx is None else out.as_in_ctx(ctx)
-    if isinstance(fill_value, Array):
-        fill_value = fill_value.asnumpy()
     return _place(numpy.full(shape, fill_value, dtype=dtype or _F32), ctx)
 
 
