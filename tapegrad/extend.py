@@ -1,0 +1,1 @@
+"""``tapegrad.extend``: HIPS autograd's extension API over ``defop``."""

@@ -1,0 +1,1 @@
+"""``tapegrad.misc``: HIPS autograd's helpers (flatten, optimizers, fixed points)."""

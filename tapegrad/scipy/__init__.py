@@ -1,0 +1,1 @@
+"""``tapegrad.scipy``: SciPy's functions with gradients, for the NumPy door (as ``autograd.scipy``)."""
