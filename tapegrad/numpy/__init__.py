@@ -7,8 +7,6 @@ NumPy's own generator. Code written for ``autograd.numpy`` runs with its imports
 """
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as _onp
 
 from .. import ops as _ops  # noqa: F401 - declares every op
@@ -26,14 +24,4 @@ _NS = _Namespace(_onp, "np", "tapegrad.numpy",
                  {**{n: op for n, op in _REGISTRY.items() if op.public == "np"}, **_composites},
                  {"array": array, "asarray": asarray, "ndarray": _onp.ndarray, "ArrayBox": ArrayBox,
                   "linalg": linalg, "fft": fft, "random": random})
-globals().update(_NS.table)
-
-
-def __getattr__(name: str) -> Any:
-    value = _NS.get(name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list:
-    return _NS.names()
+__getattr__, __dir__ = _NS.install(globals())

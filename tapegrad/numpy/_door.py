@@ -156,6 +156,17 @@ class Namespace:
     def names(self) -> list:
         return sorted(set(self.table) | {n for n in dir(self.ref) if not n.startswith("_")})
 
+    def install(self, module_globals: dict) -> tuple:
+        """Fill a door module with the table; returns its ``(__getattr__, __dir__)``, which look up
+        (and keep) the rest of ``ref``'s names on first use."""
+        module_globals.update(self.table)
+
+        def __getattr__(name: str) -> Any:
+            value = self.get(name)
+            module_globals[name] = value
+            return value
+        return __getattr__, self.names
+
 
 def _method(name: str) -> Callable:
     op = getattr(OPS, name)
