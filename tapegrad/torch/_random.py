@@ -61,6 +61,8 @@ from typing import Any, Optional, Sequence, Tuple, Union
 
 import numpy
 
+from ._device import device as _torch_device
+
 __all__ = ["Generator", "default_generator", "manual_seed", "initial_seed", "seed", "get_rng_state",
            "set_rng_state", "DEFAULT_SEED"]
 
@@ -354,8 +356,7 @@ class Generator:
     @property
     def device(self) -> Any:
         """``torch.device('cpu')``: the generator's device."""
-        from ._device import device  # noqa: PLC0415 - a leaf, imported when asked
-        return device("cpu")
+        return _torch_device("cpu")
 
     # -- seeding and state ------------------------------------------------------------------------
     def manual_seed(self, seed: int) -> "Generator":

@@ -47,7 +47,7 @@ class Adadelta(Optimizer):
             state["step"] = _new_step()
             state["square_avg"] = _zeros_state(param)
             state["acc_delta"] = _zeros_state(param)
-        _count(state["step"])
+        _count(state)
         rho, eps = group["rho"], group["eps"]
         g = _grad_in(g, p, group["maximize"], group["weight_decay"])
         square_avg = _real(state["square_avg"]._data)

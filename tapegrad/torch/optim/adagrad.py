@@ -60,7 +60,7 @@ class Adagrad(Optimizer):
         state = self.state[param]
         if not state:  # a parameter of a group added after construction
             self._init_state(param)
-        step = _count(state["step"])
+        step = _count(state)
         g = _grad_in(g, p, group["maximize"], group["weight_decay"])
         clr = _scalar(group["lr"]) / (1 + (step - 1) * group["lr_decay"])
         s = _real(state["sum"]._data)

@@ -65,7 +65,7 @@ class Adam(Optimizer):
         lr = _scalar(group["lr"])
         beta1, beta2 = (_scalar(b) for b in group["betas"])
         weight_decay = group["weight_decay"]
-        step = _count(state["step"])
+        step = _count(state)
         if weight_decay != 0 and group["decoupled_weight_decay"]:
             p *= 1 - lr * weight_decay
             g = _grad_in(g, p, group["maximize"], 0)

@@ -306,14 +306,18 @@ def _addcmul_(a: Any, t1: Any, t2: Any, value: float) -> None:
     a += (value * t1) * t2
 
 
-def _new_step() -> Tensor:
-    """A fresh ``'step'`` state: a 0-d tensor on the host, float32 (float64 when that is the default dtype)."""
+def _new_step(value: float = 0.0) -> Tensor:
+    """A ``'step'`` state: a 0-d tensor on the host, float32 (float64 when that is the default dtype)."""
     dt = numpy.float64 if get_default_dtype().dtype == numpy.float64 else numpy.float32
-    return Tensor._make(numpy.zeros((), dtype=dt))
+    return Tensor._make(numpy.full((), value, dtype=dt))
 
 
-def _count(step: Tensor) -> float:
-    """``step += 1`` on a ``'step'`` state tensor; returns the new count as a Python float."""
+def _count(state: dict) -> float:
+    """``state['step'] += 1``; returns the new count as a Python float. A number there (a state dict
+    written by hand or by an old PyTorch) becomes a tensor first, as PyTorch's ``__setstate__`` does."""
+    step = state["step"]
+    if not isinstance(step, Array):
+        step = state["step"] = _new_step(float(step))
     d = step._data
     d += 1
     return float(d)

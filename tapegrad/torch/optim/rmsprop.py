@@ -57,7 +57,7 @@ class RMSprop(Optimizer):
                 state["momentum_buffer"] = _zeros_state(param)
             if centered:
                 state["grad_avg"] = _zeros_state(param)
-        _count(state["step"])
+        _count(state)
         alpha, lr = group["alpha"], _scalar(group["lr"])
         g = _grad_in(g, p, group["maximize"], group["weight_decay"])
         square_avg = _real(state["square_avg"]._data)

@@ -477,7 +477,8 @@ class _LoaderIter:
         ds = loader.dataset
         if not loader._auto_collation:
             return self._collate(ds[index])
-        if type(ds) is TensorDataset and self._collate is default_collate:
+        if type(ds) is TensorDataset and self._collate is default_collate and \
+                all(type(t._data) is numpy.ndarray for t in ds.tensors):
             # one gather per tensor: the same values as stacking the samples
             key = numpy.asarray(index, dtype=numpy.int64)
             return [t[key] for t in ds.tensors]
