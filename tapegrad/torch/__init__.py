@@ -6,15 +6,17 @@ requires grad, ``.grad`` accumulates, reprs and errors are PyTorch's. No gradien
 from __future__ import annotations
 
 from . import autograd  # noqa: F401
-from . import cuda, distributions, nn, optim  # noqa: F401
+from . import cuda, distributions, nn, optim, utils  # noqa: F401
 from ._creation import *  # noqa: F401,F403
 from ._device import device  # noqa: F401
 from ._dtypes import (Size, bool, cdouble, cfloat, complex64, complex128, double, dtype,  # noqa: F401,A004
                       float, float16, float32, float64, get_default_dtype, half, int, int8, int16, int32, int64,
                       long, set_default_dtype, short, uint8)
 from ._format import set_printoptions  # noqa: F401
+from ._random import Generator, default_generator  # noqa: F401
 from ._functions import *  # noqa: F401,F403
 from ._functions import bind as _bind
+from .serialization import load, save  # noqa: F401
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from .tensor import Tensor
 

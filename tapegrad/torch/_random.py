@@ -61,6 +61,8 @@ from typing import Any, Optional, Sequence, Tuple, Union
 
 import numpy
 
+from ._device import device as _torch_device
+
 __all__ = ["Generator", "default_generator", "manual_seed", "initial_seed", "seed", "get_rng_state",
            "set_rng_state", "DEFAULT_SEED"]
 
@@ -340,9 +342,21 @@ class Generator:
     as the matching ATen CPU kernel does, so calls interleave with the same results as in PyTorch.
     """
 
-    def __init__(self, seed: int = DEFAULT_SEED) -> None:
+    def __init__(self, seed: Any = DEFAULT_SEED, *, device: Any = None) -> None:
+        # torch.Generator(device='cpu') (or torch.Generator('cpu')) is PyTorch's form; an int is a seed
+        if isinstance(seed, str) or hasattr(seed, "type"):
+            seed, device = DEFAULT_SEED, seed
+        if device is not None and str(device).split(":")[0] != "cpu":
+            raise RuntimeError(f"torch.Generator(device={str(device)!r}): tapegrad reproduces PyTorch's CPU "
+                               "generator only; use a CPU generator (random numbers for GPU tensors are drawn "
+                               "on the CPU stream and moved)")
         self._lock = threading.RLock()
         self.manual_seed(seed)
+
+    @property
+    def device(self) -> Any:
+        """``torch.device('cpu')``: the generator's device."""
+        return _torch_device("cpu")
 
     # -- seeding and state ------------------------------------------------------------------------
     def manual_seed(self, seed: int) -> "Generator":

@@ -1,0 +1,70 @@
+"""``torch.optim.Adagrad`` (with ``lr_decay``, ``initial_accumulator_value``, ``weight_decay`` and
+``maximize``), as PyTorch's single-tensor step computes it."""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+from ...backend import xp_of
+from ..tensor import Tensor
+from .optimizer import Optimizer, _addcmul_, _check_lr, _check_options, _count, _grad_in, _new_step, _real, _scalar
+
+__all__ = ["Adagrad"]
+
+
+class Adagrad(Optimizer):
+    """Adagrad: ``s += g**2`` and ``p -= lr / (1 + (t - 1) * lr_decay) * g / (sqrt(s) + eps)``, with ``s``
+    starting at ``initial_accumulator_value``. Its state exists from construction on, as in PyTorch."""
+
+    def __init__(self, params: Iterable, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
+                 initial_accumulator_value: float = 0, eps: float = 1e-10, foreach: bool | None = None, *,
+                 maximize: bool = False, differentiable: bool = False, fused: bool | None = None) -> None:
+        _check_lr(lr)
+        if not 0.0 <= lr_decay:
+            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not 0.0 <= initial_accumulator_value:
+            raise ValueError(f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        _check_options(differentiable, fused)
+        if fused and foreach:
+            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+                                      initial_accumulator_value=initial_accumulator_value, foreach=foreach,
+                                      maximize=maximize, differentiable=differentiable, fused=fused))
+        for group in self.param_groups:
+            for p in group["params"]:
+                self._init_state(p)
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("foreach", None)
+            group.setdefault("maximize", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("fused", None)
+
+    def _init_state(self, p: Tensor) -> None:
+        state = self.state[p]
+        state["step"] = _new_step()
+        init = self.defaults["initial_accumulator_value"]
+        d = p._data
+        state["sum"] = Tensor._make(xp_of((d,)).full_like(d, complex(init, init) if d.dtype.kind == "c" else init))
+
+    def step(self, closure: Callable | None = None) -> Any:
+        """One update of every parameter that has a gradient; returns ``closure()`` when given."""
+        return self._steps(closure, self._update)
+
+    def _update(self, group: dict, param: Tensor, p: Any, g: Any) -> None:
+        state = self.state[param]
+        if not state:  # a parameter of a group added after construction
+            self._init_state(param)
+        step = _count(state)
+        g = _grad_in(g, p, group["maximize"], group["weight_decay"])
+        clr = _scalar(group["lr"]) / (1 + (step - 1) * group["lr_decay"])
+        s = _real(state["sum"]._data)
+        _addcmul_(s, g, g, 1)
+        std = xp_of((s,)).sqrt(s)
+        std += group["eps"]
+        p += -clr * (g / std)
