@@ -9,7 +9,7 @@ import numpy
 from . import mode
 from .errors import NOT_IN_GRAPH, AutogradError
 from .node import WRITES, Node
-from ..backend import is_device_buffer, to_host, zeros_like
+from ..backend import dlpack, is_device_buffer, to_host, zeros_like
 
 #: Filled by ``tapegrad.ops`` as ops are declared: ``OPS.add(x, y)`` and so on.
 OPS = types.SimpleNamespace()
@@ -217,6 +217,19 @@ class Array:
             raise TypeError(f"{func.__module__}.{func.__name__} has no differentiable version in tapegrad; "
                             "compute it from tapegrad.np functions, or detach() the input if it needs no gradient")
         return res
+
+    # -- DLPack (zero-copy exchange with NumPy, PyTorch, CuPy, JAX...) ----------------------------
+    def __dlpack__(self, *, stream: Any = None, max_version: tuple[int, int] | None = None,
+                   dl_device: tuple[int, int] | None = None, copy: bool | None = None) -> Any:
+        """A DLPack capsule of the values, sharing this array's memory (made by its NumPy or CuPy
+        buffer, which reads the arguments as the DLPack protocol says). An array being differentiated
+        exports its current values: the consumer's array is a constant, and writes through it are
+        not seen by autograd."""
+        return dlpack.export(self._data, stream, max_version, dl_device, copy)
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        """``(device type, device id)`` of the memory, as DLPack numbers them (1: CPU, 2: CUDA)."""
+        return dlpack.device(self._data)
 
     def _scalar(self) -> Any:
         if self._data.size != 1:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from . import autograd  # noqa: F401
 from . import cuda, distributions, nn, optim  # noqa: F401
+from . import utils  # noqa: F401
 from ._creation import *  # noqa: F401,F403
 from ._device import device  # noqa: F401
 from ._dtypes import (Size, bool, cdouble, cfloat, complex64, complex128, double, dtype,  # noqa: F401,A004
@@ -17,6 +18,7 @@ from ._functions import *  # noqa: F401,F403
 from ._functions import bind as _bind
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from .tensor import Tensor
+from .utils.dlpack import from_dlpack  # noqa: F401
 
 _bind(Tensor)
 

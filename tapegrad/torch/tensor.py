@@ -690,13 +690,27 @@ class Tensor(Array):
         return bool(self.item())
 
     def numpy(self, *, force: bool = False) -> numpy.ndarray:
-        """The values as a NumPy array sharing memory (on the CPU)."""
-        if self.requires_grad and not force:
-            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
-        if self.is_cuda:
-            raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() to copy "
-                            "the tensor to host memory first.")
-        return self._data
+        """The values as a NumPy array sharing this tensor's memory: writes through either are seen by
+        the other (writes through the NumPy array do not move the version counter, as in PyTorch).
+        Refused for a tensor that requires grad, as in PyTorch; ``force=True`` gives the values
+        anyway, copied to the host from a GPU."""
+        if not force:
+            if self.requires_grad:
+                raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
+                                   "instead.")
+            if self.is_cuda:
+                raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() to "
+                                "copy the tensor to host memory first.")
+        d = self._data
+        return d.view() if isinstance(d, numpy.ndarray) else numpy.asarray(to_host(d))
+
+    def __dlpack__(self, *, stream: Any = None, max_version: tuple[int, int] | None = None,
+                   dl_device: tuple[int, int] | None = None, copy: bool | None = None) -> Any:
+        """A DLPack capsule sharing this tensor's memory; refused for a tensor that requires grad, as
+        in PyTorch (``torch.utils.dlpack.to_dlpack`` exports it all the same)."""
+        if self.requires_grad:
+            raise BufferError("Can't export tensors that require gradient, use tensor.detach()")
+        return super().__dlpack__(stream=stream, max_version=max_version, dl_device=dl_device, copy=copy)
 
     def tolist(self) -> Any:
         return numpy.asarray(to_host(self._data)).tolist()

@@ -100,9 +100,15 @@ def _watch_result(res: Tensor, self: Tensor) -> None:
 
 
 def _check_writable(self: Tensor, buf: Any) -> None:
-    """PyTorch's error for a write into memory that several elements share (an expanded tensor)."""
+    """PyTorch's error for a write into memory that several elements share (an expanded tensor); for
+    other read-only memory (a read-only NumPy array given to ``from_numpy``, ``as_tensor`` or
+    ``from_dlpack``, which PyTorch would write into all the same) an error that says so."""
     if not getattr(buf.flags, "writeable", True):
-        raise RuntimeError(_OVERLAP) from None
+        if 0 in buf.strides and buf.size > 1:
+            raise RuntimeError(_OVERLAP) from None
+        raise RuntimeError("the written-to tensor's memory is read-only (it is shared with a NumPy array that is "
+                           "not writable, e.g. by torch.from_numpy or torch.from_dlpack); clone() the tensor before "
+                           "writing to it, or make the array writable first") from None
 
 
 def _replay_views(base: Tensor) -> None:

@@ -1,0 +1,2 @@
+"""``torch.utils``: ``dlpack`` (zero-copy exchange with other array libraries)."""
+from . import dlpack  # noqa: F401
