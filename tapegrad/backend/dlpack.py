@@ -66,7 +66,7 @@ def export(data: Any, stream: Any = None, max_version: tuple[int, int] | None = 
 
 def device(data: Any) -> tuple[int, int]:
     """``(device type, device id)`` of raw buffer ``data``, as DLPack numbers them."""
-    return tuple(_host_buffer(data).__dlpack_device__())  # type: ignore[return-value]
+    return tuple(_host_buffer(data).__dlpack_device__())
 
 
 # -- capsules --------------------------------------------------------------------------------------

@@ -76,7 +76,7 @@ def full(shape: Any, fill_value: Any, dtype: Any = None, order: str = "C", ctx: 
         out = OPS.clone(OPS.broadcast_to(fill, (shape,) if isinstance(shape, int) else tuple(shape)))
         return out if ctx is None else out.as_in_ctx(ctx)
     if isinstance(fill_value, Array):
-        fill_value = fill_value.asnumpy()
+        fill_value = numpy.asarray(fill_value)
     return _place(numpy.full(shape, fill_value, dtype=dtype or _F32), ctx)
 
 
@@ -135,7 +135,8 @@ def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, retste
             step = OPS.astype(OPS.subtract(ends[1], ends[0]), dtype) / (num - 1 if endpoint else num)
             return res, step
         return res
-    res = numpy.linspace(start, stop, num, endpoint=endpoint, retstep=retstep, dtype=dtype or _F32, axis=axis)
+    res = numpy.linspace(start, stop, num, endpoint=endpoint, retstep=retstep,  # type: ignore[call-overload]
+                         dtype=dtype or _F32, axis=axis)
     if retstep:
         return _place(res[0], ctx), res[1]
     return _place(res, ctx)

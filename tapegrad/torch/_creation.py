@@ -16,8 +16,9 @@ from ..backend import to_device, to_host
 from ..ops.registry import holds_array
 from . import _random
 from ._device import _backend_device
-from ._dtypes import Size, default_complex, default_float, from_numpy_dtype, promote_types, to_numpy_dtype
+from ._dtypes import Size, default_complex, default_float, promote_types, to_numpy_dtype
 from .tensor import Tensor
+from ._dtypes import from_numpy_dtype
 
 __all__ = ["tensor", "scalar_tensor", "as_tensor", "from_numpy", "arange", "logspace", "zeros", "ones", "full", "empty", "eye", "linspace",
            "zeros_like", "ones_like", "full_like", "empty_like", "rand", "randn", "randint", "normal", "randperm",
@@ -114,7 +115,7 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
         data = _tensors_as_numbers(data)
     dt = _np_dtype(dtype) or _infer_dtype(data)
     a = _convert(data, dt)
-    if device is None and isinstance(data, Array):
+    if device is None and isinstance(data, Tensor):
         device = data.device
     return _finish(a, requires_grad, device)
 
@@ -442,7 +443,7 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any 
     m = numpy.asarray(to_host(mean._data) if isinstance(mean, Array) else mean)
     s = numpy.asarray(to_host(std._data) if isinstance(std, Array) else std)
     if device is None:
-        device = next((a.device for a in (mean, std) if isinstance(a, Array)), None)
+        device = next((a.device for a in (mean, std) if isinstance(a, Tensor)), None)
     shape = tuple(size) if size is not None else numpy.broadcast_shapes(m.shape, s.shape)
     gen = generator or _random.default_generator
     dt = _np_dtype(dtype) or (m.dtype if m.dtype.kind == "f" and m.ndim else default_float())
