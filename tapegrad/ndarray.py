@@ -150,7 +150,7 @@ class ndarray(Array):  # noqa: N801 - MXNet's name
 
     def transpose(self, *axes: Any) -> "ndarray":
         if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
-            axes = axes[0]
+            axes = tuple(axes[0] or ())
         return OPS.transpose(self, tuple(axes) if axes else None)
 
     def swapaxes(self, axis1: int, axis2: int) -> "ndarray":

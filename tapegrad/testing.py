@@ -33,7 +33,7 @@ def _outputs(y: Any) -> list:
     return list(y) if isinstance(y, (tuple, list)) else [y]
 
 
-def _as_array(x: Any, cls: type, dev: Any) -> Any:
+def _as_array(x: Any, cls: type[Array], dev: Any) -> Any:
     """``x`` as an array of ``cls`` on device ``dev`` (the first array argument's)."""
     if isinstance(x, Array):
         return x
@@ -188,9 +188,9 @@ def _check(f, args, wrt, order, eps, rtol, atol, rng, cls, modes=("rev",), level
 
     numeric = (phi(eps) - phi(-eps)) / (2 * eps)
 
-    def directional(*xs: Any) -> Array:
+    def directional(*args: Any) -> Any:
         """<v, J u> computed by reverse mode, itself differentiable."""
-        xs = list(xs)
+        xs = list(args)
         for i in wrt:
             x = xs[i]
             if not isinstance(x, Array) or x._node is None or x._node.op is not None:
@@ -205,7 +205,7 @@ def _check(f, args, wrt, order, eps, rtol, atol, rng, cls, modes=("rev",), level
                     continue
                 term = OPS.sum(y * put(v.astype(y._data.dtype)))
                 s = term if s is None else s + term
-            grads = [None] * len(wrt)
+            grads: list = [None] * len(wrt)
             if s is not None and s._node is not None:
                 grads = engine.backward([s], None, retain_graph=True, create_graph=True,
                                         variables=[xs[i] for i in wrt])

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import types
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 import numpy
 
 from . import mode
 from .errors import NOT_IN_GRAPH, AutogradError
 from .node import WRITES, Node
-from ..backend import is_device_buffer, to_host, zeros_like
+from ..backend import dlpack, is_device_buffer, to_host, zeros_like
 
 #: Filled by ``tapegrad.ops`` as ops are declared: ``OPS.add(x, y)`` and so on.
 OPS = types.SimpleNamespace()
@@ -38,6 +38,7 @@ def check_engine_ops() -> None:
 NUMPY_NAMESPACES: dict = {}
 
 _GRAD_REQS = ("write", "add", "null")
+_A = TypeVar("_A", bound="Array")
 
 #: Array and every subclass of it (the dialects' classes), for quick type tests on the hot path.
 ARRAY_CLASSES: set = set()
@@ -70,6 +71,12 @@ class Array:
     # No instance dict: assigning an attribute the class does not have (``x.requires_grad = True`` in
     # the MXNet dialect) is an AttributeError, not a silent no-op.
     __slots__ = ("_data", "_node", "_idx", "_grad", "_grad_req", "_version", "__weakref__")
+    _data: Any
+    _node: Node | None
+    _idx: int | None
+    _grad: Any
+    _grad_req: str | None
+    _version: int
 
     #: Which flag turns taping on for arrays of this class.
     _recording_flag = mode.RECORDING
@@ -79,7 +86,7 @@ class Array:
     _track_versions = False
     #: Optional ``f(out, inputs, params) -> out`` applying a dialect's dtype promotion to op results
     #: (the fast route of ufunc ops skips it when the result and the array inputs share one dtype).
-    _promote = None
+    _promote: Callable | None = None
     #: Whether float arrays may index (MXNet makes index arrays float32 by default).
     _float_indices = False
     #: Whether matrix products refuse two different floating dtypes (MXNet) instead of promoting.
@@ -109,7 +116,7 @@ class Array:
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
-    def _make(cls, data: Any, node: Node | None = None, idx: int | None = None) -> "Array":
+    def _make(cls: type[_A], data: Any, node: Node | None = None, idx: int | None = None) -> _A:
         a = object.__new__(cls)
         a._data = data
         a._node = node
@@ -120,7 +127,7 @@ class Array:
         return a
 
     #: dtype that nested Python sequences become when used as operands (None: NumPy's choice).
-    _list_dtype = None
+    _list_dtype: Any = None
 
     @classmethod
     def _coerce(cls, value: Any) -> Any:
@@ -166,7 +173,7 @@ class Array:
         for i in range(self._data.shape[0]):
             yield self[i]
 
-    __hash__ = None  # arrays compare elementwise, so they cannot be dict keys
+    __hash__ = None  # type: ignore[assignment]  # arrays compare elementwise, so they cannot be dict keys
 
     # -- tape membership ----------------------------------------------------------------------
     def _attach(self, grad_req: str = "write", buffer: Any = None) -> None:
@@ -222,6 +229,19 @@ class Array:
             raise TypeError(f"{func.__module__}.{func.__name__} has no differentiable version in tapegrad; "
                             "compute it from tapegrad.np functions, or detach() the input if it needs no gradient")
         return res
+
+    # -- DLPack (zero-copy exchange with NumPy, PyTorch, CuPy, JAX...) ----------------------------
+    def __dlpack__(self, *, stream: Any = None, max_version: tuple[int, int] | None = None,
+                   dl_device: tuple[int, int] | None = None, copy: bool | None = None) -> Any:
+        """A DLPack capsule of the values, sharing this array's memory (made by its NumPy or CuPy
+        buffer, which reads the arguments as the DLPack protocol says). An array being differentiated
+        exports its current values: the consumer's array is a constant, and writes through it are
+        not seen by autograd."""
+        return dlpack.export(self._data, stream, max_version, dl_device, copy)
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        """``(device type, device id)`` of the memory, as DLPack numbers them (1: CPU, 2: CUDA)."""
+        return dlpack.device(self._data)
 
     def _scalar(self) -> Any:
         if self._data.size != 1:
@@ -281,8 +301,8 @@ class Array:
         if self._node is not None and self._recording_flag.get():
             raise AutogradError(self._err_inplace())
 
-    def _update(self, name: str, fn: Callable, args: tuple = (), direct: Callable | None = None,
-                inputs: tuple | None = None, check: bool = True, saves_result: bool = False) -> "Array":
+    def _update(self: _A, name: str, fn: Callable, args: tuple = (), direct: Callable | None = None,
+                inputs: tuple | None = None, check: bool = True, saves_result: bool = False) -> _A:
         """Replace this array's values by ``fn(self, *args)`` in place (the one in-place path of both
         dialects); returns self.
 
@@ -336,7 +356,7 @@ class Array:
         """Raise the dialect's error for a write into read-only memory ``buf`` (called when the write
         failed; here the backend's own error stands)."""
 
-    def _inplace(self, name: str, other: Any) -> "Array":
+    def _inplace(self: _A, name: str, other: Any) -> _A:
         """``self <name>= other`` for binary op ``name`` (the augmented assignments)."""
         self._check_inplace()
         return self._update(name, getattr(OPS, name), (packed(other),), INTO[name])
@@ -366,53 +386,53 @@ class Array:
             # the update's own node saved our previous buffer, which nothing can write to any more
             node.vcheck = [e for e in node.vcheck if e[0]() is not self] or None
 
-    def __iadd__(self, o): return self._inplace("add", o)
-    def __isub__(self, o): return self._inplace("subtract", o)
-    def __imul__(self, o): return self._inplace("multiply", o)
-    def __itruediv__(self, o): return self._inplace("divide", o)
-    def __ipow__(self, o): return self._inplace("power", o)
+    def __iadd__(self: _A, o: Any) -> _A: return self._inplace("add", o)
+    def __isub__(self: _A, o: Any) -> _A: return self._inplace("subtract", o)
+    def __imul__(self: _A, o: Any) -> _A: return self._inplace("multiply", o)
+    def __itruediv__(self: _A, o: Any) -> _A: return self._inplace("divide", o)
+    def __ipow__(self: _A, o: Any) -> _A: return self._inplace("power", o)
 
     def __setitem__(self, key: Any, value: Any) -> None:
         self._check_inplace()
         value = packed(value)
         self._update("setitem", OPS.setitem, (value, key), write_item, (value,))
 
-    def __getitem__(self, key: Any) -> "Array":
+    def __getitem__(self: _A, key: Any) -> _A:
         return OPS.getitem(self, key)
 
     # -- arithmetic ---------------------------------------------------------------------------
-    def __add__(self, o): return OPS.add(self, o)
-    def __radd__(self, o): return OPS.add(o, self)
-    def __sub__(self, o): return OPS.subtract(self, o)
-    def __rsub__(self, o): return OPS.subtract(o, self)
-    def __mul__(self, o): return OPS.multiply(self, o)
-    def __rmul__(self, o): return OPS.multiply(o, self)
-    def __truediv__(self, o): return OPS.divide(self, o)
-    def __rtruediv__(self, o): return OPS.divide(o, self)
-    def __floordiv__(self, o): return OPS.floor_divide(self, o)
-    def __rfloordiv__(self, o): return OPS.floor_divide(o, self)
-    def __mod__(self, o): return OPS.mod(self, o)
-    def __rmod__(self, o): return OPS.mod(o, self)
-    def __pow__(self, o): return OPS.power(self, o)
-    def __rpow__(self, o): return OPS.power(o, self)
-    def __matmul__(self, o): return OPS.matmul(self, o)
-    def __rmatmul__(self, o): return OPS.matmul(o, self)
-    def __neg__(self): return OPS.negative(self)
-    def __pos__(self): return OPS.positive(self)
-    def __abs__(self): return OPS.abs(self)
-    def __eq__(self, o): return OPS.equal(self, o)  # type: ignore[override]
-    def __ne__(self, o): return OPS.not_equal(self, o)  # type: ignore[override]
-    def __lt__(self, o): return OPS.less(self, o)
-    def __le__(self, o): return OPS.less_equal(self, o)
-    def __gt__(self, o): return OPS.greater(self, o)
-    def __ge__(self, o): return OPS.greater_equal(self, o)
-    def __invert__(self): return OPS.invert(self)
-    def __and__(self, o): return OPS.bitwise_and(self, o)
-    def __rand__(self, o): return OPS.bitwise_and(o, self)
-    def __or__(self, o): return OPS.bitwise_or(self, o)
-    def __ror__(self, o): return OPS.bitwise_or(o, self)
-    def __xor__(self, o): return OPS.bitwise_xor(self, o)
-    def __rxor__(self, o): return OPS.bitwise_xor(o, self)
+    def __add__(self: _A, o: Any) -> _A: return OPS.add(self, o)
+    def __radd__(self: _A, o: Any) -> _A: return OPS.add(o, self)
+    def __sub__(self: _A, o: Any) -> _A: return OPS.subtract(self, o)
+    def __rsub__(self: _A, o: Any) -> _A: return OPS.subtract(o, self)
+    def __mul__(self: _A, o: Any) -> _A: return OPS.multiply(self, o)
+    def __rmul__(self: _A, o: Any) -> _A: return OPS.multiply(o, self)
+    def __truediv__(self: _A, o: Any) -> _A: return OPS.divide(self, o)
+    def __rtruediv__(self: _A, o: Any) -> _A: return OPS.divide(o, self)
+    def __floordiv__(self: _A, o: Any) -> _A: return OPS.floor_divide(self, o)
+    def __rfloordiv__(self: _A, o: Any) -> _A: return OPS.floor_divide(o, self)
+    def __mod__(self: _A, o: Any) -> _A: return OPS.mod(self, o)
+    def __rmod__(self: _A, o: Any) -> _A: return OPS.mod(o, self)
+    def __pow__(self: _A, o: Any) -> _A: return OPS.power(self, o)
+    def __rpow__(self: _A, o: Any) -> _A: return OPS.power(o, self)
+    def __matmul__(self: _A, o: Any) -> _A: return OPS.matmul(self, o)
+    def __rmatmul__(self: _A, o: Any) -> _A: return OPS.matmul(o, self)
+    def __neg__(self: _A) -> _A: return OPS.negative(self)
+    def __pos__(self: _A) -> _A: return OPS.positive(self)
+    def __abs__(self: _A) -> _A: return OPS.abs(self)
+    def __eq__(self: _A, o: Any) -> _A: return OPS.equal(self, o)  # type: ignore[override]
+    def __ne__(self: _A, o: Any) -> _A: return OPS.not_equal(self, o)  # type: ignore[override]
+    def __lt__(self: _A, o: Any) -> _A: return OPS.less(self, o)
+    def __le__(self: _A, o: Any) -> _A: return OPS.less_equal(self, o)
+    def __gt__(self: _A, o: Any) -> _A: return OPS.greater(self, o)
+    def __ge__(self: _A, o: Any) -> _A: return OPS.greater_equal(self, o)
+    def __invert__(self: _A) -> _A: return OPS.invert(self)
+    def __and__(self: _A, o: Any) -> _A: return OPS.bitwise_and(self, o)
+    def __rand__(self: _A, o: Any) -> _A: return OPS.bitwise_and(o, self)
+    def __or__(self: _A, o: Any) -> _A: return OPS.bitwise_or(self, o)
+    def __ror__(self: _A, o: Any) -> _A: return OPS.bitwise_or(o, self)
+    def __xor__(self: _A, o: Any) -> _A: return OPS.bitwise_xor(self, o)
+    def __rxor__(self: _A, o: Any) -> _A: return OPS.bitwise_xor(o, self)
 
 
 ARRAY_CLASSES.add(Array)
@@ -452,7 +472,7 @@ def holds_array(seq: list | tuple) -> bool:
     return any(isinstance(x, Array) or (isinstance(x, (list, tuple)) and holds_array(x)) for x in seq)
 
 
-def pack_sequence(seq: list | tuple, dtype: Any = None) -> Array:
+def pack_sequence(seq: list | tuple, dtype: Any = None) -> Any:
     """A nested list or tuple of Arrays, NumPy arrays and numbers as one Array, made by one
     differentiable op (``pack``): every element that is traced keeps its gradient. Without
     ``dtype``, the result type of the elements, Python numbers weak (then the door's promotion)."""

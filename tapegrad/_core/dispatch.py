@@ -24,16 +24,16 @@ _SCALARS = (int, float, bool, complex)
 _SEQS = (list, tuple)
 
 #: The array class an op returns when none of its inputs is an Array (a door sets it: see ``set_default_class``).
-_DEFAULT_CLS: list[type] = [Array]
+_DEFAULT_CLS: list[type[Array]] = [Array]
 
 
-def set_default_class(cls: type) -> None:
+def set_default_class(cls: type[Array]) -> None:
     """The array class an op returns when none of its inputs is an array of tapegrad's (the door
     that owns NumPy-style calls on plain values sets it: the MXNet dialect's ndarray)."""
     _DEFAULT_CLS[0] = cls
 
 
-def default_class() -> type:
+def default_class() -> type[Array]:
     """The array class an op returns when none of its inputs is an Array."""
     return _DEFAULT_CLS[0]
 
@@ -44,8 +44,8 @@ def apply(op: Any, args: tuple, params: dict) -> Any:
         args, params = bind(op, args, params)
     # The inputs scanned: the common shapes first (one host Array, or one with a Python number or a
     # host Array of its class), inline; any other call in ``_scan``.
-    a = args[0] if args else None
-    cls = type(a)
+    a: Any = args[0] if args else None
+    cls: Any = type(a)
     n = len(args)
     if n <= 2 and cls in ARRAY_CLASSES and type(a._data) is _ARR:
         if n == 1:
@@ -161,7 +161,7 @@ def _join(op: Any, cls: type | None, t: type) -> type:
                     "arrays; convert one side first")
 
 
-def record(op: Any, cls: type, args: tuple, datas: list, params: dict, out: Any) -> Any:
+def record(op: Any, cls: type[Array], args: tuple, datas: list, params: dict, out: Any) -> Any:
     """Put one application on the tape and return its output(s) linked to the new node."""
     n = len(args)
     a = args[0]
@@ -216,10 +216,10 @@ def node2(op: Any, cls: type, params: dict, out: Any, d: Any, pa: Any, e: Any, p
 
 def _describe(args: tuple, datas: list) -> tuple:
     """The tape's view of a call's inputs: (parent nodes, output indices or None, shapes, dtypes)."""
-    parents = []
-    pidx = None
-    shapes = []
-    dtypes = []
+    parents: list = []
+    pidx: list | None = None
+    shapes: list = []
+    dtypes: list = []
     for i, a in enumerate(args):
         if isinstance(a, Array):
             parents.append(a._node)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import operator
-from typing import Any, Sequence
+from typing import Any, Sequence, overload
 
 import numpy
 
@@ -80,6 +80,16 @@ def _collect(heads: Sequence[Node], strict: bool, is_target, leaves_only: bool =
 _SEQ = operator.attrgetter("seq")
 
 
+@overload
+def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *, retain_graph: bool = False,
+             create_graph: bool = False, variables: None = None, train_mode: bool | None = None,
+             implicit_ones: bool = True, inputs: Sequence[Array] | None = None,
+             unreached: list | None = None) -> None: ...
+@overload
+def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *, retain_graph: bool = False,
+             create_graph: bool = False, variables: Sequence[Array], train_mode: bool | None = None,
+             implicit_ones: bool = True, inputs: Sequence[Array] | None = None,
+             unreached: list | None = None) -> list: ...
 def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *, retain_graph: bool = False,
              create_graph: bool = False, variables: Sequence[Array] | None = None,
              train_mode: bool | None = None, implicit_ones: bool = True,
@@ -133,7 +143,7 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
         _deposit(grads, node, h._idx, hg)
         roots.append(node)
 
-    wanted = None
+    wanted: dict | None = None
     only = None if inputs is None else {v._node for v in inputs if isinstance(v, Array)}
     if variables is not None:
         wanted = {}
@@ -281,7 +291,7 @@ def _read_buffers(order: list, given: list) -> set:
     return ids
 
 
-def _wrap(cls: type, g: Any) -> Any:
+def _wrap(cls: type[Array], g: Any) -> Any:
     """Arrays of ``cls`` for a raw cotangent (or a list of them, for a multi-output node)."""
     if g is None:
         return None
@@ -336,7 +346,7 @@ def _run_hooks(node: Node, g: Any, raw: bool = False) -> Any:
     if raw:
         with mode.StateScope(raw=False):
             return _unwrap(_run_hooks(node, _wrap(node.cls, g)))
-    for idx, fn in list(node.hooks):
+    for idx, fn in list(node.hooks or ()):
         cur = g if idx is None else g[idx]
         if cur is None:
             continue
@@ -367,7 +377,7 @@ def _writable_leaf(node: Node) -> bool:
 
 
 def _req(node: Node) -> str | None:
-    v = node.var()
+    v = node.var() if node.var is not None else None
     return None if v is None else v._grad_req
 
 

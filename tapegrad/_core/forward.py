@@ -53,7 +53,11 @@ class ForwardTrace:
 
     def set(self, a: Array, t: Any) -> None:
         key = id(a._data)
-        self._tangents[key] = (weakref.ref(a._data, lambda _r, k=key, d=self._tangents: d.pop(k, None)), t)
+        tangents = self._tangents
+
+        def forget(_r: weakref.ref, k: int = key) -> None:
+            tangents.pop(k, None)
+        tangents[key] = (weakref.ref(a._data, forget), t)
 
 
 def propagate(op: Any, args: tuple, params: dict, res: Any) -> None:

@@ -155,7 +155,7 @@ def _make_vjp(fun: Callable, argnum: Any, args: Sequence, kwargs: dict, what: st
                 heads.append(y)
                 hgs.append(gy if isinstance(gy, Array) else
                            type(y)._make(_like(y._data, numpy.asarray(gy, dtype=y._data.dtype))))
-        grads = [None] * len(flat)
+        grads: list = [None] * len(flat)
         if heads:
             # forward traces see the backward's ops whether or not they are recorded: record them
             # only when a reverse pass outside this one will differentiate the result
@@ -297,7 +297,7 @@ def jacobian(fun: Callable, argnum: Any = 0, mode: str | None = None) -> Callabl
         vjp_fn, ans = _make_vjp(f, 0 if single else tuple(range(len(nums))), primals, {}, "jacobian", False)
         ys, out_tree = flatten(ans)
         ys = [y if isinstance(y, Array) else _to_array(y) for y in ys]
-        blocks = [[[] for _ in xs] for _ in ys]
+        blocks: list = [[[] for _ in xs] for _ in ys]
         # a real input's cotangent keeps only the real part of a complex output's derivative: the
         # Jacobian of a real-to-complex function needs forward mode
         to_complex = any(y._data.dtype.kind == "c" for y in ys) and any(x._data.dtype.kind != "c" for x in xs)
@@ -475,8 +475,10 @@ class custom_vjp:  # noqa: N801 - JAX's name
             return out
         out_tree = flatten(out)[1]
 
+        bwd: Callable = self.bwd  # type: ignore[assignment]  # (set with fwd, which is set)
+
         def backward(gs: list) -> list:
-            r = self.bwd(res, unflatten(out_tree, gs))
+            r = bwd(res, unflatten(out_tree, gs))
             if len(args) == 1 and not (isinstance(r, (tuple, list)) and len(r) == 1):
                 r = (r,)
             return flatten_like(tree, tuple(r), f"the result of {self.name}'s bwd (one cotangent per argument)")
@@ -490,6 +492,8 @@ class custom_vjp:  # noqa: N801 - JAX's name
 class custom_jvp:  # noqa: N801 - JAX's name
     """A function with a hand-written JVP for forward mode: ``f.defjvp(rule)`` with
     ``rule(primals, tangents) -> (out, tangent_out)``. Reverse mode differentiates ``fun`` itself."""
+
+    __name__: str  # (fun's, with its other attributes: functools.update_wrapper)
 
     def __init__(self, fun: Callable) -> None:
         functools.update_wrapper(self, fun)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any, Callable
 import weakref
 
 _seq = itertools.count()
@@ -30,8 +31,8 @@ class Node:
                  "cls", "freed", "nout", "vcheck", "vstamp", "__dict__", "__weakref__")
 
     # Rarely set, so defaults on the class (an instance gets a dict only when one is set).
-    var = None  # leaf: weak reference to its array
-    hooks = None  # [(output index or None, fn)]: tensor hooks and retain_grad
+    var: Callable[[], Any] | None = None  # leaf: weak reference to its array
+    hooks: list | None = None  # [(output index or None, fn)]: tensor hooks and retain_grad
 
     def __init__(self, op, parents, pidx, saved, out, params, shapes, dtypes, cls, nout=None):
         self.op = op

@@ -134,7 +134,7 @@ class Op:
         for a in args:
             t = type(a)
             if t is not _ARR and t not in _SCALARS:  # rare: a device buffer, an Array, a NumPy scalar...
-                args = [a._data if isinstance(a, Array) else a for a in args]
+                args = tuple([a._data if isinstance(a, Array) else a for a in args])
                 xp = xp_of(args)
                 break
         out = self._forward(xp, *args, **params)

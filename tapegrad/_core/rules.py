@@ -25,7 +25,7 @@ _SCALARS = (int, float, bool, complex)
 
 def spec(op: Any, fn: Callable, tangents: bool) -> list:
     """How to build a rule's arguments, from its parameter names (checked now, not at run time)."""
-    out = []
+    out: list = []
     incoming = ("ts",) if tangents else ("g", "gs")
     for pname in inspect.signature(fn).parameters:
         if pname in incoming:
@@ -100,7 +100,7 @@ def call_jvp(op: Any, args: tuple, params: dict, res: Any, ts: list) -> Any:
 def call_vjp_direct(op: Any, args: tuple, params: dict, res: Any, g: Any, needs: tuple) -> tuple:
     """Call ``op``'s VJP on primal values given directly (used to derive elementwise JVPs)."""
     r = op.vjp_fn(*_direct_args(op, op.vjp_spec, g, args, params, res, needs))
-    return r if isinstance(r, (tuple, list)) else (r,)
+    return tuple(r) if isinstance(r, (tuple, list)) else (r,)
 
 
 def _direct_args(op: Any, rule_spec: list, incoming: Any, args: tuple, params: dict, res: Any,

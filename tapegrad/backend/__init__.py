@@ -4,6 +4,7 @@ functions (scatter-add, n-D FFT, pad, sort, erf...), so op files never test whic
 from __future__ import annotations
 
 from types import ModuleType
+from typing import Any
 
 import numpy
 
@@ -100,7 +101,7 @@ def _is_host(d: object) -> bool:
     return not is_device_buffer(d)
 
 
-def xp_of(datas) -> object:
+def xp_of(datas: Any) -> Any:
     """The array module (numpy or cupy) for these raw buffers; they must share a device."""
     gpu_id = None
     host = False
@@ -125,14 +126,14 @@ def xp_of(datas) -> object:
     return _cupy()
 
 
-def device_of(data: object) -> Device:
+def device_of(data: Any) -> Device:
     """The device that holds a raw buffer."""
     if _is_host(data):
         return CPU
     return Device("gpu", data.device.id)
 
 
-def to_device(data: object, device: Device) -> object:
+def to_device(data: Any, device: Device) -> Any:
     """A copy (or the same buffer when already there) of a raw buffer on ``device``."""
     if device.device_type == "cpu":
         return to_host(data)
@@ -145,18 +146,18 @@ def to_device(data: object, device: Device) -> object:
         return cupy.asarray(data)
 
 
-def to_host(data: object) -> numpy.ndarray:
+def to_host(data: Any) -> numpy.ndarray:
     """The buffer as a host NumPy array."""
     if _is_host(data):
         return numpy.asarray(data)
     return data.get()
 
 
-def zeros_like(data: object) -> object:
+def zeros_like(data: Any) -> Any:
     """A zero buffer like ``data`` on its device (always an array, also for 0-d)."""
     return xp_of((data,)).zeros_like(data)
 
 
-def ones_like(data: object) -> object:
+def ones_like(data: Any) -> Any:
     """A buffer of ones like ``data`` on its device."""
     return xp_of((data,)).ones_like(data)

@@ -96,7 +96,7 @@ def tensordot(xp: Any, a: Any, b: Any, axes: Any) -> Any:
 
 def _contracts_nothing(axes: Any) -> bool:
     if isinstance(axes, (int, numpy.integer)):
-        return axes <= 0
+        return bool(axes <= 0)
     return all(not isinstance(ax, (int, numpy.integer)) and len(ax) == 0 for ax in axes)
 
 

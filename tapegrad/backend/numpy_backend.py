@@ -25,7 +25,7 @@ def fft_nd(xp: Any, name: str, a: Any, s: Any, axes: Any, norm: Any) -> Any:
 
 def pad(xp: Any, array: Any, pad_width: numpy.ndarray, mode: str, kw: dict) -> Any:
     """NumPy's ``pad`` (``pad_width`` on the host; ``kw``: the mode's keyword arguments)."""
-    return numpy.pad(array, pad_width, mode=mode, **kw)
+    return numpy.pad(array, pad_width, mode=mode, **kw)  # type: ignore[call-overload]  # (mode: any of NumPy's)
 
 
 def sort(xp: Any, a: Any, axis: Any, options: dict) -> Any:

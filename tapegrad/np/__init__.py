@@ -56,7 +56,8 @@ shape = _onp.shape
 
 #: Public callables that are not differentiable on purpose (creation, dtype helpers...).
 NONDIFF_NAMES = frozenset(_creation_names) | frozenset(_ops.nondiff.FUNCTIONS) | {"dtype", "ndim", "shape", "ndarray"} | {
-    f"npx.{n}" for n in ("set_np", "reset_np", "is_np_array", "cpu", "gpu", "num_gpus", "current_context")}
+    f"npx.{n}" for n in ("set_np", "reset_np", "is_np_array", "cpu", "gpu", "num_gpus", "current_context",
+                       "from_dlpack", "to_dlpack_for_read", "to_dlpack_for_write")}
 
 
 def __getattr__(name: str):

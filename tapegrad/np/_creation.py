@@ -7,11 +7,12 @@ import numpy
 
 from .._core.array import OPS, Array, sequence_dtype
 from ..backend import Device, to_device
+from ..backend import dlpack as _dlpack
 from ..ndarray import ndarray
 from ..ops.registry import holds_array, pack_sequence
 
 __all__ = ["array", "asarray", "arange", "zeros", "ones", "full", "empty", "zeros_like", "ones_like",
-           "full_like", "empty_like", "eye", "identity", "linspace", "meshgrid", "genfromtxt"]
+           "full_like", "empty_like", "eye", "identity", "linspace", "meshgrid", "genfromtxt", "from_dlpack"]
 
 _F32 = numpy.float32
 
@@ -135,7 +136,8 @@ def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, retste
             step = OPS.astype(OPS.subtract(ends[1], ends[0]), dtype) / (num - 1 if endpoint else num)
             return res, step
         return res
-    res = numpy.linspace(start, stop, num, endpoint=endpoint, retstep=retstep, dtype=dtype or _F32, axis=axis)
+    res = numpy.linspace(start, stop, num, endpoint=endpoint, retstep=retstep,  # type: ignore[call-overload]
+                         dtype=dtype or _F32, axis=axis)
     if retstep:
         return _place(res[0], ctx), res[1]
     return _place(res, ctx)
@@ -165,3 +167,13 @@ def meshgrid(*xi: Any, indexing: str = "xy", sparse: bool = False, copy: bool = 
 def genfromtxt(fname: Any, dtype: Any = None, **kwargs: Any) -> ndarray:
     """Data read from a text file (``numpy.genfromtxt``'s arguments), as float32 by default."""
     return ndarray._make(numpy.asarray(numpy.genfromtxt(fname, dtype=dtype or float, **kwargs), dtype=dtype or _F32))
+
+
+def from_dlpack(x: Any, /, *, device: Device | None = None, copy: bool | None = None) -> ndarray:
+    """An array sharing memory with ``x``, an array of any library that implements the DLPack protocol
+    (``__dlpack__``: NumPy, PyTorch, CuPy, JAX, tapegrad's doors): writes through either side are seen
+    by the other where ``x``'s memory is writable. The array has no gradient buffer and no history.
+    ``device`` places it (a copy where it moves); ``copy=True`` always copies. (``npx.from_dlpack``
+    also takes the capsules of ``npx.to_dlpack_for_read``/``_for_write``, as in MXNet 1.9.)"""
+    buf = _dlpack.import_buffer(x, copy=copy)
+    return ndarray._make(buf) if device is None else _place(to_device(buf, device), None)

@@ -11,7 +11,8 @@ from ..ops.registry import Op
 def keyword_arrays(op: Op) -> Callable:
     """``op`` called MXNet's way: its arrays may also be given by keyword (``npx.convolution(data=x,
     weight=w, bias=b, ...)``); a bias that is None, or dropped by ``no_bias=True``, is left out."""
-    def call(*args: Any, **params: Any) -> Any:
+    def call(*arrays: Any, **params: Any) -> Any:
+        args: Any = arrays
         if params:
             names = op.input_names
             if any(n in params for n in names):

@@ -529,7 +529,7 @@ def _divisor(xp: Any, shape: tuple, geo: _PoolGeom, count_include_pad: Any, dtyp
     ``count_include_pad=False``) the number of its elements inside the input."""
     if count_include_pad is None or count_include_pad or not any(geo.pad):
         return _prod(geo.kernel)
-    div = None
+    div: Any = None
     for i in range(geo.d):
         start = numpy.arange(geo.out[i]) * geo.stride[i] - geo.pad[i]
         cnt = numpy.minimum(start + geo.kernel[i], shape[2 + i]) - numpy.maximum(start, 0)

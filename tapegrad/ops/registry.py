@@ -31,7 +31,7 @@ def _doc_from_numpy(name: str, public: str | None) -> str:
     where = f"tapegrad.{public}.{name}" if public else f"The op {name!r}"
     if ref is None:
         return f"{where}: differentiable (declared in the op registry)."
-    return f"{summary}\n\n{where} is differentiable; numpy.{public[3:] + '.' if public != 'np' else ''}{name} " \
+    return f"{summary}\n\n{where} is differentiable; numpy.{(public or '')[3:] + '.' if public != 'np' else ''}{name} " \
            "documents the arguments."
 
 

@@ -473,7 +473,7 @@ def dsplit(ary, indices_or_sections) -> list:
 
 #: Public functions built from registered ops rather than declared as ops (their number of
 #: outputs depends on the arguments). To be exposed in ``tapegrad.np`` next to the registry ops.
-COMPOSITES = {"split": split, "array_split": array_split, "hsplit": hsplit, "vsplit": vsplit,
+COMPOSITES: dict = {"split": split, "array_split": array_split, "hsplit": hsplit, "vsplit": vsplit,
               "dsplit": dsplit}
 
 

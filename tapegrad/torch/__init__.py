@@ -5,6 +5,9 @@ requires grad, ``.grad`` accumulates, reprs and errors are PyTorch's. No gradien
 """
 from __future__ import annotations
 
+import builtins as _builtins
+from typing import TYPE_CHECKING, Any
+
 from . import autograd  # noqa: F401
 from . import cuda, distributions, nn, optim, utils  # noqa: F401
 from ._creation import *  # noqa: F401,F403
@@ -19,11 +22,19 @@ from ._functions import bind as _bind
 from .serialization import load, save  # noqa: F401
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from .tensor import Tensor
+from . import utils  # noqa: F401
+from .utils.dlpack import from_dlpack  # noqa: F401
 
 _bind(Tensor)
 
 
-def is_tensor(obj: object) -> "bool":
+def is_tensor(obj: object) -> _builtins.bool:
     """Whether ``obj`` is a tapegrad.torch Tensor."""
     return isinstance(obj, Tensor)
+
+
+if TYPE_CHECKING:  # for type checkers only
+    # Most of PyTorch's functions here are made from tables (``_functions``: exp, sin, eq...) and
+    # exported through a computed ``__all__``, which a type checker cannot follow: to it, each is Any.
+    def __getattr__(name: str) -> Any: ...
 

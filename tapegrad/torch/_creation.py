@@ -18,6 +18,7 @@ from . import _random
 from ._device import _backend_device
 from ._dtypes import Size, default_complex, default_float, promote_types, to_numpy_dtype
 from .tensor import Tensor
+from ._dtypes import from_numpy_dtype
 
 __all__ = ["tensor", "scalar_tensor", "as_tensor", "from_numpy", "arange", "logspace", "zeros", "ones", "full", "empty", "eye", "linspace",
            "zeros_like", "ones_like", "full_like", "empty_like", "rand", "randn", "randint", "normal", "randperm",
@@ -114,7 +115,7 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
         data = _tensors_as_numbers(data)
     dt = _np_dtype(dtype) or _infer_dtype(data)
     a = _convert(data, dt)
-    if device is None and isinstance(data, Array):
+    if device is None and isinstance(data, Tensor):
         device = data.device
     return _finish(a, requires_grad, device)
 
@@ -144,18 +145,46 @@ def scalar_tensor(s: Any, *, dtype: Any = None, device: Any = None, requires_gra
 
 
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
-    """``data`` itself when it already is a tensor of that dtype; else a tensor sharing NumPy memory."""
+    """``data`` itself when it already is a tensor of that dtype and device; a tensor sharing memory
+    with a NumPy array of that dtype on the CPU (as ``from_numpy``); else a new tensor, as ``tensor``."""
     if isinstance(data, Tensor):
         out = data if dtype is None else data.to(dtype)
         return out if device is None else out.to(device)
     if isinstance(data, numpy.ndarray):
-        return _finish(data if dtype is None else data.astype(_np_dtype(dtype), copy=False), False, device)
+        a = data if dtype is None else data.astype(_np_dtype(dtype), copy=False)
+        _check_numpy(a)
+        return _finish(a.view() if a is data else a, False, device)
     return tensor(data, dtype=dtype, device=device)
 
 
 def from_numpy(ndarray: numpy.ndarray) -> Tensor:
-    """A tensor sharing memory with a NumPy array."""
-    return Tensor._make(ndarray)
+    """A tensor sharing memory with a NumPy array: writes through either are seen by the other (writes
+    through the tensor move its version counter; writes through the array do not, as in PyTorch)."""
+    if not isinstance(ndarray, numpy.ndarray):
+        raise TypeError(f"expected np.ndarray (got {_type_name(ndarray)})")
+    _check_numpy(ndarray)
+    return Tensor._make(ndarray.view())  # (a view: reshaping the array in place leaves the tensor alone)
+
+
+def _type_name(obj: Any) -> str:
+    t = type(obj)
+    return t.__name__ if t.__module__ == "builtins" else f"{t.__module__.split('.')[0]}.{t.__name__}"
+
+
+def _check_numpy(a: numpy.ndarray) -> None:
+    """PyTorch's checks of a NumPy array whose memory a tensor is to share: a dtype a tensor can hold,
+    the machine's byte order; a read-only array gets PyTorch's warning (a write through the tensor
+    then raises, where PyTorch's would write into it)."""
+    dt = a.dtype
+    from_numpy_dtype(dt.newbyteorder("="))  # (raises PyTorch's error for a dtype a tensor cannot hold)
+    if not dt.isnative:
+        raise ValueError("given numpy array has byte order different from the native byte order. Conversion "
+                         "between byte orders is currently not supported.")
+    if not a.flags.writeable:
+        warnings.warn("The given NumPy array is not writable, and PyTorch does not support non-writable tensors. "
+                      "This means writing to this tensor will result in undefined behavior. You may want to copy "
+                      "the array to protect its data or make it writable before converting it to a tensor. This "
+                      "type of warning will be suppressed for the rest of this program.", UserWarning, stacklevel=3)
 
 
 def _shape(size: tuple, kw: Any = None) -> tuple:
@@ -414,7 +443,7 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any 
     m = numpy.asarray(to_host(mean._data) if isinstance(mean, Array) else mean)
     s = numpy.asarray(to_host(std._data) if isinstance(std, Array) else std)
     if device is None:
-        device = next((a.device for a in (mean, std) if isinstance(a, Array)), None)
+        device = next((a.device for a in (mean, std) if isinstance(a, Tensor)), None)
     shape = tuple(size) if size is not None else numpy.broadcast_shapes(m.shape, s.shape)
     gen = generator or _random.default_generator
     dt = _np_dtype(dtype) or (m.dtype if m.dtype.kind == "f" and m.ndim else default_float())

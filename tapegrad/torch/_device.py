@@ -46,9 +46,9 @@ def _parse_device(d: Any) -> tuple:
         if kind not in ("cpu", "cuda"):
             raise RuntimeError(f"Expected one of cpu, cuda device type at start of device string: {d}")
         return kind, (_int(idx) if idx else None)
-    kind = getattr(d, "type", None)
-    if kind in ("cpu", "cuda"):
-        return kind, getattr(d, "index", None)
+    dtype = getattr(d, "type", None)
+    if dtype in ("cpu", "cuda"):
+        return dtype, getattr(d, "index", None)
     raise TypeError(f"to() received an invalid combination of arguments: got {d!r}")
 
 

@@ -21,19 +21,19 @@ class dtype:  # noqa: N801 - PyTorch's name
         self.dtype = numpy.dtype(np_dtype)  # lets numpy.dtype(torch.float32) work
 
     @property
-    def is_floating_point(self) -> bool:
+    def is_floating_point(self) -> _builtins.bool:
         return self.dtype.kind == "f"
 
     @property
-    def is_complex(self) -> bool:
+    def is_complex(self) -> _builtins.bool:
         return self.dtype.kind == "c"
 
     @property
-    def is_signed(self) -> bool:
+    def is_signed(self) -> _builtins.bool:
         return self.dtype.kind in "fic"
 
     @property
-    def itemsize(self) -> int:
+    def itemsize(self) -> _builtins.int:
         return self.dtype.itemsize
 
     @property
@@ -45,7 +45,7 @@ class dtype:  # noqa: N801 - PyTorch's name
 
     __str__ = __repr__
 
-    def __eq__(self, other: object) -> bool:
+    def __eq__(self, other: Any) -> _builtins.bool:
         if isinstance(other, dtype):
             return other.dtype == self.dtype
         try:
@@ -53,7 +53,7 @@ class dtype:  # noqa: N801 - PyTorch's name
         except TypeError:
             return False
 
-    def __hash__(self) -> int:
+    def __hash__(self) -> _builtins.int:
         return hash(self.dtype)
 
 
@@ -102,7 +102,7 @@ def set_default_dtype(d: Any) -> None:
     _DEFAULT[0] = t
 
 
-def _is_dtype(d: Any) -> bool:
+def _is_dtype(d: Any) -> _builtins.bool:
     try:
         numpy.dtype(d)
     except TypeError:
@@ -207,7 +207,7 @@ class Size(tuple):
 
     __str__ = __repr__
 
-    def numel(self) -> int:
+    def numel(self) -> _builtins.int:
         n = 1
         for s in self:
             n *= s

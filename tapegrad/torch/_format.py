@@ -174,7 +174,7 @@ class _Formatter:
             # integer set is that of its largest or its smallest element
             if flat.size:
                 if flat.dtype.kind == "b":
-                    candidates = {bool(v) for v in np.unique(flat)}
+                    candidates: set = {bool(v) for v in np.unique(flat)}
                 else:
                     candidates = {int(flat.min()), int(flat.max())}
                 for value in candidates:

@@ -380,12 +380,12 @@ class Generator:
         self.manual_seed(s)
         return s
 
-    def get_state(self) -> Tuple[int, dict, Optional[float]]:
+    def get_state(self) -> Tuple[int, Any, Optional[float]]:
         """A snapshot for :meth:`set_state` (not torch's byte-tensor layout)."""
         with self._lock:
             return (self._seed, self._bits.state, self._next_double_normal)
 
-    def set_state(self, state: Tuple[int, dict, Optional[float]]) -> "Generator":
+    def set_state(self, state: Tuple[int, Any, Optional[float]]) -> "Generator":
         """Restore a snapshot taken by :meth:`get_state`."""
         seed, bits_state, cached = state
         bits = numpy.random.MT19937()
@@ -677,7 +677,7 @@ class Generator:
         out_shape = (num_samples,) if p.ndim == 1 else (p2.shape[0], num_samples)
         if p2.size == 0:
             return numpy.empty(out_shape, dtype=numpy.int64)
-        if not numpy.isfinite(p2).all() or (p2 < 0).any():
+        if not numpy.isfinite(p2).all() or (numpy.asarray(p2) < 0).any():
             raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
         if (p2.sum(axis=1) == 0).any():
             raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")

@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 import warnings
 import weakref
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, SupportsIndex
 
 import numpy
+from numpy import ndarray as _ndarray
 
 from .._core import engine
 from .._core.array import OPS, Array, _any_traced, refuse_traced
@@ -185,7 +186,11 @@ class _Storage:
         if "_untracked" in t.__dict__:  # ``.data``'s counter, PyTorch's own: not the memory's counter
             return
         key = id(self.owner)
-        _BY_OWNER[key] = weakref.ref(self, lambda r, key=key: _BY_OWNER.get(key) is r and _BY_OWNER.pop(key))
+
+        def forget(r: weakref.ref, key: int = key) -> None:
+            if _BY_OWNER.get(key) is r:
+                _BY_OWNER.pop(key)
+        _BY_OWNER[key] = weakref.ref(self, forget)
 
     def live(self) -> list:
         """The member tensors still alive (dead references are dropped)."""
@@ -231,6 +236,7 @@ def _link(base: "Tensor", alias: "Tensor", view_fn: Callable | None) -> None:
         root = base._base_t
         if root is not None:  # a view of a view: recompute it from the first base, as PyTorch does
             inner = base._view_fn
+            assert inner is not None  # (a view has its view function)
             alias._base_t, alias._view_fn = root, lambda b: view_fn(inner(b))
         else:
             alias._base_t, alias._view_fn = base, view_fn
@@ -349,12 +355,12 @@ def _promote_slow(out: Any, datas: list | tuple, params: dict, dt: numpy.dtype) 
             key.append((_NUMBERS.get(type(d.item()), complex), 2))
         elif hasattr(d, "dtype") and hasattr(d, "ndim"):
             key.append((d.dtype, 0 if d.ndim else 1))
-    key = tuple(key)
-    rt = _RESULT_TYPES.get(key)
+    k = tuple(key)
+    rt = _RESULT_TYPES.get(k)
     if rt is None:
         if len(_RESULT_TYPES) > 4096:
             _RESULT_TYPES.clear()
-        rt = _RESULT_TYPES[key] = _torch_result_type(key)
+        rt = _RESULT_TYPES[k] = _torch_result_type(k)
     return out if rt is dt else out.astype(rt)
 
 
@@ -393,8 +399,8 @@ class Tensor(Array):
     _gradT = None  # .grad
     _retains = False  # retain_grad() was called
     _storage = None  # the _Storage shared with views and detached copies, once there are any
-    _base_t = None  # a view's base tensor (PyTorch's ``_base``)
-    _view_fn = None  # a view's function of its base
+    _base_t: Tensor | None = None  # a view's base tensor (PyTorch's ``_base``)
+    _view_fn: Callable | None = None  # a view's function of its base
 
     @classmethod
     def _coerce(cls, value: Any) -> Any:
@@ -690,13 +696,27 @@ class Tensor(Array):
         return bool(self.item())
 
     def numpy(self, *, force: bool = False) -> numpy.ndarray:
-        """The values as a NumPy array sharing memory (on the CPU)."""
-        if self.requires_grad and not force:
-            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
-        if self.is_cuda:
-            raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() to copy "
-                            "the tensor to host memory first.")
-        return self._data
+        """The values as a NumPy array sharing this tensor's memory: writes through either are seen by
+        the other (writes through the NumPy array do not move the version counter, as in PyTorch).
+        Refused for a tensor that requires grad, as in PyTorch; ``force=True`` gives the values
+        anyway, copied to the host from a GPU."""
+        if not force:
+            if self.requires_grad:
+                raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
+                                   "instead.")
+            if self.is_cuda:
+                raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() to "
+                                "copy the tensor to host memory first.")
+        d = self._data
+        return d.view() if isinstance(d, numpy.ndarray) else numpy.asarray(to_host(d))
+
+    def __dlpack__(self, *, stream: Any = None, max_version: tuple[int, int] | None = None,
+                   dl_device: tuple[int, int] | None = None, copy: bool | None = None) -> Any:
+        """A DLPack capsule sharing this tensor's memory; refused for a tensor that requires grad, as
+        in PyTorch (``torch.utils.dlpack.to_dlpack`` exports it all the same)."""
+        if self.requires_grad:
+            raise BufferError("Can't export tensors that require gradient, use tensor.detach()")
+        return super().__dlpack__(stream=stream, max_version=max_version, dl_device=dl_device, copy=copy)
 
     def tolist(self) -> Any:
         return numpy.asarray(to_host(self._data)).tolist()
@@ -729,7 +749,7 @@ class Tensor(Array):
             return format(self.item(), spec)
         return repr(self) if not spec else format(repr(self), spec)
 
-    def __hash__(self) -> int:  # tensors hash by identity in PyTorch (dict keys, sets of parameters)
+    def __hash__(self) -> int:  # type: ignore[override]  # tensors hash by identity in PyTorch (dict keys, sets of parameters)
         return id(self)
 
     def __len__(self) -> int:
@@ -742,12 +762,21 @@ class Tensor(Array):
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self.shape[0]))
 
-    def __array__(self, dtype: Any = None, copy: Any = None) -> numpy.ndarray:
+    def __array__(self, dtype: Any = None, copy: Any = None) -> _ndarray:
         a = to_host(self._data)
         return a if dtype is None else a.astype(dtype, copy=False)
 
-    def __reduce_ex__(self, protocol: int):
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple:
         return (_rebuild, (numpy.asarray(to_host(self._data)), self.requires_grad))
+
+    if TYPE_CHECKING:  # for type checkers only
+        # attributes a tensor takes when it stands for a view (``_strided``) or is ``.data`` (``_untracked``)
+        _strided: bool
+        _untracked: bool
+
+        # PyTorch's methods and properties, bound onto the class from tables (``_functions.bindings``):
+        # to a type checker, each is Any.
+        def __getattr__(self, name: str) -> Any: ...
 
 
 def _rebuild(data: numpy.ndarray, requires_grad: bool) -> Tensor:

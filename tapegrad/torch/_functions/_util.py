@@ -85,7 +85,7 @@ def _is_float(t: Tensor) -> bool:
     return t._data.dtype.kind in "fc"
 
 
-def _cast(x: Tensor, dt: numpy.dtype) -> Tensor:
+def _cast(x: Array, dt: numpy.dtype) -> Any:
     """``x`` as dtype ``dt`` (``x`` itself when it already is): differentiable from floating to floating;
     a cast to or from an integer or bool type has no history, as in PyTorch."""
     dt = numpy.dtype(dt)

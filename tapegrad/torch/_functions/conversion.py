@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 import numpy
 
-from ..._core.array import OPS
+from ..._core.array import OPS, Array
 from ...backend import CPU, device_of, gpu, to_host
 from .. import _creation
 from .._device import _parse_device
@@ -56,7 +56,7 @@ def _type(self: Tensor, dtype: Any = None, non_blocking: bool = False, **kwargs:
     return _cast(self, to_numpy_dtype(dtype))
 
 
-def _move(self: Tensor, kind: str, index: int | None) -> Tensor:
+def _move(self: Array, kind: str, index: int | None) -> Any:
     """The tensor on another device (the same tensor when it is there already); differentiable."""
     src = device_of(self._data)
     if kind == "cpu":
@@ -110,7 +110,7 @@ def _cuda(self: Tensor, device: Any = None, non_blocking: bool = False, memory_f
     return _move(self, "cuda", None if device is None else _parse_device(device)[1])
 
 
-def _new(self: Tensor, maker: Callable, size: tuple, dtype: Any, requires_grad: bool, **kw: Any) -> Tensor:
+def _new(self: Tensor, maker: str, size: tuple, dtype: Any, requires_grad: bool, **kw: Any) -> Tensor:
     return getattr(_creation, maker)(*_shape_args(size), **kw, dtype=dtype if dtype is not None else self.dtype,
                                      requires_grad=requires_grad)
 

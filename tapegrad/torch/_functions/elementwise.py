@@ -164,7 +164,7 @@ def fmod(input: Any, other: Any) -> Tensor:
     return OPS.fmod(a, b)
 
 
-def _base_tensor(base: Any, exponent: Tensor) -> Any:
+def _base_tensor(base: Any, exponent: Any) -> Any:
     """A Python-number base as a 0-d tensor of the result's dtype (power's VJP needs an array base)."""
     if isinstance(base, Array) or not isinstance(exponent, Array):
         return base

@@ -16,7 +16,7 @@ __all__ = ["gather", "take_along_dim", "index_select", "masked_fill", "masked_se
            "argwhere", "meshgrid"]
 
 
-def _index_tensor(index: Any, fname: str) -> Tensor:
+def _index_tensor(index: Any, fname: str) -> Any:
     if not isinstance(index, Array):
         raise TypeError(f"{fname}(): argument 'index' must be Tensor, not {type(index).__name__}")
     if index._data.dtype != _I64:
@@ -69,7 +69,7 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     return OPS.index_select(x, index, axis=d)
 
 
-def _check_mask(mask: Any, fname: str) -> Tensor:
+def _check_mask(mask: Any, fname: str) -> Any:
     if not isinstance(mask, Array) or mask._data.dtype.kind != "b":
         got = _ctype(mask) if isinstance(mask, Array) else type(mask).__name__
         raise RuntimeError(f"{fname} only supports boolean masks, but got mask with dtype {got}")

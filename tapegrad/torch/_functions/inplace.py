@@ -42,7 +42,7 @@ def _can_cast(frm: numpy.dtype, to: numpy.dtype) -> bool:
     return not ((k == "c" and t != "c") or (k == "f" and t in "biu") or (k != "b" and t == "b"))
 
 
-def _check_cast(self: Tensor, rt: numpy.dtype, ctype: bool = False) -> None:
+def _check_cast(self: Tensor, rt: Any, ctype: bool = False) -> None:
     if not _can_cast(rt, self._data.dtype):
         raise RuntimeError(f"result type {_kind(rt)} can't be cast to the desired output type "
                            f"{_ctype(self) if ctype else _kind(self)}")
@@ -87,7 +87,7 @@ def _adopt(self: Tensor, name: str, fn: Callable, args: tuple, check: bool, save
         _watch_result(res, self)
 
 
-def _watch_result(res: Tensor, self: Tensor) -> None:
+def _watch_result(res: Array, self: Tensor) -> None:
     """The recorded update's rule reads its result ``res``, which ``self`` now holds: its version check
     watches that memory (through a detached copy the node keeps, so also once ``self`` is gone), and a
     later write to it is refused as in PyTorch. (The node reads its own copy, so this only mirrors
@@ -100,9 +100,15 @@ def _watch_result(res: Tensor, self: Tensor) -> None:
 
 
 def _check_writable(self: Tensor, buf: Any) -> None:
-    """PyTorch's error for a write into memory that several elements share (an expanded tensor)."""
+    """PyTorch's error for a write into memory that several elements share (an expanded tensor); for
+    other read-only memory (a read-only NumPy array given to ``from_numpy``, ``as_tensor`` or
+    ``from_dlpack``, which PyTorch would write into all the same) an error that says so."""
     if not getattr(buf.flags, "writeable", True):
-        raise RuntimeError(_OVERLAP) from None
+        if 0 in buf.strides and buf.size > 1:
+            raise RuntimeError(_OVERLAP) from None
+        raise RuntimeError("the written-to tensor's memory is read-only (it is shared with a NumPy array that is "
+                           "not writable, e.g. by torch.from_numpy or torch.from_dlpack); clone() the tensor before "
+                           "writing to it, or make the array writable first") from None
 
 
 def _replay_views(base: Tensor) -> None:
@@ -119,14 +125,15 @@ def _replay_views(base: Tensor) -> None:
                 new._node.torch_name = "AsStridedBackward0"  # PyTorch's name for a recomputed view
 
 
-def _scatter_view(base: Tensor, view: Tensor, res: Tensor) -> Tensor:
+def _scatter_view(base: Tensor, view: Tensor, res: Array) -> Tensor:
     """``base`` with the elements that ``view`` shows replaced by ``res``, recorded (PyTorch's CopySlices):
     the positions come from the view function applied to the positions of ``base`` (any view op, one rule)."""
     if view._data.dtype != base._data.dtype:
         raise RuntimeError("tapegrad cannot record an in-place operation on a view of another dtype (.real, .imag, "
                            "view(dtype)) of a tensor that requires grad; compute a new tensor instead (torch.complex, "
                            "torch.where)")
-    pos = view._view_fn(Tensor._make(numpy.arange(base._data.size).reshape(base._data.shape)))
+    view_fn: Any = view._view_fn  # (a view has its view function)
+    pos = view_fn(Tensor._make(numpy.arange(base._data.size).reshape(base._data.shape)))
     key = tuple(numpy.unravel_index(numpy.asarray(to_host(pos._data)).reshape(-1), base._data.shape))
     dev = device_of(base._data)
     if dev.device_type == "gpu":
@@ -239,7 +246,7 @@ def _check_broadcast(a: tuple, b: tuple) -> None:
     """PyTorch's errors where shape ``b`` does not broadcast to ``a``, the shape of an in-place output:
     shapes that do not broadcast at all (``infer_size``), or whose broadcast is not ``a``."""
     n = _max(len(a), len(b))
-    out = []
+    out: list = []
     for i in range(n - 1, -1, -1):
         off = n - 1 - i
         sa = a[len(a) - 1 - off] if off < len(a) else 1
@@ -365,7 +372,7 @@ def _copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
         self._bump()
         return self
     s = _scalar_or(src)
-    if isinstance(s, Array) and s.is_cuda != self.is_cuda:
+    if isinstance(s, Array) and (device_of(s._data).device_type == "gpu") != self.is_cuda:
         s = _move(s, "cuda" if self.is_cuda else "cpu", None)
     if isinstance(s, Array) and s._data.dtype != self._data.dtype:
         s = _cast(s, self._data.dtype)
@@ -432,7 +439,7 @@ def _bernoulli_(self: Tensor, p: Any = 0.5, *, generator: Any = None) -> Tensor:
 _SAVES_RESULT = ("exp", "exp2", "expm1", "sqrt", "rsqrt", "tanh", "sigmoid", "reciprocal", "relu")
 _VML = "\"{}_vml_cpu\" not implemented for '{}'"
 #: PyTorch's refusals of an in-place unary op by dtype kind: op -> {kinds: (error type, text)}.
-_UNARY_REFUSED = {
+_UNARY_REFUSED: dict = {
     "abs": {"b": (NotImplementedError, "\"abs_cpu\" not implemented for '{}'"),
             "c": (RuntimeError, "In-place abs is not supported for complex tensors.")},
     "neg": {"b": (RuntimeError, "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "

@@ -28,7 +28,7 @@ return_types = types.ModuleType("torch.return_types", "Named tuples returned by 
 
 
 def _return_type(name: str, fields: tuple = ("values", "indices")) -> type:
-    base = collections.namedtuple(name, fields)
+    base = collections.namedtuple(name, fields)  # type: ignore[misc]  # (a name given at run time)
 
     def __repr__(self: Any) -> str:
         body = ",\n".join(f"{f}={getattr(self, f)!r}" for f in fields)
@@ -337,8 +337,8 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     if x.ndim == 0:
         return _TOPK(x, Tensor._make(numpy.array(0, dtype=_I64)))
     idx = _sorted_indices(x, d, largest)
-    idx = Tensor._make(numpy.ascontiguousarray(numpy.take(idx, numpy.arange(k), axis=d)))
-    return _TOPK(OPS.gather(x, idx, axis=d), idx)
+    top = Tensor._make(numpy.ascontiguousarray(numpy.take(idx, numpy.arange(k), axis=d)))
+    return _TOPK(OPS.gather(x, top, axis=d), top)
 
 
 def _nth(x: Tensor, d: int, k: int, keepdim: bool, cls: type) -> Any:

@@ -35,7 +35,7 @@ def _kind(dt: Any) -> str:
     return _KINDS.get(numpy.dtype(dt).name, numpy.dtype(dt).name)
 
 
-def _tensor(x: Any, fn: str, arg: str, pos: int) -> Tensor:
+def _tensor(x: Any, fn: str, arg: str, pos: int) -> Any:
     if not isinstance(x, Array):
         raise TypeError(f"{fn}(): argument '{arg}' (position {pos}) must be Tensor, not {type(x).__name__}")
     return x

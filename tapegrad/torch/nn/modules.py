@@ -542,7 +542,7 @@ class _ModuleSequence(Module):
 class Sequential(_ModuleSequence):
     """Modules applied in order: ``Sequential(nn.Linear(2, 1))`` or ``Sequential(OrderedDict(...))``."""
 
-    def __init__(self, *args: Module) -> None:
+    def __init__(self, *args: Any) -> None:  # modules, or one OrderedDict of them
         super().__init__()
         if len(args) == 1 and isinstance(args[0], OrderedDict):
             for key, module in args[0].items():

@@ -1,7 +1,7 @@
 """``torch.nn.Parameter``: a leaf Tensor that a Module registers as one of its parameters."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, SupportsIndex
 
 import numpy
 
@@ -27,23 +27,23 @@ class Parameter(Tensor):
             buf = data._data
         else:
             raise TypeError(f"Parameter(data) expects a Tensor, but got {type(data).__name__}")
-        p = Tensor._make.__func__(cls, buf)
+        p = Array._make.__func__(cls, buf)  # type: ignore[attr-defined]  # (a Parameter: not Parameter._make)
         if requires_grad:
             p.requires_grad_(True)
         return p
 
     @classmethod
-    def _make(cls, data: Any, node: Any = None, idx: int | None = None) -> Tensor:
+    def _make(cls, data: Any, node: Any = None, idx: int | None = None) -> Any:
         # ops whose inputs include a Parameter return plain Tensors (the registry builds results
         # with the most derived input class)
         return Tensor._make(data, node, idx)
 
-    def __repr__(self, *, tensor_contents: Any = None) -> str:
+    def __repr__(self, *, tensor_contents: Any = None) -> str:  # type: ignore[override]
         return "Parameter containing:\n" + super().__repr__()
 
-    __str__ = __repr__
+    __str__ = __repr__  # type: ignore[assignment]
 
-    def __reduce_ex__(self, protocol: int):
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple:
         return (_rebuild_parameter, (numpy.array(to_host(self._data)), self.requires_grad))
 
     def __deepcopy__(self, memo: dict) -> "Parameter":

@@ -1,2 +1,3 @@
-"""``torch.utils``: ``data`` (datasets, samplers, ``DataLoader``)."""
-from . import data  # noqa: F401
+"""``torch.utils``: ``data`` (datasets, samplers, ``DataLoader``) and ``dlpack`` (zero-copy exchange
+with other array libraries)."""
+from . import data, dlpack  # noqa: F401
