@@ -150,7 +150,7 @@ def bind(op: Any, args: tuple, params: dict) -> tuple:
     return args[:op.nin], {**dict(zip(op.param_names, extra)), **params}
 
 
-def _join(op: Any, cls: type | None, t: type) -> type:
+def _join(op: Any, cls: type[Array] | None, t: type[Array]) -> type[Array]:
     """The result class for inputs of classes ``cls`` and ``t``: the more derived one, or the one that
     is not weak (a class that gives way to a dialect's: the NumPy door's ``ArrayBox``)."""
     if cls is None or issubclass(t, cls) or cls._weak:

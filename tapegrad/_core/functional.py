@@ -35,7 +35,7 @@ def set_plain_class(cls: type) -> None:
     _PLAIN_CLS[0] = cls
 
 
-def _plain_class() -> type:
+def _plain_class() -> type[Array]:
     return _PLAIN_CLS[0] or default_class()
 
 
@@ -123,15 +123,15 @@ def make_vjp(fun: Callable, argnum: Any = 0) -> Callable:
     Arguments and outputs may be (nested) tuples, lists and dicts of arrays and numbers: ``g`` has the
     output's structure (None for a zero part) and the gradients have the arguments' structure."""
     def maker(*args: Any, **kwargs: Any) -> tuple:
-        vjp_fn, ans = _make_vjp(fun, argnum, args, kwargs, "make_vjp")
-        return vjp_fn, (_to_numpy(ans) if vjp_fn.plain else ans)
+        vjp_fn, ans, plain = _make_vjp(fun, argnum, args, kwargs, "make_vjp")
+        return vjp_fn, (_to_numpy(ans) if plain else ans)
     return maker
 
 
 def _make_vjp(fun: Callable, argnum: Any, args: Sequence, kwargs: dict, what: str, numpy_out: bool = True) -> tuple:
-    """make_vjp's ``(vjp_fn, value)`` for one call; ``what`` names the transform in errors.
-    ``vjp_fn.plain``: the differentiated arguments were plain values, so ``vjp_fn`` returns NumPy
-    values (where ``numpy_out``) and the caller should hand back ``value`` as NumPy's too."""
+    """make_vjp's ``(vjp_fn, value, plain)`` for one call; ``what`` names the transform in errors.
+    ``plain``: the differentiated arguments were plain values, so ``vjp_fn`` returns NumPy values
+    (where ``numpy_out``) and the caller should hand back ``value`` as NumPy's too."""
     args = list(args)
     plain = _is_plain([args[i] for i in _argnums(argnum, len(args), what)])
     # inside another reverse pass (recording on), the function may close over that pass's variables
@@ -169,8 +169,7 @@ def _make_vjp(fun: Callable, argnum: Any, args: Sequence, kwargs: dict, what: st
             k += size(tree)
         res = out[0] if isinstance(argnum, int) else tuple(out)
         return _to_numpy(res) if plain and numpy_out else res
-    vjp_fn.plain = plain
-    return vjp_fn, ans
+    return vjp_fn, ans, plain
 
 
 def _check_scalar(ans: Any, what: str) -> None:
@@ -200,7 +199,7 @@ def grad(fun: Callable, argnum: Any = 0) -> Callable:
     the argument's structure (a dict argument gets a dict of gradients)."""
     @functools.wraps(fun)
     def gradfun(*args: Any, **kwargs: Any) -> Any:
-        vjp_fn, ans = _make_vjp(fun, argnum, args, kwargs, "grad")
+        vjp_fn, ans, _ = _make_vjp(fun, argnum, args, kwargs, "grad")
         _check_scalar(ans, "grad")
         return vjp_fn(_ones(ans))
     return gradfun
@@ -210,9 +209,9 @@ def value_and_grad(fun: Callable, argnum: Any = 0) -> Callable:
     """``(f(x), grad(f)(x))`` in one pass."""
     @functools.wraps(fun)
     def vg(*args: Any, **kwargs: Any) -> tuple:
-        vjp_fn, ans = _make_vjp(fun, argnum, args, kwargs, "value_and_grad")
+        vjp_fn, ans, plain = _make_vjp(fun, argnum, args, kwargs, "value_and_grad")
         _check_scalar(ans, "value_and_grad")
-        return (_to_numpy(ans) if vjp_fn.plain else ans), vjp_fn(_ones(ans))
+        return (_to_numpy(ans) if plain else ans), vjp_fn(_ones(ans))
     return vg
 
 
@@ -221,7 +220,7 @@ def elementwise_grad(fun: Callable, argnum: Any = 0) -> Callable:
     for elementwise functions."""
     @functools.wraps(fun)
     def eg(*args: Any, **kwargs: Any) -> Any:
-        vjp_fn, ans = _make_vjp(fun, argnum, args, kwargs, "elementwise_grad")
+        vjp_fn, ans, _ = _make_vjp(fun, argnum, args, kwargs, "elementwise_grad")
         return vjp_fn(_ones(ans))
     return eg
 
@@ -294,7 +293,7 @@ def jacobian(fun: Callable, argnum: Any = 0, mode: str | None = None) -> Callabl
         leaves, in_tree = flatten(primals[0] if single else primals)
         xs = [_to_array(v) for v in leaves]
         plain = _is_plain(primals)
-        vjp_fn, ans = _make_vjp(f, 0 if single else tuple(range(len(nums))), primals, {}, "jacobian", False)
+        vjp_fn, ans, _ = _make_vjp(f, 0 if single else tuple(range(len(nums))), primals, {}, "jacobian", False)
         ys, out_tree = flatten(ans)
         ys = [y if isinstance(y, Array) else _to_array(y) for y in ys]
         blocks: list = [[[] for _ in xs] for _ in ys]

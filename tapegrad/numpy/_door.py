@@ -20,6 +20,15 @@ from ..backend import to_host
 _SEQS = (list, tuple)
 
 
+def _method(name: str) -> Callable:
+    """NumPy's ndarray method ``name``: the op of that name with the array first."""
+    def m(self: Array, *args: Any, **kwargs: Any) -> Any:
+        return getattr(OPS, name)(self, *args, **kwargs)
+    m.__name__ = m.__qualname__ = name
+    m.__doc__ = f"``numpy.ndarray.{name}`` (differentiable where the op is)."
+    return m
+
+
 class ArrayBox(Array):
     """A tapegrad array inside a function that ``tapegrad.grad`` (or another transform) differentiates,
     with NumPy's semantics: NumPy's result types, and values that are never written in place."""
@@ -31,7 +40,7 @@ class ArrayBox(Array):
     def __repr__(self) -> str:
         return f"ArrayBox({numpy.asarray(self)!r})"
 
-    def _inplace(self, name: str, other: Any) -> Array:
+    def _inplace(self, name: str, other: Any) -> Any:
         # value semantics: ``x += y`` rebinds x to a new array (the old one may be saved for backward)
         return getattr(OPS, name)(self, other)
 
@@ -39,6 +48,41 @@ class ArrayBox(Array):
         raise TypeError("an array being differentiated cannot be written in place (x[k] = v): build the new "
                         "value instead, e.g. np.where(mask, v, x), np.concatenate([x[:k], v, x[k + 1:]]) or "
                         "np.stack of a list of rows")
+
+    # NumPy's ndarray methods that are ops with the array first (the functions' parameters)
+    sum, mean, prod, max, min, var, std = map(_method, ("sum", "mean", "prod", "max", "min", "var", "std"))
+    cumsum, cumprod, all, any = map(_method, ("cumsum", "cumprod", "all", "any"))
+    argmax, argmin, clip, round, repeat = map(_method, ("argmax", "argmin", "clip", "round", "repeat"))
+    squeeze, swapaxes, ravel, flatten = map(_method, ("squeeze", "swapaxes", "ravel", "flatten"))
+    dot, trace, diagonal, conj, conjugate, astype = map(_method, ("dot", "trace", "diagonal", "conj", "conjugate",
+                                                                  "astype"))
+
+    def reshape(self, *shape: Any, order: str = "C") -> Any:
+        """``numpy.ndarray.reshape``: the shape as a tuple or as separate integers."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        if order != "C":
+            raise ValueError(f"reshape(order={order!r}) of an array being differentiated: only order='C' is "
+                             "supported; transpose first, e.g. x.T.reshape(...).T for Fortran order")
+        return OPS.reshape(self, shape)
+
+    def transpose(self, *axes: Any) -> Any:
+        """``numpy.ndarray.transpose``: the axes as a tuple or as separate integers (none: reversed)."""
+        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+            return OPS.transpose(self, None if axes[0] is None else tuple(axes[0]))
+        return OPS.transpose(self, tuple(axes) if axes else None)
+
+    def copy(self) -> Any:
+        """A new array of the same values (values are never written in place)."""
+        return OPS.positive(self)
+
+    @property
+    def real(self) -> Any:
+        return OPS.real(self)
+
+    @property
+    def imag(self) -> Any:
+        return OPS.imag(self)
 
 
 def has_array(args: tuple, kwargs: dict) -> bool:
@@ -62,7 +106,7 @@ def differentiable(fn: Callable, ref: Callable, name: str) -> Callable:
     functools.update_wrapper(f, ref)
     f.__name__ = f.__qualname__ = name
     f.__module__ = __name__.rsplit(".", 1)[0]
-    f.op = fn  # the op (or composite) behind it
+    f.op = fn  # type: ignore[attr-defined]  # the op (or composite) behind it, for introspection
     return f
 
 
@@ -167,44 +211,3 @@ class Namespace:
             return value
         return __getattr__, self.names
 
-
-def _method(name: str) -> Callable:
-    op = getattr(OPS, name)
-
-    def m(self: Array, *args: Any, **kwargs: Any) -> Any:
-        return op(self, *args, **kwargs)
-    m.__name__ = m.__qualname__ = name
-    m.__doc__ = f"``numpy.{name}`` of this array (differentiable where the op is)."
-    return m
-
-
-# NumPy's ndarray methods that are ops with the array first (the same parameters as the functions)
-for _name in ("sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "cumprod", "all", "any", "argmax",
-              "argmin", "clip", "round", "repeat", "squeeze", "swapaxes", "ravel", "flatten", "dot", "trace",
-              "diagonal", "conj", "conjugate", "astype", "take"):
-    if hasattr(OPS, _name):
-        setattr(ArrayBox, _name, _method(_name))
-
-
-def _reshape(self: Array, *shape: Any, order: str = "C") -> Array:
-    """``numpy.ndarray.reshape``: the shape as a tuple or as separate integers."""
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
-    if order != "C":
-        raise ValueError(f"reshape(order={order!r}) of an array being differentiated: only order='C' is supported; "
-                         "transpose first, e.g. x.T.reshape(...).T for Fortran order")
-    return OPS.reshape(self, shape)
-
-
-def _transpose(self: Array, *axes: Any) -> Array:
-    """``numpy.ndarray.transpose``: the axes as a tuple or as separate integers (none: reversed)."""
-    if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
-        axes = axes[0]
-    return OPS.transpose(self, tuple(axes) if axes else None)
-
-
-ArrayBox.reshape = _reshape
-ArrayBox.transpose = _transpose
-ArrayBox.copy = lambda self: OPS.positive(self)  # values are never written in place: a new array of them
-ArrayBox.real = property(lambda self: OPS.real(self))
-ArrayBox.imag = property(lambda self: OPS.imag(self))
