@@ -255,7 +255,10 @@ class Array:
         return int(self._scalar())
 
     def __index__(self) -> int:
-        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+        """A 0-d integer array as a Python int (``range(n)``, ``lst[i]``, slices), as NumPy allows;
+        floats, booleans and arrays with dimensions refuse with NumPy's message."""
+        d = self._data
+        if d.ndim != 0 or d.dtype.kind not in "iu":
             raise TypeError("only integer scalar arrays can be converted to a scalar index")
         return int(self._scalar())
 

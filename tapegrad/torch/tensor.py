@@ -688,6 +688,14 @@ class Tensor(Array):
             raise RuntimeError(f"a Tensor with {n} elements cannot be converted to Scalar")
         return numpy.asarray(to_host(self._data)).reshape(()).item()
 
+    def __index__(self) -> int:
+        """An integer (or bool) tensor of one element as a Python int, as PyTorch allows (``range(t)``,
+        ``lst[t]``, slices; any number of dimensions); floating tensors refuse with PyTorch's message."""
+        d = self._data
+        if d.size != 1 or d.dtype.kind not in "iub":
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
     def __bool__(self) -> bool:
         if self._data.size > 1:
             raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
