@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from . import autograd  # noqa: F401
 from . import cuda, distributions, nn, optim, utils  # noqa: F401
 from ._creation import *  # noqa: F401,F403
-from ._device import device  # noqa: F401
+from ._device import device, get_default_device, set_default_device  # noqa: F401
 from ._dtypes import (Size, bool, cdouble, cfloat, complex64, complex128, double, dtype,  # noqa: F401,A004
                       float, float16, float32, float64, get_default_dtype, half, int, int8, int16, int32, int64,
                       long, set_default_dtype, short, uint8)

@@ -15,7 +15,7 @@ from .._core.array import Array
 from ..backend import to_device, to_host
 from ..ops.registry import holds_array
 from . import _random
-from ._device import _backend_device
+from ._device import _backend_device, default_device
 from ._dtypes import Size, default_complex, default_float, promote_types, to_numpy_dtype
 from .tensor import Tensor
 from ._dtypes import from_numpy_dtype
@@ -34,7 +34,10 @@ def _np_dtype(dtype: Any) -> numpy.dtype | None:
 
 
 def _finish(data: numpy.ndarray, requires_grad: bool, device: Any = None) -> Tensor:
-    """A tensor of host ``data`` placed on ``device`` ('cpu', 'cuda', 'cuda:1', a torch.device, an index)."""
+    """A tensor of host ``data`` placed on ``device`` ('cpu', 'cuda', 'cuda:1', a torch.device, an index;
+    None: the default device, see ``set_default_device``)."""
+    if device is None:
+        device = default_device()
     if device is not None:
         data = to_device(data, _backend_device(device))  # the same host array for the CPU
     t = Tensor._make(data)
@@ -116,7 +119,7 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
     dt = _np_dtype(dtype) or _infer_dtype(data)
     a = _convert(data, dt)
     if device is None and isinstance(data, Tensor):
-        device = data.device
+        device = default_device() or data.device
     return _finish(a, requires_grad, device)
 
 

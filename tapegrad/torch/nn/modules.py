@@ -16,7 +16,7 @@ import numpy
 from ..._core.array import Array
 from ..._core.node import count_write
 from ...backend import device_of, to_device, to_host
-from .._device import _backend_device
+from .._device import _backend_device, default_device
 from .._dtypes import DTYPES, default_float, dtype as _torch_dtype, to_numpy_dtype
 from ..tensor import Tensor
 from . import functional as F
@@ -604,6 +604,15 @@ class Identity(Module):
         return input
 
 
+def _place(module: Module, device: Any) -> None:
+    """Move a new module's parameters (initialised on the host, from PyTorch's CPU stream) to ``device``, or
+    to the default device (``torch.set_default_device``) when none is given, as PyTorch creates them there."""
+    if device is None:
+        device = default_device()
+    if device is not None:
+        module._move(device)
+
+
 class Linear(Module):
     """``y = x @ weight.T + bias`` with weight (out_features, in_features), initialised like PyTorch
     (Kaiming-uniform with ``a = sqrt(5)``, bias U(-1/sqrt(fan_in), 1/sqrt(fan_in))) from the default
@@ -621,6 +630,7 @@ class Linear(Module):
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
+        _place(self, device)
 
     def reset_parameters(self) -> None:
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
@@ -669,6 +679,7 @@ class Conv2d(Module):
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
+        _place(self, device)
 
     def reset_parameters(self) -> None:
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
