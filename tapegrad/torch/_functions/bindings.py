@@ -8,9 +8,9 @@ from .._dtypes import Size, from_numpy_dtype
 from . import conversion, elementwise, indexing, linalg, reduce, shape
 from .conversion import (_caster, _cpu, _cuda, _new_empty, _new_full, _new_ones, _new_tensor, _new_zeros, _to, _type,
                          _type_as, is_complex, is_floating_point, is_nonzero)
-from .elementwise import (_COMPARE_FUNCS, _UNARY_FUNCS, add, allclose, atan2, clamp, clamp_max, clamp_min, div, equal,
+from .elementwise import (_COMPARE_FUNCS, _UNARY_FUNCS, add, allclose, atan2, clamp, clamp_max, clamp_min, conj, div, equal,
                           exp2, float_power, floor_divide, fmax, fmin, fmod, frac, hypot, isclose, lerp, logaddexp,
-                          maximum, minimum, mul, pow, remainder, round, rsqrt, sub)
+                          is_conj, maximum, minimum, mul, pow, remainder, resolve_conj, round, rsqrt, sub)
 from .indexing import (argwhere, gather, index_select, masked_fill, masked_select, nonzero, scatter, take_along_dim,
                        where)
 from .inplace import (HOOKS, _INPLACE_UNARY, _UNARY_REFUSED, _add_, _augmented, _bernoulli_, _binary_inplace, _bitwise_,
@@ -66,7 +66,8 @@ METHODS: dict = {
     "multiply": mul, "div": div, "divide": div, "true_divide": div, "floor_divide": floor_divide,
     "remainder": remainder, "fmod": fmod, "pow": pow, "float_power": float_power, "atan2": atan2, "arctan2": atan2,
     "maximum": maximum, "minimum": minimum, "fmax": fmax, "fmin": fmin, "hypot": hypot, "logaddexp": logaddexp,
-    "lerp": lerp, **_COMPARE_FUNCS, "equal": equal, "isclose": isclose, "allclose": allclose,
+    "lerp": lerp, **_COMPARE_FUNCS, "equal": equal, "isclose": isclose, "allclose": allclose, "conj": conj,
+    "is_conj": is_conj, "resolve_conj": resolve_conj,
     # linear algebra
     "matmul": matmul, "__matmul__": _matmul_method, "mm": mm, "mv": mv, "bmm": bmm, "dot": dot, "vdot": vdot, "inner": inner, "outer": outer,
     "ger": outer, "addmm": addmm, "trace": trace, "diag": diag, "diagonal": diagonal, "tril": tril, "triu": triu,

@@ -59,6 +59,34 @@ def frac(input: Tensor) -> Tensor:
     return OPS.subtract(x, OPS.trunc(x))
 
 
+def conj(input: Tensor) -> Tensor:
+    """The complex conjugate; a real tensor is returned as it is, as in PyTorch.
+
+    PyTorch returns a lazy view with a conjugate bit; here the conjugate is computed at once (eager:
+    a new tensor, so writes to it do not reach ``input``). ``is_conj()`` still reports what PyTorch's bit
+    would say (True for ``conj`` of a complex tensor, False again for the conjugate of that or after
+    ``resolve_conj()``), so code that branches on it takes PyTorch's path. Gradients: ``ConjBackward0``."""
+    x = _t(input, "conj")
+    if x._data.dtype.kind != "c":
+        return x
+    out = OPS.conj(x)
+    if "_conj_bit" not in x.__dict__:
+        out._conj_bit = True
+    return out
+
+
+def is_conj(input: Tensor) -> bool:
+    """Whether PyTorch would have the conjugate bit set (see ``conj``: the values are conjugated already)."""
+    return "_conj_bit" in _t(input, "is_conj").__dict__
+
+
+def resolve_conj(input: Tensor) -> Tensor:
+    """``input`` itself, or a copy (``CloneBackward0``) of a ``conj()`` result, whose conjugate bit is then
+    clear; the values are the same either way (``conj`` is eager)."""
+    x = _t(input, "resolve_conj")
+    return OPS.clone(x) if "_conj_bit" in x.__dict__ else x
+
+
 def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001 - PyTorch's name
     """Round half to even (to ``decimals`` places)."""
     return OPS.round(_t(input, "round"), decimals)
@@ -273,7 +301,7 @@ def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e
 __all__ = [*_UNARY_FUNCS, "rsqrt", "exp2", "frac", "round", "clamp", "clip", "clamp_min", "clamp_max", "add", "sub",
            "subtract", "rsub", "mul", "multiply", "div", "divide", "true_divide", "floor_divide", "remainder", "fmod",
            "pow", "float_power", "atan2", "arctan2", "maximum", "minimum", "fmax", "fmin", "hypot", "logaddexp",
-           "lerp", *_COMPARE_FUNCS, "equal", "isclose", "allclose"]
+           "lerp", *_COMPARE_FUNCS, "equal", "isclose", "allclose", "conj", "is_conj", "resolve_conj"]
 
 
 # -- PyTorch's dtype rules of elementwise ops, shared with the operators and the in-place methods ---------
