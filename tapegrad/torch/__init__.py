@@ -16,6 +16,8 @@ from ._dtypes import (Size, bool, cdouble, cfloat, complex64, complex128, double
                       float, float16, float32, float64, get_default_dtype, half, int, int8, int16, int32, int64,
                       long, set_default_dtype, short, uint8)
 from ._format import set_printoptions  # noqa: F401
+from ._legacy import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor,  # noqa: F401
+                      IntTensor, LongTensor, ShortTensor)
 from ._random import Generator, default_generator  # noqa: F401
 from ._functions import *  # noqa: F401,F403
 from ._functions import bind as _bind

@@ -402,6 +402,13 @@ class Tensor(Array):
     _base_t: Tensor | None = None  # a view's base tensor (PyTorch's ``_base``)
     _view_fn: Callable | None = None  # a view's function of its base
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> "Tensor":
+        """PyTorch's legacy constructor: ``torch.Tensor([1, 2])`` (data in the default dtype),
+        ``torch.Tensor(2, 3)`` (uninitialised, the default dtype), ``torch.Tensor(t)`` (an alias of ``t``)."""
+        from ._legacy import legacy_new  # noqa: PLC0415 - it builds on the creation functions, which import this
+
+        return legacy_new(None, args, kwargs)
+
     @classmethod
     def _coerce(cls, value: Any) -> Any:
         if isinstance(value, numpy.generic):  # PyTorch reads a NumPy scalar as the Python number it holds
