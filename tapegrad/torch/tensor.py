@@ -53,8 +53,10 @@ _TORCH_NAMES = {
     "trunc": "Trunc", "flip": "Flip", "repeat": "RepeatInterleave", "tile": "Repeat", "swapaxes": "Transpose",
     "moveaxis": "Permute", "tensordot": "Tensordot", "outer": "Outer", "_einsum": "Einsum", "logsumexp": "Logsumexp",
     "pick": "Gather", "scatter_add": "ScatterAdd", "sum_to": "Sum", "ravel": "View", "flatten": "View",
-    "tril": "Tril", "triu": "Triu", "diagonal": "Diagonal", "trace": "Trace", "inv": "LinalgInv",
-    "det": "LinalgDet", "solve": "LinalgSolveEx", "sort": "Sort", "mod": "Remainder", "remainder": "Remainder",
+    "tril": "Tril", "triu": "Triu", "diagonal": "Diagonal", "trace": "Trace", "inv": "LinalgInvEx",
+    "det": "LinalgDet", "solve": "LinalgSolveEx", "cholesky": "LinalgCholeskyEx", "eigh": "LinalgEigh",
+    "eigvalsh": "LinalgEigh", "qr": "LinalgQr", "svd": "LinalgSvd", "svdvals": "LinalgSvd", "_svd": "LinalgSvd",
+    "slogdet": "LinalgSlogdet", "pinv": "LinalgPinv", "cross": "LinalgCross", "conj": "Conj", "sort": "Sort", "mod": "Remainder", "remainder": "Remainder",
     "pad": "ConstantPadNd", "hypot": "Hypot", "logaddexp": "Logaddexp", "vdot": "Dot", "inner": "Inner",
     "device_copy": "ToCopy", "softsign": "Div", "tanhshrink": "Sub",  # PyTorch composes these two
 }
