@@ -164,8 +164,8 @@ def vector_norm(x: Tensor, ord: Any = 2, dim: Any = None, keepdim: bool = False,
     if nd == 0:
         res = OPS.norm(reshape(x, (1,)), o, 0, False)
         return res
-    if ord == 2 and len(axes) == nd:  # every element: one flat 2-norm
-        return OPS.norm(x, None, None, keepdim)
+    if dim is None and (ord == 2 or nd == 1):  # every element (one flat 2-norm, or a vector's norm)
+        return OPS.norm(x, o, None, keepdim)
     if len(axes) == 1:
         return OPS.norm(x, o, axes[0], keepdim)
     # several dimensions: merge them into the last one (views linked to x, as the norm saves its input)
@@ -548,5 +548,5 @@ def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
         raise RuntimeError(f"expected scalar type {_KIND.get(a._data.dtype.name)} but found "
                            f"{_KIND.get(b._data.dtype.name)}")
     _broadcast_batch(tuple(s for i, s in enumerate(a.shape) if i != d), tuple(s for i, s in enumerate(b.shape) if i != d))
-    return OPS.cross(a, b, axis=d)
+    return OPS.cross(a, b, axis=dim)
 

@@ -110,8 +110,8 @@ class GradFn:
             overload = 1 if params.get("axis") is not None else 0
         elif name == "clip":
             overload = 1
-        elif name == "power" and node.parents[1] is not None:
-            overload = 1
+        elif name == "power" and node.parents[1] is not None:  # Tensor ** Tensor: 1; number ** Tensor: 2
+            overload = 2 if node.dtypes is not None and node.dtypes[0] is None else 1  # (None: a Python number)
         elif name in ("matmul", "linear"):  # (linear: F.linear's product, without its bias)
             nd = (len(node.shapes[0]), len(node.shapes[1]))
             base = {(2, 2): "Mm", (2, 1): "Mv", (1, 1): "Dot"}.get(nd, "UnsafeView")
@@ -137,6 +137,18 @@ class GradFn:
 
     def register_hook(self, fn: Callable) -> "_Handle":
         return _add_hook(self._node, None, lambda g: fn(g))
+
+    def __getattr__(self, name: str) -> Any:
+        """``_saved_self``, ``_saved_result``, ``_saved_dim``...: what the node keeps, under PyTorch's names
+        (see ``tapegrad.torch._saved``); any other name is an AttributeError."""
+        if name.startswith("_saved_"):
+            from ._saved import read  # noqa: PLC0415 - the table builds tensors of this module's class
+            return read(self, name[len("_saved_"):])
+        raise AttributeError(f"'{self.name()}' object has no attribute '{name}'")
+
+    def __dir__(self) -> list:
+        from ._saved import names  # noqa: PLC0415
+        return sorted({*super().__dir__(), *names(self)})
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, GradFn) and other._node is self._node

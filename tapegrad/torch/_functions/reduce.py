@@ -144,6 +144,8 @@ def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, 
     if p == "nuc" or (p == "fro" and isinstance(d, tuple) and len(d) == 2):
         return OPS.norm(x, p, d, kd)
     ordp = None if p in ("fro", 2, 2.0, None) else p
+    if d is None and x.ndim == 1:  # a vector's norm, with no dim (as PyTorch's node records it)
+        return OPS.norm(x, ordp, None, kd)
     if d is None:
         d = tuple(range(x.ndim))
     if isinstance(d, tuple) and len(d) == 1:
