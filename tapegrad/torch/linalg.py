@@ -6,6 +6,10 @@ rules carry the gradients: nothing here differentiates. Decompositions return Py
 ``.eigenvectors``...). Failures of the factorizations (a singular matrix, one that is not positive-definite)
 raise ``torch.linalg.LinAlgError``, a RuntimeError, naming the batch element as PyTorch does.
 
+Gradients of the functions that read one triangle of a Hermitian matrix (``cholesky``, ``eigh``,
+``eigvalsh``) follow PyTorch's convention: Hermitian, shared by both triangles; that of
+``pinv(hermitian=True)`` is, as PyTorch's, pinv's general one at the Hermitian matrix read.
+
 Compositions where PyTorch has a kernel of its own: ``lstsq`` is ``pinv(A) @ B`` (PyTorch's own backward
 of ``lstsq`` goes through ``pinv``, so the gradients are the same), ``vector_norm`` over several dimensions
 merges them into one first, ``matrix_rank`` counts singular values (no gradient, as in PyTorch).
@@ -19,6 +23,7 @@ from typing import Any, Callable
 import numpy
 
 from .._core.array import OPS, Array
+from .._core.mode import ACTIVE as _FORWARD
 from ..backend import xp_of
 from ._dtypes import to_numpy_dtype
 from ._functions._util import _KIND, _cast, _kind, _norm_dim, _t
@@ -108,6 +113,21 @@ def _dims(dim: Any) -> tuple:
     return tuple(_int(d) for d in dim)
 
 
+def _as_hermitian(A: Tensor, lower: bool) -> Tensor:
+    """``A`` for an op that reads one triangle of it (cholesky, eigh, eigvalsh),
+    with PyTorch's gradient convention: PyTorch differentiates these as functions of a Hermitian matrix, so
+    the gradient is Hermitian, shared by both triangles (the registry's ops, like NumPy, put it on the
+    triangle read). The values are those the op reads; the gradient goes through ``(A + A^H) / 2``."""
+    if A._node is None and not _FORWARD.get():
+        return A  # no gradient to shape
+    a = A._data
+    xp = xp_of((a,))
+    ah = xp.conj(xp.swapaxes(a, -1, -2))
+    read = xp.tril(a) + xp.triu(ah, 1) if lower else xp.triu(a) + xp.tril(ah, -1)
+    herm = OPS.multiply(OPS.add(A, OPS.conj(OPS.swapaxes(A, -1, -2))), 0.5)
+    return OPS.add(herm, Tensor._make(read - (a + ah) * 0.5))  # (a constant: the values the op reads)
+
+
 # -- norms ------------------------------------------------------------------------------------------
 
 
@@ -164,10 +184,13 @@ def vector_norm(x: Tensor, ord: Any = 2, dim: Any = None, keepdim: bool = False,
     if nd == 0:
         res = OPS.norm(reshape(x, (1,)), o, 0, False)
         return res
-    if dim is None and (ord == 2 or nd == 1):  # every element (one flat 2-norm, or a vector's norm)
-        return OPS.norm(x, o, None, keepdim)
+    if dim is None or len(axes) == nd:  # every element: a vector's norm of the flattened tensor
+        if ord == 2 or nd == 1:  # (one flat 2-norm, or the vector itself)
+            return OPS.norm(x, o, None, keepdim)
+        res = OPS.norm(reshape(x, (-1,)), o, None, False)
+        return OPS.reshape(res, kept) if keepdim else res
     if len(axes) == 1:
-        return OPS.norm(x, o, axes[0], keepdim)
+        return OPS.norm(x, o, dims[0], keepdim)  # (the dim as given: the node records it, as PyTorch's)
     # several dimensions: merge them into the last one (views linked to x, as the norm saves its input)
     ax = tuple(sorted(axes))
     moved = movedim(x, ax, tuple(range(nd - len(ax), nd)))
@@ -212,8 +235,7 @@ def norm(A: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False, *, 
     dims = None if dim is None else _dims(dim)
     if dims is not None:
         if len(dims) not in (1, 2):
-            typo = "mut" if isinstance(ord, str) else "must"  # (PyTorch's own spelling in its str overload)
-            raise RuntimeError(f"linalg.norm: If dim is specified, it {typo} be of length 1 or 2. Got {list(dims)}")
+            raise RuntimeError(f"linalg.norm: If dim is specified, it must be of length 1 or 2. Got {list(dims)}")
     elif ord is not None and A.ndim not in (1, 2):
         raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. "
                            f"Got {A.ndim}D.")
@@ -311,7 +333,7 @@ def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
     A = _t(A, "linalg_cholesky", argname="A")
     _matrix(A, "linalg.cholesky", square=True)
     try:
-        return OPS.cholesky(A, upper=upper)
+        return OPS.cholesky(_as_hermitian(A, not upper), upper=upper)
     except numpy.linalg.LinAlgError:
         pass
     test = (lambda a: numpy.linalg.cholesky(a.conj().T)) if upper else numpy.linalg.cholesky
@@ -369,7 +391,8 @@ def eigh(A: Tensor, UPLO: str = "L") -> Any:  # noqa: N803 - PyTorch's name
     (``UPLO='L'``) or upper triangle; the eigenvectors' gradient needs distinct eigenvalues."""
     A = _t(A, "linalg_eigh", argname="A")
     _matrix(A, "linalg.eigh", square=True)
-    w, v = OPS.eigh(A, UPLO=_uplo(UPLO))
+    uplo = _uplo(UPLO)
+    w, v = OPS.eigh(_as_hermitian(A, uplo == "L"), UPLO=uplo)
     return _EIGH(w, v)
 
 
@@ -377,7 +400,8 @@ def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:  # noqa: N803
     """The eigenvalues of a Hermitian matrix (see ``eigh``), ascending."""
     A = _t(A, "linalg_eigvalsh", argname="A")
     _matrix(A, "linalg.eigh", square=True)
-    return OPS.eigvalsh(A, UPLO=_uplo(UPLO))
+    uplo = _uplo(UPLO)
+    return OPS.eigvalsh(_as_hermitian(A, uplo == "L"), UPLO=uplo)
 
 
 # -- pseudo-inverse, least squares, rank ----------------------------------------------------------
@@ -414,6 +438,12 @@ def _largest_singular(A: Tensor, hermitian: bool) -> numpy.ndarray:
 def _pinv_call(A: Tensor, atol: float, rtol: float, hermitian: bool) -> Tensor:
     """The registry's ``pinv`` with the cutoff ``max(atol, rtol * s_max)`` given as NumPy's relative ``rcond``
     (per matrix where ``atol`` counts; a constant, so the gradient stays the op's own)."""
+    if hermitian:  # PyTorch's backward is pinv's general one: the op on the Hermitian matrix read (same values)
+        if A._node is not None or _FORWARD.get():
+            a = A._data
+            xp = xp_of((a,))
+            read = xp.tril(a) + xp.triu(xp.conj(xp.swapaxes(a, -1, -2)), 1)
+            A, hermitian = OPS.add(A, Tensor._make(read - a)), False
     if atol == 0.0:
         return OPS.pinv(A, rcond=rtol, hermitian=hermitian)
     smax = numpy.asarray(_largest_singular(A, hermitian), dtype=numpy.float64)
@@ -476,12 +506,27 @@ def matrix_rank(A: Tensor, tol: Any = None, hermitian: bool = False, *, atol: An
 _DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
 
 
+def _gels_full_rank(A: Tensor) -> None:
+    """LAPACK's gels fails where the triangular factor of ``A`` (R of its QR when tall, L of its LQ when
+    wide) has an exact zero on its diagonal; PyTorch reports the first (1-based) as the error code."""
+    a = numpy.asarray(A)
+    m, n = a.shape[-2:]
+    r = numpy.linalg.qr(a if m >= n else numpy.conj(numpy.swapaxes(a, -1, -2)), mode="r")
+    diag = numpy.diagonal(r, axis1=-2, axis2=-1).reshape(-1, min(m, n))
+    for row in diag:
+        zero = numpy.flatnonzero(row == 0)
+        if zero.size:
+            raise LinAlgError("torch.linalg.lstsq: The least squares solution could not be computed because the "
+                              f"input matrix does not have full rank (error code: {int(zero[0]) + 1}).")
+
+
 def lstsq(A: Tensor, B: Tensor, rcond: Any = None, *, driver: str | None = None) -> Any:
     """The least-squares solution of ``A X = B`` (the minimum-norm one where ``A`` is wide or rank-deficient),
     as ``(solution, residuals, rank, singular_values)``, the fields filled as PyTorch's CPU driver fills them:
-    'gelsy' (the default) gives the rank; 'gelsd' and 'gelss' the rank, the singular values and, for tall
-    full-rank matrices, the residuals (squared norms of the columns of ``A X - B``); 'gels' the residuals
-    of tall matrices. The others are empty tensors.
+    'gelsy' (the default) gives the rank; 'gelsd' and 'gelss' the rank, the singular values and, where
+    every matrix is tall and of full rank, the residuals (squared norms of the columns of ``A X - B``);
+    'gels' (which needs full rank: otherwise ``LinAlgError``) the residuals of tall matrices. The others are
+    empty tensors. Rank and singular values are of ``A``'s own batch, the rest of the broadcast one.
 
     The solution is ``pinv(A) @ B`` with singular values below ``rcond * s_max`` dropped (``rcond``: the
     dtype's epsilon times max(m, n) by default), so solution and residuals have gradients (PyTorch's backward
@@ -504,27 +549,30 @@ def lstsq(A: Tensor, B: Tensor, rcond: Any = None, *, driver: str | None = None)
         raise RuntimeError("This function doesn't handle types other than float and double")
     vector = B.ndim == A.ndim - 1
     b = OPS.expand_dims(B, -1) if vector else B
+    batch = _broadcast_batch(tuple(A.shape[:-2]), tuple(b.shape[:-2]))
     if A.shape[-2] != b.shape[-2]:
         raise RuntimeError("torch.linalg.lstsq: input.size(-2) should match other.size(-2)")
-    batch = _broadcast_batch(tuple(A.shape[:-2]), tuple(b.shape[:-2]))
     m, n = A.shape[-2], A.shape[-1]
-    a = A if tuple(A.shape[:-2]) == batch else OPS.broadcast_to(A, batch + (m, n))
     r_tol = _float(rcond.item() if isinstance(rcond, Array) else rcond) if rcond is not None else _eps_rtol(A)
     if r_tol < 0:  # LAPACK reads a negative rcond as machine precision
         r_tol = _float(numpy.finfo(A._data.dtype).eps)
-    x = matmul(_pinv_call(a, 0.0, r_tol, False), b)
-    solution = OPS.squeeze(x, -1) if vector else x
     real = numpy.finfo(A._data.dtype).dtype
     xp = xp_of((A._data,))
 
     def empty(dt: Any) -> Tensor:
         return Tensor._make(xp.zeros((0,), dtype=dt))
 
-    rank = _rank_from(a, 0.0, r_tol, False) if driver != "gels" else empty(numpy.int64)
-    svals = Tensor._make(xp.linalg.svd(a._data, compute_uv=False)) if driver in ("gelsd", "gelss") else empty(real)
+    if driver == "gels":  # QR (LQ) without pivoting: it needs full rank, and says where it lacks it
+        _gels_full_rank(A)
+    # rank and singular values are A's own (its batch, not broadcast), as in PyTorch; neither has a gradient
+    rank = _rank_from(A, 0.0, r_tol, False) if driver != "gels" else empty(numpy.int64)
+    svals = Tensor._make(xp.linalg.svd(A._data, compute_uv=False)) if driver in ("gelsd", "gelss") else empty(real)
+    a = A if tuple(A.shape[:-2]) == batch else OPS.broadcast_to(A, batch + (m, n))
+    x = matmul(_pinv_call(a, 0.0, r_tol, False), b)
+    solution = OPS.squeeze(x, -1) if vector else x
     residuals = empty(real)
     full = driver == "gels" or _bool((numpy.asarray(rank._data) == n).all())
-    if m > n and full:
+    if m > n and full and driver != "gelsy":
         r = OPS.subtract(matmul(a, x), b)
         residuals = OPS.sum(OPS.real(OPS.multiply(OPS.conj(r), r)) if r._data.dtype.kind == "c"
                             else OPS.square(r), axis=-2)
