@@ -71,16 +71,21 @@ def legacy_new(dt: numpy.dtype | None, args: tuple, kwargs: dict) -> Tensor:
                 raise TypeError(f"expected {_options(dt)} (got {_options(a._data.dtype)})")
             return _alias(a)
         if isinstance(a, Size):
-            args = tuple(a)
+            args = a  # (an empty Size is the shape of a 0-d tensor)
         elif isinstance(a, str):
             raise TypeError("new(): invalid data type 'str'")
         elif isinstance(a, (list, tuple, numpy.ndarray)):
             return tensor(a, dtype=from_numpy_dtype(want), device=device)
         elif not _is_size(a):
             raise TypeError(f"new(): data must be a sequence (got {type(a).__name__})")
+    if args and _is_size(args[0]):
+        for pos, s in enumerate(args[1:], 2):
+            if not _is_size(s):
+                raise TypeError(f"new(): argument 'size' failed to unpack the object at pos {pos} with error \"type "
+                                f"must be tuple of ints,but got {type(s).__name__}\"")
     if not all(_is_size(s) for s in args):
         raise _invalid(args, kwargs)
-    sizes = tuple(builtins.int(s) for s in args) if args else (0,)
+    sizes = tuple(builtins.int(s) for s in args) if len(args) or isinstance(args, Size) else (0,)
     for s in sizes:
         if s < 0:
             raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(sizes)}")
