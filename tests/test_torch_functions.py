@@ -718,6 +718,8 @@ SECOND_ORDER = [
     ("fliplr", lambda a: torch.fliplr(a ** 2), A), ("flipud", lambda a: (a ** 2).flipud(), A),
     ("ger", lambda a: torch.ger(a[0], a[1] ** 2), A),
     ("softmax-dtype", lambda a: torch.softmax(a, 1, dtype=torch.float64), A),
+    ("conj", lambda a: (torch.conj(a * (1 + 2j)) * a.exp()).imag + torch.conj(a) * a, A),
+    ("resolve_conj", lambda a: torch.resolve_conj(torch.conj(a * (1 - 1j)) ** 2).real, A),
     # in place, on tensors that are on the tape
     ("inplace-chain", _inplace_chain, A), ("inplace-fill-copy", _inplace_fill, A), ("inplace-pow", _pow_inplace, A),
     ("inplace-index_fill_", lambda a: (a * 1.0).index_fill_(1, torch.tensor([0, 2]), 0.5) * a, A),
@@ -748,7 +750,7 @@ def test_inplace_unary_variants(name):
 
 NONDIFF = {"return_types", "numel", "is_floating_point", "is_complex", "is_nonzero", "isnan", "isinf", "isfinite",
            "logical_not", "bitwise_not", "signbit", "equal", "isclose", "allclose", "argmax", "argmin", "all", "any",
-           "count_nonzero", "argsort", "nonzero", "argwhere", *elementwise._COMPARE}
+           "count_nonzero", "argsort", "nonzero", "argwhere", "is_conj", *elementwise._COMPARE}
 
 
 def test_every_differentiable_function_has_a_second_order_check():

@@ -363,9 +363,10 @@ def test_qr(shape, mode):
     if mode == "r":  # PyTorch has no gradient for mode='r'; ours goes through the reduced factorization
         check_grads(lambda a: ttorch.linalg.qr(a, mode="r").R, [ours(x)], order=1)
         return
-    grads_agree(lambda a: wsum(ttorch, ttorch.linalg.qr(a, mode=mode).Q, 1) + wsum(ttorch, ttorch.linalg.qr(a, mode=mode).R, 2),
-                lambda a: wsum(torch, torch.linalg.qr(a, mode=mode).Q, 1) + wsum(torch, torch.linalg.qr(a, mode=mode).R, 2),
-                x)
+    def loss(lib, a):
+        q, r = lib.linalg.qr(a, mode=mode)
+        return wsum(lib, q, 1) + wsum(lib, r, 2)
+    grads_agree(lambda a: loss(ttorch, a), lambda a: loss(torch, a), x)
     check_grads(lambda a: ttorch.linalg.qr(a, mode=mode), [ours(x)], order=1)
 
 
@@ -503,7 +504,8 @@ def test_lstsq_rank_deficient_and_errors():
     a = sv_matrix(5, 2) @ sv_matrix(2, 3)  # rank 2
     b = rng.uniform(-1, 1, (5, 2))
     for driver in ("gelsy", "gelsd"):
-        r, t = ttorch.linalg.lstsq(ours(a), ours(b), driver=driver), torch.linalg.lstsq(theirs(a), theirs(b), driver=driver)
+        r = ttorch.linalg.lstsq(ours(a), ours(b), driver=driver)
+        t = torch.linalg.lstsq(theirs(a), theirs(b), driver=driver)
         close(r.solution, t.solution, rtol=1e-6, atol=1e-8)
         assert int(r.rank) == int(t.rank) == 2
         same_meta(r.residuals, t.residuals)  # empty: not of full rank
@@ -610,9 +612,9 @@ def test_hypothesis_decompositions_against_pytorch(batch, m, n, transposed, seed
     rhs = rng.uniform(-1, 1, batch + (m, 2))
     sol, sol_t = ttorch.linalg.lstsq(a, ours(rhs)), torch.linalg.lstsq(b, theirs(rhs))
     close(sol.solution, sol_t.solution, rtol=1e-6, atol=1e-8)
-    grads_agree(lambda t, y: wsum(ttorch, ttorch.linalg.lstsq(t, y).solution) + wsum(ttorch, ttorch.linalg.svdvals(t), 1),
-                lambda t, y: wsum(torch, torch.linalg.lstsq(t, y).solution) + wsum(torch, torch.linalg.svdvals(t), 1),
-                x, rhs, rtol=1e-5, atol=1e-7)
+    def loss(lib, t, y):
+        return wsum(lib, lib.linalg.lstsq(t, y).solution) + wsum(lib, lib.linalg.svdvals(t), 1)
+    grads_agree(lambda t, y: loss(ttorch, t, y), lambda t, y: loss(torch, t, y), x, rhs, rtol=1e-5, atol=1e-7)
 
 
 @settings(max_examples=25, deadline=None)
@@ -653,7 +655,8 @@ COMPLEX_FUNCS = {
     "eigh_vectors": lambda L, a: L.linalg.eigh(a).eigenvectors, "inv": lambda L, a: L.linalg.inv(a),
     "pinv_hermitian": lambda L, a: L.linalg.pinv(a, hermitian=True), "svdvals": lambda L, a: L.linalg.svdvals(a),
     "det": lambda L, a: L.linalg.det(a)[None], "vector_norm": lambda L, a: L.linalg.vector_norm(a, 3, dim=0),
-    "nuclear_norm": lambda L, a: L.linalg.matrix_norm(a, "nuc")[None], "solve": lambda L, a: L.linalg.solve(a, a.conj()),
+    "nuclear_norm": lambda L, a: L.linalg.matrix_norm(a, "nuc")[None],
+    "solve": lambda L, a: L.linalg.solve(a, a.conj()),
     "lstsq": lambda L, a: L.linalg.lstsq(a, a.conj()).solution, "qr_R": lambda L, a: L.linalg.qr(a).R,
     "slogdet": lambda L, a: L.linalg.slogdet(a).logabsdet[None],
 }
@@ -669,7 +672,8 @@ def test_complex_hermitian_inputs_gradients_like_pytorch(name):
     for lib in (ttorch, torch):
         a = lib.tensor(h, requires_grad=True)
         out = COMPLEX_FUNCS[name](lib, a)
-        (out.abs() * lib.tensor(w[:out.shape[0], :out.shape[-1]] if out.ndim == 2 else w[0, :out.shape[0]])).sum().backward()
+        wt = w[:out.shape[0], :out.shape[-1]] if out.ndim == 2 else w[0, :out.shape[0]]
+        (out.abs() * lib.tensor(wt)).sum().backward()
         got.append((N(out.abs()), N(a.grad)))
     np.testing.assert_allclose(got[0][0], got[1][0], rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(got[0][1], got[1][1], rtol=1e-7, atol=1e-10)

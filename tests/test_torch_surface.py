@@ -170,7 +170,8 @@ def test_conj_is_eager_a_copy():
 LEGACY = {
     "list": lambda L: L.Tensor([1, 2, 3]), "nested": lambda L: L.Tensor([[1.5, 2], [3, 4]]),
     "tuple": lambda L: L.Tensor((1, 2)), "bools": lambda L: L.Tensor([True, False]),
-    "empty": lambda L: L.Tensor(), "empty_list": lambda L: L.Tensor([]), "numpy_int": lambda L: L.Tensor(np.array([1, 2])),
+    "empty": lambda L: L.Tensor(), "empty_list": lambda L: L.Tensor([]),
+    "numpy_int": lambda L: L.Tensor(np.array([1, 2])),
     "numpy_f64": lambda L: L.Tensor(np.array([1.0, 2.0])), "sizes": lambda L: L.Tensor(2, 3).shape,
     "one_size": lambda L: L.Tensor(3).shape, "size_obj": lambda L: L.Tensor(L.Size([2, 2])).shape,
     "size_empty": lambda L: L.Tensor(L.Size([])).shape, "np_int_size": lambda L: L.Tensor(np.int64(3)).shape,
@@ -184,7 +185,8 @@ LEGACY = {
     "float_arg": lambda L: L.Tensor(2.5), "string": lambda L: L.Tensor("abc"),
     "negative": lambda L: L.Tensor(-1), "grad_kw": lambda L: L.Tensor([1, 2], requires_grad=True),
     "dtype_kw": lambda L: L.Tensor(2, 3, dtype=L.float64), "mixed_sizes": lambda L: L.Tensor(2, [3]),
-    "long_of_float": lambda L: L.LongTensor(L.tensor([1.0, 2])), "float_of_long": lambda L: L.FloatTensor(L.tensor([1, 2])),
+    "long_of_float": lambda L: L.LongTensor(L.tensor([1.0, 2])),
+    "float_of_long": lambda L: L.FloatTensor(L.tensor([1, 2])),
     "dtype_kw_typed": lambda L: L.FloatTensor([1], dtype=L.float64),
 }
 
@@ -282,7 +284,8 @@ SAVED_CASES = {
     "logsumexp": lambda L, x, y, A, B: A.logsumexp(1), "cumsum": lambda L, x, y, A, B: x.cumsum(0),
     "flip": lambda L, x, y, A, B: x.flip(0), "tril": lambda L, x, y, A, B: A.tril(1),
     "diagonal": lambda L, x, y, A, B: A.diagonal(), "trace": lambda L, x, y, A, B: A.trace(),
-    "inv": lambda L, x, y, A, B: L.linalg.inv(A), "cholesky": lambda L, x, y, A, B: L.linalg.cholesky(A @ A.mT + 3 * L.eye(3, dtype=A.dtype)),
+    "inv": lambda L, x, y, A, B: L.linalg.inv(A),
+    "cholesky": lambda L, x, y, A, B: L.linalg.cholesky(A @ A.mT + 3 * L.eye(3, dtype=A.dtype)),
     "eigh": lambda L, x, y, A, B: L.linalg.eigh(A + A.mT).eigenvalues, "qr": lambda L, x, y, A, B: L.linalg.qr(A).Q,
     "svd": lambda L, x, y, A, B: L.linalg.svd(A).S, "pinv": lambda L, x, y, A, B: L.linalg.pinv(A),
     "cross": lambda L, x, y, A, B: L.linalg.cross(A, B),
@@ -358,7 +361,8 @@ def test_saved_attributes_absent_are_attribute_errors():
 
 
 INDEXED_TORCH = {"int0d": lambda L: L.tensor(3), "int1": lambda L: L.tensor([3]), "bool0d": lambda L: L.tensor(True),
-                 "int11": lambda L: L.tensor([[3]]), "float0d": lambda L: L.tensor(3.0), "ints": lambda L: L.tensor([1, 2]),
+                 "int11": lambda L: L.tensor([[3]]), "float0d": lambda L: L.tensor(3.0),
+                 "ints": lambda L: L.tensor([1, 2]),
                  "int32": lambda L: L.tensor(2, dtype=L.int32), "uint8": lambda L: L.tensor(2, dtype=L.uint8),
                  "complex": lambda L: L.tensor(1j)}
 

@@ -24,7 +24,7 @@ import numpy
 
 from .._core.array import OPS, Array
 from .._core.mode import ACTIVE as _FORWARD
-from ..backend import xp_of
+from ..backend import to_host, xp_of
 from ._dtypes import to_numpy_dtype
 from ._functions._util import _KIND, _cast, _kind, _norm_dim, _t
 from ._functions.linalg import _broadcast_batch, matmul
@@ -446,10 +446,10 @@ def _pinv_call(A: Tensor, atol: float, rtol: float, hermitian: bool) -> Tensor:
             A, hermitian = OPS.add(A, Tensor._make(read - a)), False
     if atol == 0.0:
         return OPS.pinv(A, rcond=rtol, hermitian=hermitian)
-    smax = numpy.asarray(_largest_singular(A, hermitian), dtype=numpy.float64)
+    smax = numpy.asarray(to_host(_largest_singular(A, hermitian)), dtype=numpy.float64)
     with numpy.errstate(divide="ignore", invalid="ignore"):
         rel = numpy.where(smax > 0, numpy.maximum(atol / numpy.where(smax > 0, smax, 1.0), rtol), _INF)
-    rcond = _float(rel) if rel.ndim == 0 else rel
+    rcond = _float(rel) if rel.ndim == 0 else xp_of((A._data,)).asarray(rel)
     return OPS.pinv(A, rcond=rcond, hermitian=hermitian)
 
 
@@ -571,7 +571,7 @@ def lstsq(A: Tensor, B: Tensor, rcond: Any = None, *, driver: str | None = None)
     x = matmul(_pinv_call(a, 0.0, r_tol, False), b)
     solution = OPS.squeeze(x, -1) if vector else x
     residuals = empty(real)
-    full = driver == "gels" or _bool((numpy.asarray(rank._data) == n).all())
+    full = driver == "gels" or _bool((numpy.asarray(to_host(rank._data)) == n).all())
     if m > n and full and driver != "gelsy":
         r = OPS.subtract(matmul(a, x), b)
         residuals = OPS.sum(OPS.real(OPS.multiply(OPS.conj(r), r)) if r._data.dtype.kind == "c"
@@ -595,6 +595,7 @@ def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
     if a._data.dtype != b._data.dtype:
         raise RuntimeError(f"expected scalar type {_KIND.get(a._data.dtype.name)} but found "
                            f"{_KIND.get(b._data.dtype.name)}")
-    _broadcast_batch(tuple(s for i, s in enumerate(a.shape) if i != d), tuple(s for i, s in enumerate(b.shape) if i != d))
+    _broadcast_batch(tuple(s for i, s in enumerate(a.shape) if i != d),
+                     tuple(s for i, s in enumerate(b.shape) if i != d))
     return OPS.cross(a, b, axis=dim)
 

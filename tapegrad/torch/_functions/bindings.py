@@ -8,7 +8,8 @@ from .._dtypes import Size, from_numpy_dtype
 from . import conversion, elementwise, indexing, linalg, reduce, shape
 from .conversion import (_caster, _cpu, _cuda, _new_empty, _new_full, _new_ones, _new_tensor, _new_zeros, _to, _type,
                          _type_as, is_complex, is_floating_point, is_nonzero)
-from .elementwise import (_COMPARE_FUNCS, _UNARY_FUNCS, add, allclose, atan2, clamp, clamp_max, clamp_min, conj, div, equal,
+from .elementwise import (_COMPARE_FUNCS, _UNARY_FUNCS, add, allclose, atan2, clamp, clamp_max, clamp_min, conj, div,
+                          equal,
                           exp2, float_power, floor_divide, fmax, fmin, fmod, frac, hypot, isclose, lerp, logaddexp,
                           is_conj, maximum, minimum, mul, pow, remainder, resolve_conj, round, rsqrt, sub)
 from .indexing import (argwhere, gather, index_select, masked_fill, masked_select, nonzero, scatter, take_along_dim,
