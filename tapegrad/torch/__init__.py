@@ -16,6 +16,7 @@ from ._dtypes import (Size, bool, cdouble, cfloat, complex64, complex128, double
                       float, float16, float32, float64, get_default_dtype, half, int, int8, int16, int32, int64,
                       long, set_default_dtype, short, uint8)
 from ._format import set_printoptions  # noqa: F401
+from . import _legacy, _saved
 from ._legacy import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor,  # noqa: F401
                       IntTensor, LongTensor, ShortTensor)
 from ._random import Generator, default_generator  # noqa: F401
@@ -28,6 +29,8 @@ from . import utils  # noqa: F401
 from .utils.dlpack import from_dlpack  # noqa: F401
 
 _bind(Tensor)
+_legacy.bind(Tensor)  # torch.Tensor(data), torch.Tensor(2, 3)
+_saved.bind()  # grad_fn._saved_self, _saved_result...
 
 
 def is_tensor(obj: object) -> _builtins.bool:

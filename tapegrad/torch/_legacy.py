@@ -133,3 +133,15 @@ BoolTensor = _typed("BoolTensor", numpy.bool_)
 #: The typed constructors by name.
 TYPED = {c.__name__: c for c in (FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor, ShortTensor,
                                  CharTensor, ByteTensor, BoolTensor)}
+
+
+def _tensor_new(cls: type, *args: Any, **kwargs: Any) -> Tensor:
+    """PyTorch's legacy constructor: ``torch.Tensor([1, 2])`` (data in the default dtype),
+    ``torch.Tensor(2, 3)`` (uninitialised, the default dtype), ``torch.Tensor(t)`` (an alias of ``t``)."""
+    return legacy_new(None, args, kwargs)
+
+
+def bind(cls: type = Tensor) -> None:
+    """Make calling ``cls`` (the dialect's ``Tensor``) the legacy constructor (the tensor module cannot import
+    this one, which builds on the creation functions that import it)."""
+    cls.__new__ = staticmethod(_tensor_new)

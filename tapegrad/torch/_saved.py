@@ -21,7 +21,7 @@ import numpy
 from .._core.array import Array
 from .._core.engine import _SECOND_BACKWARD
 from ..ops.linalg import _norm_plan
-from .tensor import Tensor
+from .tensor import GradFn, Tensor
 
 _U64 = 1 << 64
 _NUMBERS = (bool, int, float, complex, numpy.generic)
@@ -246,3 +246,8 @@ def read(fn: Any, attr: str) -> Any:
         return maker(fn._node)
     except _Freed:
         raise RuntimeError(_SECOND_BACKWARD) from None
+
+
+def bind(cls: type = GradFn) -> None:
+    """Make ``cls`` (the dialect's ``GradFn``) read its ``_saved_*`` attributes from this table."""
+    cls._reader = (read, names)

@@ -138,17 +138,20 @@ class GradFn:
     def register_hook(self, fn: Callable) -> "_Handle":
         return _add_hook(self._node, None, lambda g: fn(g))
 
+    #: ``(read, names)`` of the ``_saved_*`` attributes, bound by ``tapegrad.torch._saved`` (which builds
+    #: tensors of this module's class, so it is bound from the outside, as the functions are onto Tensor).
+    _reader: Any = None
+
     def __getattr__(self, name: str) -> Any:
         """``_saved_self``, ``_saved_result``, ``_saved_dim``...: what the node keeps, under PyTorch's names
         (see ``tapegrad.torch._saved``); any other name is an AttributeError."""
-        if name.startswith("_saved_"):
-            from ._saved import read  # noqa: PLC0415 - the table builds tensors of this module's class
-            return read(self, name[len("_saved_"):])
+        if name.startswith("_saved_") and GradFn._reader is not None:
+            return GradFn._reader[0](self, name[len("_saved_"):])
         raise AttributeError(f"'{self.name()}' object has no attribute '{name}'")
 
     def __dir__(self) -> list:
-        from ._saved import names  # noqa: PLC0415
-        return sorted({*super().__dir__(), *names(self)})
+        extra = GradFn._reader[1](self) if GradFn._reader is not None else ()
+        return sorted({*super().__dir__(), *extra})
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, GradFn) and other._node is self._node
@@ -415,13 +418,6 @@ class Tensor(Array):
     _storage = None  # the _Storage shared with views and detached copies, once there are any
     _base_t: Tensor | None = None  # a view's base tensor (PyTorch's ``_base``)
     _view_fn: Callable | None = None  # a view's function of its base
-
-    def __new__(cls, *args: Any, **kwargs: Any) -> "Tensor":
-        """PyTorch's legacy constructor: ``torch.Tensor([1, 2])`` (data in the default dtype),
-        ``torch.Tensor(2, 3)`` (uninitialised, the default dtype), ``torch.Tensor(t)`` (an alias of ``t``)."""
-        from ._legacy import legacy_new  # noqa: PLC0415 - it builds on the creation functions, which import this
-
-        return legacy_new(None, args, kwargs)
 
     @classmethod
     def _coerce(cls, value: Any) -> Any:
