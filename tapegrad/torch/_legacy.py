@@ -116,7 +116,7 @@ class _TypedTensorMeta(type):
 def _typed(name: str, np_dtype: Any) -> type:
     cls = _TypedTensorMeta(name, (), {"__doc__": f"A legacy constructor of {numpy.dtype(np_dtype).name} tensors "
                                                  f"(``torch.{name}([1, 2])``, ``torch.{name}(2, 3)``).",
-                                      "__module__": "torch"})
+                                      "__module__": "tapegrad.torch"})
     cls._np = numpy.dtype(np_dtype)
     return cls
 

@@ -44,8 +44,6 @@ class LinAlgError(RuntimeError):
     ``torch.linalg.LinAlgError``, a RuntimeError."""
 
 
-LinAlgError.__module__ = "torch.linalg"
-
 _SLOGDET = _return_type("linalg_slogdet", ("sign", "logabsdet"))
 _QR = _return_type("linalg_qr", ("Q", "R"))
 _SVD = _return_type("linalg_svd", ("U", "S", "Vh"))
