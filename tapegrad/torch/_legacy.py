@@ -54,7 +54,7 @@ def _alias(t: Tensor) -> Tensor:
     if out is t:
         out = Tensor._make(t._data.view())
     elif out._node is not None and out._node is not t._node:
-        out._node.torch_name = "AliasBackward0"
+        vars(out._node)["torch_name"] = "AliasBackward0"  # (GradFn reads the name PyTorch gives this node)
     return out
 
 
@@ -144,4 +144,4 @@ def _tensor_new(cls: type, *args: Any, **kwargs: Any) -> Tensor:
 def bind(cls: type = Tensor) -> None:
     """Make calling ``cls`` (the dialect's ``Tensor``) the legacy constructor (the tensor module cannot import
     this one, which builds on the creation functions that import it)."""
-    cls.__new__ = staticmethod(_tensor_new)
+    setattr(cls, "__new__", staticmethod(_tensor_new))  # noqa: B010 - a class's constructor, set from outside

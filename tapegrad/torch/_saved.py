@@ -94,7 +94,7 @@ def _strides(node: Any, i: int) -> tuple:
     buf = saved[i] if saved is not None and i < len(saved) else None
     if isinstance(buf, Array):
         buf = buf._data
-    if hasattr(buf, "strides") and hasattr(buf, "itemsize"):
+    if buf is not None and hasattr(buf, "strides") and hasattr(buf, "itemsize"):
         return tuple(s // buf.itemsize for s in buf.strides)
     shape = tuple(node.shapes[i])
     out, acc = [], 1
@@ -248,6 +248,6 @@ def read(fn: Any, attr: str) -> Any:
         raise RuntimeError(_SECOND_BACKWARD) from None
 
 
-def bind(cls: type = GradFn) -> None:
+def bind(cls: "type[GradFn]" = GradFn) -> None:
     """Make ``cls`` (the dialect's ``GradFn``) read its ``_saved_*`` attributes from this table."""
     cls._reader = (read, names)
