@@ -31,8 +31,10 @@ from typing import Any, Callable, Iterable
 import numpy
 
 from ._core.array import Array
+from ._core.forward import CAPTURE, TRACES, Activation
 from ._core.functional import _make_vjp
 from ._core.mode import RAW, StateScope
+from ._core.node import _seq as node_seq
 from ._core.tree import LEAF, describe, flatten, flatten_like, size, unflatten
 from .backend import zeros_like
 from .ops.registry import Op
@@ -133,16 +135,24 @@ class Primitive:
 
     def _run(self, call: _Call, values: list) -> tuple:
         """``(leaves, structure)`` of the function's result on ``values`` (the op's inputs' buffers),
-        run as user code on plain values: nothing recorded (a transform inside it is its own)."""
-        with StateScope(recording=False, grad_enabled=False, raw=False):
+        run as user code on plain values: nothing recorded (a transform inside it is its own, and
+        returns NumPy values), and refused where it reads a value being differentiated that is not
+        among its arguments (its gradient would be lost)."""
+        calls: list = []
+        start = next(node_seq)
+        traces = TRACES.get()
+        with StateScope(recording=False, grad_enabled=False, raw=False), Activation(CAPTURE, calls):
             res = self.fun(*call.args(values), **call.kwargs)
+        for _, op_args, _ in calls:
+            for a in flatten(list(op_args))[0]:
+                if isinstance(a, Array) and ((a._node is not None and a._node.seq < start)
+                                             or any(t.get(a) is not None for t in traces)):
+                    raise TypeError(f"primitive {self.name} reads a value that is being differentiated but is not "
+                                    "one of its arguments (a closure over it), and its rules can give no gradient "
+                                    "for it: pass that value as an argument")
         outs, tree = flatten(res)
         for k, o in enumerate(outs):
-            if isinstance(o, Array):
-                if o._node is not None:
-                    raise TypeError(f"primitive {self.name} returned a traced array: it reads a value being "
-                                    "differentiated that is not among its arguments (a closure over it); pass that "
-                                    "value as an argument")
+            if isinstance(o, Array):  # (from a transform run inside: its values)
                 outs[k] = o = o._data
             if not isinstance(o, _NUMERIC) or (isinstance(o, numpy.ndarray) and o.dtype.kind not in "biufc"):
                 raise TypeError(f"primitive {self.name} returned {type(o).__name__} {o!r:.60} in "

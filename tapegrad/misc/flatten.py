@@ -4,6 +4,8 @@ from __future__ import annotations
 from math import prod
 from typing import Any, Callable
 
+import numpy
+
 from .. import numpy as np
 
 __all__ = ["flatten", "flatten_func"]
@@ -13,11 +15,9 @@ def flatten(value: Any) -> tuple[Any, Callable[[Any], Any]]:
     """``(vector, unflatten)``: the values of any nesting of tuples, lists and dicts (dict keys in
     sorted order) holding arrays and numbers, raveled into one 1-d array, and the function that
     puts a vector of that length back into the same containers (leaves as arrays of the original
-    shapes). Differentiable both ways: traced values give a traced vector, a traced vector traced
+    shapes, and float leaves in their own dtypes). Differentiable both ways: traced values give a traced vector, a traced vector traced
     leaves. The vector's dtype is NumPy's promotion of the leaves' dtypes (as in HIPS)."""
-    pieces: list = []
-    layout = _layout(value, pieces)
-    vector = np.concatenate(pieces) if pieces else np.array([])
+    layout, vector = _layout(value)
     n = sum(prod(shape) for shape in _shapes(layout))
 
     def unflatten(v: Any) -> Any:
@@ -37,16 +37,22 @@ def flatten_func(func: Callable, example: Any) -> tuple[Callable, Callable, Any]
     return _func, unflatten, _ex
 
 
-def _layout(value: Any, pieces: list) -> tuple:
-    """The structure of ``value`` for ``_build``; its leaves raveled onto ``pieces``, dicts in key order."""
+def _layout(value: Any) -> tuple:
+    """``(structure for _build, vector)``; dicts in sorted key order. Each container concatenates its
+    children's vectors, an empty one being a float64 ``[]``: NumPy's promotion then gives HIPS's dtype."""
     t = type(value)
     if t is list or t is tuple or (isinstance(value, tuple) and hasattr(value, "_fields")):
-        return ("seq", t, [_layout(v, pieces) for v in value])
+        parts = [_layout(v) for v in value]
+        return ("seq", t, [p[0] for p in parts]), _concatenate([p[1] for p in parts])
     if t is dict:
-        keys = list(value)
-        return ("dict", keys, {k: _layout(value[k], pieces) for k in sorted(value)})
-    pieces.append(np.ravel(value))
-    return ("leaf", tuple(np.shape(value)))
+        parts = {k: _layout(value[k]) for k in sorted(value)}
+        return ("dict", list(value), {k: p[0] for k, p in parts.items()}), _concatenate([p[1] for p in parts.values()])
+    dtype = getattr(value, "dtype", None)
+    return ("leaf", tuple(np.shape(value)), numpy.result_type(value) if dtype is None else dtype), np.ravel(value)
+
+
+def _concatenate(vectors: list) -> Any:
+    return np.concatenate(vectors) if vectors else np.array([])
 
 
 def _shapes(layout: tuple) -> list:
@@ -59,11 +65,12 @@ def _shapes(layout: tuple) -> list:
 def _build(layout: tuple, v: Any, pos: list) -> Any:
     kind = layout[0]
     if kind == "leaf":
-        shape = layout[1]
+        _, shape, dtype = layout
         k = prod(shape)
         piece = np.reshape(v[pos[0]:pos[0] + k], shape)
         pos[0] += k
-        return piece
+        # a float leaf comes back in its own dtype (as in HIPS); an integer one keeps the vector's
+        return piece.astype(dtype) if dtype.kind in "fc" and piece.dtype != dtype else piece
     if kind == "dict":
         built = {k: _build(sub, v, pos) for k, sub in layout[2].items()}  # sorted order, as laid out
         return {k: built[k] for k in layout[1]}  # the caller's key order
