@@ -36,7 +36,7 @@ from ._core.functional import _make_vjp
 from ._core.mode import RAW, StateScope
 from ._core.node import _seq as node_seq
 from ._core.tree import LEAF, describe, flatten, flatten_like, size, unflatten
-from .backend import zeros_like
+from .backend import is_device_buffer, zeros_like
 from .ops.registry import Op
 
 __all__ = ["primitive", "notrace_primitive", "defvjp", "defvjp_argnum", "defvjp_argnums", "defjvp",
@@ -82,6 +82,8 @@ class _Call:
 class Primitive:
     """A user's function made one op of the engine (see the module's documentation). ``fun`` is
     the function itself; ``op(structure)`` the op for one structure of its result."""
+
+    __name__: str  # (set from ``fun``, with its __doc__, __qualname__ and __module__)
 
     def __init__(self, fun: Callable) -> None:
         functools.update_wrapper(self, fun)
@@ -202,6 +204,7 @@ class Primitive:
                     tl[k] = ts[j] if ts[j] is not None else type(arrays[j])._make(zeros_like(arrays[j]._data))
             gs.append(tl[0] if call.trees[i] is LEAF else unflatten(call.trees[i], tl))
         ans = out if tree is LEAF else unflatten(tree, list(out))
+        assert self.jvp_argnums is not None  # (the op has a JVP only once defjvp gave one)
         t = self.jvp_argnums(argnums, gs, ans, call.args(arrays), call.kwargs)
         cls = type(arrays[0])
         if tree is LEAF:
@@ -285,7 +288,7 @@ def _zero_like(v: Any) -> Any:
     return numpy.zeros_like(v) if isinstance(v, _NUMERIC) else None
 
 
-def _as(cls: type, t: Any) -> Any:
+def _as(cls: Any, t: Any) -> Any:
     """``t`` (a value a user's rule returned) as an array of ``cls``."""
     if t is None or isinstance(t, Array):
         return t
@@ -293,12 +296,14 @@ def _as(cls: type, t: Any) -> Any:
     return cls._make(numpy.asarray(d) if isinstance(d, (numpy.generic, int, float, complex)) else d)
 
 
-def _cotangent(prim: Primitive, i: int, c: Any, like: Any, cls: type | None) -> Any:
+def _cotangent(prim: Primitive, i: int, c: Any, like: Any, cls: Any) -> Any:
     """A cotangent the user's VJP returned for one input: a raw buffer in a raw backward (``cls``
     None), else an array of ``cls``; its shape must be the input's, as in HIPS."""
     if cls is None:
-        c = c._data if isinstance(c, Array) else (c if isinstance(c, numpy.ndarray) or hasattr(c, "__cuda_array_interface__")
-                                                  else numpy.asarray(c))
+        if isinstance(c, Array):
+            c = c._data
+        elif not (isinstance(c, numpy.ndarray) or is_device_buffer(c)):
+            c = numpy.asarray(c)
     else:
         c = _as(cls, c)
     shape = tuple(c.shape)
@@ -339,7 +344,7 @@ def notrace_primitive(fun: Callable) -> Callable:
     @functools.wraps(fun)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         return fun(*[a._data if isinstance(a, Array) else a for a in args], **kwargs)
-    wrapped._is_primitive = True
+    wrapped._is_primitive = True  # type: ignore[attr-defined]
     return wrapped
 
 
@@ -373,7 +378,7 @@ def defvjp(fun: Primitive, *vjpmakers: Callable | None, argnums: Iterable[int] |
         if missing:
             raise NotImplementedError(f"the VJP of primitive {prim.name} with respect to argument(s) {missing} is not "
                                       f"defined: give it with defvjp({prim.__name__}, ..., argnums=...)")
-        vjps = [None if table[i] is None else table[i](ans, *args, **kwargs) for i in nums]
+        vjps = [None if (m := table[i]) is None else m(ans, *args, **kwargs) for i in nums]
         return lambda g: [None if v is None else v(g) for v in vjps]
     prim.vjp_argnums = vjp_argnums
 
@@ -416,7 +421,7 @@ def defjvp(fun: Primitive, *jvpfuns: Callable | str | None, argnums: Iterable[in
             f = table[i]
             if f == "same":
                 parts.append(prim(*_subval(args, i, g), **kwargs))
-            elif f is not None:
+            elif callable(f):
                 parts.append(f(g, ans, *args, **kwargs))
         return _sum(parts)
     defjvp_argnums(prim, jvp_argnums)

@@ -15,14 +15,16 @@ def flatten(value: Any) -> tuple[Any, Callable[[Any], Any]]:
     """``(vector, unflatten)``: the values of any nesting of tuples, lists and dicts (dict keys in
     sorted order) holding arrays and numbers, raveled into one 1-d array, and the function that
     puts a vector of that length back into the same containers (leaves as arrays of the original
-    shapes, and float leaves in their own dtypes). Differentiable both ways: traced values give a traced vector, a traced vector traced
-    leaves. The vector's dtype is NumPy's promotion of the leaves' dtypes (as in HIPS)."""
+    shapes, float leaves in their own dtypes). Differentiable both ways: traced values give a
+    traced vector, a traced vector traced leaves. The vector's dtype is NumPy's promotion of the
+    leaves' dtypes (as in HIPS)."""
     layout, vector = _layout(value)
     n = sum(prod(shape) for shape in _shapes(layout))
 
     def unflatten(v: Any) -> Any:
         if tuple(np.shape(v)) != (n,):
-            raise ValueError(f"unflatten takes a vector of length {n} (as flatten gave), got shape {tuple(np.shape(v))}")
+            raise ValueError(f"unflatten takes a vector of length {n} (as flatten gave), got shape "
+                             f"{tuple(np.shape(v))}")
         return _build(layout, v, [0])
     return vector, unflatten
 
@@ -45,8 +47,8 @@ def _layout(value: Any) -> tuple:
         parts = [_layout(v) for v in value]
         return ("seq", t, [p[0] for p in parts]), _concatenate([p[1] for p in parts])
     if t is dict:
-        parts = {k: _layout(value[k]) for k in sorted(value)}
-        return ("dict", list(value), {k: p[0] for k, p in parts.items()}), _concatenate([p[1] for p in parts.values()])
+        kids = {k: _layout(value[k]) for k in sorted(value)}
+        return ("dict", list(value), {k: p[0] for k, p in kids.items()}), _concatenate([p[1] for p in kids.values()])
     dtype = getattr(value, "dtype", None)
     return ("leaf", tuple(np.shape(value)), numpy.result_type(value) if dtype is None else dtype), np.ravel(value)
 
