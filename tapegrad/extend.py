@@ -219,7 +219,8 @@ class Primitive:
             res = []
             for i in argnums:
                 fn = (lambda x, i=i: self.fun(*_subval(args, i, x), **kwargs))
-                pull, y = _make_vjp(fn, 0, [args[i]], {}, f"the VJP of linear primitive {self.name}")
+                made = _make_vjp(fn, 0, [args[i]], {}, f"the VJP of linear primitive {self.name}")
+                pull, y = made[0], made[1]  # (the pullback and the result as computed: traced or not)
                 if not any(isinstance(v, Array) and v._node is not None for v in flatten(y)[0]):
                     raise NotImplementedError(
                         f"def_linear({self.__name__}) derives the VJP by running {self.__name__} on traced values, "
