@@ -185,3 +185,9 @@ def test_matches_hips_on_a_small_network():
     for a, b in zip(ours, theirs):
         assert type(a) is type(b)
         numpy.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_full_is_differentiable_in_its_fill_value():
+    f = lambda x: np.sum(np.full((2, 3), x) * np.full_like(numpy.ones(3), x ** 2))
+    assert grad(f)(1.5) == pytest.approx(6 * 3 * 1.5 ** 2)
+    assert np.full(2, 3).dtype == numpy.full(2, 3).dtype and np.full_like(numpy.ones(2), 7).dtype == float

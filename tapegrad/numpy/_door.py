@@ -168,6 +168,25 @@ def asarray(obj: Any, dtype: Any = None, *args: Any, **kwargs: Any) -> Any:
     return numpy.asarray(obj, dtype, *args, **kwargs)
 
 
+def _traced_value(x: Any) -> bool:
+    return isinstance(x, Array) or (type(x) in _SEQS and holds_array(x))
+
+
+def full(shape: Any, fill_value: Any, dtype: Any = None, *args: Any, **kwargs: Any) -> Any:
+    """NumPy's ``full``; differentiable in a traced ``fill_value`` (as HIPS autograd's is)."""
+    if _traced_value(fill_value):
+        fill = array(fill_value, dtype)
+        return OPS.clone(OPS.broadcast_to(fill, (shape,) if isinstance(shape, int) else tuple(shape)))
+    return numpy.full(shape, fill_value, dtype, *args, **kwargs)
+
+
+def full_like(a: Any, fill_value: Any, dtype: Any = None, *args: Any, **kwargs: Any) -> Any:
+    """NumPy's ``full_like``; differentiable in a traced ``fill_value``."""
+    if _traced_value(fill_value):
+        return full(numpy.shape(a), fill_value, dtype if dtype is not None else numpy.result_type(_plain(a)))
+    return numpy.full_like(_plain(a), fill_value, dtype, *args, **kwargs)
+
+
 class Namespace:
     """A door module's table: NumPy's (or SciPy's) module ``ref`` with the registry's ops of
     namespace ``public`` made differentiable; ``where`` names the module in messages."""
