@@ -145,7 +145,8 @@ class _Encoder:
                     items = [[self.encode(k, f"a key of {path}"), self.encode(v, f"{path}[{k!r}]")]
                              for k, v in obj.items()]
                     return {"$": _DICTS[type(obj)], "items": items}
-                tag = {list: "list", tuple: "tuple", Size: "size"}[type(obj)]
+                tags: dict[type, str] = {list: "list", tuple: "tuple", Size: "size"}
+                tag = tags[type(obj)]
                 return {"$": tag, "items": [self.encode(v, f"{path}[{i}]") for i, v in enumerate(obj)]}
             finally:
                 self.active.discard(id(obj))

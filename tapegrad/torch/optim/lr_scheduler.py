@@ -13,10 +13,11 @@ import warnings
 from bisect import bisect_right
 from collections import Counter
 from functools import wraps
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, cast
 from weakref import ref
 
 from ..._core.array import Array
+from ..tensor import Tensor
 from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR",
@@ -31,7 +32,7 @@ _EPOCH_DEPRECATION_WARNING = (
 
 def _value(v: Any) -> Any:
     """A learning rate as it is read: a copy of a tensor learning rate, a number as it is."""
-    return v.clone() if isinstance(v, Array) else v
+    return v.clone() if isinstance(v, Tensor) else v
 
 
 def _lrs(optimizer: Optimizer, key: str = "lr") -> list:
@@ -143,16 +144,16 @@ def _track_step_called(opt: Optimizer) -> None:
     if hasattr(opt.step, "_wrapped_by_lr_sched"):
         return
     opt_ref = ref(opt)
-    func = opt.step.__func__
+    func = opt.step.__func__  # type: ignore[attr-defined]  # a bound method's function, wrapped as PyTorch does
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        o = opt_ref()
+        o = cast(Optimizer, opt_ref())  # alive: this wrapper is reached through it
         o._opt_called = True
         return func.__get__(o, o.__class__)(*args, **kwargs)
 
-    wrapper._wrapped_by_lr_sched = True
-    opt.step = wrapper
+    wrapper._wrapped_by_lr_sched = True  # type: ignore[attr-defined]  # a marker on the wrapper, as PyTorch's
+    opt.step = wrapper  # type: ignore[method-assign]  # an instance attribute over the method, as PyTorch's
 
 
 class LambdaLR(LRScheduler):

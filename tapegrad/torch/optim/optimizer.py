@@ -38,6 +38,8 @@ class Optimizer:
     """Holds ``param_groups`` (dicts with ``'params'`` and the hyperparameters) and per-parameter
     ``state``; subclasses implement ``step``."""
 
+    _opt_called: bool  # set, once step() has run, by the step wrapper an LR scheduler installs
+
     def __init__(self, params: Any, defaults: dict) -> None:
         self.defaults = defaults
         self.state: defaultdict = defaultdict(dict)
@@ -88,7 +90,7 @@ class Optimizer:
             if default is required and name not in param_group:
                 raise ValueError(f"parameter group didn't specify a value of required optimization parameter {name}")
             param_group.setdefault(name, default)
-        seen = set()
+        seen: set[int] = set()
         for g in self.param_groups:
             seen.update(id(p) for p in g["params"])
             if ("param_names" in param_group) != ("param_names" in g):

@@ -33,6 +33,13 @@ __all__ = ["Dataset", "IterableDataset", "TensorDataset", "ConcatDataset", "Subs
 
 # -- datasets -------------------------------------------------------------------------------------
 
+def _len(obj: object) -> int:
+    """``len(obj)``: a dataset or sampler need not define ``__len__`` (PyTorch's ``Dataset`` does not)."""
+    if not isinstance(obj, collections.abc.Sized):
+        raise TypeError(f"object of type '{type(obj).__name__}' has no len()")
+    return len(obj)
+
+
 class Dataset:
     """A map-style dataset: subclasses define ``__getitem__`` (and usually ``__len__``)."""
 
@@ -77,7 +84,7 @@ class ConcatDataset(Dataset):
         for d in self.datasets:
             if isinstance(d, IterableDataset):
                 raise AssertionError("ConcatDataset does not support IterableDataset")
-        self.cumulative_sizes = list(itertools.accumulate(len(d) for d in self.datasets))
+        self.cumulative_sizes = list(itertools.accumulate(_len(d) for d in self.datasets))
 
     def __len__(self) -> int:
         return self.cumulative_sizes[-1]
@@ -120,7 +127,7 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float],
     generator when None), as PyTorch does."""
     if generator is None:
         generator = _random.default_generator
-    n = len(dataset)
+    n = _len(dataset)
     if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
         sizes = []
         for i, frac in enumerate(lengths):
@@ -136,7 +143,7 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float],
                               stacklevel=2)
     if sum(lengths) != n:
         raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
-    indices = randperm(sum(lengths), generator=generator).tolist()
+    indices = randperm(n, generator=generator).tolist()  # n == sum(lengths), as an int
     return [Subset(dataset, indices[offset - length:offset])
             for offset, length in zip(itertools.accumulate(lengths), lengths)]
 
@@ -249,8 +256,8 @@ class BatchSampler(Sampler):
 
     def __len__(self) -> int:
         if self.drop_last:
-            return len(self.sampler) // self.batch_size
-        return (len(self.sampler) + self.batch_size - 1) // self.batch_size
+            return _len(self.sampler) // self.batch_size
+        return (_len(self.sampler) + self.batch_size - 1) // self.batch_size
 
 
 class _InfiniteConstantSampler(Sampler):
@@ -271,6 +278,7 @@ def default_collate(batch: list) -> Any:
     (bool) tensor, strings stay a list; dicts, named tuples and sequences are collated field by field
     (a tuple of fields becomes a list)."""
     elem = batch[0]
+    container: Callable[..., Any] = type(elem)  # a user's class: a TypeError from its constructor falls back
     if isinstance(elem, Array):
         return stack(list(batch), 0)
     if isinstance(elem, numpy.ndarray):
@@ -292,7 +300,7 @@ def default_collate(batch: list) -> Any:
                 clone = copy.copy(elem)
                 clone.update(fields)
                 return clone
-            return type(elem)(fields)
+            return container(fields)
         except TypeError:
             return fields
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):
@@ -306,11 +314,11 @@ def default_collate(batch: list) -> Any:
             return [default_collate(s) for s in transposed]
         try:
             if isinstance(elem, collections.abc.MutableSequence):
-                clone = copy.copy(elem)
+                seq = copy.copy(elem)
                 for i, s in enumerate(transposed):
-                    clone[i] = default_collate(s)
-                return clone
-            return type(elem)([default_collate(s) for s in transposed])
+                    seq[i] = default_collate(s)
+                return seq
+            return container([default_collate(s) for s in transposed])
         except TypeError:
             return [default_collate(s) for s in transposed]
     raise TypeError(_COLLATE_ERROR.format(type(elem)))
@@ -321,6 +329,7 @@ def default_convert(data: Any) -> Any:
     become tensors, containers are converted field by field, anything else is returned as it is."""
     if isinstance(data, Array):
         return data
+    container: Callable[..., Any] = type(data)  # a user's class: a TypeError from its constructor falls back
     if isinstance(data, numpy.ndarray):
         return data if _STR_OR_OBJECT.search(data.dtype.str) is not None else as_tensor(data)
     if isinstance(data, (numpy.bool_, numpy.number)):
@@ -334,7 +343,7 @@ def default_convert(data: Any) -> Any:
                 clone = copy.copy(data)
                 clone.update(fields)
                 return clone
-            return type(data)(fields)
+            return container(fields)
         except TypeError:
             return fields
     if isinstance(data, tuple) and hasattr(data, "_fields"):
@@ -344,11 +353,11 @@ def default_convert(data: Any) -> Any:
     if isinstance(data, collections.abc.Sequence):
         try:
             if isinstance(data, collections.abc.MutableSequence):
-                clone = copy.copy(data)
+                seq = copy.copy(data)
                 for i, d in enumerate(data):
-                    clone[i] = default_convert(d)
-                return clone
-            return type(data)([default_convert(d) for d in data])
+                    seq[i] = default_convert(d)
+                return seq
+            return container([default_convert(d) for d in data])
         except TypeError:
             return [default_convert(d) for d in data]
     return data
@@ -460,7 +469,7 @@ class _LoaderIter:
         self._collate = loader.collate_fn
         self._sampler_iter = iter(loader._index_sampler)
         self._base_seed = _draw_seed(loader.generator)
-        self._dataset_iter = iter(loader.dataset) if loader._iterable else None
+        self._dataset_iter: Iterator[Any] | None = iter(loader.dataset) if loader._iterable else None
         self._ended = False
 
     def __iter__(self) -> "_LoaderIter":
@@ -489,13 +498,15 @@ class _LoaderIter:
     def _next_iterable(self, index: Any) -> Any:
         if self._ended:
             raise StopIteration
+        dataset_iter = self._dataset_iter
+        assert dataset_iter is not None  # set in __init__ for an iterable dataset, the only caller's case
         loader = self._loader
         if not loader._auto_collation:
-            return self._collate(next(self._dataset_iter))
+            return self._collate(next(dataset_iter))
         data = []
         for _ in index:
             try:
-                data.append(next(self._dataset_iter))
+                data.append(next(dataset_iter))
             except StopIteration:
                 self._ended = True
                 break
