@@ -114,15 +114,17 @@ def _log_density(logpdf_std: Callable, x, loc, scale, shapes: tuple, support: tu
 
 
 def _cdf(cdf_std: Callable, x, loc, scale, shapes: tuple, support: tuple) -> Any:
-    """SciPy's ``cdf``: ``cdf_std`` of the clipped standardized x, NaN for a bad parameter."""
+    """SciPy's ``cdf``: ``cdf_std`` of the standardized x strictly inside the support, 0 below and 1
+    above it (computed at a point inside there, so that no infinite slope at the boundary reaches the
+    gradient), NaN for a bad parameter."""
     z, scale = _std(x, loc, scale)
     shapes = tuple(_f64(s) for s in shapes)
     lo, hi = support
-    if lo is not None:
-        z = _where(z > lo, z, lo)
-    if hi is not None:
-        z = _where(z < hi, z, hi)
-    return _valid(_positive(scale, *shapes), cdf_std(z, *shapes))
+    inside = _all(*([z > lo] if lo is not None else []), *([z < hi] if hi is not None else []))
+    value = cdf_std(_safe(z, inside, 0.5 if hi == 1 else 1.0), *shapes)
+    if inside is not True:
+        value = _where(inside, value, 0.0 if hi is None else _where(z >= hi, 1.0, 0.0))
+    return _valid(_positive(scale, *shapes), value)
 
 
 def _arguments(name: str, shape_names: tuple, args: tuple, kw: dict) -> tuple:
@@ -216,15 +218,18 @@ chi2 = _distribution("chi2", ("df",), _chi2_logpdf, lambda z, df: call(T.gammain
 # --- poisson (k is an integer: never differentiated) ----------------------------------------------
 
 
-def _integer_value(v: Any) -> Any:
-    """``v``'s values as a float64 constant (a traced array's gradient is not asked for)."""
+def _integer_value(v: Any, name: str) -> Any:
+    """``v``'s values as a float64 constant; a traced ``v`` is refused (an integer has no gradient)."""
     if isinstance(v, Array):
+        if v._node is not None:
+            raise TypeError(f"poisson: {name} is an integer and has no gradient; differentiate in mu only, "
+                            f"and pass {name} as a constant")
         v = buffer(v)
     return v if isinstance(v, (int, float)) else numpy.asarray(to_host(v), dtype=numpy.float64)
 
 
 def _poisson_logpmf(k, mu, loc=0):
-    k = _integer_value(k) - _integer_value(loc)
+    k = _integer_value(k, "k") - _integer_value(loc, "loc")
     mu = _f64(mu)
     inside = _all(numpy.asarray(k >= 0), numpy.asarray(numpy.floor(k) == k))
     ks = numpy.where(inside, k, 0.0)
@@ -233,7 +238,7 @@ def _poisson_logpmf(k, mu, loc=0):
 
 
 def _poisson_cdf(k, mu, loc=0):
-    k = numpy.floor(_integer_value(k) - _integer_value(loc))
+    k = numpy.floor(_integer_value(k, "k") - _integer_value(loc, "loc"))
     mu = _f64(mu)
     inside = numpy.asarray(k >= 0)
     value = call(T.gammaincc, numpy.where(inside, k, 0.0) + 1.0, mu)
@@ -361,7 +366,7 @@ def _dirichlet_input(x: Any, alpha: Any) -> Any:
             raise ValueError("The input must be one dimensional or a two dimensional matrix containing the "
                              "entries.")
         last = 1 - call(T.sum, x, axis=0, keepdims=True)
-        x = call(T.concatenate, [x, last], axis=0) if _traced(x, last) else numpy.concatenate([x, last], axis=0)
+        x = T.concatenate([x, last], axis=0) if _traced(x, last) else numpy.concatenate([x, last], axis=0)
     v = to_host(buffer(x))
     if numpy.min(v) < 0:
         raise ValueError("Each entry in 'x' must be greater than or equal to zero.")
