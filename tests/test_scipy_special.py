@@ -269,3 +269,42 @@ def test_without_scipy_the_door_says_how_to_install_it():
     lines = out.stdout.strip().splitlines()
     assert lines[0] == "1.0", out.stderr
     assert len(lines) == 3 and all("pip install 'tapegrad[scipy]'" in line for line in lines[1:]), out.stdout
+
+
+# --- drawn by hypothesis: logsumexp over any shape, axis and weights of either sign ---------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis.extra import numpy as hnp  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_logsumexp_with_any_weights_is_scipys_and_its_gradient_is_the_signed_softmax(data):
+    shape = data.draw(hnp.array_shapes(min_dims=1, max_dims=3, max_side=4))
+    elems = st.floats(-30, 30)
+    a = data.draw(hnp.arrays(numpy.float64, shape, elements=elems))
+    b = data.draw(hnp.arrays(numpy.float64, data.draw(hnp.broadcastable_shapes(shape, max_dims=3)),
+                             elements=st.floats(-3, 3)))
+    axis = data.draw(st.sampled_from([None, 0, -1, tuple(range(len(shape)))]))
+    keepdims = data.draw(st.booleans())
+    full = numpy.broadcast_shapes(a.shape, b.shape)
+    want, want_sign = scipy_special.logsumexp(a, axis=axis, b=b, keepdims=keepdims, return_sign=True)
+    got, sign = tsp.logsumexp(ArrayBox._make(a), axis=axis, b=ArrayBox._make(b), keepdims=keepdims, return_sign=True)
+    numpy.testing.assert_allclose(_host(got), want, rtol=1e-9, atol=1e-9)
+    numpy.testing.assert_array_equal(_host(sign), want_sign)
+    if not numpy.all(numpy.isfinite(want)):
+        return
+    ga, gb = tapegrad.grad(lambda x, y: tsp.logsumexp(x, axis=axis, b=y, keepdims=keepdims, return_sign=True)[0].sum(),
+                           (0, 1))(a, b)
+    reduced = range(len(full)) if axis is None else [ax % len(full) for ax in numpy.atleast_1d(axis)]
+    kept = tuple(1 if i in reduced else n for i, n in enumerate(full))
+    w = numpy.broadcast_to(numpy.reshape(want_sign, kept) * numpy.exp(a - numpy.reshape(want, kept)), full)  # d/db
+    numpy.testing.assert_allclose(ga, _sum_to(w * b, a.shape), rtol=1e-8, atol=1e-12)
+    numpy.testing.assert_allclose(gb, _sum_to(w, b.shape), rtol=1e-8, atol=1e-12)
+
+
+def _sum_to(x, shape):
+    """``x`` summed down to ``shape`` (the reverse of broadcasting)."""
+    lead = x.ndim - len(shape)
+    x = x.sum(axis=tuple(range(lead)))
+    return x.sum(axis=tuple(i for i, n in enumerate(shape) if n == 1 and x.shape[i] != 1), keepdims=True)

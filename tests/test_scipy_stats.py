@@ -326,3 +326,28 @@ def test_the_hips_examples_usage_patterns_run_and_agree_with_hips():
     g = tapegrad.grad(lambda m, s: norm.logpdf(x, m, s).sum(), (0, 1))(0.3, 1.2)
     h = autograd.grad(lambda m, s: anorm.logpdf(x, m, s).sum(), (0, 1))(0.3, 1.2)
     numpy.testing.assert_allclose(g, h, rtol=1e-12)
+
+
+# --- drawn by hypothesis: any point, any parameters (inside or outside the support, valid or not) ----
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_REAL = st.floats(-50, 50).filter(lambda v: v == 0 or abs(v) > 1e-6)  # no slope beyond float64's range
+_PARAM = st.one_of(st.floats(0.01, 50), st.floats(-2, 0), st.sampled_from([1.0, 2.0, 0.5]))
+_SHAPES = {"norm": 0, "t": 1, "gamma": 1, "beta": 2, "chi2": 1}
+
+
+@settings(max_examples=200, deadline=None)
+@given(d=st.sampled_from(sorted(_SHAPES)), f=st.sampled_from(["pdf", "logpdf", "cdf", "logcdf"]), x=_REAL,
+       shapes=st.lists(_PARAM, min_size=2, max_size=2), loc=st.floats(-5, 5), scale=_PARAM)
+def test_any_point_and_parameters_give_scipys_value_and_a_finite_gradient_where_it_is_finite(d, f, x, shapes, loc,
+                                                                                           scale):
+    args = (x, *shapes[:_SHAPES[d]], loc, scale)
+    with numpy.errstate(all="ignore"):
+        want = getattr(getattr(scipy_stats, d), f)(*args)
+        door = getattr(getattr(tst, d), f)
+        got = _host(door(_box(numpy.array(x)), *args[1:]))
+        numpy.testing.assert_allclose(got, want, rtol=1e-7, atol=1e-300, equal_nan=True)
+        if numpy.isfinite(want):
+            g = tapegrad.grad(lambda x: door(x, *args[1:]))(x)
+            assert numpy.isfinite(g) or abs(want) < 1e-300, (g, want)

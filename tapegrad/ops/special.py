@@ -541,6 +541,7 @@ def _logsumexp_b_cases(rng):
     cases.append(Case((draw(rng, (3, 4)), draw(rng, (3, 4), (-2.0, 2.0), (0.0,))), dict(axis=1)))
     cases.append(Case((draw(rng, (2, 3)), numpy.array([1.0, -3.0, 0.5])), dict(axis=-1)))
     cases.append(Case((draw(rng, (4,)), draw(rng, (4,), (0.5, 2.0))), dict()))
+    cases.append(Case((draw(rng, (1, 3)), draw(rng, (2, 3), (0.5, 2.0))), dict(axis=0)))  # b broadcasts a
     for c in cases:
         c.ref = _np_logsumexp_b
     return cases
@@ -573,7 +574,7 @@ def _(gs, a, b, out, shapes, axis, keepdims, needs):
     w, kept = _lse_weights(a, b, out, shapes, axis, keepdims)
     if kept is not None:
         g = T.reshape(g, kept)
-    gw = g * w
+    gw = T.broadcast_to(g * w, numpy.broadcast_shapes(*shapes))  # b may have axes a has not
     return (gw * b if needs[0] else None, gw if needs[1] else None)
 
 

@@ -113,17 +113,23 @@ def _log_density(logpdf_std: Callable, x, loc, scale, shapes: tuple, support: tu
     return _valid(_positive(scale, *shapes), _where(inside, value, -_INF))
 
 
-def _cdf(cdf_std: Callable, x, loc, scale, shapes: tuple, support: tuple) -> Any:
-    """SciPy's ``cdf``: ``cdf_std`` of the standardized x strictly inside the support, 0 below and 1
-    above it (computed at a point inside there, so that no infinite slope at the boundary reaches the
-    gradient), NaN for a bad parameter."""
+def _cdf(cdf_std: Callable, sf_std: Callable | None, x, loc, scale, shapes: tuple, support: tuple) -> Any:
+    """SciPy's ``cdf`` (``sf_std`` None) or ``logcdf``: ``cdf_std`` of the standardized x strictly
+    inside the support (computed at a point inside elsewhere, so that no infinite slope at the
+    boundary reaches the gradient), 0 below and 1 above it, NaN for a bad parameter. The log takes
+    ``log1p(-sf)`` where the CDF passes 1/2, as SciPy does (accurate in the upper tail)."""
     z, scale = _std(x, loc, scale)
     shapes = tuple(_f64(s) for s in shapes)
     lo, hi = support
     inside = _all(*([z > lo] if lo is not None else []), *([z < hi] if hi is not None else []))
-    value = cdf_std(_safe(z, inside, 0.5 if hi == 1 else 1.0), *shapes)
+    zs = _safe(z, inside, 0.5 if hi == 1 else 1.0)
+    value = cdf_std(zs, *shapes)
+    low, high = 0.0, 1.0
+    if sf_std is not None:
+        value = _where(value < 0.5, _log(value), call(T.log1p, -sf_std(zs, *shapes)))
+        low, high = -_INF, 0.0
     if inside is not True:
-        value = _where(inside, value, 0.0 if hi is None else _where(z >= hi, 1.0, 0.0))
+        value = _where(inside, value, low if hi is None else _where(z >= hi, high, low))
     return _valid(_positive(scale, *shapes), value)
 
 
@@ -146,9 +152,10 @@ def _arguments(name: str, shape_names: tuple, args: tuple, kw: dict) -> tuple:
     return tuple(vals[n] for n in shape_names), vals.get("loc", 0.0), vals.get("scale", 1.0)
 
 
-def _distribution(dist: str, shape_names: tuple, logpdf_std: Callable, cdf_std: Callable,
+def _distribution(dist: str, shape_names: tuple, logpdf_std: Callable, cdf_std: Callable, sf_std: Callable,
                   support: tuple = (None, None)) -> dict:
-    """pdf, logpdf, cdf and logcdf of a location-scale family with these shape parameters."""
+    """pdf, logpdf, cdf and logcdf of a location-scale family with these shape parameters (``sf_std``:
+    the standardized survival function, for the upper tail of logcdf)."""
     def logpdf(x, *args, **kw):
         shapes, loc, scale = _arguments(f"{dist}.logpdf", shape_names, args, kw)
         return _log_density(logpdf_std, x, loc, scale, shapes, support)
@@ -159,11 +166,11 @@ def _distribution(dist: str, shape_names: tuple, logpdf_std: Callable, cdf_std: 
 
     def cdf(x, *args, **kw):
         shapes, loc, scale = _arguments(f"{dist}.cdf", shape_names, args, kw)
-        return _cdf(cdf_std, x, loc, scale, shapes, support)
+        return _cdf(cdf_std, None, x, loc, scale, shapes, support)
 
     def logcdf(x, *args, **kw):
         shapes, loc, scale = _arguments(f"{dist}.logcdf", shape_names, args, kw)
-        return _log(_cdf(cdf_std, x, loc, scale, shapes, support))
+        return _cdf(cdf_std, sf_std, x, loc, scale, shapes, support)
     return {"pdf": pdf, "logpdf": logpdf, "cdf": cdf, "logcdf": logcdf}
 
 
@@ -174,7 +181,7 @@ def _norm_logpdf(z):
     return z * z * -0.5 - 0.5 * _LOG_2PI
 
 
-norm = _distribution("norm", (), _norm_logpdf, lambda z: call(T.ndtr, z))
+norm = _distribution("norm", (), _norm_logpdf, lambda z: call(T.ndtr, z), lambda z: call(T.ndtr, -z))
 norm["logcdf"] = lambda x, loc=0.0, scale=1.0: _valid(_positive(_f64(scale)), call(T.log_ndtr, _std(x, loc, scale)[0]))
 norm["sf"] = lambda x, loc=0.0, scale=1.0: _valid(_positive(_f64(scale)), call(T.ndtr, -_std(x, loc, scale)[0]))
 norm["logsf"] = lambda x, loc=0.0, scale=1.0: _valid(_positive(_f64(scale)), call(T.log_ndtr, -_std(x, loc, scale)[0]))
@@ -191,28 +198,31 @@ for _k in ("logcdf", "sf", "logsf", "pdf"):
     norm[_k].__qualname__ = f"norm.{_k}"
 
 
-t = _distribution("t", ("df",), t_logpdf, lambda z, df: call(T.stdtr, df, z))
+t = _distribution("t", ("df",), t_logpdf, lambda z, df: call(T.stdtr, df, z), lambda z, df: call(T.stdtr, df, -z))
 
 
 def _gamma_logpdf(z, a):
     return call(T.xlogy, a - 1, z) - z - call(T.gammaln, a)
 
 
-gamma = _distribution("gamma", ("a",), _gamma_logpdf, lambda z, a: call(T.gammainc, a, z), (0.0, None))
+gamma = _distribution("gamma", ("a",), _gamma_logpdf, lambda z, a: call(T.gammainc, a, z),
+                      lambda z, a: call(T.gammaincc, a, z), (0.0, None))
 
 
 def _beta_logpdf(z, a, b):
     return call(T.xlog1py, b - 1, -z) + call(T.xlogy, a - 1, z) - call(T.betaln, a, b)
 
 
-beta = _distribution("beta", ("a", "b"), _beta_logpdf, lambda z, a, b: call(T.betainc, a, b, z), (0.0, 1.0))
+beta = _distribution("beta", ("a", "b"), _beta_logpdf, lambda z, a, b: call(T.betainc, a, b, z),
+                     lambda z, a, b: call(T.betainc, b, a, 1 - z), (0.0, 1.0))
 
 
 def _chi2_logpdf(z, df):
     return call(T.xlogy, df * 0.5 - 1, z) - z * 0.5 - call(T.gammaln, df * 0.5) - df * (0.5 * math.log(2))
 
 
-chi2 = _distribution("chi2", ("df",), _chi2_logpdf, lambda z, df: call(T.gammainc, df * 0.5, z * 0.5), (0.0, None))
+chi2 = _distribution("chi2", ("df",), _chi2_logpdf, lambda z, df: call(T.gammainc, df * 0.5, z * 0.5),
+                     lambda z, df: call(T.gammaincc, df * 0.5, z * 0.5), (0.0, None))
 
 
 # --- poisson (k is an integer: never differentiated) ----------------------------------------------
