@@ -224,6 +224,15 @@ def test_outside_the_support_and_for_invalid_parameters_the_values_are_scipys(d,
     assert numpy.all(numpy.isfinite(g[numpy.isfinite(want)])), g
 
 
+def test_an_invalid_number_parameter_gives_nans_of_the_results_shape():
+    x = numpy.array([0.5, 1.5, 2.0])
+    for d, args in (("norm", (0.0, -1.0)), ("gamma", (-2.0,)), ("beta", (2.0, 0.0)), ("t", (-1.0,))):
+        for f in ("pdf", "logpdf", "cdf", "logcdf"):
+            got = getattr(getattr(tst, d), f)(_box(x), *args)
+            assert got.shape == (3,) and numpy.all(numpy.isnan(_host(got))), (d, f)
+            assert numpy.all(numpy.isnan(getattr(getattr(scipy_stats, d), f)(x, *args)))
+
+
 def test_poisson_takes_integers_only():
     k, mu = numpy.array([0.0, 1.5, 3.0, -2.0]), numpy.array([0.0, 2.0, 2.0, 2.0])
     for f in ("pmf", "logpmf", "cdf", "logcdf"):

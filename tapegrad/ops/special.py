@@ -24,7 +24,7 @@ from typing import Any, Callable
 import numpy
 
 from .._core.array import OPS as T, Array
-from ..backend import backend_for, numpy_backend
+from ..backend import backend_for
 from ._util import kept_shape, norm_axes
 from .registry import buffer, defop
 from .samples import UNARY_SHAPES, Case, draw
@@ -58,7 +58,7 @@ def _no_grad(fn: str, arg: str, why: str = "") -> NotImplementedError:
 
 
 def _scipy_ref(name: str) -> Callable:
-    return lambda *args, **kw: numpy_backend.special(numpy, name)(*args, **kw)
+    return lambda *args, **kw: _sp(numpy, name)(*args, **kw)
 
 
 def _with_scipy(name: str, make: Callable) -> Callable:
@@ -66,7 +66,7 @@ def _with_scipy(name: str, make: Callable) -> Callable:
     SciPy is not installed (the ops' forwards need it)."""
     def cases(rng):
         try:
-            numpy_backend.special(numpy, name)
+            _sp(numpy, name)
         except ImportError:
             return []
         out = make(rng)
@@ -528,7 +528,7 @@ def _(g, x, y, needs):
 
 
 def _np_logsumexp_b(a, b, axis=None, keepdims=False):
-    return numpy_backend.special(numpy, "logsumexp")(a, axis=axis, b=b, keepdims=keepdims, return_sign=True)
+    return _sp(numpy, "logsumexp")(a, axis=axis, b=b, keepdims=keepdims, return_sign=True)
 
 
 def _logsumexp_b_cases(rng):

@@ -46,9 +46,9 @@ def _traced(*vs: Any) -> bool:
 
 
 def _where(cond: Any, a: Any, b: Any) -> Any:
-    """``a`` where ``cond`` holds, else ``b`` (a Python bool picks one side whole)."""
-    if cond is True or cond is False:
-        return a if cond else b
+    """``a`` where ``cond`` holds, else ``b`` (``cond`` True: ``a`` itself, which has the result's shape)."""
+    if cond is True:
+        return a
     if _traced(cond, a, b):
         return T.where(cond, a, b)
     return numpy.where(cond, a, b)
@@ -181,21 +181,23 @@ def _norm_logpdf(z):
     return z * z * -0.5 - 0.5 * _LOG_2PI
 
 
-norm = _distribution("norm", (), _norm_logpdf, lambda z: call(T.ndtr, z), lambda z: call(T.ndtr, -z))
-norm["logcdf"] = lambda x, loc=0.0, scale=1.0: _valid(_positive(_f64(scale)), call(T.log_ndtr, _std(x, loc, scale)[0]))
-norm["sf"] = lambda x, loc=0.0, scale=1.0: _valid(_positive(_f64(scale)), call(T.ndtr, -_std(x, loc, scale)[0]))
-norm["logsf"] = lambda x, loc=0.0, scale=1.0: _valid(_positive(_f64(scale)), call(T.log_ndtr, -_std(x, loc, scale)[0]))
-
-
 def _norm_pdf(x, loc=0.0, scale=1.0):
     z, scale = _std(x, loc, scale)
     return _valid(_positive(scale), _exp(z * z * -0.5) / (scale * math.sqrt(2 * math.pi)))
 
 
-norm["pdf"] = _norm_pdf
-for _k in ("logcdf", "sf", "logsf", "pdf"):
-    norm[_k].__name__ = _k
-    norm[_k].__qualname__ = f"norm.{_k}"
+def _norm_tail(sign: float, log: bool) -> Callable:
+    """The normal CDF (sign 1) or survival function (sign -1), or their logs, through ``ndtr`` and
+    ``log_ndtr`` (accurate far into either tail)."""
+    def f(x, loc=0.0, scale=1.0):
+        z, scale = _std(x, loc, scale)
+        return _valid(_positive(scale), call(T.log_ndtr if log else T.ndtr, z * sign))
+    return f
+
+
+norm = {**_distribution("norm", (), _norm_logpdf, lambda z: call(T.ndtr, z), lambda z: call(T.ndtr, -z)),
+        "pdf": _norm_pdf, "cdf": _norm_tail(1.0, False), "logcdf": _norm_tail(1.0, True),
+        "sf": _norm_tail(-1.0, False), "logsf": _norm_tail(-1.0, True)}
 
 
 t = _distribution("t", ("df",), t_logpdf, lambda z, df: call(T.stdtr, df, z), lambda z, df: call(T.stdtr, df, -z))
@@ -234,14 +236,14 @@ def _integer_value(v: Any, name: str) -> Any:
         if v._node is not None:
             raise TypeError(f"poisson: {name} is an integer and has no gradient; differentiate in mu only, "
                             f"and pass {name} as a constant")
-        v = buffer(v)
-    return v if isinstance(v, (int, float)) else numpy.asarray(to_host(v), dtype=numpy.float64)
+        return buffer(v).astype(numpy.float64)
+    return float(v) if isinstance(v, (int, float)) else numpy.asarray(v, dtype=numpy.float64)
 
 
 def _poisson_logpmf(k, mu, loc=0):
     k = _integer_value(k, "k") - _integer_value(loc, "loc")
     mu = _f64(mu)
-    inside = _all(numpy.asarray(k >= 0), numpy.asarray(numpy.floor(k) == k))
+    inside = _all(k >= 0, numpy.floor(k) == k)
     ks = numpy.where(inside, k, 0.0)
     value = call(T.xlogy, ks, mu) - call(T.gammaln, ks + 1.0) - mu
     return _valid(_all(mu >= 0), _where(inside, value, -_INF))
@@ -250,7 +252,7 @@ def _poisson_logpmf(k, mu, loc=0):
 def _poisson_cdf(k, mu, loc=0):
     k = numpy.floor(_integer_value(k, "k") - _integer_value(loc, "loc"))
     mu = _f64(mu)
-    inside = numpy.asarray(k >= 0)
+    inside = k >= 0
     value = call(T.gammaincc, numpy.where(inside, k, 0.0) + 1.0, mu)
     return _valid(_all(mu >= 0), _where(inside, value, 0.0))
 
