@@ -82,6 +82,13 @@ HIPS_EQUIVALENT = {
     "rot90": lambda a, k=1, axes=(0, 1): anp.rot90(a, k),
     "trace": lambda a, offset=0, axis1=0, axis2=1: anp.trace(a, offset),
     "pinv": lambda a, rcond=None, hermitian=False, rtol=None: anp.linalg.pinv(a),
+    # tapegrad.scipy.special: the ops of SciPy's names, and the two HIPS calls by another name
+    **{n: getattr(asp, n) for n in (
+        "logit", "gammaln", "digamma", "polygamma", "gamma", "beta", "betaln", "gammainc", "gammaincc", "betainc",
+        "erfc", "erfinv", "erfcinv", "i0", "i1", "iv", "ive", "j0", "j1", "y0", "y1")},
+    "multigammaln": lambda a, d: asp.multigammaln(a, d),
+    "jv": asp.jn,  # SciPy's jn is jv
+    "yv": asp.yn,  # integer orders (HIPS_GAPS: SciPy's yn truncates others)
 }
 
 _NO_VJP = "HIPS 1.9.1 defines no VJP for it"
@@ -121,6 +128,13 @@ HIPS_LACKS = {
     "pool_route": "internal (pooling rules)",
     "pool_gather": "internal (pooling rules)",
     "pool_spread": "internal (pooling rules)",
+    "stdtr": "autograd.scipy.special has no stdtr (its stats.t.cdf is compared in tests/test_scipy_stats.py)",
+    "ndtr": "autograd.scipy.special has no ndtr (its stats.norm.cdf is compared in tests/test_scipy_stats.py)",
+    "log_ndtr": "autograd.scipy.special has no log_ndtr (stats.norm.logcdf is compared in tests/test_scipy_stats.py)",
+    "xlogy": "autograd.scipy.special has no xlogy",
+    "xlog1py": "autograd.scipy.special has no xlog1py",
+    "_logsumexp_b": "HIPS's logsumexp differentiates a only, and not with return_sign (its gradient in a with "
+                    "positive b is compared in tests/test_scipy_special.py)",
 }
 
 #: op -> reason: ops some of whose cases HIPS refuses with NotImplementedError (those are skipped,
@@ -189,6 +203,7 @@ HIPS_GAPS = {
     "real_if_close": (lambda c: bool(c.params), "HIPS's rule takes no tol"),
     **{n: (lambda c: c.args[0].ndim == 0, "HIPS's logsumexp gives a 0-d input shape (1,)")
        for n in ("softmax", "log_softmax", "logsumexp")},
+    "yv": (lambda c: numpy.any(numpy.asarray(c.args[0]) % 1 != 0), "HIPS has yn, which truncates a non-integer order"),
 }
 
 #: op -> (predicate on the case, reason): cases where HIPS's own rule is wrong; tapegrad's rule
@@ -231,6 +246,8 @@ def _complex(case):
 def _ns(op):
     """The functional API's function for ``op`` (its public door, else the op itself)."""
     mod = {"np": tnp, "np.linalg": tnp.linalg, "np.fft": tnp.fft, "npx": tnpx}.get(op.public)
+    if op.public == "scipy.special":
+        import tapegrad.scipy.special as mod  # noqa: PLC0415 - the door for HIPS's autograd.scipy.special
     return op if mod is None else getattr(mod, op.name)
 
 

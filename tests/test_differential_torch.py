@@ -341,6 +341,12 @@ TORCH_LACKS = {
     "pooling": "MXNet call convention (npx.pooling); F.max_pool2d/avg_pool2d in tests/test_torch_nn.py",
 }
 
+# SciPy's special functions (tapegrad.scipy.special, for the NumPy door): the dialect has no torch.special
+TORCH_LACKS.update({n: "scipy.special function (tapegrad.scipy.special); the dialect has no torch.special" for n in (
+    "logit", "gammaln", "digamma", "polygamma", "gamma", "beta", "betaln", "multigammaln", "gammainc", "gammaincc",
+    "betainc", "stdtr", "erfc", "erfinv", "erfcinv", "ndtr", "log_ndtr", "i0", "i1", "iv", "ive", "j0", "j1", "y0",
+    "y1", "jv", "yv", "xlogy", "xlog1py", "_logsumexp_b")})
+
 #: op -> (predicate on the case, reason): cases where the dialect differs from PyTorch on purpose.
 TORCH_DIFFERS = {
     "max": (lambda c: c.params.get("axis") is not None,

@@ -1,6 +1,6 @@
 """The CuPy (GPU) side of the backend seam: the functions of ``numpy_backend``, with the same
 parameters and NumPy's results, where CuPy lacks a NumPy call or reads it differently. They run
-through the array module ``xp`` they are given; only ``scatter_add`` and ``erf`` need ``cupyx``,
+through the array module ``xp`` they are given; only ``scatter_add``, ``erf`` and ``special`` need ``cupyx``,
 imported on first use, so importing this module never imports CuPy."""
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from typing import Any
 
 import numpy
 
+from .numpy_backend import special as _host_special
 from .numpy_rules import fft_cook, fft_stages, pad_index, pad_widths
 
 __all__ = ["scatter_add", "fft_nd", "pad", "sort", "argsort_stable", "partition", "erf", "clip_index",
-           "strided_view", "tensordot", "solve", "cholesky", "pinv"]
+           "strided_view", "tensordot", "solve", "cholesky", "pinv", "special"]
 
 
 @functools.cache
@@ -129,3 +130,22 @@ def pinv(xp: Any, a: Any, rcond: Any, hermitian: bool, rtol: Any) -> Any:
         diag = xp.real(xp.diagonal(a, 0, -2, -1))[..., None] * xp.eye(a.shape[-1], dtype=a.dtype)
         a = low + xp.conj(xp.swapaxes(low, -1, -2)) + diag
     return xp.linalg.pinv(a, rcond=rcond)
+
+
+def special(xp: Any, name: str) -> Any:
+    """The special function ``name`` on device arrays: ``cupyx.scipy.special``'s, else (a function
+    CuPy lacks) SciPy's on a host copy, its result copied back."""
+    f = getattr(_cupyx().scipy.special, name, None)
+    if f is not None:
+        return f
+    host = _host_special(numpy, name)
+
+    def on_host(*args: Any, **kwargs: Any) -> Any:
+        res = host(*[_to_host(a) for a in args], **{k: _to_host(v) for k, v in kwargs.items()})
+        return tuple(xp.asarray(r) for r in res) if isinstance(res, tuple) else xp.asarray(res)
+    return on_host
+
+
+def _to_host(a: Any) -> Any:
+    """A device array's host copy; anything else as it is."""
+    return a.get() if hasattr(a, "get") and not isinstance(a, (numpy.ndarray, dict)) else a

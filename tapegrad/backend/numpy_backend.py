@@ -9,7 +9,7 @@ from typing import Any
 import numpy
 
 __all__ = ["scatter_add", "fft_nd", "pad", "sort", "argsort_stable", "partition", "erf", "clip_index",
-           "strided_view", "tensordot", "solve", "cholesky", "pinv"]
+           "strided_view", "tensordot", "solve", "cholesky", "pinv", "special"]
 
 
 def scatter_add(out: Any, key: Any, g: Any) -> None:
@@ -86,3 +86,21 @@ def pinv(xp: Any, a: Any, rcond: Any, hermitian: bool, rtol: Any) -> Any:
     if rtol is numpy._NoValue:
         return numpy.linalg.pinv(a, rcond=rcond, hermitian=hermitian)
     return numpy.linalg.pinv(a, rcond=rcond, hermitian=hermitian, rtol=rtol)
+
+
+SCIPY_MISSING = ("tapegrad.scipy needs SciPy, which is not installed: pip install 'tapegrad[scipy]' "
+                 "(or pip install scipy)")
+
+
+def _scipy_special() -> Any:
+    """``scipy.special``, imported on first use (SciPy is an optional extra)."""
+    try:
+        import scipy.special  # noqa: PLC0415 - optional
+    except ImportError as e:
+        raise ImportError(SCIPY_MISSING) from e
+    return scipy.special
+
+
+def special(xp: Any, name: str) -> Any:
+    """SciPy's special function ``name`` (``scipy.special.<name>``), for host arrays."""
+    return getattr(_scipy_special(), name)

@@ -1,0 +1,7 @@
+"""``tapegrad.scipy.stats.chi2``: ``scipy.stats.chi2``'s functions, differentiable on tapegrad arrays
+(see ``tapegrad/ops/stats.py``)."""
+from __future__ import annotations
+
+from ._dist import distribution
+
+__getattr__, __dir__ = distribution("chi2", globals())
