@@ -178,3 +178,46 @@ def test_pinv(cp, rcond, hermitian, rtol):
         a = a + numpy.swapaxes(a, -1, -2)
         a[..., 0, 2] += 5  # NumPy reads the lower triangle
     _same(*_both(cp, "pinv", a, rcond, hermitian, rtol))
+
+
+# --- SciPy's functions (tapegrad.scipy): cupyx.scipy where it has them, else a clear refusal ---------
+
+
+def _spd(n):
+    b = RNG.standard_normal((n, n))
+    return b @ b.T + n * numpy.eye(n)
+
+
+@pytest.mark.parametrize("mode", ["full", "valid", "same"])
+@pytest.mark.parametrize("method", ["direct", "fft"])
+def test_convolve(cp, mode, method):
+    pytest.importorskip("scipy")
+    _same(*_both(cp, "convolve", RNG.standard_normal((4, 5)), RNG.standard_normal((2, 3)), mode, method))
+
+
+def test_scipy_linalg(cp):
+    pytest.importorskip("scipy")
+    a = RNG.standard_normal((2, 3, 3))
+    _same(*_both(cp, "expm", a[0]))
+    _same(*_both(cp, "expm", a))
+    tri = RNG.standard_normal((2, 3, 3)) + 3 * numpy.eye(3)
+    for b in (RNG.standard_normal(3), RNG.standard_normal((3, 2)), RNG.standard_normal((4, 1, 3, 2))):
+        for trans in (0, 1, 2):
+            for lower in (False, True):
+                _same(*_both(cp, "solve_triangular", tri, b, trans, lower, trans == 1))
+    for lower in (False, True):
+        a = _spd(3) + numpy.triu(RNG.standard_normal((3, 3)), 1)  # unrelated values where one factor is not read
+        c = numpy_backend.cho_factor(numpy, a, lower)
+        _same(*_both(cp, "cho_factor", a, lower))
+        _same(*_both(cp, "cho_solve", c, RNG.standard_normal((3, 2)), lower))
+        _same(*_both(cp, "cho_solve", c, RNG.standard_normal(3), lower))
+
+
+def test_what_cupyx_lacks_is_refused_with_the_fix(cp):
+    a = _dev(cp, numpy.eye(2))
+    calls = {"sqrtm": (a,), "solve_sylvester": (a, a, a), "odeint": (lambda y, t: -y, a[0], a[0], (), False, {})}
+    assert set(calls) == set(cupy_backend.HOST_ONLY)
+    for name, args in calls.items():
+        with pytest.raises(cupy_backend.HostOnlyError, match="no GPU version.*move its inputs to the CPU"):
+            getattr(cupy_backend, name)(cp, *args)
+    assert issubclass(cupy_backend.HostOnlyError, NotImplementedError)

@@ -22,6 +22,10 @@ import pytest
 autograd = pytest.importorskip("autograd")
 import autograd.numpy as anp  # noqa: E402
 import autograd.scipy.special as asp  # noqa: E402
+import autograd.scipy.integrate as aint  # noqa: E402
+import autograd.scipy.linalg as asl  # noqa: E402
+import autograd.scipy.signal as asig  # noqa: E402
+from autograd.builtins import tuple as atuple  # noqa: E402 - HIPS's traced tuple (args may hold boxes)
 
 import tapegrad  # noqa: E402
 from tapegrad import npx as tnpx  # noqa: E402
@@ -57,8 +61,21 @@ def _pack(*leaves, tree, dtype=None):
     return anp.array(build(tree), dtype=dtype)
 
 
+def _odeint(y0, t, *args, func, tree=None, tfirst=False, options=None):
+    """HIPS's odeint on a sample of ours (a flat args tuple; func may return a list)."""
+    assert tree is None and not tfirst
+    return aint.odeint(lambda y, s, *a: anp.array(func(y, s, *a)), y0, t, atuple(args), **(options or {}))
+
+
 #: tapegrad op -> the HIPS callable computing it, where the name or the call convention differs.
 HIPS_EQUIVALENT = {
+    # tapegrad.scipy (its ops take SciPy's parameters: method is SciPy's algorithm choice, HIPS has none)
+    "convolve": lambda in1, in2, mode="full", method="auto": asig.convolve(in1, in2, mode=mode),
+    "sqrtm": asl.sqrtm,
+    "solve_sylvester": asl.solve_sylvester,
+    "solve_triangular": lambda a, b, trans=0, lower=False, unit_diagonal=False: asl.solve_triangular(
+        a, b, trans=trans, lower=lower, unit_diagonal=unit_diagonal),
+    "odeint": _odeint,
     "_einsum": lambda *ops, subscripts, optimize=False: anp.einsum(subscripts, *ops),
     "_diff": lambda a, n=1, axis=-1: anp.diff(a, n, axis),
     "logsumexp": lambda a, axis=None, keepdims=False: asp.logsumexp(a, axis=axis, keepdims=keepdims),
@@ -125,6 +142,7 @@ HIPS_LACKS = {
     "conv_input_grad": "internal (convolution rules)",
     "conv_weight_grad": "internal (convolution rules)",
     "pooling": "MXNet op (npx.pooling), no NumPy/HIPS function",
+    **{n: "HIPS 1.9.1 wraps scipy.linalg." + n + " without a VJP" for n in ("expm", "cho_factor", "cho_solve")},
     "pool_route": "internal (pooling rules)",
     "pool_gather": "internal (pooling rules)",
     "pool_spread": "internal (pooling rules)",
@@ -201,6 +219,9 @@ HIPS_GAPS = {
     "nan_to_num": (lambda c: bool(c.params), "HIPS's rule takes no parameters"),
     "angle": (lambda c: bool(c.params), "HIPS's rule takes no deg"),
     "real_if_close": (lambda c: bool(c.params), "HIPS's rule takes no tol"),
+    **{n: (lambda c: any(a.ndim > 2 for a in _arrays(c)), "HIPS's rule transposes every axis (no stacks of matrices)")
+       for n in ("sqrtm", "solve_sylvester", "solve_triangular")},
+    "convolve": (lambda c: c.args[0].ndim == 0, "HIPS refuses 0-d inputs"),
     **{n: (lambda c: c.args[0].ndim == 0, "HIPS's logsumexp gives a 0-d input shape (1,)")
        for n in ("softmax", "log_softmax", "logsumexp")},
     "yv": (lambda c: numpy.any(numpy.asarray(c.args[0]) % 1 != 0), "HIPS has yn, which truncates a non-integer order"),
@@ -227,6 +248,8 @@ HIPS_WRONG = {
     "pinv": (lambda c: _complex(c), "HIPS's rule transposes without conjugating: wrong for complex input"),
     "slogdet": (lambda c: _complex(c), "HIPS gives the sign output a zero gradient; for complex input the sign "
                 "det/|det| varies (JAX: nonzero)"),
+    "solve_triangular": (lambda c: bool(c.params.get("unit_diagonal")), "HIPS's rule ignores unit_diagonal: it gives "
+                         "the diagonal, which is not read, a gradient"),
 }
 
 #: ops whose HIPS JVP is wrong on complex input (compared against HIPS's VJP instead).

@@ -336,6 +336,8 @@ TORCH_LACKS = {
     **{n: "missing from the dialect's namespace (PyTorch has torch." + _RENAMED.get(n, n) + ")" for n in (
         "arcsinh", "arccosh", "arctanh", "sinc", "conj", "conjugate", "angle", "erf")},
     "fabs": "PyTorch has no fabs",
+    **{n: "tapegrad.scipy function (the NumPy door's SciPy); the PyTorch dialect does not expose it" for n in (
+        "convolve", "sqrtm", "expm", "solve_triangular", "cho_factor", "cho_solve", "solve_sylvester", "odeint")},
     "pick": "MXNet op (npx.pick)",
     "convolution": "MXNet call convention (npx.convolution); F.conv2d is tested in tests/test_torch_nn.py",
     "pooling": "MXNet call convention (npx.pooling); F.max_pool2d/avg_pool2d in tests/test_torch_nn.py",

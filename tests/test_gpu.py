@@ -13,7 +13,7 @@ pytestmark = pytest.mark.skipif(num_gpus() == 0, reason="needs CuPy and an NVIDI
 import tapegrad  # noqa: E402
 from tapegrad import autograd, np, npx  # noqa: E402
 from tapegrad._core.errors import DeviceError  # noqa: E402
-from tapegrad.backend import to_host  # noqa: E402
+from tapegrad.backend import cupy_backend, to_host  # noqa: E402
 from tapegrad.ndarray import ndarray  # noqa: E402
 from tapegrad.testing import check_grads  # noqa: E402
 from test_ops import CASES, _call, _first_order, _invoke  # noqa: E402
@@ -34,7 +34,9 @@ def _on_gpu(arr) -> bool:
 
 # The device copy's samples name the CPU as both ends; it is tested across devices below. Without a
 # GPU the sweep is empty rather than thousands of skips.
-SWEEP = [c for c in CASES if c.values[0].name != "device_copy"] if num_gpus() else []
+# SciPy's functions that cupyx.scipy lacks refuse GPU arrays (tested below).
+SWEEP = [c for c in CASES if c.values[0].name != "device_copy"
+         and c.values[0].name not in cupy_backend.HOST_ONLY] if num_gpus() else []
 # Singular and eigen-vectors are defined up to sign (phase): cuSOLVER and LAPACK pick differently, so
 # these are compared with finite differences (of sign-invariant functions, see their samples) alone.
 _SIGN_FREE = {"eigh", "svd", "_svd"}
@@ -193,3 +195,13 @@ def test_the_gpu_benchmark_checks_and_times_both(capsys):
     assert gpu_mlp.main(["1"]) == 0
     out = capsys.readouterr().out
     assert "WRONG" not in out and out.count("×") == len(gpu_mlp.BATCHES)
+
+
+_HOST_ONLY = {c.values[0].name: c for c in reversed(CASES) if c.values[0].name in cupy_backend.HOST_ONLY}
+
+
+@pytest.mark.parametrize("op,case", list(_HOST_ONLY.values()) if num_gpus() else [])
+def test_scipy_functions_without_a_gpu_version_refuse_gpu_arrays(op, case):
+    args = [ndarray._make(_gpu(a)) if isinstance(a, numpy.ndarray) else a for a in case.args]
+    with pytest.raises(cupy_backend.HostOnlyError, match="move its inputs to the CPU"):
+        _invoke(op, args, case.params)

@@ -1,10 +1,13 @@
 """The CuPy (GPU) side of the backend seam: the functions of ``numpy_backend``, with the same
 parameters and NumPy's results, where CuPy lacks a NumPy call or reads it differently. They run
-through the array module ``xp`` they are given; only ``scatter_add``, ``erf`` and ``special`` need ``cupyx``,
-imported on first use, so importing this module never imports CuPy."""
+through the array module ``xp`` they are given; ``scatter_add``, ``erf`` and SciPy's functions need
+``cupyx``, imported on first use, so importing this module never imports CuPy. The special functions
+``cupyx.scipy.special`` lacks run on a host copy; the other SciPy functions ``cupyx.scipy`` lacks
+(``HOST_ONLY``) raise ``HostOnlyError`` with the fix."""
 from __future__ import annotations
 
 import functools
+import importlib
 from typing import Any
 
 import numpy
@@ -13,7 +16,8 @@ from .numpy_backend import special as _host_special
 from .numpy_rules import fft_cook, fft_stages, pad_index, pad_widths
 
 __all__ = ["scatter_add", "fft_nd", "pad", "sort", "argsort_stable", "partition", "erf", "clip_index",
-           "strided_view", "tensordot", "solve", "cholesky", "pinv", "special"]
+           "strided_view", "tensordot", "solve", "cholesky", "pinv", "special", "convolve", "sqrtm", "expm",
+           "solve_triangular", "cho_factor", "cho_solve", "solve_sylvester", "odeint"]
 
 
 @functools.cache
@@ -149,3 +153,88 @@ def special(xp: Any, name: str) -> Any:
 def _to_host(a: Any) -> Any:
     """A device array's host copy; anything else as it is."""
     return a.get() if hasattr(a, "get") and not isinstance(a, (numpy.ndarray, dict)) else a
+
+
+# --- SciPy's functions (tapegrad.scipy), from cupyx.scipy where it has them ---------------------------
+
+
+class HostOnlyError(NotImplementedError):
+    """A SciPy function with no CuPy version, called on GPU arrays."""
+
+
+HostOnlyError.__module__ = "tapegrad"
+
+#: The functions below that have no GPU version (``cupyx.scipy`` lacks them).
+HOST_ONLY = ("sqrtm", "solve_sylvester", "odeint")
+
+
+def _host_only(what: str) -> HostOnlyError:
+    return HostOnlyError(f"{what} has no GPU version (cupyx.scipy lacks it): move its inputs to the CPU "
+                         "(x.as_in_ctx(npx.cpu()) in the MXNet dialect, x.cpu() in the PyTorch dialect), compute "
+                         "it there and move the result back; gradients flow through the copies")
+
+
+def _cupyx_scipy(sub: str) -> Any:
+    """``cupyx.scipy.<sub>``, imported on first use."""
+    mod = getattr(_cupyx().scipy, sub, None)
+    if mod is None:
+        try:
+            mod = importlib.import_module(f"cupyx.scipy.{sub}")
+        except ImportError as e:
+            raise HostOnlyError(f"scipy.{sub} on GPU arrays needs cupyx.scipy.{sub} (CuPy 13 or later): upgrade "
+                                "CuPy, or compute on host arrays") from e
+    return mod
+
+
+def convolve(xp: Any, in1: Any, in2: Any, mode: str, method: str) -> Any:
+    """``cupyx.scipy.signal.convolve``."""
+    return _cupyx_scipy("signal").convolve(in1, in2, mode=mode, method=method)
+
+
+def sqrtm(xp: Any, a: Any) -> Any:
+    raise _host_only("scipy.linalg.sqrtm")
+
+
+def expm(xp: Any, a: Any) -> Any:
+    """``cupyx.scipy.linalg.expm``, which takes one matrix: each matrix of a stack in turn."""
+    f = _cupyx_scipy("linalg").expm
+    if a.ndim == 2:
+        return f(a)
+    flat = a.reshape((-1,) + a.shape[-2:])
+    if flat.shape[0] == 0:
+        return xp.empty_like(a)
+    return xp.stack([f(m) for m in flat]).reshape(a.shape)
+
+
+def solve_triangular(xp: Any, a: Any, b: Any, trans: int, lower: bool, unit_diagonal: bool) -> Any:
+    """SciPy's reading (``b`` a vector only when 1-D, batch axes broadcast), given to
+    ``cupyx.scipy.linalg.solve_triangular`` explicitly."""
+    vec = b.ndim == 1
+    if vec:
+        b = b[:, None]
+    batch = numpy.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    x = _cupyx_scipy("linalg").solve_triangular(xp.broadcast_to(a, batch + a.shape[-2:]),
+                                                xp.broadcast_to(b, batch + b.shape[-2:]),
+                                                trans=trans, lower=lower, unit_diagonal=unit_diagonal)
+    return x[..., 0] if vec else x
+
+
+def cho_factor(xp: Any, a: Any, lower: bool) -> Any:
+    """SciPy's ``cho_factor`` matrix: the factor of the triangle read, ``a``'s other triangle kept."""
+    f = cholesky(xp, a, not lower)
+    return xp.tril(f) + xp.triu(a, 1) if lower else xp.triu(f) + xp.tril(a, -1)
+
+
+def cho_solve(xp: Any, c: Any, b: Any, lower: bool) -> Any:
+    """``(L L^H) x = b`` (or ``(U^H U) x = b``) as two triangular solves."""
+    def tri(r: Any, trans: int) -> Any:
+        return solve_triangular(xp, c, r, trans, lower, False)
+    return tri(tri(b, 0), 2) if lower else tri(tri(b, 2), 0)
+
+
+def solve_sylvester(xp: Any, a: Any, b: Any, q: Any) -> Any:
+    raise _host_only("scipy.linalg.solve_sylvester")
+
+
+def odeint(xp: Any, func: Any, y0: Any, t: Any, args: tuple, tfirst: bool, options: dict) -> Any:
+    raise _host_only("scipy.integrate.odeint")

@@ -3,13 +3,15 @@ has the same functions with the same parameters; ``backend_for(xp)`` picks the m
 array module ``xp`` first (NumPy here), so that both modules are called alike."""
 from __future__ import annotations
 
+import importlib
 import math
 from typing import Any
 
 import numpy
 
 __all__ = ["scatter_add", "fft_nd", "pad", "sort", "argsort_stable", "partition", "erf", "clip_index",
-           "strided_view", "tensordot", "solve", "cholesky", "pinv", "special"]
+           "strided_view", "tensordot", "solve", "cholesky", "pinv", "special", "convolve", "sqrtm", "expm",
+           "solve_triangular", "cho_factor", "cho_solve", "solve_sylvester", "odeint"]
 
 
 def scatter_add(out: Any, key: Any, g: Any) -> None:
@@ -104,3 +106,55 @@ def _scipy_special() -> Any:
 def special(xp: Any, name: str) -> Any:
     """SciPy's special function ``name`` (``scipy.special.<name>``), for host arrays."""
     return getattr(_scipy_special(), name)
+
+
+# --- scipy.signal, scipy.linalg, scipy.integrate ----------------------------------------------------
+
+
+def _scipy(sub: str) -> Any:
+    """``scipy.<sub>``, imported on first use (SciPy is an optional extra)."""
+    try:
+        return importlib.import_module(f"scipy.{sub}")
+    except ImportError as e:
+        raise ImportError(SCIPY_MISSING) from e
+
+
+def convolve(xp: Any, in1: Any, in2: Any, mode: str, method: str) -> Any:
+    """SciPy's n-D ``signal.convolve``."""
+    return _scipy("signal").convolve(in1, in2, mode=mode, method=method)
+
+
+def sqrtm(xp: Any, a: Any) -> Any:
+    """SciPy's principal matrix square root (complex where a real matrix has no real one)."""
+    return _scipy("linalg").sqrtm(a)
+
+
+def expm(xp: Any, a: Any) -> Any:
+    """SciPy's matrix exponential (of each matrix of a stack)."""
+    return _scipy("linalg").expm(a)
+
+
+def solve_triangular(xp: Any, a: Any, b: Any, trans: int, lower: bool, unit_diagonal: bool) -> Any:
+    """SciPy's ``linalg.solve_triangular``: ``b`` is a vector only when 1-D; batch axes broadcast."""
+    return _scipy("linalg").solve_triangular(a, b, trans=trans, lower=lower, unit_diagonal=unit_diagonal)
+
+
+def cho_factor(xp: Any, a: Any, lower: bool) -> Any:
+    """The matrix ``c`` of SciPy's ``cho_factor``: the Cholesky factor in one triangle, ``a``'s
+    entries in the other."""
+    return _scipy("linalg").cho_factor(a, lower=lower)[0]
+
+
+def cho_solve(xp: Any, c: Any, b: Any, lower: bool) -> Any:
+    """SciPy's ``cho_solve((c, lower), b)``."""
+    return _scipy("linalg").cho_solve((c, lower), b)
+
+
+def solve_sylvester(xp: Any, a: Any, b: Any, q: Any) -> Any:
+    """SciPy's ``solve_sylvester``: ``x`` with ``a x + x b = q``."""
+    return _scipy("linalg").solve_sylvester(a, b, q)
+
+
+def odeint(xp: Any, func: Any, y0: Any, t: Any, args: tuple, tfirst: bool, options: dict) -> Any:
+    """SciPy's ``integrate.odeint`` (LSODA), ``func(y, t, *args)`` called with host arrays."""
+    return _scipy("integrate").odeint(func, y0, t, args=args, tfirst=tfirst, **options)
