@@ -34,11 +34,9 @@ def _cho_factor(a: Any, lower: bool = False, overwrite_a: bool = False, check_fi
 
 
 def _cho_solve(c_and_lower: Any, b: Any, overwrite_b: bool = False, check_finite: bool = True) -> Any:
-    try:
-        c, lower = c_and_lower
-    except (TypeError, ValueError):
-        raise ValueError("cho_solve takes (c, lower) first, as cho_factor returns it: cho_solve(cho_factor(a), b)") \
-            from None
+    if not (isinstance(c_and_lower, (tuple, list)) and len(c_and_lower) == 2):
+        raise ValueError("cho_solve takes (c, lower) first, as cho_factor returns it: cho_solve(cho_factor(a), b)")
+    c, lower = c_and_lower
     return _la.cho_solve(c, b, lower=bool(lower))
 
 
