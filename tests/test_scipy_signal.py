@@ -73,11 +73,15 @@ def test_gradients_match_hips_autograd(pair):
     import autograd.numpy as anp
     from autograd.scipy.signal import convolve as hips_convolve
     a, b, mode = pair
-    if not _valid_ok(a.shape, b.shape):
-        return  # 'valid' refuses them; HIPS's other modes recurse forever on them (SciPy and tapegrad do not)
+    if not all(m >= n for m, n in zip(a.shape, b.shape)):
+        return  # HIPS's rules recurse forever when in2 is the larger in some axis (SciPy and tapegrad do not)
     w = numpy.random.default_rng(0).standard_normal(scipy_signal.convolve(a, b, mode=mode).shape)
     ours = tapegrad.grad(lambda x, y: tnp.sum(w * tsig.convolve(x, y, mode=mode)), (0, 1))(a, b)
-    hips = autograd.grad(lambda x, y: anp.sum(w * hips_convolve(x, y, mode=mode)), (0, 1))(a, b)
+    try:
+        hips = autograd.grad(lambda x, y: anp.sum(w * hips_convolve(x, y, mode=mode)), (0, 1))(a, b)
+    except RecursionError:  # and in 'valid' mode where in2 matches in1 in some axes only: (2, 2) and (1, 2)
+        assert mode == "valid" and any(m == n for m, n in zip(a.shape, b.shape))
+        return
     for o, h in zip(ours, hips):
         numpy.testing.assert_allclose(o, h, rtol=1e-10, atol=1e-12)
 
