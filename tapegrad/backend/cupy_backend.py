@@ -162,8 +162,6 @@ class HostOnlyError(NotImplementedError):
     """A SciPy function with no CuPy version, called on GPU arrays."""
 
 
-HostOnlyError.__module__ = "tapegrad"
-
 #: The functions below that have no GPU version (``cupyx.scipy`` lacks them).
 HOST_ONLY = ("sqrtm", "solve_sylvester", "odeint")
 
