@@ -204,7 +204,7 @@ def test_solve_sylvester_gradients_are_another_sylvester_solve():
 @pytest.mark.parametrize("name", NAMES)
 def test_each_function_is_scipys_on_plain_values_and_the_op_on_traced_ones(name):
     fn, op = getattr(tsl, name), REGISTRY[name]
-    assert inspect.unwrap(fn) is op and op.public == "scipy.linalg"
+    assert fn.op is op and op.public == "scipy.linalg"
     assert inspect.signature(fn) == inspect.signature(getattr(scipy_linalg, name))
     assert pickle.loads(pickle.dumps(fn)) is fn
     assert fn.__doc__ == getattr(scipy_linalg, name).__doc__
@@ -223,3 +223,28 @@ def test_bad_calls_name_the_problem():
     with pytest.raises(TypeError, match="logm is not differentiable"):
         tapegrad.grad(lambda x: tnp.sum(tsl.logm(x)))(numpy.eye(2) * 2)
     assert numpy.allclose(tsl.logm(numpy.eye(2) * 2), scipy_linalg.logm(numpy.eye(2) * 2))
+
+
+def test_without_scipy_the_doors_and_the_ops_say_how_to_install_it():
+    import subprocess
+    import sys
+
+    from conftest import script_env
+    code = ("import sys; sys.modules['scipy'] = None\n"
+            "import numpy, tapegrad\n"
+            "from tapegrad.ops.registry import REGISTRY\n"
+            "from tapegrad.ops.samples import op_cases\n"
+            "for mod in ('tapegrad.scipy.signal', 'tapegrad.scipy.linalg', 'tapegrad.scipy.integrate'):\n"
+            "    try:\n"
+            "        __import__(mod)\n"
+            "    except ImportError as e:\n"
+            "        print(e)\n"
+            "for name in ('convolve', 'expm', 'odeint'):\n"
+            "    assert op_cases(REGISTRY[name]) == []  # nothing to compare with: the sweeps skip them\n"
+            "try:\n"
+            "    REGISTRY['expm'](tapegrad.np.ones((2, 2)))\n"
+            "except ImportError as e:\n"
+            "    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=script_env())
+    lines = out.stdout.strip().splitlines()
+    assert len(lines) == 4 and all("pip install 'tapegrad[scipy]'" in line for line in lines), (out.stdout, out.stderr)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 from contextlib import contextmanager
+from contextvars import Token
 from typing import Any, Callable, Iterator
 
 import numpy
@@ -40,7 +41,7 @@ ADJOINT_OPTIONS = ("rtol", "atol", "hmax", "hmin", "mxstep", "mxhnil", "mxordn",
 def _plain(recording: bool | None) -> Iterator[None]:
     """The state a function SciPy calls runs in: ops on Arrays (not raw buffers), none of the
     surrounding forward traces or op captures, and recording off when ``recording`` is False."""
-    tokens = [RAW.set(False), TRACES.set(()), CAPTURE.set(None), ACTIVE.set(0)]
+    tokens: list[Token[Any]] = [RAW.set(False), TRACES.set(()), CAPTURE.set(None), ACTIVE.set(0)]
     if recording is not None:
         tokens.append(RECORDING.set(recording))
     try:

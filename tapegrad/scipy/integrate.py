@@ -16,10 +16,9 @@ from .. import ops as _ops
 from .._core.array import Array as _Array, holds_array as _holds_array
 from .._core.mode import RECORDING as _RECORDING
 from .._core.tree import flatten as _flatten
-from ..numpy._door import Namespace as _Namespace
-from ._opdoor import present as _present, scipy_module as _scipy_module
+from ._door import install, scipy_module
 
-_ref = _scipy_module("integrate")
+_ref = scipy_module("integrate")
 
 #: odeint's keyword arguments that only steer the solver (passed to SciPy on every solve)
 _OPTIONS = ("rtol", "atol", "tcrit", "h0", "hmax", "hmin", "ixpr", "mxstep", "mxhnil", "mxordn", "mxords",
@@ -75,20 +74,8 @@ def _same(a: Any, b: Any) -> bool:
         return False
 
 
-functools.update_wrapper(odeint, _ref.odeint)
-odeint.__name__ = odeint.__qualname__ = "odeint"
-odeint.op = _ops.integrate.odeint  # type: ignore[attr-defined]
+functools.update_wrapper(odeint, _ref.odeint)  # SciPy's name, documentation and signature
+odeint.op = _ops.integrate.odeint  # type: ignore[attr-defined]  # the op it runs on tapegrad arrays
 
-_NS = _Namespace(_ref, "scipy.integrate", "tapegrad.scipy.integrate", {}, {"odeint": odeint})
-_present(_NS.table, __name__, _ref)
-globals().update(_NS.table)
-
-
-def __getattr__(name: str) -> Any:
-    value = _NS.get(name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list:
-    return _NS.names()
+__getattr__, __dir__ = install(_ref, "tapegrad.scipy.integrate", {}, globals())
+odeint.__module__ = "tapegrad.scipy.integrate"

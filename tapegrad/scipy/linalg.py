@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from .. import ops as _ops
-from ..numpy._door import Namespace as _Namespace
-from ._opdoor import present as _present, scipy_module as _scipy_module
+from ._door import install, scipy_module
 
-_ref = _scipy_module("linalg")
+_ref = scipy_module("linalg")
+
 _la = _ops.scipy_linalg
 _NOT_GIVEN = object()
 
@@ -44,18 +44,8 @@ def _solve_sylvester(a: Any, b: Any, q: Any) -> Any:
     return _la.solve_sylvester(a, b, q)
 
 
-_NS = _Namespace(_ref, "scipy.linalg", "tapegrad.scipy.linalg",
-                 {"sqrtm": _sqrtm, "expm": _expm, "solve_triangular": _solve_triangular, "cho_factor": _cho_factor,
-                  "cho_solve": _cho_solve, "solve_sylvester": _solve_sylvester})
-_present(_NS.table, __name__, _ref)
-globals().update(_NS.table)
-
-
-def __getattr__(name: str) -> Any:
-    value = _NS.get(name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list:
-    return _NS.names()
+_FUNCTIONS = {"sqrtm": _sqrtm, "expm": _expm, "solve_triangular": _solve_triangular, "cho_factor": _cho_factor,
+              "cho_solve": _cho_solve, "solve_sylvester": _solve_sylvester}
+__getattr__, __dir__ = install(_ref, "tapegrad.scipy.linalg", _FUNCTIONS, globals())
+for _name in _FUNCTIONS:
+    globals()[_name].op = getattr(_la, _name)  # the op each runs on tapegrad arrays

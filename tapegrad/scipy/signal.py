@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from .. import ops as _ops
-from ..numpy._door import Namespace as _Namespace
-from ._opdoor import present as _present, scipy_module as _scipy_module
+from ._door import install, scipy_module
 
-_ref = _scipy_module("signal")
+_ref = scipy_module("signal")
 
 
 def _convolve(in1: Any, in2: Any, mode: str = "full", method: str = "auto", **kwargs: Any) -> Any:
@@ -19,16 +18,5 @@ def _convolve(in1: Any, in2: Any, mode: str = "full", method: str = "auto", **kw
     return _ops.signal.convolve(in1, in2, mode=mode, method=method)
 
 
-_NS = _Namespace(_ref, "scipy.signal", "tapegrad.scipy.signal", {"convolve": _convolve})
-_present(_NS.table, __name__, _ref)
-globals().update(_NS.table)
-
-
-def __getattr__(name: str) -> Any:
-    value = _NS.get(name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list:
-    return _NS.names()
+__getattr__, __dir__ = install(_ref, "tapegrad.scipy.signal", {"convolve": _convolve}, globals())
+globals()["convolve"].op = _ops.signal.convolve  # the op it runs on tapegrad arrays
