@@ -103,3 +103,9 @@ def test_torch_mlp_with_adam_and_a_cosine_schedule_separates_the_spirals():
     r = run("torch_mlp_adam")
     assert r["accuracy"] > 0.95
     assert r["lr"] < 1e-3
+
+
+def test_ode_fit_through_odeint_recovers_the_parameters():
+    r = run("ode_fit")
+    assert r["success"] and r["end"] < 1e-3 * r["start"]
+    assert abs(r["k"] - 2.0) < 0.02 and abs(r["c"] - 0.3) < 0.02
