@@ -2,7 +2,7 @@
 PyTorch's single-tensor step computes it."""
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from ..tensor import Tensor
 from .optimizer import (Optimizer, _addcmul_, _check_lr, _check_options, _count, _grad_in, _new_step, _real,
@@ -29,17 +29,7 @@ class Adadelta(Optimizer):
         super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize,
                                       capturable=capturable, foreach=foreach, differentiable=differentiable))
 
-    def __setstate__(self, state: dict) -> None:
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("capturable", False)
-
-    def step(self, closure: Callable | None = None) -> Any:
-        """One update of every parameter that has a gradient; returns ``closure()`` when given."""
-        return self._steps(closure, self._update)
+    _LOAD_DEFAULTS = {"foreach": None, "maximize": False, "differentiable": False, "capturable": False}
 
     def _update(self, group: dict, param: Tensor, p: Any, g: Any) -> None:
         state = self.state[param]

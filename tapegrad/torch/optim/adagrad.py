@@ -2,7 +2,7 @@
 ``maximize``), as PyTorch's single-tensor step computes it."""
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from ...backend import xp_of
 from ..tensor import Tensor
@@ -37,13 +37,7 @@ class Adagrad(Optimizer):
             for p in group["params"]:
                 self._init_state(p)
 
-    def __setstate__(self, state: dict) -> None:
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("fused", None)
+    _LOAD_DEFAULTS = {"foreach": None, "maximize": False, "differentiable": False, "fused": None}
 
     def _init_state(self, p: Tensor) -> None:
         state = self.state[p]
@@ -51,10 +45,6 @@ class Adagrad(Optimizer):
         init = self.defaults["initial_accumulator_value"]
         d = p._data
         state["sum"] = Tensor._make(xp_of((d,)).full_like(d, complex(init, init) if d.dtype.kind == "c" else init))
-
-    def step(self, closure: Callable | None = None) -> Any:
-        """One update of every parameter that has a gradient; returns ``closure()`` when given."""
-        return self._steps(closure, self._update)
 
     def _update(self, group: dict, param: Tensor, p: Any, g: Any) -> None:
         state = self.state[param]

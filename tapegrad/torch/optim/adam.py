@@ -2,7 +2,7 @@
 ``maximize``, as PyTorch's single-tensor step computes them."""
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from ..tensor import Tensor
 from .optimizer import (Optimizer, _addcmul_, _check_lr, _check_options, _count, _grad_in, _lerp_, _new_step,
@@ -38,20 +38,8 @@ class Adam(Optimizer):
                                       foreach=foreach, capturable=capturable, differentiable=differentiable,
                                       fused=fused, decoupled_weight_decay=decoupled_weight_decay))
 
-    def __setstate__(self, state: dict) -> None:
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("amsgrad", False)
-            group.setdefault("maximize", False)
-            group.setdefault("foreach", None)
-            group.setdefault("capturable", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("fused", None)
-            group.setdefault("decoupled_weight_decay", False)
-
-    def step(self, closure: Callable | None = None) -> Any:
-        """One update of every parameter that has a gradient; returns ``closure()`` when given."""
-        return self._steps(closure, self._update)
+    _LOAD_DEFAULTS = {"amsgrad": False, "maximize": False, "foreach": None, "capturable": False,
+                      "differentiable": False, "fused": None, "decoupled_weight_decay": False}
 
     def _update(self, group: dict, param: Tensor, p: Any, g: Any) -> None:
         state = self.state[param]

@@ -108,8 +108,12 @@ class Optimizer:
                 _zero_grad(p, set_to_none)
 
     def step(self, closure: Callable | None = None) -> Any:
-        """One update of the parameters (subclasses implement it); returns ``closure()`` when given."""
-        raise NotImplementedError
+        """One update of every parameter that has a gradient; returns ``closure()`` when given. (A
+        built-in optimizer defines ``_update``, see ``_steps``; another subclass overrides ``step``.)"""
+        update = getattr(self, "_update", None)
+        if update is None:
+            raise NotImplementedError(f"{type(self).__name__}.step: a subclass of Optimizer defines step()")
+        return self._steps(closure, update)
 
     def state_dict(self) -> dict:
         """``{'state': {index: state}, 'param_groups': [group with 'params' as index lists]}``: parameters
@@ -162,8 +166,14 @@ class Optimizer:
     def __getstate__(self) -> dict:
         return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
 
+    #: Group options that a state pickled by an older PyTorch may lack, and the values filled in on load.
+    _LOAD_DEFAULTS: dict[str, Any] = {}
+
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
+        for group in self.param_groups:
+            for name, value in self._LOAD_DEFAULTS.items():
+                group.setdefault(name, value)
 
     # -- shared by the built-in optimizers --------------------------------------------------------
     def _steps(self, closure: Callable | None, update: Callable) -> Any:

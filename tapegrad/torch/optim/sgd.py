@@ -2,7 +2,7 @@
 decay and ``maximize``, as PyTorch's single-tensor step computes it."""
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from ..tensor import Tensor
 from .optimizer import Optimizer, _add, _check_lr, _check_options, _grad_in, _real, _scalar, _unreal
@@ -30,18 +30,8 @@ class SGD(Optimizer):
                                       differentiable=differentiable, fused=fused))
         _check_options(differentiable, fused)
 
-    def __setstate__(self, state: dict) -> None:
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("nesterov", False)
-            group.setdefault("maximize", False)
-            group.setdefault("foreach", None)
-            group.setdefault("differentiable", False)
-            group.setdefault("fused", False)
-
-    def step(self, closure: Callable | None = None) -> Any:
-        """One update of every parameter that has a gradient; returns ``closure()`` when given."""
-        return self._steps(closure, self._update)
+    _LOAD_DEFAULTS = {"nesterov": False, "maximize": False, "foreach": None, "differentiable": False,
+                      "fused": False}
 
     def _update(self, group: dict, param: Tensor, p: Any, g: Any) -> None:
         d = _grad_in(g, p, group["maximize"], group["weight_decay"])
