@@ -194,6 +194,22 @@ def test_fixed_point_newton_sqrt_matches_hips_and_calculus():
     numpy.testing.assert_allclose(gg, -0.25 * 2.0 ** -1.5, rtol=1e-6)
 
 
+def test_fixed_point_second_derivative_through_a_slow_iteration():
+    """HIPS's examples/fixed_points.py: sqrt by gradient descent, whose adjoint iteration (unlike
+    Newton's) does not converge in one step, so the second derivative differentiates the pullback
+    ``vjp_x(g)`` in its traced cotangent."""
+    def program(fp, np):
+        step = lambda a: (lambda x: x - 0.05 * (x ** 2 - a))
+        return lambda a: fp(step, a, 10.0, lambda x, y: np.abs(x - y), 1e-12)
+    sqrt, hsqrt = program(fixed_point, tnp), program(hips_fixed_point, anp)
+    g, hg = tapegrad.grad(sqrt)(2.0), autograd.grad(hsqrt)(2.0)
+    numpy.testing.assert_allclose(g, hg, rtol=1e-12)
+    numpy.testing.assert_allclose(g, 0.5 / numpy.sqrt(2.0), rtol=1e-9)
+    gg, hgg = tapegrad.grad(tapegrad.grad(sqrt))(2.0), autograd.grad(autograd.grad(hsqrt))(2.0)
+    numpy.testing.assert_allclose(gg, hgg, rtol=1e-10)
+    numpy.testing.assert_allclose(gg, -0.25 * 2.0 ** -1.5, rtol=1e-8)
+
+
 def test_fixed_point_of_a_vector_with_tuple_parameters():
     """x = A tanh(x) + b, a contraction: the implicit gradient against finite differences and HIPS."""
     rng = numpy.random.default_rng(3)

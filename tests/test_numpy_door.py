@@ -191,3 +191,19 @@ def test_full_is_differentiable_in_its_fill_value():
     f = lambda x: np.sum(np.full((2, 3), x) * np.full_like(numpy.ones(3), x ** 2))
     assert grad(f)(1.5) == pytest.approx(6 * 3 * 1.5 ** 2)
     assert np.full(2, 3).dtype == numpy.full(2, 3).dtype and np.full_like(numpy.ones(2), 7).dtype == float
+
+
+def test_a_pullback_of_plain_values_is_differentiable_in_a_traced_cotangent():
+    # make_vjp on plain values gives NumPy results, but a pullback is linear in its cotangent: called
+    # with a traced one (fixed_point's adjoint iteration does), its result must carry the derivative
+    vjp_x, _ = tapegrad.make_vjp(lambda x: x - 0.05 * (x ** 2 - 2.0))(numpy.sqrt(2.0))
+    assert type(vjp_x(1.0)) is numpy.float64
+    assert grad(lambda g: vjp_x(g) + 1.0)(0.5) == pytest.approx(1 - 0.1 * numpy.sqrt(2.0), rel=1e-14)
+    vjp_v, _ = tapegrad.make_vjp(lambda x: np.sin(x))(numpy.array([1.0, 2.0]))
+    got = grad(lambda g: np.sum(vjp_v(g) ** 2))(numpy.array([1.0, -1.0]))
+    numpy.testing.assert_allclose(got, 2 * numpy.cos([1.0, 2.0]) ** 2 * [1.0, -1.0], rtol=1e-14)
+    assert type(got) is numpy.ndarray
+    numpy.testing.assert_allclose(tapegrad.jacobian(vjp_v)(numpy.array([1.0, -1.0])), numpy.diag(numpy.cos([1.0, 2.0])),
+                                  rtol=1e-14)
+    _, t = tapegrad.jvp(vjp_v, (numpy.array([1.0, -1.0]),), (numpy.array([0.0, 1.0]),))
+    numpy.testing.assert_allclose(t, [0.0, numpy.cos(2.0)], rtol=1e-14)

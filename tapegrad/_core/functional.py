@@ -168,7 +168,10 @@ def _make_vjp(fun: Callable, argnum: Any, args: Sequence, kwargs: dict, what: st
             out.append(unflatten(tree, grads[k:k + size(tree)]))
             k += size(tree)
         res = out[0] if isinstance(argnum, int) else tuple(out)
-        return _to_numpy(res) if plain and numpy_out else res
+        # NumPy values for plain arguments, unless the cotangent is traced: the pullback is then a
+        # function of it that an outer transform differentiates (fixed_point's adjoint iteration)
+        plain_g = not (any(_is_traced(gy) for gy in hgs) or forward.TRACES.get())
+        return _to_numpy(res) if plain and numpy_out and plain_g else res
     return vjp_fn, ans, plain
 
 
