@@ -11,9 +11,10 @@ from . import np, npx, autograd, numpy  # noqa: F401
 from ._core.errors import AutogradError, DeviceError, GradShapeError  # noqa: F401
 from .ndarray import ndarray  # noqa: F401
 from ._core.functional import (checkpoint, custom_jvp, custom_vjp, elementwise_grad, grad, hessian,  # noqa: F401
-                               hvp, jacobian, jvp, make_jvp, make_vjp, value_and_grad, vjp)
+                               hessian_vector_product, hvp, jacobian, jvp, make_jvp, make_vjp,
+                               value_and_grad, vjp)
 
 __version__ = "0.1.0"
 __all__ = ["np", "npx", "autograd", "AutogradError", "DeviceError", "GradShapeError", "ndarray", "grad",
            "value_and_grad", "elementwise_grad", "make_vjp", "vjp", "make_jvp", "jvp", "jacobian", "hessian",
-           "hvp", "checkpoint", "custom_vjp", "custom_jvp"]
+           "hvp", "hessian_vector_product", "checkpoint", "custom_vjp", "custom_jvp"]

@@ -15,7 +15,7 @@ import numpy
 
 from ._core import engine, forward
 from ._core.array import OPS, Array
-from ._core.dispatch import default_class
+from ._core.functional import plain_class
 from ._core.mode import StateScope
 from .backend import CPU, device_of, to_device, to_host
 
@@ -89,10 +89,13 @@ def _lowest_precision(f: Callable, args: list) -> Any:
     return low
 
 
-def check_grads(f: Callable, args: Sequence[Any], order: int = 2, *, modes: Sequence[str] = ("rev",),
-                wrt: Sequence[int] | None = None, eps: float = 1e-6, rtol: float = 1e-5, atol: float = 1e-6,
-                seed: int = 0) -> None:
+def check_grads(f: Callable, args: Sequence[Any] | int | None = None, order: int = 2, *,
+                modes: Sequence[str] = ("rev",), wrt: Sequence[int] | None = None, eps: float = 1e-6,
+                rtol: float = 1e-5, atol: float = 1e-6, seed: int = 0) -> Any:
     """Raise GradCheckError unless ``f``'s derivatives up to ``order`` match central differences.
+
+    HIPS autograd's curried form works too: ``check_grads(f, modes=["rev"], order=2)(*args)``, and
+    ``check_grads(f, argnum)(*args)`` checks one argument.
 
     ``f`` takes tapegrad arrays and returns an array or a tuple of arrays. ``wrt`` picks the positional
     arguments to differentiate (default: every float array); ``modes`` is any of "rev" (VJPs) and
@@ -106,13 +109,17 @@ def check_grads(f: Callable, args: Sequence[Any], order: int = 2, *, modes: Sequ
     every op ``f`` applies is checked on its own in float64, and the error names the first one whose
     rule disagrees; when none does, it says the function as a whole disagrees and gives the numbers.
     """
+    if args is None or isinstance(args, int):  # HIPS's form: the arguments come in the next call
+        nums = None if args is None else [args]
+        return lambda *a: check_grads(f, a, order, modes=modes, wrt=wrt if nums is None else nums, eps=eps,
+                                      rtol=rtol, atol=atol, seed=seed)
     bad = set(modes) - {"fwd", "rev"}
     if bad:
         raise ValueError(f"modes must be drawn from 'fwd' and 'rev', got {sorted(bad)}")
     first = next((a for a in args if isinstance(a, Array)), None)
-    # NumPy arguments become arrays of the first array argument's class, else of the class ops give
-    # NumPy inputs (the MXNet dialect's ndarray once it is imported): the checker names no dialect
-    cls = type(first) if first is not None else default_class()
+    # NumPy arguments become arrays of the first array argument's class, else of the class the
+    # functional API gives plain values (the NumPy door's): the checker names no dialect
+    cls = type(first) if first is not None else plain_class()
     dev = device_of(first._data) if first is not None else CPU
     args = [_upcast(_as_array(a, cls, dev)) for a in args]
     if wrt is None:

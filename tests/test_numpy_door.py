@@ -207,3 +207,27 @@ def test_a_pullback_of_plain_values_is_differentiable_in_a_traced_cotangent():
                                   rtol=1e-14)
     _, t = tapegrad.jvp(vjp_v, (numpy.array([1.0, -1.0]),), (numpy.array([0.0, 1.0]),))
     numpy.testing.assert_allclose(t, [0.0, numpy.cos(2.0)], rtol=1e-14)
+
+
+def test_hips_spellings_run_unchanged():
+    """HIPS's names that programs import: builtins, hessian_vector_product, curried check_grads."""
+    from tapegrad.builtins import dict as tdict, isinstance as tisinstance, tuple as ttuple, type as ttype
+    from tapegrad.testing import check_grads
+
+    seen = []
+
+    def f(params):
+        seen.append((tisinstance(params[0], np.ndarray), ttype(params[0]), tisinstance(params[0], float)))
+        return np.sum(params[0] ** 2 * params[1]["a"])
+    g = grad(f)(ttuple([numpy.array([1.0, 2.0]), tdict(a=3.0)]))
+    numpy.testing.assert_allclose(g[0], [6.0, 12.0])
+    assert g[1]["a"] == pytest.approx(5.0)
+    assert seen[-1] == (True, numpy.ndarray, False)
+    hv = tapegrad.hessian_vector_product(lambda x: np.sum(x ** 3))(numpy.array([1.0, 2.0]), numpy.ones(2))
+    numpy.testing.assert_allclose(hv, [6.0, 12.0])
+    check_grads(lambda x: np.sum(np.sin(x) * x), modes=["fwd", "rev"], order=2)(numpy.array([0.3, -0.7]))
+    check_grads(lambda x, y: np.sum(x * y), 1)(numpy.array([0.3]), numpy.array([2.0]))
+    with pytest.raises(Exception, match="disagrees"):
+        bad = tapegrad.custom_vjp(lambda x: np.sin(x))
+        bad.defvjp(lambda x: (np.sin(x), x), lambda x, g: (g * 2.0,))
+        check_grads(lambda x: np.sum(bad(x)), modes=["rev"], order=1)(numpy.array([0.3]))

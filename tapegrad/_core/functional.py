@@ -22,7 +22,7 @@ from .tree import flatten, flatten_like, size, unflatten
 from ..backend import device_of, ones_like, to_device, to_host, zeros_like
 
 __all__ = ["grad", "value_and_grad", "elementwise_grad", "make_vjp", "vjp", "make_jvp", "jvp", "jacobian",
-           "hessian", "hvp", "checkpoint", "custom_vjp", "custom_jvp"]
+           "hessian", "hvp", "hessian_vector_product", "checkpoint", "custom_vjp", "custom_jvp"]
 
 
 #: The array class of differentiated plain values (NumPy arrays, numbers): the NumPy door's ``ArrayBox``
@@ -35,7 +35,8 @@ def set_plain_class(cls: type) -> None:
     _PLAIN_CLS[0] = cls
 
 
-def _plain_class() -> type[Array]:
+def plain_class() -> type[Array]:
+    """The array class the transforms give plain arguments."""
     return _PLAIN_CLS[0] or default_class()
 
 
@@ -71,7 +72,7 @@ def _to_array(x: Any) -> Array:
     elif a.dtype.kind not in "fc":
         raise TypeError(f"cannot differentiate with respect to {type(x).__name__} {x!r:.60}: arguments, "
                         "tangents and cotangents hold arrays and numbers, in tuples, lists and dicts")
-    return _plain_class()._make(a)  # plain values: the NumPy door's class (see set_plain_class)
+    return plain_class()._make(a)  # plain values: the NumPy door's class (see set_plain_class)
 
 
 def _like(buf: Any, host: numpy.ndarray) -> Any:
@@ -365,6 +366,10 @@ def hvp(fun: Callable, argnum: Any = 0) -> Callable:
         g = grad(_partial(fun, primal, kwargs, nums), tuple(range(len(nums))) if multi else 0)
         return jvp(g, tuple(primal[i] for i in nums), vs)[1]
     return h
+
+
+#: HIPS autograd's name for ``hvp`` (the same call: ``hessian_vector_product(f)(*args, v)``).
+hessian_vector_product = hvp
 
 
 def _record(name: str, args: Any, out: Any, backward: Callable) -> Any:
