@@ -148,6 +148,7 @@ def passthrough(ref: Callable, name: str, where: str) -> Callable:
                             f"(e.g. {where}.{name}(x._data) if it needs no gradient) ")
         return res
     functools.update_wrapper(f, ref)
+    f.__name__ = f.__qualname__ = name  # (a ufunc has no __qualname__ to copy)
     f.__module__ = __name__.rsplit(".", 1)[0]
     return f
 

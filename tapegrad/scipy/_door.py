@@ -26,13 +26,4 @@ def install(ref: Any, where: str, functions: dict, module_globals: dict) -> tupl
     ns = Namespace(ref, where, where, functions)
     for f in ns.table.values():
         f.__module__ = where
-    module_globals.update(ns.table)
-
-    def __getattr__(name: str) -> Any:
-        value = ns.get(name)
-        module_globals[name] = value
-        return value
-
-    def __dir__() -> list:
-        return ns.names()
-    return __getattr__, __dir__
+    return ns.install(module_globals)
