@@ -306,3 +306,15 @@ def test_both_dialects_in_one_process_keep_their_semantics():
     s.backward()
     numpy.testing.assert_allclose(x.grad.asnumpy(), [2.0, 4.0])
     numpy.testing.assert_allclose(t.grad.numpy(), [2.0, 4.0])
+
+
+
+def test_where_keeps_an_infinite_cotangent_out_of_the_branch_not_taken():
+    """where's VJP gave the branch not taken g * 0, which is NaN where the cotangent g is infinite."""
+    import numpy
+    import tapegrad
+    import tapegrad.numpy as tnp
+    v = tapegrad.elementwise_grad(lambda y: tnp.where(y > 0, y, 0.0) * numpy.inf)(numpy.array([-1.0, 1.0]))
+    assert v[0] == 0.0 and numpy.isposinf(v[1])
+    w = tapegrad.elementwise_grad(lambda y: tnp.where(y > 0, 0.0, y) * numpy.inf)(numpy.array([-1.0, 1.0]))
+    assert numpy.isposinf(w[0]) and w[1] == 0.0

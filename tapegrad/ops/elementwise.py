@@ -913,9 +913,9 @@ def where(xp, condition, x, y):
 
 @where.vjp
 def _(g, condition, needs):
-    zero = g * 0
-    return (None, T.where(condition, g, zero) if needs[1] else None,
-            T.where(condition, zero, g) if needs[2] else None)
+    # a literal 0 in the branch not taken (not g * 0, which is NaN where g is infinite)
+    return (None, T.where(condition, g, 0) if needs[1] else None,
+            T.where(condition, 0, g) if needs[2] else None)
 
 
 # --- casts ------------------------------------------------------------------------------------
