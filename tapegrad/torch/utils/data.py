@@ -272,13 +272,41 @@ _COLLATE_ERROR = "default_collate: batch must contain tensors, numpy arrays, num
 _STR_OR_OBJECT = re.compile(r"[SaUO]")
 
 
+def _like_mapping(elem: Any, fields: dict) -> Any:
+    """``fields`` in a mapping of ``elem``'s class (a copy of ``elem`` updated, for a mutable one), or a
+    dict where that class cannot be built from them."""
+    try:
+        if isinstance(elem, collections.abc.MutableMapping):
+            clone = copy.copy(elem)
+            clone.update(fields)
+            return clone
+        container: Callable[..., Any] = type(elem)  # a user's class: a TypeError from it falls back
+        return container(fields)
+    except TypeError:
+        return fields
+
+
+def _like_sequence(elem: Any, items: list) -> Any:
+    """``items`` in a sequence of ``elem``'s class (a copy of ``elem`` refilled, for a mutable one), or
+    a list where that class cannot be built from them."""
+    try:
+        if isinstance(elem, collections.abc.MutableSequence):
+            seq = copy.copy(elem)
+            for i, item in enumerate(items):
+                seq[i] = item
+            return seq
+        container: Callable[..., Any] = type(elem)
+        return container(items)
+    except TypeError:
+        return items
+
+
 def default_collate(batch: list) -> Any:
     """Stack a list of samples into a batch as PyTorch's ``default_collate`` does: tensors are stacked,
     NumPy arrays and scalars become tensors, Python floats a float64 tensor, ints (and bools) an int64
     (bool) tensor, strings stay a list; dicts, named tuples and sequences are collated field by field
     (a tuple of fields becomes a list)."""
     elem = batch[0]
-    container: Callable[..., Any] = type(elem)  # a user's class: a TypeError from its constructor falls back
     if isinstance(elem, Array):
         return stack(list(batch), 0)
     if isinstance(elem, numpy.ndarray):
@@ -294,33 +322,15 @@ def default_collate(batch: list) -> Any:
     if isinstance(elem, (str, bytes)):
         return batch
     if isinstance(elem, collections.abc.Mapping):
-        fields = {key: default_collate([d[key] for d in batch]) for key in elem}
-        try:
-            if isinstance(elem, collections.abc.MutableMapping):
-                clone = copy.copy(elem)
-                clone.update(fields)
-                return clone
-            return container(fields)
-        except TypeError:
-            return fields
+        return _like_mapping(elem, {key: default_collate([d[key] for d in batch]) for key in elem})
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):
         return type(elem)(*(default_collate(list(s)) for s in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
         size = len(elem)
         if any(len(e) != size for e in batch):
             raise RuntimeError("each element in list of batch should be of equal size")
-        transposed = [list(s) for s in zip(*batch)]
-        if isinstance(elem, tuple):
-            return [default_collate(s) for s in transposed]
-        try:
-            if isinstance(elem, collections.abc.MutableSequence):
-                seq = copy.copy(elem)
-                for i, s in enumerate(transposed):
-                    seq[i] = default_collate(s)
-                return seq
-            return container([default_collate(s) for s in transposed])
-        except TypeError:
-            return [default_collate(s) for s in transposed]
+        items = [default_collate(list(s)) for s in zip(*batch)]
+        return items if isinstance(elem, tuple) else _like_sequence(elem, items)
     raise TypeError(_COLLATE_ERROR.format(type(elem)))
 
 
@@ -329,7 +339,6 @@ def default_convert(data: Any) -> Any:
     become tensors, containers are converted field by field, anything else is returned as it is."""
     if isinstance(data, Array):
         return data
-    container: Callable[..., Any] = type(data)  # a user's class: a TypeError from its constructor falls back
     if isinstance(data, numpy.ndarray):
         return data if _STR_OR_OBJECT.search(data.dtype.str) is not None else as_tensor(data)
     if isinstance(data, (numpy.bool_, numpy.number)):
@@ -337,29 +346,13 @@ def default_convert(data: Any) -> Any:
     if isinstance(data, (str, bytes)):
         return data
     if isinstance(data, collections.abc.Mapping):
-        fields = {k: default_convert(v) for k, v in data.items()}
-        try:
-            if isinstance(data, collections.abc.MutableMapping):
-                clone = copy.copy(data)
-                clone.update(fields)
-                return clone
-            return container(fields)
-        except TypeError:
-            return fields
+        return _like_mapping(data, {k: default_convert(v) for k, v in data.items()})
     if isinstance(data, tuple) and hasattr(data, "_fields"):
         return type(data)(*(default_convert(d) for d in data))
     if isinstance(data, tuple):
         return [default_convert(d) for d in data]
     if isinstance(data, collections.abc.Sequence):
-        try:
-            if isinstance(data, collections.abc.MutableSequence):
-                seq = copy.copy(data)
-                for i, d in enumerate(data):
-                    seq[i] = default_convert(d)
-                return seq
-            return container([default_convert(d) for d in data])
-        except TypeError:
-            return [default_convert(d) for d in data]
+        return _like_sequence(data, [default_convert(d) for d in data])
     return data
 
 
