@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from ..tensor import Tensor
-from .optimizer import (Optimizer, _addcmul_, _check_lr, _check_options, _count, _grad_in, _lerp_, _new_step,
-                        _real, _scalar, _xp, _zeros_state)
+from .optimizer import (Optimizer, _addcmul_, _check_lr, _check_nonnegative, _check_options, _count, _grad_in,
+                        _lerp_, _new_step, _real, _scalar, _xp, _zeros_state)
 
 __all__ = ["Adam", "AdamW"]
 
@@ -22,17 +22,13 @@ class Adam(Optimizer):
                  maximize: bool = False, capturable: bool = False, differentiable: bool = False,
                  fused: bool | None = None, decoupled_weight_decay: bool = False) -> None:
         _check_lr(lr)
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+        _check_nonnegative(epsilon=eps)
         if not 0.0 <= _scalar(betas[0]) < 1.0:
             raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
         if not 0.0 <= _scalar(betas[1]) < 1.0:
             raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        _check_options(differentiable, fused)
-        if fused and foreach:
-            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+        _check_nonnegative(weight_decay=weight_decay)
+        _check_options(differentiable, fused, foreach)
         super().__init__(params, dict(lr=lr, betas=(_scalar(betas[0]), _scalar(betas[1])), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
                                       foreach=foreach, capturable=capturable, differentiable=differentiable,

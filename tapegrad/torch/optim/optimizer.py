@@ -245,7 +245,15 @@ def _check_lr(lr: Any) -> None:
         raise ValueError(f"Invalid learning rate: {lr}")
 
 
-def _check_options(differentiable: bool, fused: Any = None) -> None:
+def _check_nonnegative(**values: Any) -> None:
+    """PyTorch's range checks of hyperparameters that must be at least 0 (``epsilon=eps`` names the
+    value as PyTorch's message does), in the order given."""
+    for name, value in values.items():
+        if not 0.0 <= value:
+            raise ValueError(f"Invalid {name} value: {value}")
+
+
+def _check_options(differentiable: bool, fused: Any = None, foreach: Any = None) -> None:
     """Refuse what tapegrad's optimizers do not do. ``foreach``, ``fused`` and ``capturable`` are
     accepted (and stored in the groups, as PyTorch's state dicts have them) but every step runs the same
     per-parameter code; ``fused=True`` with ``differentiable=True`` is PyTorch's own error."""
@@ -255,6 +263,8 @@ def _check_options(differentiable: bool, fused: Any = None) -> None:
         raise NotImplementedError("differentiable=True (a step recorded on the tape) is not supported: tapegrad's "
                                   "optimizers update parameters in place outside recording; write the update with "
                                   "tensor operations to differentiate through it")
+    if fused and foreach:
+        raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
 
 
 def _real(a: Any) -> Any:

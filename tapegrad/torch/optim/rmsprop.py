@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from ..tensor import Tensor
-from .optimizer import (Optimizer, _addcmul_, _check_lr, _check_options, _count, _grad_in, _lerp_, _new_step,
-                        _real, _scalar, _xp, _zeros_state)
+from .optimizer import (Optimizer, _addcmul_, _check_lr, _check_nonnegative, _check_options, _count, _grad_in,
+                        _lerp_, _new_step, _real, _scalar, _xp, _zeros_state)
 
 __all__ = ["RMSprop"]
 
@@ -20,14 +20,7 @@ class RMSprop(Optimizer):
                  weight_decay: float = 0, momentum: float = 0, centered: bool = False, capturable: bool = False,
                  foreach: bool | None = None, maximize: bool = False, differentiable: bool = False) -> None:
         _check_lr(lr)
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= momentum:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if not 0.0 <= alpha:
-            raise ValueError(f"Invalid alpha value: {alpha}")
+        _check_nonnegative(epsilon=eps, momentum=momentum, weight_decay=weight_decay, alpha=alpha)
         _check_options(differentiable)
         super().__init__(params, dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
                                       weight_decay=weight_decay, capturable=capturable, foreach=foreach,
