@@ -40,12 +40,15 @@ def plain_class() -> type[Array]:
     return _PLAIN_CLS[0] or default_class()
 
 
+def _outermost() -> bool:
+    """Whether no other transform is running (whose trace a transform's results would carry)."""
+    return not RECORDING.get() and not forward.TRACES.get()
+
+
 def _is_plain(values: Any) -> bool:
     """Whether a transform called on ``values`` returns NumPy values (as HIPS autograd does): no leaf
-    of them is a tapegrad array, and no other transform is running (whose trace the results carry)."""
-    if RECORDING.get() or forward.TRACES.get():
-        return False
-    return not any(isinstance(v, Array) for v in flatten(values)[0])
+    of them is a tapegrad array, and no other transform is running."""
+    return _outermost() and not any(isinstance(v, Array) for v in flatten(values)[0])
 
 
 def _to_numpy(tree: Any, scalars: bool = True) -> Any:
@@ -134,12 +137,13 @@ def _make_vjp(fun: Callable, argnum: Any, args: Sequence, kwargs: dict, what: st
     ``plain``: the differentiated arguments were plain values, so ``vjp_fn`` returns NumPy values
     (where ``numpy_out``) and the caller should hand back ``value`` as NumPy's too."""
     args = list(args)
-    plain = _is_plain([args[i] for i in _argnums(argnum, len(args), what)])
+    plain = _outermost()  # (and, below, no argument leaf is a tapegrad array)
     # inside another reverse pass (recording on), the function may close over that pass's variables
     # (``grad(lambda y: grad(lambda x: x * y)(1.3))``): the backward must then build a graph for it
     trees, flat, nested = [], [], RECORDING.get()
     for i in _argnums(argnum, len(args), what):
         leaves, tree = flatten(args[i])
+        plain = plain and not any(isinstance(v, Array) for v in leaves)
         nested = nested or any(_is_traced(v) for v in leaves)
         vs = [_variable(v) for v in leaves]
         trees.append(tree)
