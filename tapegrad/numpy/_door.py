@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import numpy
 
-from .._core.array import OPS, Array, holds_array, pack_sequence
+from .._core.array import OPS, Array, _any_traced, holds_array, pack_sequence
 from ..backend import to_host
 
 _SEQS = (list, tuple)
@@ -85,13 +85,18 @@ class ArrayBox(Array):
         return OPS.imag(self)
 
 
+def _holds(x: Any) -> bool:
+    """Whether ``x`` is a tapegrad array, or a list or tuple with one inside."""
+    return isinstance(x, Array) or (type(x) in _SEQS and holds_array(x))
+
+
 def has_array(args: tuple, kwargs: dict) -> bool:
     """Whether a tapegrad array is among the arguments (or inside a list or tuple among them)."""
     for a in args:
-        if isinstance(a, Array) or (type(a) in _SEQS and holds_array(a)):
+        if _holds(a):
             return True
     for a in kwargs.values():
-        if isinstance(a, Array) or (type(a) in _SEQS and holds_array(a)):
+        if _holds(a):
             return True
     return False
 
@@ -124,15 +129,6 @@ def _plain(x: Any) -> Any:
     return x
 
 
-def _traced(values: Any) -> bool:
-    for v in values:
-        if isinstance(v, Array) and v._node is not None:
-            return True
-        if type(v) in _SEQS and _traced(v):
-            return True
-    return False
-
-
 def passthrough(ref: Callable, name: str, where: str) -> Callable:
     """NumPy's non-differentiable function ``ref``, run on the values of any tapegrad arrays among its
     arguments; refused when it would return a floating result computed from a traced array (its
@@ -142,7 +138,7 @@ def passthrough(ref: Callable, name: str, where: str) -> Callable:
             return ref(*args, **kwargs)
         res = ref(*_plain(args), **{k: _plain(v) for k, v in kwargs.items()})
         floating = getattr(getattr(res, "dtype", None), "kind", "") in "fc" and hasattr(res, "shape")
-        if floating and name not in CONSTANT_RESULTS and (_traced(args) or _traced(kwargs.values())):
+        if floating and name not in CONSTANT_RESULTS and (_any_traced(args) or _any_traced(kwargs.values())):
             raise TypeError(f"{where}.{name} is not differentiable in tapegrad, and its argument is being "
                             f"differentiated: compute it from differentiable functions, or pass a constant "
                             f"(e.g. {where}.{name}(x._data) if it needs no gradient) ")
@@ -164,18 +160,14 @@ def array(obj: Any, dtype: Any = None, *args: Any, **kwargs: Any) -> Any:
 
 def asarray(obj: Any, dtype: Any = None, *args: Any, **kwargs: Any) -> Any:
     """NumPy's ``asarray``; a tapegrad array stays itself (a traced value keeps its gradient)."""
-    if isinstance(obj, Array) or (type(obj) in _SEQS and holds_array(obj)):
+    if _holds(obj):
         return array(obj, dtype)
     return numpy.asarray(obj, dtype, *args, **kwargs)
 
 
-def _traced_value(x: Any) -> bool:
-    return isinstance(x, Array) or (type(x) in _SEQS and holds_array(x))
-
-
 def full(shape: Any, fill_value: Any, dtype: Any = None, *args: Any, **kwargs: Any) -> Any:
     """NumPy's ``full``; differentiable in a traced ``fill_value`` (as HIPS autograd's is)."""
-    if _traced_value(fill_value):
+    if _holds(fill_value):
         fill = array(fill_value, dtype)
         return OPS.clone(OPS.broadcast_to(fill, (shape,) if isinstance(shape, int) else tuple(shape)))
     return numpy.full(shape, fill_value, dtype, *args, **kwargs)
@@ -183,7 +175,7 @@ def full(shape: Any, fill_value: Any, dtype: Any = None, *args: Any, **kwargs: A
 
 def full_like(a: Any, fill_value: Any, dtype: Any = None, *args: Any, **kwargs: Any) -> Any:
     """NumPy's ``full_like``; differentiable in a traced ``fill_value``."""
-    if _traced_value(fill_value):
+    if _holds(fill_value):
         return full(numpy.shape(a), fill_value, dtype if dtype is not None else numpy.result_type(_plain(a)))
     return numpy.full_like(_plain(a), fill_value, dtype, *args, **kwargs)
 
