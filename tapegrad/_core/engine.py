@@ -116,7 +116,7 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
     strict = True
     # With no graph to build (and no forward trace watching), rules run on raw buffers: ops inside
     # them skip Arrays, the tape and dispatch. Otherwise they run on Arrays, recorded if create_graph.
-    raw = not create_graph and not mode.ACTIVE.get()
+    raw = not create_graph and mode.ACTIVE.get() == mode.RAW.get()  # (raw mode counts one in ACTIVE)
     for i, (h, hg) in enumerate(zip(heads, head_grads)):
         if not isinstance(h, Array):
             raise TypeError(f"backward heads must be arrays, got {type(h).__name__}")

@@ -16,7 +16,8 @@ RAW: ContextVar[bool] = ContextVar("tapegrad_raw", default=False)
 TRACES: ContextVar[tuple] = ContextVar("tapegrad_forward_traces", default=())
 #: When a list, every op application is appended to it as (op, args, params) (for check_grads' report).
 CAPTURE: ContextVar["list | None"] = ContextVar("tapegrad_capture", default=None)
-#: How many traces or captures are active: an op call reads only this one flag for both.
+#: How many traces or captures are active, plus one while raw mode is on: an op call on Arrays reads
+#: only this one flag to know that it may take the fast route (nothing to trace, capture or unwrap).
 ACTIVE: ContextVar[int] = ContextVar("tapegrad_forward_active", default=0)
 
 
@@ -40,6 +41,8 @@ class StateScope:
         for var, v in self._want:
             if var.get() != v:
                 tokens.append(var.set(v))
+                if var is RAW:  # raw mode counts in ACTIVE (see there)
+                    tokens.append(ACTIVE.set(ACTIVE.get() + (1 if v else -1)))
         self._tokens = tokens
         return self
 

@@ -230,7 +230,7 @@ class UfuncOp1(Op):
                 if _RAW.get():
                     out = fast(a)
                     return out if type(out) is _ARR else numpy.asarray(out)
-            elif t in ARRAY_CLASSES and type(a._data) is _ARR and not _RAW.get() and not _ACTIVE.get():
+            elif t in ARRAY_CLASSES and type(a._data) is _ARR and not _ACTIVE.get():
                 d = a._data
                 out = fast(d)
                 if type(out) is not _ARR:
@@ -271,7 +271,7 @@ class UfuncOp2(Op):
                 if (tb is _ARR or tb in _SCALARS) and _RAW.get():
                     out = fast(a, b)
                     return out if type(out) is _ARR else numpy.asarray(out)
-            elif (t in ARRAY_CLASSES and type(a._data) is _ARR and not _RAW.get() and not _ACTIVE.get()
+            elif (t in ARRAY_CLASSES and type(a._data) is _ARR and not _ACTIVE.get()
                   and (tb in _SCALARS or (tb is t and type(b._data) is _ARR))):
                 d = a._data
                 if tb is t:
