@@ -1,7 +1,7 @@
 """Recording, training and grad-enabled state, kept per thread (and per asyncio task)."""
 from __future__ import annotations
 
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 
 #: MXNet dialect and functional API: ops are taped only while this is on.
 RECORDING: ContextVar[bool] = ContextVar("tapegrad_recording", default=False)
@@ -37,7 +37,7 @@ class StateScope:
         self._tokens: list = []
 
     def __enter__(self) -> "StateScope":
-        tokens = []
+        tokens: list[Token] = []
         for var, v in self._want:
             if var.get() != v:
                 tokens.append(var.set(v))
