@@ -14,7 +14,12 @@ from ._core.functional import (checkpoint, custom_jvp, custom_vjp, elementwise_g
                                hessian_vector_product, hvp, jacobian, jvp, make_jvp, make_vjp,
                                value_and_grad, vjp)
 
+from ._core.compiled import Compiled, compile  # noqa: F401,A004
+
+#: ``tapegrad.jit(f)``: the functional API's name (as in JAX) for ``compile``.
+jit = compile
+
 __version__ = "0.1.0"
 __all__ = ["np", "npx", "autograd", "AutogradError", "DeviceError", "GradShapeError", "ndarray", "grad",
            "value_and_grad", "elementwise_grad", "make_vjp", "vjp", "make_jvp", "jvp", "jacobian", "hessian",
-           "hvp", "hessian_vector_product", "checkpoint", "custom_vjp", "custom_jvp"]
+           "hvp", "hessian_vector_product", "checkpoint", "custom_vjp", "custom_jvp", "compile", "jit", "Compiled"]

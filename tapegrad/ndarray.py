@@ -7,7 +7,8 @@ from typing import Any
 import numpy
 
 from ._core import engine
-from ._core.array import OPS, Array
+from ._core import mode as _mode
+from ._core.array import OPS, Array, grad_buffer
 from ._core.errors import INPLACE_IN_GRAPH
 from .backend import Device, device_of, to_device, to_host
 
@@ -39,7 +40,12 @@ class ndarray(Array):  # noqa: N801 - MXNet's name
     @property
     def grad(self) -> "ndarray | None":
         """The gradient buffer (same memory across backward passes), or None before ``attach_grad``."""
-        return None if self._grad is None else ndarray._make(self._grad)
+        if self._grad is None:
+            return None
+        rec = _mode.RECORDER.get()
+        if rec is not None:
+            rec.attr_ref(self, grad_buffer)
+        return ndarray._make(self._grad)
 
     def backward(self, out_grad: Any = None, retain_graph: bool = False, train_mode: bool = True) -> None:
         """Gradients of this head (of its sum, for a non-scalar head) into the variables' buffers."""
@@ -53,7 +59,11 @@ class ndarray(Array):  # noqa: N801 - MXNet's name
     # -- conversion and devices --------------------------------------------------------------
     def asnumpy(self) -> numpy.ndarray:
         """A host NumPy copy."""
-        return numpy.array(to_host(self._data))
+        a = numpy.array(to_host(self._data))
+        rec = _mode.RECORDER.get()
+        if rec is not None:
+            rec.guard("array", self._data, a.copy())
+        return a
 
     def copy(self) -> "ndarray":
         """A copy with no gradient buffer and no history."""

@@ -51,6 +51,9 @@ def write_buffer(v: "Array", g: Any) -> None:
     buf = v._grad
     if req == "null" or buf is None:
         return
+    rec = mode.RECORDER.get()
+    if rec is not None:
+        rec.write("set" if req == "write" else "iadd", rec.attr_ref(v, grad_buffer), 0 if g is None else g)
     if req == "write":
         if g is None:
             buf[...] = 0
@@ -58,6 +61,18 @@ def write_buffer(v: "Array", g: Any) -> None:
             buf[...] = g
     elif g is not None:
         buf += g
+
+
+def grad_buffer(v: "Array") -> Any:
+    """Variable ``v``'s gradient buffer (how a compiled replay finds it, see ``capture``)."""
+    return v._grad
+
+
+def _value_read(kind: str, buf: Any, value: Any) -> None:
+    """Tell a compiled function's recorder that Python read an array's value (see ``capture.guard``)."""
+    rec = mode.RECORDER.get()
+    if rec is not None:
+        rec.guard(kind, buf, value)
 
 
 class Array:
@@ -177,6 +192,10 @@ class Array:
 
     # -- tape membership ----------------------------------------------------------------------
     def _attach(self, grad_req: str = "write", buffer: Any = None) -> None:
+        rec = mode.RECORDER.get()
+        if rec is not None:
+            rec.refuse("a new variable (attach_grad / requires_grad) inside the compiled function: mark it "
+                       "before the first call")
         if grad_req not in _GRAD_REQS:
             raise ValueError(f"grad_req must be one of {', '.join(map(repr, _GRAD_REQS))}; got {grad_req!r}")
         old = self._node
@@ -204,6 +223,8 @@ class Array:
     # -- conversion ---------------------------------------------------------------------------
     def __array__(self, dtype=None, copy=None) -> numpy.ndarray:
         a = to_host(self._data)
+        if mode.RECORDER.get() is not None:
+            _value_read("array", self._data, a.copy())
         return a if dtype is None else a.astype(dtype, copy=False)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
@@ -246,7 +267,10 @@ class Array:
     def _scalar(self) -> Any:
         if self._data.size != 1:
             raise TypeError("only size-1 arrays can be converted to Python scalars")
-        return numpy.asarray(self).reshape(()).item()
+        v = to_host(self._data).reshape(()).item()
+        if mode.RECORDER.get() is not None:
+            _value_read("scalar", self._data, v)
+        return v
 
     def __float__(self) -> float:
         return float(self._scalar())
@@ -268,15 +292,19 @@ class Array:
         if n > 1:
             raise ValueError("The truth value of an ndarray with multiple elements is ambiguous.")
         if type(d) is numpy.ndarray:
-            return bool(d) if n else False
-        return bool(numpy.asarray(self).any())
+            v = bool(d) if n else False
+        else:
+            v = bool(to_host(d).any())
+        if mode.RECORDER.get() is not None:
+            _value_read("bool", d, v)
+        return v
 
     def __complex__(self) -> complex:
         return complex(self._scalar())
 
     def item(self, *args: Any) -> Any:
         """The element as a Python scalar (``item()`` needs a size-1 array; ``item(i)`` indexes flat)."""
-        return numpy.asarray(self).item(*args)
+        return numpy.asarray(self).item(*args)  # (a compiled function's recorder sees the whole array read)
 
     def tolist(self) -> Any:
         return numpy.asarray(self).tolist()
@@ -289,7 +317,10 @@ class Array:
         return str(self)
 
     def __str__(self) -> str:
-        return str(numpy.asarray(self))
+        rec = mode.RECORDER.get()
+        if rec is not None:
+            rec.print_seen()
+        return str(to_host(self._data))
 
     # -- in-place updates ---------------------------------------------------------------------
     # Both dialects write in place through one template, ``_update``: the entry points (``+=``,
@@ -324,6 +355,9 @@ class Array:
         buf = self._data
         if direct is None:
             values = self._fit(fn(self, *args), name, check)._data
+        rec = mode.RECORDER.get()
+        if rec is not None:
+            _record_update(rec, self, direct, args, None if direct is not None else values)
         try:
             if direct is None:
                 buf[...] = values
@@ -382,6 +416,9 @@ class Array:
 
     def _rebind(self, res: "Array") -> None:
         """Become the recorded result ``res`` of an update of this array (same Python object)."""
+        rec = mode.RECORDER.get()
+        if rec is not None:
+            rec.refuse("a recorded in-place update (the array takes the update's result and history)")
         self._data, self._node, self._idx = res._data, res._node, res._idx
         self._bump()
         node = res._node
@@ -516,6 +553,7 @@ class _Writers(dict):
 
         def write(buf: Any, other: Any) -> None:
             into(buf, other._data if isinstance(other, Array) else other)
+        write.op = getattr(OPS, name)  # type: ignore[attr-defined]
         self[name] = write
         return write
 
@@ -574,3 +612,29 @@ def _to_numpy(values: Any) -> list:
 
 _INPLACE_HINT = ("Do the update outside the recording (e.g. under autograd.pause()), or compute a new "
                  "array instead (y = y + 1).")
+
+
+def _record_update(rec: Any, a: Array, direct: Callable | None, args: tuple, values: Any) -> None:
+    """Tell a compiled function's recorder about an in-place write into ``a``'s buffer."""
+    if direct is None:
+        if not rec.known(values):
+            rec.refuse("an in-place update whose value was made outside an op")
+        rec.write("set", a, values)
+    elif getattr(direct, "op", None) is not None:
+        rec.write("into", a, args[0], direct.op)  # type: ignore[attr-defined]
+    elif getattr(direct, "capture_kind", None) == "set":  # a fill: ``direct(buf, value)``
+        rec.write("set", a, args[0])
+    elif direct is write_item and len(args) == 2:
+        value, key = args
+        if _any_traced(key) or _holds_buffer(key):
+            rec.refuse("an indexed assignment with an array index")
+            return
+        rec.write("item", a, value, raw_key(key))
+    else:
+        rec.refuse(f"an in-place write the compiler does not know ({getattr(direct, '__name__', direct)})")
+
+
+def _holds_buffer(key: Any) -> bool:
+    if isinstance(key, tuple):
+        return any(_holds_buffer(k) for k in key)
+    return isinstance(key, (Array, numpy.ndarray, list))

@@ -15,7 +15,7 @@ import numpy
 
 from . import forward as _forward
 from .array import ARRAY_CLASSES, Array, holds_array, pack_sequence
-from .mode import ACTIVE as _ACTIVE, CAPTURE as _CAPTURE, TRACES as _TRACES
+from .mode import ACTIVE as _ACTIVE, CAPTURE as _CAPTURE, RECORDER as _RECORDER, TRACES as _TRACES
 from .node import WRITES, Node
 from ..backend import is_device_buffer, xp_of
 
@@ -89,6 +89,9 @@ def apply(op: Any, args: tuple, params: dict) -> Any:
         capture = _CAPTURE.get()
         if capture is not None:
             capture.append((op, args, params))
+        recorder = _RECORDER.get()
+        if recorder is not None:
+            recorder.op(op, cls, args, datas, params, res)
     return res
 
 

@@ -7,7 +7,7 @@ from typing import Any, Sequence, overload
 import numpy
 
 from . import mode
-from .array import OPS, Array, write_buffer
+from .array import OPS, Array, _value_read, write_buffer
 from .errors import NO_INPUTS, NOT_IN_GRAPH, NOT_VARIABLE, AutogradError, GradShapeError
 from .node import WRITES, Node
 from ..backend import ones_like
@@ -131,6 +131,9 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
                 raise AutogradError("grad can be implicitly created only for scalar outputs")
             hg = numpy.ones(d.shape, d.dtype) if type(d) is _ARR else ones_like(d)
             if not raw:
+                rec = mode.RECORDER.get()
+                if rec is not None:
+                    rec.constant(hg)
                 hg = cls._make(hg)
         else:
             if not isinstance(hg, Array):
@@ -198,7 +201,10 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
                 gin = _run_wrapped(node, g)
             if op.singular:
                 gd = g if raw else g._data
-                if not (bool(gd) if gd.size == 1 else gd.all()):  # some cotangent entry is zero
+                nonzero = bool(gd) if gd.size == 1 else bool(gd.all())
+                if not raw and mode.ACTIVE.get():
+                    _value_read("all", gd, nonzero)
+                if not nonzero:  # some cotangent entry is zero
                     gin = _zero_stays_zero(g, gin, raw)
             parents = node.parents
             if len(gin) != len(parents):
@@ -334,7 +340,10 @@ def _zero_stays_zero(g: Any, gin: Sequence[Any], raw: bool = False) -> tuple:
     for gi in gin:
         if gi is not None and (gi if raw else gi._data).shape == zero.shape:
             bad = OPS.logical_and(zero, OPS.logical_not(OPS.isfinite(gi)))
-            if (bad if raw else bad._data).any():
+            any_bad = bool((bad if raw else bad._data).any())
+            if not raw and mode.ACTIVE.get():
+                _value_read("any", bad._data, any_bad)
+            if any_bad:
                 gi = OPS.where(bad, 0.0, gi)
         out.append(gi)
     return tuple(out)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from contextvars import ContextVar, Token
+from typing import Any
 
 #: MXNet dialect and functional API: ops are taped only while this is on.
 RECORDING: ContextVar[bool] = ContextVar("tapegrad_recording", default=False)
@@ -16,6 +17,8 @@ RAW: ContextVar[bool] = ContextVar("tapegrad_raw", default=False)
 TRACES: ContextVar[tuple] = ContextVar("tapegrad_forward_traces", default=())
 #: When a list, every op application is appended to it as (op, args, params) (for check_grads' report).
 CAPTURE: ContextVar["list | None"] = ContextVar("tapegrad_capture", default=None)
+#: The recorder of a call being traced by ``compile`` (see ``capture``), or None.
+RECORDER: ContextVar[Any] = ContextVar("tapegrad_recorder", default=None)
 #: How many traces or captures are active, plus one while raw mode is on: an op call on Arrays reads
 #: only this one flag to know that it may take the fast route (nothing to trace, capture or unwrap).
 ACTIVE: ContextVar[int] = ContextVar("tapegrad_forward_active", default=0)

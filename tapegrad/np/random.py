@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy
 
+from .._core.capture import refuse as _refuse, source as _source
 from ..backend import Device
 from ..ndarray import ndarray
 from ._creation import _place
@@ -93,6 +94,7 @@ def _dt(dtype: Any) -> Any:
     return numpy.dtype(dtype or _F32).type
 
 
+@_source
 def normal(loc: Any = 0.0, scale: Any = 1.0, size: Any = None, dtype: Any = None,
            ctx: Device | None = None, out: Any = None) -> ndarray:
     """Normal samples (float32 by default; MXNet's stream for a given seed)."""
@@ -105,6 +107,7 @@ def normal(loc: Any = 0.0, scale: Any = 1.0, size: Any = None, dtype: Any = None
     return _place(numpy.asarray(z * dt(1) * scale + loc, dtype=dt), ctx)
 
 
+@_source
 def uniform(low: Any = 0.0, high: Any = 1.0, size: Any = None, dtype: Any = None,
             ctx: Device | None = None, out: Any = None) -> ndarray:
     """Uniform samples in ``[low, high)`` (float32 by default; MXNet's stream for a given seed)."""
@@ -127,6 +130,7 @@ def rand(*size: int, **kwargs: Any) -> ndarray:
     return uniform(0.0, 1.0, size=size, **kwargs)
 
 
+@_source
 def randint(low: int, high: int | None = None, size: Any = None, dtype: Any = None,
             ctx: Device | None = None) -> ndarray:
     """Integers in ``[low, high)`` (int64 by default)."""
@@ -137,6 +141,7 @@ def randint(low: int, high: int | None = None, size: Any = None, dtype: Any = No
     return _place(numpy.asarray(r), ctx)
 
 
+@_source
 def choice(a: Any, size: Any = None, replace: bool = True, p: Any = None, ctx: Device | None = None) -> ndarray:
     """Samples from ``a`` (an int means ``arange(a)``), optionally weighted by ``p``."""
     a = _host(a)
@@ -149,12 +154,14 @@ def choice(a: Any, size: Any = None, replace: bool = True, p: Any = None, ctx: D
 
 def shuffle(x: ndarray) -> None:
     """Shuffle ``x`` in place along its first axis."""
+    _refuse("np.random.shuffle (an in-place random write)")
     with _lock:
         perm = _stream.np.permutation(x.shape[0])
     x._data[...] = x._data[perm]
     x._bump()
 
 
+@_source
 def permutation(x: Any) -> ndarray:
     """A shuffled copy of ``x`` (or of ``arange(x)`` for an int)."""
     if isinstance(x, int):
@@ -165,6 +172,7 @@ def permutation(x: Any) -> ndarray:
     return x[perm] if isinstance(x, ndarray) else _place(numpy.asarray(x)[perm], None)
 
 
+@_source
 def multinomial(n: int, pvals: Any, size: Any = None) -> ndarray:
     """Counts from ``n`` draws over categories with probabilities ``pvals`` (int64)."""
     pv = numpy.asarray(_host(pvals), dtype=numpy.float64)

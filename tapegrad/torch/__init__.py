@@ -43,3 +43,21 @@ if TYPE_CHECKING:  # for type checkers only
     # exported through a computed ``__all__``, which a type checker cannot follow: to it, each is Any.
     def __getattr__(name: str) -> Any: ...
 
+
+
+def compile(model: Any = None, *, fullgraph: "_builtins.bool" = False, dynamic: Any = None, backend: Any = "inductor",
+            mode: Any = None, options: Any = None, disable: "_builtins.bool" = False) -> Any:  # noqa: A001
+    """``torch.compile``: a function or an ``nn.Module`` traced once per input signature and then
+    replayed without dispatch (``tapegrad.compile``; a module's parameters and buffers are part of the
+    signature, so replacing one retraces). ``backend``, ``mode``, ``dynamic`` and ``options`` are
+    accepted and ignored; ``disable=True`` returns ``model`` itself."""
+    from .._core.compiled import Compiled  # noqa: PLC0415
+    if model is None:
+        return lambda m: compile(m, fullgraph=fullgraph, dynamic=dynamic, backend=backend, mode=mode,
+                                 options=options, disable=disable)
+    if disable:
+        return model
+    if isinstance(model, nn.Module):
+        mod = model
+        return Compiled(mod, roots=lambda: [*mod.parameters(), *mod.buffers()])
+    return Compiled(model)

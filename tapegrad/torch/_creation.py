@@ -12,6 +12,7 @@ from typing import Any
 import numpy
 
 from .._core.array import Array
+from .._core.capture import source as _source
 from ..backend import to_device, to_host
 from ..ops.registry import holds_array
 from . import _random
@@ -413,6 +414,7 @@ def full_like(input: Tensor, fill_value: Any, *, dtype: Any = None, device: Any 
     return _finish(numpy.full(shape, fill_value, dtype=dt), requires_grad, dev)
 
 
+@_source
 def rand(*size: Any, generator: Any = None, dtype: Any = None, device: Any = None,
          requires_grad: bool = False, **kw: Any) -> Tensor:
     """Uniform samples in [0, 1) (PyTorch's CPU stream for a given seed)."""
@@ -421,6 +423,7 @@ def rand(*size: Any, generator: Any = None, dtype: Any = None, device: Any = Non
     return _finish(gen.uniform(shape, 0.0, 1.0, dtype=_np_dtype(dtype) or default_float()), requires_grad, device)
 
 
+@_source
 def randn(*size: Any, generator: Any = None, dtype: Any = None, device: Any = None,
           requires_grad: bool = False, **kw: Any) -> Tensor:
     """Standard normal samples (PyTorch's CPU stream for a given seed)."""
@@ -429,6 +432,7 @@ def randn(*size: Any, generator: Any = None, dtype: Any = None, device: Any = No
     return _finish(gen.normal(shape, 0.0, 1.0, dtype=_np_dtype(dtype) or default_float()), requires_grad, device)
 
 
+@_source
 def randint(low: int, high: int | None = None, size: Any = None, *, generator: Any = None, dtype: Any = None,
             device: Any = None, requires_grad: bool = False) -> Tensor:
     """Integers in ``[low, high)`` (int64 by default)."""
@@ -440,6 +444,7 @@ def randint(low: int, high: int | None = None, size: Any = None, *, generator: A
     return _finish(gen.randint(low, high, tuple(size), dtype=_np_dtype(dtype) or numpy.int64), requires_grad, device)
 
 
+@_source
 def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any = None, dtype: Any = None,
            device: Any = None, requires_grad: bool = False) -> Tensor:
     """Normal samples with the given mean and standard deviation (scalars or tensors)."""
@@ -454,6 +459,7 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any 
     return _finish((z * s + m).astype(dt), requires_grad, device)
 
 
+@_source
 def randperm(n: int, *, generator: Any = None, dtype: Any = None, device: Any = None,
              requires_grad: bool = False) -> Tensor:
     """A random permutation of ``0..n-1`` (int64)."""

@@ -18,6 +18,7 @@ from numpy import ndarray as _ndarray
 from .._core import engine
 from .._core.array import OPS, Array, _any_traced, refuse_traced
 from .._core.errors import AutogradError
+from .._core import mode as _mode
 from .._core.mode import GRAD_ENABLED
 from .._core import node as _node_mod
 from .._core.node import Node, count_write
@@ -403,6 +404,12 @@ def _torch_result_type(key: tuple) -> numpy.dtype:
     return dt
 
 
+
+def _grad_data(t: "Tensor") -> Any:
+    """The buffer of ``t.grad`` (None without one): how a compiled replay finds it."""
+    g = t._gradT
+    return None if g is None else g._data
+
 class Tensor(Array):
     """A PyTorch-style tensor over the tapegrad engine (``import tapegrad.torch as torch``)."""
 
@@ -506,12 +513,19 @@ class Tensor(Array):
         if not self.is_leaf and not self._retains:
             warnings.warn(NON_LEAF_GRAD_WARNING, UserWarning, stacklevel=2)
             return None
+        if self._gradT is not None:
+            rec = _mode.RECORDER.get()
+            if rec is not None:
+                rec.attr_ref(self, _grad_data)
         return self._gradT
 
     @grad.setter
     def grad(self, value: "Tensor | None") -> None:
         if value is not None and tuple(value.shape) != tuple(self.shape):
             raise RuntimeError("assigned grad has data of a different size")
+        rec = _mode.RECORDER.get()
+        if rec is not None:
+            rec.effect(self, "_gradT", Tensor._make, None if value is None else value._data)
         self._gradT = value
 
     @property
@@ -561,16 +575,30 @@ class Tensor(Array):
         gradient is kept as it is when nothing else holds its buffer (``owned``) and its layout is this
         tensor's (PyTorch steals it then too, and otherwise copies it into this tensor's layout)."""
         g = _to_torch_convention(g)
+        rec = _mode.RECORDER.get()
         if self._gradT is None:
             keep = create_graph or (owned and g._data.strides == self._data.strides)
-            self._gradT = g if keep else Tensor._make(g._data.copy())
+            if keep:
+                self._gradT = g
+            else:
+                self._gradT = Tensor._make(g._data.copy())
+                if rec is not None:
+                    rec.copy(g._data, self._gradT._data)
+            if rec is not None:
+                rec.effect(self, "_gradT", Tensor._make, self._gradT._data)
         elif create_graph or self._gradT._node is not None:
             self._gradT = self._gradT + g
+            if rec is not None:
+                rec.effect(self, "_gradT", Tensor._make, self._gradT._data)
         else:
             buf = self._gradT._data
             if buf.shape == g.shape and getattr(buf.flags, "writeable", True):  # CuPy: always
+                if rec is not None:
+                    rec.write("iadd", rec.attr_ref(self, _grad_data), g._data)
                 buf += g._data
             else:
+                if rec is not None:
+                    rec.refuse("a gradient accumulated into read-only memory")
                 self._gradT._data = buf + g._data
             self._gradT._bump()
 

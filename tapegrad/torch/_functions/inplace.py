@@ -183,6 +183,9 @@ def _fill_buf(buf: Any, value: Any) -> None:
     buf[...] = value
 
 
+_fill_buf.capture_kind = "set"  # type: ignore[attr-defined]  # (what a compiled function's recorder sees)
+
+
 def _binary_update(self: Tensor, name: str, other: Any, compute: Callable, *, alpha: Any = 1) -> Tensor:
     """The in-place form of binary op ``name`` (``+=``, ``add_``...): PyTorch's checks in PyTorch's order
     (the op's own, the result type's cast to ``self``'s dtype, the kernel's dtypes), then the update, which

@@ -12,6 +12,7 @@ from typing import Any
 import numpy
 
 from ..._core.array import OPS, Array
+from ..._core.capture import source as _source
 from ...backend import device_of, to_device, to_host
 from .. import _random
 from .._dtypes import Size, default_float, to_numpy_dtype
@@ -442,6 +443,17 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
 # --- dropout ----------------------------------------------------------------------------------
 
 
+@_source
+def _dropout_mask(p: float, shape: tuple, dt: Any, device: Any) -> Tensor:
+    """Dropout's scaled mask for ``p`` (a random draw: drawn again at each replay of a compiled step)."""
+    if p == 1:
+        noise = numpy.zeros((), dtype=dt)
+    else:
+        noise = _random.default_generator.bernoulli(1 - p, shape, dtype=dt)
+        noise = noise / dt.type(1 - p)
+    return Tensor._make(to_device(noise, device))
+
+
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)`` when training;
     ``input`` itself otherwise. The mask comes from the default generator as PyTorch's CPU kernel
@@ -451,13 +463,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     _tensor(input, "dropout", "input", 1)
     if not training or p == 0 or input._data.size == 0:
         return input
-    dt = input._data.dtype
-    if p == 1:
-        noise = numpy.zeros((), dtype=dt)
-    else:
-        noise = _random.default_generator.bernoulli(1 - p, tuple(input.shape), dtype=dt)
-        noise = noise / dt.type(1 - p)
-    mask = Tensor._make(to_device(noise, device_of(input._data)))
+    mask = _dropout_mask(p, tuple(input.shape), input._data.dtype, device_of(input._data))
     return _inplace_result(input, lambda t: OPS.multiply(t, mask)) if inplace else OPS.multiply(input, mask)
 
 

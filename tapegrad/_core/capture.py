@@ -1,0 +1,697 @@
+"""Capture and replay: a call's executed work, forward and backward, kept as a program over raw
+buffers and replayed without Arrays, nodes or dispatch.
+
+A ``Recorder`` is active (``mode.RECORDER``, counted in ``mode.ACTIVE``) while a compiled function
+runs eagerly for a new signature. Every op application reaches ``dispatch.apply`` then (the fast
+route steps aside while ``ACTIVE`` is set) and the backward runs its rules on Arrays, so every
+computation on an array is an op the recorder sees. The engine and the dialects tell it the rest
+where it happens: gradient writes (``write_buffer``, the PyTorch dialect's accumulation), in-place
+updates (``Array._update``), random draws and other sources (``source``), and every place where
+Python reads an array's value (``guard``: ``bool``, ``float``, ``item``...). What it cannot account
+for makes the trace unsafe (``Recorder.refuse``): that call signature then runs eagerly, with the
+reason kept for ``explain()``; a trace is never replayed on a guess.
+
+Traces of one signature form a tree (``Branch``): the program up to a guard, then one branch per
+value the guard took. ``Program`` generates one straight-line Python function per tree, with a
+nested ``if`` per guard, ufunc ops writing into preallocated buffers reused by liveness, and a miss
+(a guard value never seen) that returns ``MISS`` before any write the caller could not undo.
+"""
+from __future__ import annotations
+
+import linecache
+import os
+import sys
+from weakref import ref as _weakref
+from contextvars import ContextVar
+from typing import Any, Callable
+
+import numpy
+
+from .array import Array
+from ..backend import xp_of
+from .mode import ACTIVE, RECORDER
+
+__all__ = ["Recorder", "Branch", "Program", "MISS", "active", "source", "guard", "refuse", "user_line"]
+
+_ARR = numpy.ndarray
+_SCALARS = (int, float, bool, complex, type(None), str)
+_PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class _Miss:
+    def __repr__(self) -> str:
+        return "MISS"
+
+
+#: What a replay returns when a guard takes a value no trace has seen.
+MISS = _Miss()
+
+
+def active() -> "Recorder | None":
+    """The recorder of the call being traced on this thread, or None."""
+    return RECORDER.get()
+
+
+def user_line() -> str:
+    """``file:line`` of the innermost frame outside tapegrad (the user's code that made the call)."""
+    f: Any = sys._getframe(1)
+    while f is not None:
+        fn = f.f_code.co_filename
+        if not os.path.abspath(fn).startswith(_PKG) or "/tests/" in fn or "/examples/" in fn:
+            return f"{os.path.basename(fn)}:{f.f_lineno}"
+        f = f.f_back
+    return "<unknown>"
+
+
+def _code_line(where: str) -> str:
+    return where
+
+
+# -- what a step reads ------------------------------------------------------------------------
+# A reference is ("s", slot) for a buffer of the program, or ("c", value) for a constant.
+
+def _same(a: Any, b: Any) -> bool:
+    """Structural equality of two step parameters (arrays by value)."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, _ARR):
+        return a.shape == b.shape and a.dtype == b.dtype and bool(numpy.array_equal(a, b))
+    if isinstance(a, (tuple, list)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001 - an object without a usable ==: unequal
+        return False
+
+
+class Step:
+    """One unit of replayed work. ``kind``: 'op' (an op's forward), 'coerce' (a dialect turning a
+    plain operand into a buffer), 'const' (a buffer made by a pure source, kept), 'source' (a
+    source run again each replay: random draws), 'write' (an in-place write into a buffer),
+    'effect' (a Python attribute set, e.g. a new ``.grad``), 'guard' (Python read a value)."""
+
+    __slots__ = ("kind", "fn", "ins", "params", "outs", "extra", "where")
+
+    def __init__(self, kind: str, fn: Any, ins: tuple, params: Any, outs: tuple, extra: Any = None,
+                 where: str = "") -> None:
+        self.kind = kind
+        self.fn = fn
+        self.ins = ins
+        self.params = params
+        self.outs = outs
+        self.extra = extra
+        self.where = where
+
+    def same(self, other: "Step") -> bool:
+        """Whether two traces did the same thing here (guards: the same read, whatever its value)."""
+        if self.kind != other.kind or self.outs != other.outs:
+            return False
+        if self.fn is not other.fn and not (type(self.fn) is str and self.fn == other.fn):
+            return False
+        if self.ins != other.ins and not _same(self.ins, other.ins):
+            return False
+        if self.kind == "guard":
+            return self.params == other.params
+        if self.kind in ("const", "write"):
+            return _same(self.extra, other.extra)
+        if self.kind == "input":
+            return _same_how(self.params, other.params) and self.extra == other.extra
+        return _same(self.params, other.params) and (self.kind != "effect" or self.extra is other.extra)
+
+    def describe(self) -> str:
+        name = getattr(self.fn, "name", None) or getattr(self.fn, "__name__", None) or str(self.fn)
+        return f"{self.kind} {name} {self.where}".rstrip()
+
+
+class Recorder:
+    """The trace of one eager call: the steps it ran, over numbered buffers (slots)."""
+
+    def __init__(self, args: list) -> None:
+        self.steps: list[Step] = []
+        self.slot_of: dict[int, int] = {}  # id(buffer) -> slot
+        self.keep: list = []  # every buffer met, so that ids stay unique while tracing
+        self.nslots = 0
+        self.carriers: list = []  # (weakref to an external array, where it was first read)
+        self.refused: list[str] = []
+        self.printed: list[str] = []
+        self.mute = 0
+        self._arg_arrays = {id(a): i for i, a in enumerate(args) if isinstance(a, Array)}
+        self._arg_bufs = {id(a): i for i, a in enumerate(args) if isinstance(a, _ARR)}
+        self.args = args
+
+    # -- slots ------------------------------------------------------------------------------
+    def _new_slot(self, buf: Any) -> int:
+        s = self.nslots
+        self.nslots += 1
+        self.slot_of[id(buf)] = s
+        self.keep.append(buf)
+        return s
+
+    def ref(self, a: Any) -> tuple:
+        """The reference of an operand: an Array's buffer, a raw buffer, or a constant. A buffer met
+        for the first time is an input of the program, read where the call starts."""
+        if isinstance(a, Array):
+            buf = a._data
+            s = self.slot_of.get(id(buf))
+            if s is None:
+                i = self._arg_arrays.get(id(a))
+                if i is not None:
+                    s = self._input(buf, ("arg", i, True))
+                else:
+                    s = self._input(buf, ("ext", _weakref(a)))
+                    self.carriers.append((_weakref(a), user_line()))
+            return ("s", s)
+        if type(a) is _ARR or (not isinstance(a, _SCALARS) and hasattr(a, "__cuda_array_interface__")):
+            s = self.slot_of.get(id(a))
+            if s is None:
+                i = self._arg_bufs.get(id(a))
+                s = self._input(a, ("arg", i, False) if i is not None else ("obj", _weakref(a)))
+            return ("s", s)
+        return ("c", a)
+
+    def _input(self, buf: Any, how: tuple) -> int:
+        if how[0] == "obj":  # a plain array read by identity: it must outlive the call (see finish)
+            s = self.nslots
+            self.nslots += 1
+            self.slot_of[id(buf)] = s
+            self.carriers.append((how[1], user_line()))
+            self.steps.append(Step("input", "obj", (), how, (s,), None))
+            return s
+        s = self._new_slot(buf)
+        meta = (buf.shape, buf.dtype) if how[0] in ("ext", "attr") else None
+        self.steps.append(Step("input", how[0], (), how, (s,), meta))
+        return s
+
+    def owner_how(self, owner: Array) -> tuple:
+        """How a replay finds the Array ``owner``: the call's argument or the same object."""
+        i = self._arg_arrays.get(id(owner))
+        if i is not None:
+            return ("arg", i, True)
+        self.carriers.append((_weakref(owner), user_line()))
+        return ("ext", _weakref(owner))
+
+    def attr_ref(self, owner: Array, getter: Callable) -> tuple:
+        """The reference of buffer ``getter(owner)`` (a variable's gradient buffer), an input read
+        through its owner when the program has not met it yet."""
+        buf = getter(owner)
+        s = self.slot_of.get(id(buf))
+        if s is None:
+            s = self._input(buf, ("attr", self.owner_how(owner), getter))
+        return ("s", s)
+
+    def produced(self, buf: Any) -> int:
+        """A new slot for a buffer a step made (a buffer met again later is that slot)."""
+        return self._new_slot(buf)
+
+    def known(self, buf: Any) -> bool:
+        return id(buf) in self.slot_of
+
+    # -- what the engine and the dialects report ---------------------------------------------
+    def refuse(self, why: str) -> None:
+        """This trace cannot be replayed, for the reason given (kept for ``explain``)."""
+        if not self.mute:
+            self.refused.append(f"{why} (at {user_line()})")
+
+    def op(self, op: Any, cls: Any, args: tuple, datas: list, params: dict, res: Any) -> None:
+        """An op application (from ``dispatch.apply``): inputs ``args`` with raw ``datas``, result ``res``."""
+        if self.mute:
+            return
+        ins = []
+        for a, d in zip(args, datas):
+            if isinstance(a, Array) or d is a:
+                ins.append(self.ref(a))
+            else:  # a plain operand the dialect turned into a buffer: replayed the same way
+                src = self.ref(a)
+                s = self.produced(d)
+                self.steps.append(Step("coerce", cls._coerce, (src,), None, (s,)))
+                ins.append(("s", s))
+        outs_ = (res,) if op.nout is None else res
+        outs = tuple(self.produced(r._data) for r in outs_)
+        xp = xp_of(datas) if datas else numpy
+        params = dict(params)
+        meta = None
+        if op.ufunc is not None and not params and op.nout is None and xp is numpy and type(outs_[0]._data) is _ARR:
+            out = outs_[0]._data
+            try:
+                dts = op.ufunc.resolve_dtypes(tuple(d.dtype if type(d) is _ARR else type(d) for d in datas) + (None,))
+            except (TypeError, ValueError, AttributeError):
+                dts = None
+            if dts is not None and dts[-1] == out.dtype and all(type(d) is _ARR or type(d) in (int, float, bool) for d in datas):
+                meta = (out.shape, out.dtype)
+        self.steps.append(Step("op", op, tuple(ins), params, outs, (cls, xp, meta), user_line()))
+
+    def constant(self, buf: Any) -> None:
+        """A buffer made by a pure source (the same every call for the same signature)."""
+        if not self.mute:
+            s = self.produced(buf)
+            self.steps.append(Step("const", None, (), None, (s,), buf.copy()))
+
+    def source(self, fn: Callable, args: tuple, kwargs: dict, res: Any) -> None:
+        """An array made by ``fn(*args, **kwargs)`` from outside the program (a random draw): run again
+        at every replay."""
+        if self.mute:
+            return
+        for v in (*args, *kwargs.values()):
+            if isinstance(v, Array) and (self.known(v._data) or True):
+                self.refuse(f"{getattr(fn, '__name__', fn)} with array arguments cannot be replayed")
+                return
+        outs = tuple(self.produced(r._data if isinstance(r, Array) else r)
+                     for r in (res if isinstance(res, tuple) else (res,)))
+        self.steps.append(Step("source", fn, (), (args, kwargs), outs, isinstance(res, tuple), user_line()))
+
+    def copy(self, src: Any, new: Any) -> None:
+        """``new`` is a copy of buffer ``src`` made outside an op."""
+        if not self.mute:
+            r = self.ref(src)
+            s = self.produced(new)
+            self.steps.append(Step("write", _copy, (r,), None, (s,), "copy"))
+
+    def write(self, kind: str, target: Any, value: Any, extra: Any = None) -> None:
+        """An in-place write into ``target`` (a buffer, an Array, or a reference from ``attr_ref``):
+        ``kind`` 'set' (``t[...] = v``), 'iadd' (``t += v``), 'into' (``extra.forward_into(t, v)``),
+        'item' (``t[extra] = v``)."""
+        if self.mute:
+            return
+        t = target if type(target) is tuple else self.ref(target)
+        v = self.ref(value)
+        self.steps.append(Step("write", kind, (t, v), None, (), extra, user_line()))
+
+    def effect(self, obj: Any, attr: str, make: Callable, value: Any) -> None:
+        """``obj.<attr> = make(buffer)`` ran (``value``: that buffer, or None for ``obj.<attr> = None``)."""
+        if self.mute:
+            return
+        v = self.ref(value) if value is not None else ("c", None)
+        self.steps.append(Step("effect", make, (v,), attr, (), obj, user_line()))
+
+    def guard(self, kind: str, buf: Any, value: Any) -> None:
+        """Python read the value of ``buf`` (``kind``: 'bool', 'scalar' or 'array'); a replay checks it."""
+        if self.mute:
+            return
+        r = self.ref(buf)
+        self.steps.append(Step("guard", kind, (r,), kind, (), value, user_line()))
+
+    def print_seen(self) -> None:
+        if not self.mute:
+            self.printed.append(user_line())
+
+    # -- at the end ---------------------------------------------------------------------------
+    def finish(self) -> None:
+        """Refuse a trace that read an array whose owner is gone: made during the call by code the
+        recorder did not see, so its values would be stale at replay."""
+        for ref, where in self.carriers:
+            if ref() is None:
+                self.refused.append(f"an array made by code the compiler cannot replay was read (first at {where})")
+                return
+        for st in self.steps:  # the replay keeps what it reads alive, as a closure would
+            if st.kind == "input":
+                st.params = _strong(st.params)
+
+
+def _strong(how: tuple) -> tuple:
+    if how[0] in ("ext", "obj"):
+        return (how[0], how[1]())
+    if how[0] == "attr":
+        return ("attr", _strong(how[1]), how[2])
+    return how
+
+
+def _copy(buf: Any) -> Any:
+    return buf.copy()
+
+
+def source(fn: Callable) -> Callable:
+    """Mark a function that makes arrays from outside the program (random draws): under capture,
+    it runs again at every replay, drawing from the generator as an eager call would."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        rec = RECORDER.get()
+        if rec is None or rec.mute:
+            return fn(*args, **kwargs)
+        rec.mute += 1
+        try:
+            res = fn(*args, **kwargs)
+        finally:
+            rec.mute -= 1
+        rec.source(fn, args, kwargs, res)
+        return res
+    return wrapper
+
+
+def refuse(why: str) -> None:
+    """Make the call being traced (if any) run eagerly, for the reason given."""
+    rec = RECORDER.get()
+    if rec is not None:
+        rec.refuse(why)
+
+
+def guard(kind: str, buf: Any, value: Any) -> None:
+    """Report that Python read ``value`` from ``buf`` (no-op outside capture)."""
+    rec = RECORDER.get()
+    if rec is not None:
+        rec.guard(kind, buf, value)
+
+
+class Capturing:
+    """``with Capturing(rec):`` — the recorder active for this block (and ACTIVE counted)."""
+
+    __slots__ = ("rec", "_tokens")
+
+    def __init__(self, rec: Recorder) -> None:
+        self.rec = rec
+
+    def __enter__(self) -> Recorder:
+        self._tokens = (RECORDER.set(self.rec), ACTIVE.set(ACTIVE.get() + 1))
+        return self.rec
+
+    def __exit__(self, *exc: object) -> None:
+        ACTIVE.reset(self._tokens[1])
+        RECORDER.reset(self._tokens[0])
+
+
+# -- the tree of traces ----------------------------------------------------------------------
+
+class Branch:
+    """Steps up to (and including) a guard, then one branch per value the guard took; a branch that
+    ends the call holds the outputs."""
+
+    __slots__ = ("steps", "children", "end")
+
+    def __init__(self, steps: list[Step]) -> None:
+        self.steps = steps
+        self.children: list[tuple[Any, Branch]] = []  # (guard value, branch)
+        self.end: Any = None  # (output references, output tree) where the call ends here
+
+    @classmethod
+    def of(cls, steps: list[Step], end: Any) -> "Branch":
+        """A chain of branches for one trace."""
+        cut = [i for i, s in enumerate(steps) if s.kind == "guard"]
+        if not cut:
+            b = cls(steps)
+            b.end = end
+            return b
+        i = cut[0]
+        b = cls(steps[:i + 1])
+        b.children.append((steps[i].extra, cls.of(steps[i + 1:], end)))
+        return b
+
+    def merge(self, steps: list[Step], end: Any) -> bool:
+        """Add a trace to this tree; False when it does not follow it (it did something else before a
+        guard it shares)."""
+        n = len(self.steps)
+        if len(steps) < n or not all(a.same(b) for a, b in zip(self.steps, steps[:n])):
+            return False
+        if not self.steps or self.steps[-1].kind != "guard":
+            return len(steps) == n and self.end is not None and _same_end(self.end, end)
+        value = steps[n - 1].extra
+        for v, child in self.children:
+            if _same(v, value):
+                return child.merge(steps[n:], end)
+        self.children.append((value, Branch.of(steps[n:], end)))
+        return True
+
+    def paths(self) -> int:
+        return 1 if not self.children else sum(c.paths() for _, c in self.children)
+
+
+def _same_how(a: tuple, b: tuple) -> bool:
+    """Whether two inputs are read the same way (arguments by position, the rest by identity)."""
+    if a[0] != b[0]:
+        return False
+    if a[0] == "attr":
+        return _same_how(a[1], b[1]) and a[2] is b[2]
+    return a[1] is b[1] or (a[0] == "arg" and a[1] == b[1])
+
+
+def _same_end(a: Any, b: Any) -> bool:
+    return a[1] == b[1] and len(a[0]) == len(b[0]) and all(x[0] == y[0] and (x[0] != "s" or x[1] == y[1])
+                                                          for x, y in zip(a[0], b[0]))
+
+
+# -- code generation --------------------------------------------------------------------------
+
+def _ufunc_out(s: Step) -> bool:
+    """Whether an op step replays as its declared ufunc writing into a buffer kept between calls: the
+    forward is the ufunc on host buffers and numbers, and the ufunc's own result type is the traced
+    one (the dialect's dtype policy changed nothing)."""
+    return s.kind == "op" and s.extra[2] is not None
+
+
+class Program:
+    """The replay of a tree of traces, as one generated Python function ``replay(args) -> outputs``,
+    or ``MISS`` when a guard (or an input's shape or dtype) took a value no trace has seen."""
+
+    def __init__(self, root: Branch) -> None:
+        self.root = root
+        self.env: dict[str, Any] = {"MISS": MISS, "ndarray": _ARR, "array_equal": numpy.array_equal,
+                                    "as_array": _as_array}
+        self.lines: list[str] = []
+        self.prealloc_bytes = 0
+        self._n = 0
+        self.counts = {"op": 0, "ufunc_out": 0, "source": 0, "write": 0, "guard": 0, "effect": 0, "input": 0}
+        self._escapes: set = set()
+        self._pinned: set = set()
+        self._noreuse: set = set()
+        #: what a replay must be able to undo when it misses: buffers written (references to inputs)
+        #: and attributes set, (object, name)
+        self.undo_writes: list = []
+        self.undo_effects: list = []
+        self.refused: str | None = None
+        self._input_how: dict = {}
+        self._scan(root)
+        self._check_undo(root, False)
+        self.lines.append("def replay(args):")
+        self._branch(root, 1, {})
+        src = "\n".join(self.lines)
+        self.source = src
+        name = f"<tapegrad.compile replay {id(self):x}>"
+        linecache.cache[name] = (len(src), None, [ln + "\n" for ln in self.lines], name)
+        exec(compile(src, name, "exec"), self.env)
+        self.run: Callable = self.env["replay"]
+
+    def _const(self, value: Any) -> str:
+        self._n += 1
+        name = f"K{self._n}"
+        self.env[name] = value
+        return name
+
+    def _scan(self, b: Branch) -> None:
+        """Slots that leave the program (outputs, effects) or are written into, and the slots whose
+        memory they may share: none of them gets a buffer kept between calls."""
+        for _, c in b.children:
+            self._scan(c)
+        if b.end is not None:
+            self._escapes.update(r[1] for r in b.end[0] if r[0] == "s")
+        for s in b.steps:
+            if s.kind == "input":
+                self._input_how.setdefault(s.outs[0], s.params)
+            if s.kind == "effect":
+                self._escapes.update(r[1] for r in s.ins if r[0] == "s")
+            elif s.kind == "write" and s.fn != "copy":
+                self._pinned.add(s.ins[0][1])
+        for s in reversed(b.steps):
+            # a step that is not a ufunc may return a view of its inputs: they share its fate, and
+            # their buffers are never reused while it may be alive
+            if s.kind in ("op", "coerce", "source") and not _ufunc_out(s):
+                self._noreuse.update(r[1] for r in s.ins if r[0] == "s")
+                if set(s.outs) & (self._escapes | self._pinned):
+                    self._escapes.update(r[1] for r in s.ins if r[0] == "s")
+
+    def _check_undo(self, b: Branch, dirty: bool) -> None:
+        """Collect the writes and effects that may come before a miss (a guard, or a branch's input
+        checks): a replay saves what they overwrite, to restore it when it misses."""
+        if b is not self.root and any(s.kind == "input" and s.extra is not None for s in b.steps):
+            pass  # the checks at the top of a branch: a miss there follows the parent's writes
+        pending = []
+        for s in b.steps:
+            if s.kind == "write" and s.fn != "copy":
+                pending.append(s)
+            elif s.kind == "effect":
+                pending.append(s)
+            elif s.kind == "source":
+                pending.append(s)
+        has_miss_below = bool(b.children)
+        if has_miss_below and pending:
+            for s in pending:
+                if s.kind == "write":
+                    how = self._input_how.get(s.ins[0][1])
+                    if how is not None:  # (a buffer the program made needs no undo)
+                        self.undo_writes.append(how)
+                elif s.kind == "effect":
+                    self.undo_effects.append((s.extra, s.params))
+                else:
+                    self.refused = (f"a random draw ({s.describe()}) comes before a branch on data; the compiler "
+                                    "cannot undo it when the branch goes another way")
+        for _, c in b.children:
+            self._check_undo(c, dirty or bool(pending))
+
+    def _arg(self, r: tuple) -> str:
+        if r[0] == "s":
+            return f"s{r[1]}"
+        v = r[1]
+        if v is None or type(v) in (bool, int) or (type(v) is float and numpy.isfinite(v)):
+            return repr(v)
+        return self._const(v)
+
+    def _how(self, how: tuple) -> str:
+        """Code that reads an input where the replay starts."""
+        kind = how[0]
+        if kind == "arg":
+            return f"args[{how[1]}]._data" if how[2] else f"args[{how[1]}]"
+        if kind == "ext":
+            return f"{self._const(how[1])}._data"
+        if kind == "obj":
+            return self._const(how[1])
+        owner = how[1]
+        if owner[0] == "arg":
+            return f"{self._const(how[2])}(args[{owner[1]}])"
+        return f"{self._const(how[2])}({self._const(owner[1])})"
+
+    def _uses(self, b: Branch) -> set:
+        used: set = set()
+        for s in b.steps:
+            used.update(r[1] for r in s.ins if r[0] == "s")
+        if b.end is not None:
+            used.update(r[1] for r in b.end[0] if r[0] == "s")
+        for _, c in b.children:
+            used |= self._uses(c)
+        return used
+
+    def _branch(self, b: Branch, depth: int, pool: dict) -> None:
+        L = self.lines
+        pad = "    " * depth
+        if depth > 60:
+            raise RecursionError("too many nested guards")
+        later: set = set()
+        for _, c in b.children:
+            later |= self._uses(c)
+        if b.end is not None:
+            later.update(r[1] for r in b.end[0] if r[0] == "s")
+        last: dict[int, int] = {}
+        for i, s in enumerate(b.steps):
+            for r in s.ins:
+                if r[0] == "s":
+                    last[r[1]] = i
+        pool = {k: list(v) for k, v in pool.items()}
+        owned: dict[int, Any] = {}
+        # the branch's inputs first, read as the call found them (and checked: shape and dtype)
+        for s in b.steps:
+            if s.kind == "input":
+                self.counts["input"] += 1
+                o = s.outs[0]
+                L.append(f"{pad}s{o} = {self._how(s.params)}")
+                if s.extra is not None:
+                    shape, dtype = s.extra
+                    L.append(f"{pad}if s{o} is None or s{o}.shape != {shape!r} or s{o}.dtype != {self._const(dtype)}: return MISS")
+        for i, s in enumerate(b.steps):
+            k = s.kind
+            a = [self._arg(r) for r in s.ins]
+            if k == "op":
+                self.counts["op"] += 1
+                op = s.fn
+                outs = s.outs
+                cls, xp, meta = s.extra
+                if meta is not None and outs[0] not in self._escapes and outs[0] not in self._pinned:
+                    free = pool.get(meta)
+                    if free:
+                        bname = free.pop()
+                    else:
+                        buf = numpy.empty(meta[0], meta[1])
+                        self.prealloc_bytes += buf.nbytes
+                        bname = self._const(buf)
+                    L.append(f"{pad}s{outs[0]} = {self._const(op.ufunc)}({', '.join(a)}, out={bname})")
+                    if outs[0] not in self._noreuse:
+                        owned[outs[0]] = (bname, meta)
+                    self.counts["ufunc_out"] += 1
+                else:
+                    f = self._const(op._forward)
+                    x = self._const(xp)
+                    kws = "".join(f", {kk}={self._arg(('c', vv))}" for kk, vv in s.params.items())
+                    tgt = ", ".join(f"s{o}" for o in outs)
+                    comma = "," if op.nout is not None and len(outs) == 1 else ""
+                    L.append(f"{pad}{tgt}{comma} = {f}({x}, {', '.join(a)}{kws})")
+                    for o in outs:
+                        L.append(f"{pad}if type(s{o}) is not ndarray: s{o} = as_array({x}, s{o})")
+                    if cls._promote is not None:
+                        p = self._const(cls._promote)
+                        kwd = self._const(dict(s.params))
+                        for o in outs:
+                            L.append(f"{pad}s{o} = {p}(s{o}, [{', '.join(a)}], {kwd})")
+            elif k == "coerce":
+                L.append(f"{pad}s{s.outs[0]} = {self._const(s.fn)}({a[0]})")
+            elif k == "const":
+                cn = self._const(s.extra)
+                L.append(f"{pad}s{s.outs[0]} = {cn}.copy()" if s.outs[0] in self._pinned else f"{pad}s{s.outs[0]} = {cn}")
+            elif k == "source":
+                self.counts["source"] += 1
+                f = self._const(s.fn)
+                args, kwargs = s.params
+                ca, ck = self._const(args), self._const(kwargs)
+                tgt = ", ".join(f"s{o}" for o in s.outs)
+                if s.extra:
+                    L.append(f"{pad}{tgt}, = [getattr(r, '_data', r) for r in {f}(*{ca}, **{ck})]")
+                else:
+                    L.append(f"{pad}{tgt} = {f}(*{ca}, **{ck})")
+                    L.append(f"{pad}{tgt} = getattr({tgt}, '_data', {tgt})")
+            elif k == "write":
+                self.counts["write"] += 1
+                if s.fn == "copy":
+                    L.append(f"{pad}s{s.outs[0]} = {a[0]}.copy()")
+                elif s.fn == "set":
+                    L.append(f"{pad}{a[0]}[...] = {a[1]}")
+                elif s.fn == "iadd":
+                    L.append(f"{pad}{a[0]} += {a[1]}")
+                elif s.fn == "into":
+                    L.append(f"{pad}{self._const(s.extra.forward_into)}({a[0]}, {a[1]})")
+                elif s.fn == "item":
+                    L.append(f"{pad}{a[0]}[{self._const(s.extra)}] = {a[1]}")
+                else:
+                    raise AssertionError(s.fn)
+            elif k == "effect":
+                self.counts["effect"] += 1
+                val = "None" if a[0] == "None" else f"{self._const(s.fn)}({a[0]})"
+                L.append(f"{pad}{self._const(s.extra)}.{s.params} = {val}")
+            elif k == "guard":
+                self.counts["guard"] += 1
+            for r in s.ins:  # buffers whose last reader this was go back to the pool
+                if r[0] == "s" and last.get(r[1]) == i and r[1] not in later and r[1] in owned:
+                    bname, key = owned.pop(r[1])
+                    pool.setdefault(key, []).append(bname)
+        if b.steps and b.steps[-1].kind == "guard":
+            g = b.steps[-1]
+            x = self._arg(g.ins[0])
+            if g.fn == "bool":
+                L.append(f"{pad}g = bool({x})")
+            elif g.fn == "all":
+                L.append(f"{pad}g = bool({x}) if {x}.size == 1 else bool({x}.all())")
+            elif g.fn == "any":
+                L.append(f"{pad}g = bool({x}.any())")
+            elif g.fn == "scalar":
+                L.append(f"{pad}g = {x}.reshape(()).item()")
+            else:
+                L.append(f"{pad}g = {x}")
+            first = True
+            for value, child in b.children:
+                if g.fn == "array":
+                    cond = f"array_equal(g, {self._const(value)})"
+                elif type(value) in (bool, int) or value is None:
+                    cond = f"g == {value!r}"
+                else:
+                    cond = f"g == {self._const(value)}"
+                L.append(f"{pad}{'if' if first else 'elif'} {cond}:")
+                first = False
+                self._branch(child, depth + 1, pool)
+            L.append(f"{pad}return MISS")
+        else:
+            refs = ", ".join(self._arg(r) for r in b.end[0])
+            L.append(f"{pad}return ({self._const(b.end[1])}, ({refs}{',' if len(b.end[0]) == 1 else ''}))")
+
+
+def _as_array(xp: Any, o: Any) -> Any:
+    from .dispatch import as_array
+    return as_array(xp, o)

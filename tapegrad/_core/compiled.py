@@ -1,0 +1,331 @@
+"""``compile(fn)``: a function traced once per input signature and replayed (see ``capture``)."""
+from __future__ import annotations
+
+import functools
+import types
+import warnings
+from typing import Any, Callable
+
+import numpy
+
+from . import mode
+from .array import Array
+from .capture import MISS, Branch, Capturing, Program, Recorder
+from .tree import flatten, unflatten
+
+__all__ = ["Compiled", "compile"]
+
+_ARR = numpy.ndarray
+_PLAIN = (int, float, bool, complex, str, bytes, type(None))
+#: Traces one signature may collect (values of its guards) before it runs eagerly for good.
+MAX_TRACES = 16
+
+
+class _Entry:
+    """What one input signature compiled to."""
+
+    __slots__ = ("root", "program", "eager", "traces", "replays", "misses", "fallbacks", "ends")
+
+    def __init__(self) -> None:
+        self.root: Branch | None = None
+        self.program: Program | None = None
+        self.eager: str | None = None  # why this signature runs eagerly (None: it replays)
+        self.traces = 0
+        self.replays = 0
+        self.misses = 0
+        self.fallbacks = 0
+
+
+class Compiled:
+    """A function that runs eagerly once per new input signature while its work (forward, backward,
+    in-place updates) is recorded, and afterwards replays that work on raw buffers.
+
+    The signature: the structure of the arguments; each array's class, shape, dtype, device and
+    whether it is a variable (``attach_grad``/``requires_grad``) or on the tape; every other argument
+    by value (by identity when it cannot be hashed); the recording, training and grad modes; and the
+    identity of the arrays (and modules) the function reads from its closure and globals. Wherever
+    Python read an array's value, the replay checks that value (a guard) and, when it differs from
+    every trace, runs the call eagerly and records that path too. Python side effects (``print``,
+    appending to a list) happen while tracing only.
+    """
+
+    def __init__(self, fn: Callable, *, roots: Callable[[], Any] | None = None, verbose: bool = False) -> None:
+        self.fn = fn
+        self._roots = roots
+        self.verbose = verbose
+        self._entries: dict[Any, _Entry] = {}
+        self._warned = False
+        self._watch = _closure_watch(fn)
+        functools.update_wrapper(self, fn)
+
+    # -- calling --------------------------------------------------------------------------------
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        leaves, tree = flatten((args, kwargs))
+        key = self._key(leaves, tree)
+        e = self._entries.get(key)
+        if e is None:
+            e = self._entries[key] = _Entry()
+        elif e.eager is not None:
+            e.fallbacks += 1
+            return self.fn(*args, **kwargs)
+        elif e.program is not None:
+            res = self._replay(e, leaves)
+            if res is not MISS:
+                e.replays += 1
+                return res
+            e.misses += 1
+        return self._trace(e, args, kwargs, leaves)
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        return self if obj is None else types.MethodType(self, obj)
+
+    def _replay(self, e: _Entry, leaves: list) -> Any:
+        prog = e.program
+        assert prog is not None
+        saved = None
+        if prog.undo_writes or prog.undo_effects:
+            saved = _snapshot(prog, leaves)
+        res = prog.run(leaves)
+        if res is MISS:
+            if saved is not None:
+                _restore(saved)
+            return MISS
+        (tree, kinds), values = res
+        out = []
+        for kind, v in zip(kinds, values):
+            if kind is None:
+                out.append(v)
+            elif type(kind) is tuple:
+                out.append(leaves[kind[1]] if kind[0] == "arg" else kind[1])
+            else:
+                out.append(kind._make(v))
+        return unflatten(tree, out)
+
+    def _trace(self, e: _Entry, args: tuple, kwargs: dict, leaves: list) -> Any:
+        rec = Recorder(leaves)
+        why = _refuse_args(leaves)
+        with Capturing(rec):
+            out = self.fn(*args, **kwargs)
+        e.traces += 1
+        if why is not None:
+            e.eager = why
+            return out
+        rec.finish()
+        if rec.printed and not self._warned:
+            self._warned = True
+            warnings.warn(f"{_name(self.fn)} printed while it was traced (at {rec.printed[0]}): under "
+                          "tapegrad.compile, Python side effects such as print happen when a call is traced, "
+                          "not when it is replayed", UserWarning, stacklevel=3)
+        outs, otree = flatten(out)
+        refs: list = []
+        kinds: list = []
+        for o in outs:
+            if isinstance(o, Array):
+                i = rec._arg_arrays.get(id(o))
+                if i is not None:
+                    refs.append(("c", None))
+                    kinds.append(("arg", i))
+                    continue
+                refs.append(rec.ref(o))
+                kinds.append(type(o))
+            else:
+                refs.append(("c", o))
+                kinds.append(None)
+        if rec.refused:
+            e.eager = rec.refused[0]
+            return out
+        end = (refs, (otree, tuple(kinds)))
+        steps = rec.steps
+        if e.root is None or not e.root.merge(steps, end):
+            e.root = Branch.of(steps, end)
+        if e.traces > MAX_TRACES:
+            e.eager = f"more than {MAX_TRACES} traces for one signature (a guard takes a new value on most calls)"
+            e.program = None
+            return out
+        try:
+            prog = Program(e.root)
+        except RecursionError:
+            e.eager = "too many data-dependent branches in one call"
+            return out
+        if prog.refused is not None:
+            e.eager = prog.refused
+            return out
+        e.program = prog
+        return out
+
+    # -- the signature ----------------------------------------------------------------------------
+    def _key(self, leaves: list, tree: Any) -> tuple:
+        parts: list = [tree, mode.RECORDING.get(), mode.TRAINING.get(), mode.GRAD_ENABLED.get()]
+        for x in leaves:
+            if isinstance(x, Array):
+                d = x._data
+                n = x._node
+                parts.append((type(x), d.shape, d.dtype, type(d), None if n is None else n.op is None, x._grad_req))
+            elif type(x) is _ARR:
+                parts.append((_ARR, x.shape, x.dtype))
+            elif isinstance(x, _PLAIN):
+                parts.append((type(x), x))
+            else:
+                try:
+                    hash(x)
+                    parts.append((type(x), x))
+                except TypeError:
+                    parts.append((type(x), id(x)))
+        parts.append(self._watch())
+        if self._roots is not None:
+            parts.append(tuple(id(r) for r in self._roots()))
+        return tuple(parts)
+
+    # -- the report --------------------------------------------------------------------------------
+    def explain(self) -> str:
+        """How many signatures and traces exist, their guards and where in the code they come from,
+        what runs eagerly and why, and what the replays do."""
+        lines = [f"tapegrad.compile({_name(self.fn)}): {len(self._entries)} signature(s)"]
+        for n, e in enumerate(self._entries.values(), 1):
+            lines.append(f"  signature {n}: {e.traces} trace(s), {e.replays} replay(s), {e.misses} guard miss(es)"
+                         + (f", {e.fallbacks} eager call(s)" if e.fallbacks else ""))
+            if e.eager is not None:
+                lines.append(f"    runs eagerly: {e.eager}")
+                continue
+            if e.program is None or e.root is None:
+                continue
+            p = e.program
+            c = p.counts
+            lines.append(f"    replay: {c['op']} op(s), {c['ufunc_out']} of them into {_kib(p.prealloc_bytes)} of "
+                         f"buffers kept between calls; {c['write']} in-place write(s), {c['effect']} attribute "
+                         f"set(s), {c['source']} random draw(s); {e.root.paths()} path(s)")
+            guards = _guards(e.root)
+            if guards:
+                lines.append(f"    guards ({len(guards)}):")
+                for g in guards:
+                    lines.append(f"      {g}")
+            lines.append("    fused: nothing (elementwise fusion is not built yet: each op is one library call)")
+        return "\n".join(lines)
+
+    @property
+    def traces(self) -> int:
+        """The number of traces recorded, over all signatures."""
+        return sum(e.traces for e in self._entries.values())
+
+    @property
+    def replays(self) -> int:
+        """The number of calls answered by a replay."""
+        return sum(e.replays for e in self._entries.values())
+
+
+def compile(fn: Callable | None = None, *, verbose: bool = False) -> Any:  # noqa: A001 - the public name
+    """``tapegrad.compile(fn)``: ``fn`` traced once per input signature, then replayed without dispatch
+    (see ``Compiled``). Usable as a decorator, with or without arguments."""
+    if fn is None:
+        return lambda f: compile(f, verbose=verbose)
+    return Compiled(fn, verbose=verbose)
+
+
+def _name(fn: Any) -> str:
+    return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or type(fn).__name__
+
+
+def _kib(n: int) -> str:
+    return f"{n / 1024:.1f} KiB"
+
+
+def _guards(b: Branch, out: list | None = None) -> list:
+    out = [] if out is None else out
+    if b.steps and b.steps[-1].kind == "guard":
+        g = b.steps[-1]
+        desc = f"{g.where}: {g.fn} of an array, seen {', '.join(repr(v) if not isinstance(v, _ARR) else 'an array' for v, _ in b.children)}"
+        if desc not in out:
+            out.append(desc)
+    for _, c in b.children:
+        _guards(c, out)
+    return out
+
+
+def _refuse_args(leaves: list) -> str | None:
+    for i, x in enumerate(leaves):
+        if isinstance(x, Array) and x._node is not None and x._node.op is not None:
+            return (f"argument {i} is the result of recorded ops outside the compiled function; a replay "
+                    "cannot extend that graph: compile the whole step, or pass it detached")
+    return None
+
+
+def _closure_watch(fn: Callable) -> Callable[[], tuple]:
+    """A function giving the identities of the arrays ``fn`` reads from its closure and globals (and
+    one level into the lists, tuples and dicts held there, and a bound method's object), so that a
+    replaced parameter makes a new signature."""
+    places: list = []
+    f = getattr(fn, "__func__", fn)
+    owner = getattr(fn, "__self__", None)
+    code = getattr(f, "__code__", None)
+    if code is not None:
+        names: set = set()
+        stack = [code]
+        while stack:
+            c = stack.pop()
+            names.update(c.co_names)
+            stack.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
+        g = getattr(f, "__globals__", {})
+        places.extend((g, n) for n in sorted(names) if n in g)
+    cells = getattr(f, "__closure__", None) or ()
+
+    def ids() -> tuple:
+        out = []
+        for g, n in places:
+            out.append(_ids(g.get(n)))
+        for c in cells:
+            try:
+                out.append(_ids(c.cell_contents))
+            except ValueError:
+                out.append(None)
+        if owner is not None:
+            out.append(_ids(owner))
+        return tuple(out)
+    return ids
+
+
+def _ids(v: Any, depth: int = 0) -> Any:
+    if isinstance(v, Array):
+        return id(v)
+    if depth == 0 and isinstance(v, (list, tuple)):
+        return tuple(_ids(x, 1) for x in v) if any(isinstance(x, Array) for x in v) else None
+    if depth == 0 and isinstance(v, dict) and len(v) < 64:
+        return tuple(_ids(x, 1) for x in v.values()) if any(isinstance(x, Array) for x in v.values()) else None
+    params = getattr(v, "parameters", None)
+    if depth == 0 and callable(params) and not isinstance(v, type):
+        try:
+            return tuple(id(p) for p in params())
+        except TypeError:
+            return None
+    return None
+
+
+def _snapshot(prog: Program, leaves: list) -> list:
+    saved: list = []
+    for how in prog.undo_writes:
+        buf = _resolve(how, leaves)
+        if buf is not None:
+            saved.append(("buf", buf, buf.copy()))
+    for obj, attr in prog.undo_effects:
+        saved.append(("attr", obj, attr, getattr(obj, attr)))
+    return saved
+
+
+def _restore(saved: list) -> None:
+    for item in saved:
+        if item[0] == "buf":
+            item[1][...] = item[2]
+        else:
+            setattr(item[1], item[2], item[3])
+
+
+def _resolve(how: tuple, leaves: list) -> Any:
+    kind = how[0]
+    if kind == "arg":
+        x = leaves[how[1]]
+        return x._data if isinstance(x, Array) else x
+    if kind == "ext":
+        return how[1]._data
+    if kind == "obj":
+        return how[1]
+    owner = leaves[how[1][1]] if how[1][0] == "arg" else how[1][1]
+    return how[2](owner)
