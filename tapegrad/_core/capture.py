@@ -19,6 +19,7 @@ nested ``if`` per guard, ufunc ops writing into preallocated buffers reused by l
 from __future__ import annotations
 
 import linecache
+import types
 import os
 import sys
 from weakref import ref as _weakref
@@ -28,6 +29,8 @@ from typing import Any, Callable
 import numpy
 
 from .array import Array
+from . import rules
+from .dispatch import bind
 from ..backend import xp_of
 from .mode import ACTIVE, RECORDER
 
@@ -110,7 +113,7 @@ class Step:
         """Whether two traces did the same thing here (guards: the same read, whatever its value)."""
         if self.kind != other.kind or self.outs != other.outs:
             return False
-        if self.fn is not other.fn and not (type(self.fn) is str and self.fn == other.fn):
+        if self.fn is not other.fn and not _equal_fn(self.fn, other.fn):
             return False
         if self.ins != other.ins and not _same(self.ins, other.ins):
             return False
@@ -165,6 +168,9 @@ class Recorder:
                     s = self._input(buf, ("ext", _weakref(a)))
                     self.carriers.append((_weakref(a), user_line()))
             return ("s", s)
+        if isinstance(a, numpy.generic):  # a NumPy scalar a step returned, or a constant
+            s = self.slot_of.get(id(a))
+            return ("c", a) if s is None else ("s", s)
         if type(a) is _ARR or (not isinstance(a, _SCALARS) and hasattr(a, "__cuda_array_interface__")):
             s = self.slot_of.get(id(a))
             if s is None:
@@ -243,6 +249,64 @@ class Recorder:
             if dts is not None and dts[-1] == out.dtype and all(type(d) is _ARR or type(d) in (int, float, bool) for d in datas):
                 meta = (out.shape, out.dtype)
         self.steps.append(Step("op", op, tuple(ins), params, outs, (cls, xp, meta), user_line()))
+
+    def raw_op(self, op: Any, args: tuple, params: dict, out: Any) -> None:
+        """An op run on raw buffers by the engine itself (no dialect, so no dtype policy)."""
+        if self.mute:
+            return
+        if len(args) != op.nin and not op.variadic:
+            args, params = bind(op, args, params)
+        ins = tuple(self.ref(a) for a in args)
+        outs = tuple(self.produced(o) for o in ((out,) if op.nout is None else out))
+        self.steps.append(Step("op", op, ins, dict(params), outs, (None, xp_of(args), None)))
+
+    def vjp(self, op: Any, node: Any, g: Any, gin: tuple) -> None:
+        """A gradient rule run whole on raw buffers (a raw backward): ``gin = rule(node's values, g)``."""
+        if self.mute:
+            return
+        args = []
+        saved = node.saved
+        for kind, key in op.vjp_spec:
+            if kind == rules.G:
+                args.append(("list", tuple(self._ref_or_none(x) for x in g)) if type(g) is list else self.ref(g))
+            elif kind == rules.IN:
+                args.append(self._ref_or_none(saved[key]))
+            elif kind == rules.VARIN:
+                args.append(("tuple", tuple(self._ref_or_none(x) for x in saved)))
+            elif kind == rules.OUT:
+                out = node.out
+                args.append(("tuple", tuple(self.ref(o) for o in out)) if node.nout is not None else self.ref(out))
+            elif kind == rules.PARAM:
+                args.append(("c", node.params.get(key, op.defaults.get(key))))
+            elif kind == rules.NEEDS:
+                args.append(("c", node.needs if op.variadic else tuple(p is not None for p in node.parents)))
+            elif kind == rules.SHAPES:
+                args.append(("c", node.shapes))
+            elif kind == rules.OUTS:
+                args.append(("c", (None,) * len(node.parents)))
+            else:
+                args.append(("c", node.dtypes))
+        outs = tuple(None if x is None else self.produced(x) for x in gin)
+        self.steps.append(Step("vjp", op, tuple(args), None, outs, op.vjp_fn, ""))
+
+    def update(self, fn: Callable, objects: tuple, arrays: tuple, writes: tuple) -> None:
+        """``fn(*objects, *buffers of arrays)`` runs, writing into the buffers of ``arrays[i]`` for ``i`` in
+        ``writes`` (an optimizer's update: replayed whole, on the same objects)."""
+        if self.mute:
+            return
+        ins = tuple(self.ref(a) for a in arrays)
+        self.steps.append(Step("update", fn, ins, objects, (), writes, user_line()))
+
+    def call(self, fn: Callable, args: tuple, results: tuple) -> None:
+        """``results = fn(*args)`` on raw buffers (engine helpers with branches of their own)."""
+        if self.mute:
+            return
+        ins = tuple(self._ref_or_none(a) for a in args)
+        outs = tuple(None if r is None else self.produced(r) for r in results)
+        self.steps.append(Step("call", fn, ins, None, outs))
+
+    def _ref_or_none(self, a: Any) -> tuple:
+        return ("c", None) if a is None else self.ref(a)
 
     def constant(self, buf: Any) -> None:
         """A buffer made by a pure source (the same every call for the same signature)."""
@@ -419,6 +483,13 @@ class Branch:
         return 1 if not self.children else sum(c.paths() for _, c in self.children)
 
 
+def _equal_fn(a: Any, b: Any) -> bool:
+    """Two callables (or kinds) are the same (a bound method is made anew at each attribute read)."""
+    if type(a) is not type(b) or not isinstance(a, (str, types.MethodType)):
+        return False
+    return bool(a == b)
+
+
 def _same_how(a: tuple, b: tuple) -> bool:
     """Whether two inputs are read the same way (arguments by position, the rest by identity)."""
     if a[0] != b[0]:
@@ -494,13 +565,17 @@ class Program:
                 self._escapes.update(r[1] for r in s.ins if r[0] == "s")
             elif s.kind == "write" and s.fn != "copy":
                 self._pinned.add(s.ins[0][1])
+            elif s.kind == "update":
+                self._pinned.update(s.ins[i][1] for i in s.extra)
+                self._escapes.update(_slots(s.ins))  # (the update may keep what it reads)
         for s in reversed(b.steps):
             # a step that is not a ufunc may return a view of its inputs: they share its fate, and
             # their buffers are never reused while it may be alive
-            if s.kind in ("op", "coerce", "source") and not _ufunc_out(s):
-                self._noreuse.update(r[1] for r in s.ins if r[0] == "s")
+            if s.kind in ("op", "coerce", "source", "vjp", "call") and not _ufunc_out(s):
+                ins = _slots(s.ins)
+                self._noreuse.update(ins)
                 if set(s.outs) & (self._escapes | self._pinned):
-                    self._escapes.update(r[1] for r in s.ins if r[0] == "s")
+                    self._escapes.update(ins)
 
     def _check_undo(self, b: Branch, dirty: bool) -> None:
         """Collect the writes and effects that may come before a miss (a guard, or a branch's input
@@ -509,7 +584,7 @@ class Program:
             pass  # the checks at the top of a branch: a miss there follows the parent's writes
         pending = []
         for s in b.steps:
-            if s.kind == "write" and s.fn != "copy":
+            if (s.kind == "write" and s.fn != "copy") or s.kind == "update":
                 pending.append(s)
             elif s.kind == "effect":
                 pending.append(s)
@@ -518,10 +593,14 @@ class Program:
         has_miss_below = bool(b.children)
         if has_miss_below and pending:
             for s in pending:
-                if s.kind == "write":
-                    how = self._input_how.get(s.ins[0][1])
-                    if how is not None:  # (a buffer the program made needs no undo)
-                        self.undo_writes.append(how)
+                if s.kind in ("write", "update"):
+                    for t in ((0,) if s.kind == "write" else s.extra):
+                        how = self._input_how.get(s.ins[t][1])
+                        if how is not None:  # (a buffer the program made needs no undo)
+                            self.undo_writes.append(how)
+                    if s.kind == "update":
+                        self.refused = ("an optimizer step comes before a branch on data; its state cannot be "
+                                        "restored when the branch goes another way")
                 elif s.kind == "effect":
                     self.undo_effects.append((s.extra, s.params))
                 else:
@@ -533,6 +612,9 @@ class Program:
     def _arg(self, r: tuple) -> str:
         if r[0] == "s":
             return f"s{r[1]}"
+        if r[0] in ("list", "tuple"):
+            inner = ", ".join(self._arg(x) for x in r[1])
+            return f"[{inner}]" if r[0] == "list" else f"({inner}{',' if len(r[1]) == 1 else ''})"
         v = r[1]
         if v is None or type(v) in (bool, int) or (type(v) is float and numpy.isfinite(v)):
             return repr(v)
@@ -555,7 +637,7 @@ class Program:
     def _uses(self, b: Branch) -> set:
         used: set = set()
         for s in b.steps:
-            used.update(r[1] for r in s.ins if r[0] == "s")
+            used.update(_slots(s.ins))
         if b.end is not None:
             used.update(r[1] for r in b.end[0] if r[0] == "s")
         for _, c in b.children:
@@ -574,9 +656,8 @@ class Program:
             later.update(r[1] for r in b.end[0] if r[0] == "s")
         last: dict[int, int] = {}
         for i, s in enumerate(b.steps):
-            for r in s.ins:
-                if r[0] == "s":
-                    last[r[1]] = i
+            for r in _slots(s.ins):
+                last[r] = i
         pool = {k: list(v) for k, v in pool.items()}
         owned: dict[int, Any] = {}
         # the branch's inputs first, read as the call found them (and checked: shape and dtype)
@@ -617,11 +698,24 @@ class Program:
                     L.append(f"{pad}{tgt}{comma} = {f}({x}, {', '.join(a)}{kws})")
                     for o in outs:
                         L.append(f"{pad}if type(s{o}) is not ndarray: s{o} = as_array({x}, s{o})")
-                    if cls._promote is not None:
+                    if cls is not None and cls._promote is not None:
                         p = self._const(cls._promote)
                         kwd = self._const(dict(s.params))
                         for o in outs:
                             L.append(f"{pad}s{o} = {p}(s{o}, [{', '.join(a)}], {kwd})")
+            elif k in ("vjp", "call"):
+                self.counts["op"] += 1
+                f = self._const(s.extra if k == "vjp" else s.fn)
+                L.append(f"{pad}r = {f}({', '.join(a)})")
+                if k == "vjp":
+                    L.append(f"{pad}if not isinstance(r, (tuple, list)): r = (r,)")
+                for j, o in enumerate(s.outs):
+                    if o is not None:
+                        L.append(f"{pad}s{o} = r[{j}]")
+            elif k == "update":
+                self.counts["write"] += 1
+                objs = ", ".join(self._const(o) for o in s.params)
+                L.append(f"{pad}{self._const(s.fn)}({objs}, {', '.join(a)})")
             elif k == "coerce":
                 L.append(f"{pad}s{s.outs[0]} = {self._const(s.fn)}({a[0]})")
             elif k == "const":
@@ -658,9 +752,9 @@ class Program:
                 L.append(f"{pad}{self._const(s.extra)}.{s.params} = {val}")
             elif k == "guard":
                 self.counts["guard"] += 1
-            for r in s.ins:  # buffers whose last reader this was go back to the pool
-                if r[0] == "s" and last.get(r[1]) == i and r[1] not in later and r[1] in owned:
-                    bname, key = owned.pop(r[1])
+            for r in _slots(s.ins):  # buffers whose last reader this was go back to the pool
+                if last.get(r) == i and r not in later and r in owned:
+                    bname, key = owned.pop(r)
                     pool.setdefault(key, []).append(bname)
         if b.steps and b.steps[-1].kind == "guard":
             g = b.steps[-1]
@@ -690,6 +784,17 @@ class Program:
         else:
             refs = ", ".join(self._arg(r) for r in b.end[0])
             L.append(f"{pad}return ({self._const(b.end[1])}, ({refs}{',' if len(b.end[0]) == 1 else ''}))")
+
+
+def _slots(refs: tuple) -> list:
+    """The slots a step's references name (also inside list and tuple arguments)."""
+    out = []
+    for r in refs:
+        if r[0] == "s":
+            out.append(r[1])
+        elif r[0] in ("list", "tuple"):
+            out.extend(_slots(r[1]))
+    return out
 
 
 def _as_array(xp: Any, o: Any) -> Any:

@@ -173,7 +173,7 @@ class Compiled:
                     parts.append((type(x), id(x)))
         parts.append(self._watch())
         if self._roots is not None:
-            parts.append(tuple(id(r) for r in self._roots()))
+            parts.append(tuple(_state(r) for r in self._roots()))
         return tuple(parts)
 
     # -- the report --------------------------------------------------------------------------------
@@ -283,9 +283,14 @@ def _closure_watch(fn: Callable) -> Callable[[], tuple]:
     return ids
 
 
+def _state(a: Array) -> tuple:
+    """An array's identity and the state of its gradient that Python code may branch on."""
+    return (id(a), a._grad_req, a._grad is None, getattr(a, "_gradT", None) is None)
+
+
 def _ids(v: Any, depth: int = 0) -> Any:
     if isinstance(v, Array):
-        return id(v)
+        return _state(v)
     if depth == 0 and isinstance(v, (list, tuple)):
         return tuple(_ids(x, 1) for x in v) if any(isinstance(x, Array) for x in v) else None
     if depth == 0 and isinstance(v, dict) and len(v) < 64:
@@ -293,7 +298,7 @@ def _ids(v: Any, depth: int = 0) -> Any:
     params = getattr(v, "parameters", None)
     if depth == 0 and callable(params) and not isinstance(v, type):
         try:
-            return tuple(id(p) for p in params())
+            return tuple(_state(p) for p in params())
         except TypeError:
             return None
     return None

@@ -33,15 +33,25 @@ def add_or_none(a: Any, b: Any) -> Any:
     return OPS.add(a, b)
 
 
-def _deposit(grads: dict, node: Node, idx: int | None, g: Any) -> None:
-    """Add cotangent ``g`` for output ``idx`` of ``node``."""
+def _deposit(grads: dict, node: Node, idx: int | None, g: Any, rec: Any = None) -> None:
+    """Add cotangent ``g`` for output ``idx`` of ``node`` (``rec``: a compiled call's recorder, in a raw
+    backward: the sums are reported to it)."""
     if idx is None:
-        grads[node] = add_or_none(grads.get(node), g)
+        prev = grads.get(node)
+        grads[node] = g if prev is None else _raw_op(rec, OPS.add, prev, g) if rec is not None else add_or_none(prev, g)
     else:
         slot = grads.get(node)
         if slot is None:
             slot = grads[node] = [None] * node.nout
-        slot[idx] = add_or_none(slot[idx], g)
+        prev = slot[idx]
+        slot[idx] = g if prev is None else _raw_op(rec, OPS.add, prev, g) if rec is not None else add_or_none(prev, g)
+
+
+def _raw_op(rec: Any, op: Any, *args: Any, **params: Any) -> Any:
+    """``op(*args, **params)`` on raw buffers, reported to a compiled call's recorder."""
+    out = op(*args, **params)
+    rec.raw_op(op, args, params, out)
+    return out
 
 
 def _collect(heads: Sequence[Node], strict: bool, is_target, leaves_only: bool = False) -> list[Node]:
@@ -116,7 +126,11 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
     strict = True
     # With no graph to build (and no forward trace watching), rules run on raw buffers: ops inside
     # them skip Arrays, the tape and dispatch. Otherwise they run on Arrays, recorded if create_graph.
-    raw = not create_graph and mode.ACTIVE.get() == mode.RAW.get()  # (raw mode counts one in ACTIVE)
+    # A compiled call's recorder (see ``capture``) takes the rules of a raw backward whole, as steps.
+    rec = mode.RECORDER.get()
+    raw = not create_graph and mode.ACTIVE.get() == mode.RAW.get() + (rec is not None)  # (both count in ACTIVE)
+    if not raw:
+        rec = None  # (the rules' ops reach it one by one, through dispatch)
     for i, (h, hg) in enumerate(zip(heads, head_grads)):
         if not isinstance(h, Array):
             raise TypeError(f"backward heads must be arrays, got {type(h).__name__}")
@@ -130,10 +144,11 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
             if not implicit_ones and d.size != 1:
                 raise AutogradError("grad can be implicitly created only for scalar outputs")
             hg = numpy.ones(d.shape, d.dtype) if type(d) is _ARR else ones_like(d)
+            if mode.ACTIVE.get():
+                r = mode.RECORDER.get()
+                if r is not None:
+                    r.constant(hg)
             if not raw:
-                rec = mode.RECORDER.get()
-                if rec is not None:
-                    rec.constant(hg)
                 hg = cls._make(hg)
         else:
             if not isinstance(hg, Array):
@@ -143,7 +158,7 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
             given.append(hg._data)
             if raw:
                 hg = hg._data
-        _deposit(grads, node, h._idx, hg)
+        _deposit(grads, node, h._idx, hg, rec)
         roots.append(node)
 
     wanted: dict | None = None
@@ -190,6 +205,15 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
                 _check_versions(node)
             if not raw:
                 gin = op.run_vjp(node, g)
+            elif rec is not None:  # the rule, whole, is one step of the compiled call
+                if not op.raw_ok:
+                    rec.refuse(f"the custom gradient rule of {op.name!r}")
+                rec.mute += 1
+                try:
+                    gin = op.run_raw(node, g, None) if op.raw_ok else _run_wrapped(node, g)
+                finally:
+                    rec.mute -= 1
+                rec.vjp(op, node, g, gin)
             elif op.raw_ok:
                 outs = None
                 if op.writes_into and wanted is None:
@@ -200,12 +224,17 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
             else:
                 gin = _run_wrapped(node, g)
             if op.singular:
-                gd = g if raw else g._data
-                nonzero = bool(gd) if gd.size == 1 else bool(gd.all())
-                if not raw and mode.ACTIVE.get():
-                    _value_read("all", gd, nonzero)
-                if not nonzero:  # some cotangent entry is zero
-                    gin = _zero_stays_zero(g, gin, raw)
+                if rec is not None:  # the check and its repair are one step of the compiled call
+                    new = _zero_stays_zero_raw(g, *gin)
+                    rec.call(_zero_stays_zero_raw, (g, *gin), new)
+                    gin = new
+                else:
+                    gd = g if raw else g._data
+                    nonzero = bool(gd) if gd.size == 1 else bool(gd.all())
+                    if mode.ACTIVE.get():
+                        _value_read("all", gd, nonzero)
+                    if not nonzero:  # some cotangent entry is zero
+                        gin = _zero_stays_zero(g, gin, raw)
             parents = node.parents
             if len(gin) != len(parents):
                 raise AutogradError(f"the VJP of {op.name!r} returned {len(gin)} cotangents for "
@@ -219,12 +248,17 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
                 if gi is None:
                     continue
                 if raw and type(gi) is not _ARR:
-                    gi = _as_buffer(gi)
+                    if rec is not None:
+                        new = _as_buffer(gi)
+                        rec.call(_as_buffer_1, (gi,), (new,))
+                        gi = new
+                    else:
+                        gi = _as_buffer(gi)
                 d = gi if raw else gi._data
                 shape = node.shapes[i]
                 if d.shape != shape:
                     if op.broadcast:
-                        gi = OPS.sum_to(gi, shape)
+                        gi = OPS.sum_to(gi, shape) if rec is None else _raw_op(rec, OPS.sum_to, gi, shape)
                     else:
                         raise AutogradError(f"the VJP of {op.name!r} returned a cotangent of shape "
                                             f"{d.shape} for input {i} of shape {shape}; this is a bug")
@@ -232,10 +266,10 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
                 dt = node.dtypes[i]
                 if dt is not None and d.dtype is not dt and d.dtype != dt and dt.kind in "fc":
                     if d.dtype.kind == "c" and dt.kind == "f":
-                        gi = OPS.real(gi)  # a real input's cotangent is the real part (HIPS/JAX)
+                        gi = OPS.real(gi) if rec is None else _raw_op(rec, OPS.real, gi)  # the real part (HIPS/JAX)
                         d = gi if raw else gi._data
                     if d.dtype != dt:
-                        gi = OPS.astype(gi, dt)
+                        gi = OPS.astype(gi, dt) if rec is None else _raw_op(rec, OPS.astype, gi, dt)
                 if raw and p.op is None:  # a leaf: may its dialect keep this buffer as the gradient?
                     if p not in grads and _fresh(gi, g, gin, i, node):
                         owned.add(p)
@@ -243,11 +277,11 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
                         owned.add(p)  # the sum made below is a new buffer
                     else:
                         owned.discard(p)
-                if node.pidx is None:  # _deposit for a whole (single) output, inline: the hot case
+                if node.pidx is None and rec is None:  # _deposit for a whole (single) output, inline: the hot case
                     prev = grads.get(p)
                     grads[p] = gi if prev is None else OPS.add(prev, gi)
                 else:
-                    _deposit(grads, p, node.pidx[i], gi)
+                    _deposit(grads, p, None if node.pidx is None else node.pidx[i], gi, rec)
             if not retain_graph:
                 node.release()
     if raw and variables is not None:
@@ -327,6 +361,18 @@ def _run_wrapped(node: Node, g: Any) -> tuple:
     with mode.StateScope(raw=False):
         gin = node.op.run_vjp(node, _wrap(node.cls, g))
     return tuple(_unwrap(x) for x in gin)
+
+
+def _zero_stays_zero_raw(g: Any, *gin: Any) -> tuple:
+    """A singular op's cotangents on raw buffers: ``_zero_stays_zero`` where some entry of ``g`` is
+    zero (one step of a compiled call, which decides again at every replay)."""
+    if bool(g) if g.size == 1 else bool(g.all()):
+        return gin
+    return _zero_stays_zero(g, gin, True)
+
+
+def _as_buffer_1(gi: Any) -> tuple:
+    return (_as_buffer(gi),)
 
 
 def _zero_stays_zero(g: Any, gin: Sequence[Any], raw: bool = False) -> tuple:

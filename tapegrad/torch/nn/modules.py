@@ -13,7 +13,9 @@ from typing import Any, Callable, Iterator, Mapping
 
 import numpy
 
+from ..._core import mode as _mode
 from ..._core.array import Array
+from ..._core.capture import refuse as _refuse
 from ..._core.node import count_write
 from ...backend import device_of, to_device, to_host
 from .._device import _backend_device, default_device
@@ -58,8 +60,12 @@ def _zero_grad(p: Tensor, set_to_none: bool) -> None:
     if g._node is not None:
         g.detach_()
     if getattr(g._data.flags, "writeable", True):  # CuPy arrays have no such flag: always writable
+        rec = _mode.RECORDER.get()
+        if rec is not None:
+            rec.write("set", g, 0)
         g._data[...] = 0
     else:
+        _refuse("zero_grad on a read-only gradient")
         g._data = numpy.zeros_like(g._data)
     g._bump()
 

@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 import numpy
 
+from ..._core import mode as _mode
 from ..._core.array import Array
 from ...backend import device_of, to_device, xp_of
 from .._dtypes import get_default_dtype
@@ -33,6 +34,12 @@ class _Required:
 #: The marker for a hyperparameter without a default (``torch.optim.optimizer.required``).
 required = _Required()
 
+
+
+def _apply_update(update: Callable, group: dict, param: Any, p: Any, g: Any) -> None:
+    """One built-in optimizer update of parameter ``param`` (buffer ``p``, gradient buffer ``g``), as a
+    compiled step replays it."""
+    update(group, param, _real(p), _real(g))
 
 class Optimizer:
     """Holds ``param_groups`` (dicts with ``'params'`` and the hyperparameters) and per-parameter
@@ -191,6 +198,9 @@ class Optimizer:
                 if grad is None:
                     continue
                 buf = p._data
+                rec = _mode.RECORDER.get()
+                if rec is not None:  # a compiled step replays the update whole, on the same objects
+                    rec.update(_apply_update, (update, group, p), (p, grad), (0,))
                 try:
                     update(group, p, _real(buf), _real(grad._data))
                 except ValueError:
