@@ -98,6 +98,11 @@ class ndarray(Array):  # noqa: N801 - MXNet's name
         """Copy into another array (in place) or onto a device (a new array)."""
         if isinstance(other, Device):
             return OPS.device_copy(self, ctx=other, src=self.ctx)
+        rec = _mode.RECORDER.get()
+        if rec is not None:
+            if device_of(other._data) != device_of(self._data):
+                rec.refuse("copyto between devices")
+            rec.write("set", other, self)
         other._data[...] = to_device(self._data, other.ctx)
         return other
 

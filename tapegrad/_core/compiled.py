@@ -55,7 +55,7 @@ class Compiled:
         self.verbose = verbose
         self._entries: dict[Any, _Entry] = {}
         self._warned = False
-        self._watch = _closure_watch(fn)
+        self._watch = _Watch(fn, roots)
         functools.update_wrapper(self, fn)
 
     # -- calling --------------------------------------------------------------------------------
@@ -131,6 +131,17 @@ class Compiled:
             else:
                 refs.append(("c", o))
                 kinds.append(None)
+        if not rec.refused:
+            self._watch.walk()
+            known = self._watch.arrays(leaves)
+            for st in rec.steps:
+                if st.kind == "input" and st.params[0] in ("ext", "attr"):
+                    how = st.params if st.params[0] == "ext" else st.params[1]
+                    if how[0] == "ext" and id(how[1]) not in known:
+                        rec.refused.append(
+                            f"an array read by identity (first at {st.where or 'an op'}) is neither an argument nor "
+                            "found in the function's globals, closure or objects: pass it as an argument")
+                        break
         if rec.refused:
             e.eager = rec.refused[0]
             return out
@@ -171,9 +182,7 @@ class Compiled:
                     parts.append((type(x), x))
                 except TypeError:
                     parts.append((type(x), id(x)))
-        parts.append(self._watch())
-        if self._roots is not None:
-            parts.append(tuple(_state(r) for r in self._roots()))
+        parts.append(self._watch.key())
         return tuple(parts)
 
     # -- the report --------------------------------------------------------------------------------
@@ -249,59 +258,155 @@ def _refuse_args(leaves: list) -> str | None:
     return None
 
 
-def _closure_watch(fn: Callable) -> Callable[[], tuple]:
-    """A function giving the identities of the arrays ``fn`` reads from its closure and globals (and
-    one level into the lists, tuples and dicts held there, and a bound method's object), so that a
-    replaced parameter makes a new signature."""
-    places: list = []
-    f = getattr(fn, "__func__", fn)
-    owner = getattr(fn, "__self__", None)
-    code = getattr(f, "__code__", None)
-    if code is not None:
-        names: set = set()
-        stack = [code]
-        while stack:
-            c = stack.pop()
-            names.update(c.co_names)
-            stack.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
-        g = getattr(f, "__globals__", {})
-        places.extend((g, n) for n in sorted(names) if n in g)
-    cells = getattr(f, "__closure__", None) or ()
+class _Watch:
+    """What a function reads besides its arguments: the globals its code names and its closure
+    cells, followed into the functions found there (a step calling ``net`` that reads ``W``), a bound
+    method's object, and the objects passed as arguments. ``key()`` gives a token per place (arrays by
+    identity and gradient state, Python numbers and strings by value, anything else by identity,
+    one level into lists, tuples, dicts, modules' parameters and objects' attributes), so that a
+    replaced parameter or a changed global makes a new signature; ``arrays()`` gives the arrays found
+    there, which a trace may read by identity (see ``Compiled._trace``)."""
 
-    def ids() -> tuple:
+    def __init__(self, fn: Callable, extra: Callable[[], Any] | None = None) -> None:
+        self.fn = fn
+        self.extra = extra
+        self.places: list = []
+        self.walk()
+
+    def walk(self) -> None:
+        places: list = []
+        seen: set = set()
+
+        def visit(f: Any, depth: int) -> None:
+            if id(f) in seen or depth > 4:
+                return
+            seen.add(id(f))
+            owner = getattr(f, "__self__", None)
+            if owner is not None and not isinstance(owner, types.ModuleType):
+                places.append(("obj", owner))
+            f = getattr(f, "__func__", f)
+            if not isinstance(f, types.FunctionType):
+                call = getattr(type(f), "forward", None) or getattr(type(f), "__call__", None)
+                if isinstance(call, types.FunctionType) and not isinstance(f, type):
+                    places.append(("obj", f))
+                    visit(call, depth + 1)
+                return
+            code = f.__code__
+            names: set = set()
+            stack = [code]
+            while stack:
+                c = stack.pop()
+                names.update(c.co_names)
+                stack.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
+            g = f.__globals__
+            for n in sorted(names):
+                if n in g:
+                    places.append(("global", g, n))
+                    v = g[n]
+                    if isinstance(v, types.FunctionType) or callable(getattr(type(v), "forward", None)):
+                        visit(v, depth + 1)
+            for cell in f.__closure__ or ():
+                places.append(("cell", cell))
+                try:
+                    v = cell.cell_contents
+                except ValueError:
+                    continue
+                if isinstance(v, types.FunctionType):
+                    visit(v, depth + 1)
+        visit(self.fn, 0)
+        self.places = places
+
+    def _values(self) -> list:
         out = []
-        for g, n in places:
-            out.append(_ids(g.get(n)))
-        for c in cells:
-            try:
-                out.append(_ids(c.cell_contents))
-            except ValueError:
-                out.append(None)
-        if owner is not None:
-            out.append(_ids(owner))
-        return tuple(out)
-    return ids
+        for p in self.places:
+            if p[0] == "global":
+                out.append(p[1].get(p[2]))
+            elif p[0] == "cell":
+                try:
+                    out.append(p[1].cell_contents)
+                except ValueError:
+                    out.append(None)
+            else:
+                out.append(p[1])
+        if self.extra is not None:
+            out.extend(self.extra())
+        return out
+
+    def key(self) -> tuple:
+        return tuple(_token(v) for v in self._values())
+
+    def arrays(self, leaves: list) -> set:
+        """The ids of the arrays the function can reach without its array arguments."""
+        found: set = set()
+        for v in (*self._values(), *leaves):
+            _arrays_in(v, found)
+        return found
+
+
+_NUMBERS = (int, float, bool, complex, str, type(None))
+
+
+def _token(v: Any) -> Any:
+    if isinstance(v, Array):
+        return _state(v)
+    if type(v) in _NUMBERS:
+        return (type(v), v)
+    if isinstance(v, (list, tuple)):
+        return tuple(_state(x) for x in v if isinstance(x, Array)) or id(v)
+    if isinstance(v, dict):
+        return tuple(_state(x) for x in list(v.values())[:64] if isinstance(x, Array)) or id(v)
+    if isinstance(v, (types.ModuleType, types.FunctionType, type)):
+        return id(v)
+    found: set = set()
+    _arrays_in(v, found, states=True)
+    return (id(v), tuple(sorted(found, key=repr))) if found else id(v)
+
+
+def _arrays_in(v: Any, found: set, states: bool = False) -> None:
+    """The arrays in ``v``: itself, one level into containers, a module's parameters and buffers, or
+    an object's attributes."""
+    def add(x: Any) -> None:
+        if isinstance(x, Array):
+            found.add(_state(x) if states else id(x))
+    if isinstance(v, Array):
+        add(v)
+        return
+    if isinstance(v, (list, tuple)):
+        for x in v:
+            add(x)
+        return
+    if isinstance(v, dict):
+        for x in list(v.values())[:256]:
+            add(x)
+        return
+    if isinstance(v, (types.ModuleType, types.FunctionType, type)) or type(v) in _NUMBERS:
+        return
+    params = getattr(v, "parameters", None)
+    if callable(params):
+        try:
+            for x in params():
+                add(x)
+            for x in getattr(v, "buffers", lambda: ())():
+                add(x)
+        except TypeError:
+            pass
+    groups = getattr(v, "param_groups", None)  # an optimizer
+    if isinstance(groups, list):
+        for grp in groups:
+            for x in grp.get("params", ()):
+                add(x)
+    d = getattr(v, "__dict__", None)
+    if isinstance(d, dict):
+        for x in list(d.values())[:256]:
+            add(x)
+            if isinstance(x, (list, tuple)):
+                for y in x[:256]:
+                    add(y)
 
 
 def _state(a: Array) -> tuple:
     """An array's identity and the state of its gradient that Python code may branch on."""
     return (id(a), a._grad_req, a._grad is None, getattr(a, "_gradT", None) is None)
-
-
-def _ids(v: Any, depth: int = 0) -> Any:
-    if isinstance(v, Array):
-        return _state(v)
-    if depth == 0 and isinstance(v, (list, tuple)):
-        return tuple(_ids(x, 1) for x in v) if any(isinstance(x, Array) for x in v) else None
-    if depth == 0 and isinstance(v, dict) and len(v) < 64:
-        return tuple(_ids(x, 1) for x in v.values()) if any(isinstance(x, Array) for x in v.values()) else None
-    params = getattr(v, "parameters", None)
-    if depth == 0 and callable(params) and not isinstance(v, type):
-        try:
-            return tuple(_state(p) for p in params())
-        except TypeError:
-            return None
-    return None
 
 
 def _snapshot(prog: Program, leaves: list) -> list:

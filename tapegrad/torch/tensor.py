@@ -709,6 +709,9 @@ class Tensor(Array):
 
     @data.setter
     def data(self, value: "Tensor") -> None:
+        rec = _mode.RECORDER.get()
+        if rec is not None:
+            rec.refuse("assigning Tensor.data")
         self._data = value._data if isinstance(value, Array) else numpy.asarray(value)
 
     # -- in-place policy ------------------------------------------------------------------------

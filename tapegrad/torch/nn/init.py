@@ -5,6 +5,7 @@ import math
 import warnings
 from typing import Any
 
+from ..._core.capture import refuse as _refuse
 from .. import _random
 from ..tensor import Tensor
 
@@ -14,6 +15,7 @@ __all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones
 
 def _fill(tensor: Tensor, values: Any) -> Tensor:
     """Write ``values`` into ``tensor``'s buffer, as ``torch.no_grad()`` + an in-place op would."""
+    _refuse("a parameter initialization (run it before the compiled function)")
     tensor._data[...] = values
     tensor._bump()
     return tensor

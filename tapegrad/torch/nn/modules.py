@@ -366,6 +366,7 @@ class Module:
 
     # -- dtype and device ------------------------------------------------------------------------
     def _cast(self, dt: numpy.dtype) -> "Module":
+        _refuse("casting a module's parameters")
         for t in list(self.parameters()) + list(self.buffers()):
             if t._data.dtype.kind in "fc":
                 t._data = t._data.astype(dt)
@@ -378,6 +379,7 @@ class Module:
     def _move(self, device: Any) -> "Module":
         """Parameters, their gradients and buffers moved to ``device`` in place (same objects)."""
         dev = _backend_device(device)
+        _refuse("moving a module to another device")
         for t in list(self.parameters()) + list(self.buffers()):
             if device_of(t._data) != dev:
                 t._data = to_device(t._data, dev)
@@ -443,6 +445,7 @@ class Module:
     def load_state_dict(self, state_dict: Mapping, strict: bool = True, assign: bool = False) -> _IncompatibleKeys:
         """Copy values into the parameters and buffers in place (same tensors); report missing and
         unexpected keys (an error when ``strict``)."""
+        _refuse("loading a state dict (do it outside the compiled function)")
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
         missing: list = []

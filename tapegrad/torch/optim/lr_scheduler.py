@@ -16,6 +16,7 @@ from functools import wraps
 from typing import Any, Callable, Iterable, cast
 from weakref import ref
 
+from ..._core.capture import refuse as _refuse
 from ..._core.array import Array
 from ..tensor import Tensor
 from .optimizer import Optimizer
@@ -43,6 +44,7 @@ def _set_lr(group: dict, val: Any) -> None:
     """Write a new learning rate: into a tensor learning rate's memory, else as the group's value."""
     cur = group["lr"]
     if isinstance(cur, Array):
+        _refuse("a learning-rate scheduler step (call it outside the compiled function)")
         cur._data[...] = val._data if isinstance(val, Array) else val
     else:
         group["lr"] = val
