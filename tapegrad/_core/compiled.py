@@ -85,7 +85,12 @@ class Compiled:
         saved = None
         if prog.undo_writes or prog.undo_effects:
             saved = _snapshot(prog, leaves)
-        res = prog.run(leaves)
+        tokens = (mode.RAW.set(True), mode.ACTIVE.set(mode.ACTIVE.get() + 1))  # rules run on raw buffers
+        try:
+            res = prog.run(leaves)
+        finally:
+            mode.ACTIVE.reset(tokens[1])
+            mode.RAW.reset(tokens[0])
         if res is MISS:
             if saved is not None:
                 _restore(saved)
