@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gc
 import math
+import re
 import statistics
 import sys
 import time
@@ -148,7 +149,8 @@ class Row:
     target: str = ""
     target_ratio: float | None = None
     target_value: float | None = None
-    #: Replaces the numbers: "skipped: ...", "wrong result: ...", "PyTorch not installed".
+    #: Replaces the verdict, and the numbers when there are none: "skipped: ...", "wrong result: ...",
+    #: "PyTorch not installed"; a compiled row's "runs eagerly: <reason>" keeps its numbers.
     status: str | None = None
     note: str = ""
     ratios: list[float] = field(default_factory=list)
@@ -250,3 +252,81 @@ def dialect_rows(wid: str, measure: str, values: dict[str, list[float]], target_
 
 def wrong_row(wid: str, measure: str, err: Exception, base: str | None = None) -> Row:
     return Row(wid, measure, base=base, status=f"wrong result: {err}")
+
+
+# ---------------------------------------------------------------------------------------------
+# tapegrad.compile: the compiled rows
+
+#: Label of tapegrad's step under ``tapegrad.compile`` (the MXNet-dialect step, or W5's functional
+#: ``grad``/``hvp`` under ``tapegrad.jit``); a compiled function that runs eagerly gets ``EAGER_MARK``.
+COMPILED = "tapegrad compiled"
+EAGER_MARK = " (RUNS EAGERLY)"
+
+
+def check_same(label: str, got: dict, want: dict, rtol: float = 1e-6, exact: bool = False) -> None:
+    """The compiled step's result against the eager step's, key by key: ``check_close`` with a
+    tolerance near float32 rounding, or bit for bit when ``exact``."""
+    for k, w in want.items():
+        if exact:
+            g, r = to_numpy(got[k]), to_numpy(w)
+            if g.shape != r.shape or g.dtype != r.dtype or not numpy.array_equal(g, r):
+                raise WrongResult(f"{label} {k}: {g!r} ({g.dtype}), eager {r!r} ({r.dtype}): not identical")
+        else:
+            check_close(f"{label} {k}", got[k], to_numpy(w), rtol)
+
+
+def verify_lockstep(label: str, compiled: Callable[[], dict], eager: Callable[[], dict], calls: int = 2,
+                    rtol: float = 1e-6, exact: bool = False) -> None:
+    """Call the compiled step and the eager one in turn ``calls`` times and compare each pair of
+    results (both steps must be in the same state: built from the same inputs, called equally often).
+    Where the eager step has a ``state`` attribute (a function returning the live arrays it updates:
+    gradients, parameters), the compiled one has it too (``tapegrad.compile`` copies the function's
+    attributes) and the live arrays are compared as well: a replay must update what the user holds,
+    not only return the right values."""
+    for i in range(calls):
+        what = f"{label} (call {i + 1} against eager)"
+        check_same(what, compiled(), eager(), rtol, exact)
+        if hasattr(eager, "state"):
+            check_same(what + " live", compiled.state(), eager.state(), rtol, exact)
+
+
+def replay_report(compiled: Any) -> tuple[str | None, str]:
+    """(status, note) of a compiled function after its calls, or of a dict ``{name: compiled}``: the
+    status is None when each replays, else ``runs eagerly: <reason from explain()>`` (or ``never
+    replayed``); the note counts traces, replays and eager calls (``traces``, ``replays``, ``explain()``)."""
+    named = compiled if isinstance(compiled, dict) else {"": compiled}
+    reasons: list[str] = []
+    parts: list[str] = []
+    for name, c in named.items():
+        text = c.explain()
+        eager_lines = [line.split("runs eagerly:", 1)[1].strip() for line in text.splitlines()
+                       if "runs eagerly:" in line]
+        reasons += [r for r in (f"{name}: {e}" if name else e for e in eager_lines) if r not in reasons]
+        if not c.replays and not eager_lines:
+            reasons.append(f"never replayed{' (' + name + ')' if name else ''}: every call traced")
+        eager = sum(int(n) for n in re.findall(r"(\d+) eager call", text))
+        parts.append(f"{name + ': ' if name else ''}{c.traces} trace(s), {c.replays} replay(s), "
+                     f"{eager} eager call(s)")
+    counts = "; ".join(parts)
+    if reasons:
+        never = [r for r in reasons if r.startswith("never")]
+        eager = [r for r in reasons if not r.startswith("never")]
+        status = "; ".join((["runs eagerly: " + "; ".join(eager)] if eager else []) + never)
+        return status, f"{COMPILED}: {status} [{counts}, read from explain() after timing]"
+    return None, (f"{COMPILED} replays: {counts} after warm-up and timing "
+                  "(the traces ran in the correctness check, before timing)")
+
+
+def compiled_rows(wid: str, measure: str, values: dict[str, list[float]], compiled: Any,
+                  against: list[tuple], key: str = COMPILED) -> list[Row]:
+    """The compiled step's rows from one alternation (``values[key]`` its times), one per entry of
+    ``against``: ``(key of the baseline in values, its label, target, target_ratio, target_value)``.
+    A compiled function that runs eagerly keeps its numbers but is marked in the label and the verdict."""
+    status, note = replay_report(compiled)
+    impl = COMPILED + (EAGER_MARK if status else "")
+    rows = []
+    for i, (bkey, blabel, target, tr, tv) in enumerate(against):
+        rows.append(Row(wid, measure, values[key], impl=impl, base=blabel,
+                        base_value=None if bkey is None else values[bkey], target=target, target_ratio=tr,
+                        target_value=tv, status=status, note=note if i == 0 else ""))
+    return rows

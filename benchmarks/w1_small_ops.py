@@ -16,8 +16,8 @@ from typing import Any, Callable
 
 import numpy
 
-from ._harness import (TORCH_DIALECT, Ctx, Row, WrongResult, alternate, check_close, dialect_rows,
-                       torch_rows_missing, wrong_row)
+from ._harness import (COMPILED, TORCH_DIALECT, Ctx, Row, WrongResult, alternate, check_close, compiled_rows,
+                       dialect_rows, torch_rows_missing, verify_lockstep, wrong_row)
 
 ID = "W1"
 N_OPS = 200
@@ -109,7 +109,14 @@ def tapegrad_step(x0: numpy.ndarray, n_ops: int) -> Callable[[], dict]:
             s = chain(x, n_ops, np).sum()
         s.backward()
         return {"sum": s, "grad": x.grad}
+    step.state = lambda: {"grad": x.grad}  # what the step updates (checked on the compiled step)
     return step
+
+
+def compiled_step(x0: numpy.ndarray, n_ops: int) -> Any:
+    """``tapegrad_step`` under ``tapegrad.compile``: its first call traces, later calls replay."""
+    import tapegrad
+    return tapegrad.compile(tapegrad_step(x0, n_ops))
 
 
 def tapegrad_forward(x0: numpy.ndarray, n_ops: int) -> Callable[[], dict]:
@@ -168,12 +175,13 @@ def check(torch: Any = None, n_ops: int = N_OPS, size: int = SIZE) -> None:
     x0 = inputs(size)
     ref = reference(x0, n_ops)
     steps = {"tapegrad": tapegrad_step(x0, n_ops), TORCH_DIALECT: torch_dialect_step(x0, n_ops),
-             "tapegrad no-record": tapegrad_forward(x0, n_ops),
+             COMPILED: compiled_step(x0, n_ops), "tapegrad no-record": tapegrad_forward(x0, n_ops),
              "numpy": numpy_step(x0, n_ops), "numpy forward": numpy_forward(x0, n_ops)}
     if torch is not None:
         steps["torch"] = torch_step(torch, x0, n_ops)
     for label, step in steps.items():
         verify(label, step, ref)
+    verify_lockstep(f"{ID} {COMPILED}", steps[COMPILED], steps["tapegrad"])
 
 
 def run(ctx: Ctx) -> list[Row]:
@@ -184,6 +192,8 @@ def run(ctx: Ctx) -> list[Row]:
     m_rec = "µs/op, record + backward"
     m_fwd = "µs/op, no recording"
 
+    m_cmp = f"µs/op, compiled replay: (forward + backward) / {N_OPS}"
+
     steps = {"tapegrad": tapegrad_step(x0, N_OPS), TORCH_DIALECT: torch_dialect_step(x0, N_OPS),
              "numpy": numpy_step(x0, N_OPS)}
     if ctx.torch is not None:
@@ -193,6 +203,17 @@ def run(ctx: Ctx) -> list[Row]:
             verify(label, step, ref)
     except WrongResult as e:
         return [wrong_row(ID, m_rec, e)]
+    # The compiled step: its first call (the trace) and second (a replay) against the reference,
+    # two more against the eager step's; the trace is thus done before timing starts.
+    compiled = compiled_step(x0, N_OPS)
+    try:
+        verify(COMPILED, compiled, ref)
+        verify_lockstep(f"{ID} {COMPILED}", compiled, steps["tapegrad"])
+        steps[COMPILED] = compiled
+    except WrongResult as e:
+        compiled_wrong = wrong_row(ID, m_cmp, e)
+    else:
+        compiled_wrong = None
     t = alternate(steps, ctx)
     scaled = {k: [v * us_per_op for v in vs] for k, vs in t.items()}
     if ctx.torch is not None:
@@ -203,6 +224,15 @@ def run(ctx: Ctx) -> list[Row]:
     rows.append(Row(ID, m_rec, scaled["tapegrad"], base="NumPy by hand", base_value=scaled["numpy"],
                     target="≤ 3.0 µs/op", target_value=3.0))
     rows += dialect_rows(ID, m_rec, scaled, 1.1)
+    if compiled_wrong is not None:
+        rows.append(compiled_wrong)
+    else:
+        against = [("torch", "PyTorch", "≤ 0.35× PyTorch", 0.35, None)] if ctx.torch is not None else []
+        against += [("numpy", "NumPy by hand", "≤ 3.0 µs/op", None, 3.0),
+                    ("tapegrad", "tapegrad (eager)", "(for comparison)", None, None)]
+        new = compiled_rows(ID, m_cmp, scaled, compiled, against)
+        ctx.log(f"  {ID} {new[0].note}")
+        rows += new
 
     fwd = {"tapegrad": tapegrad_forward(x0, N_OPS), "numpy": numpy_forward(x0, N_OPS)}
     try:

@@ -14,8 +14,8 @@ from typing import Any, Callable
 
 import numpy
 
-from ._harness import (TORCH_DIALECT, Ctx, Row, WrongResult, alternate, check_close, dialect_rows,
-                       torch_rows_missing, wrong_row)
+from ._harness import (COMPILED, TORCH_DIALECT, Ctx, Row, WrongResult, alternate, check_close, compiled_rows,
+                       dialect_rows, torch_rows_missing, verify_lockstep, wrong_row)
 
 ID = "W2"
 SIZES = (784, 512, 512, 10)
@@ -127,7 +127,15 @@ def tapegrad_step(params: list, X: numpy.ndarray, y: numpy.ndarray, lr: float = 
         for p in ps:
             p -= lr * p.grad
         return _result(loss, [p.grad for p in ps], ps)
+    # what the step updates, read from the live parameters (checked on the compiled step)
+    step.state = lambda: {k: v for k, v in _result(None, [p.grad for p in ps], ps).items() if k != "loss"}
     return step
+
+
+def compiled_step(params: list, X: numpy.ndarray, y: numpy.ndarray, lr: float = LR) -> Any:
+    """``tapegrad_step`` under ``tapegrad.compile``: its first call traces, later calls replay."""
+    import tapegrad
+    return tapegrad.compile(tapegrad_step(params, X, y, lr))
 
 
 def torch_forward_fn(torch: Any, params: list, X: numpy.ndarray, y: numpy.ndarray, device: Any = None) -> tuple:
@@ -192,6 +200,13 @@ def verify(label: str, step: Callable[[], dict], ref: dict, wid: str = ID) -> No
     step()
 
 
+def verify_compiled(compiled: Callable[[], dict], eager: Callable[[], dict], ref: dict) -> None:
+    """The compiled step's first call (the trace) and second against the reference and an eager step
+    as ``verify`` checks it, then two more steps (replays) against the eager step's, call by call."""
+    verify(COMPILED, compiled, ref)
+    verify_lockstep(f"{ID} {COMPILED}", compiled, eager, rtol=1e-5)
+
+
 def check(torch: Any = None, sizes: tuple = SIZES, batch: int = BATCH) -> None:
     params, X, y = inputs(sizes, batch)
     ref = reference(params, X, y)
@@ -201,6 +216,7 @@ def check(torch: Any = None, sizes: tuple = SIZES, batch: int = BATCH) -> None:
         steps["torch"] = torch_step(torch, params, X, y)
     for label, step in steps.items():
         verify(label, step, ref)
+    verify_compiled(compiled_step(params, X, y), steps["tapegrad"], ref)
 
 
 def run(ctx: Ctx) -> list[Row]:
@@ -216,6 +232,13 @@ def run(ctx: Ctx) -> list[Row]:
             verify(label, step, ref)  # the first step of each, from the same parameters
     except WrongResult as e:
         return [wrong_row(ID, measure, e)]
+    compiled = compiled_step(params, X, y)
+    try:
+        verify_compiled(compiled, steps["tapegrad"], ref)  # steps in the same state: two calls each
+        steps[COMPILED] = compiled
+        compiled_wrong = None
+    except WrongResult as e:
+        compiled_wrong = wrong_row(ID, f"{measure}, compiled", e)
     t = alternate(steps, ctx)
     ms = {k: [v * 1e3 for v in vs] for k, vs in t.items()}
     rows = [Row(ID, measure, ms["tapegrad"], base="NumPy by hand", base_value=ms["numpy"],
@@ -226,7 +249,15 @@ def run(ctx: Ctx) -> list[Row]:
     else:
         rows += torch_rows_missing(ctx, ID, [(measure, "≤ 1.1× PyTorch")])
     rows += dialect_rows(ID, measure, ms, 1.05)
-    return rows
+    if compiled_wrong is not None:
+        return rows + [compiled_wrong]
+    against = [("numpy", "NumPy by hand", "≤ 1.05× NumPy", 1.05, None)]
+    if ctx.torch is not None:
+        against.append(("torch", "PyTorch", "≤ 1.1× PyTorch", 1.1, None))
+    against.append(("tapegrad", "tapegrad (eager)", "(for comparison)", None, None))
+    new = compiled_rows(ID, f"{measure}, compiled", ms, compiled, against)
+    ctx.log(f"  {ID} {new[0].note}")
+    return rows + new
 
 
 def profile_step() -> Callable[[], Any]:

@@ -17,7 +17,8 @@ from typing import Any, Callable
 
 import numpy
 
-from ._harness import Ctx, Row, WrongResult, alternate, check_close, torch_rows_missing, wrong_row
+from ._harness import (COMPILED, Ctx, Row, WrongResult, alternate, check_close, compiled_rows, torch_rows_missing,
+                       verify_lockstep, wrong_row)
 
 ID = "W5"
 D_IN, HIDDEN, D_OUT, BATCH = 100, 100, 1, 64
@@ -115,6 +116,28 @@ def tapegrad_pair(theta, x, y, v, d_in: int = D_IN, hidden: int = HIDDEN) -> tup
     return (lambda: {"grad": grad_fn(th, xt, yt)}), (lambda: {"hvp": hvp_fn(th, xt, yt, vt)})
 
 
+def compiled_pair(theta, x, y, v, d_in: int = D_IN, hidden: int = HIDDEN) -> tuple[Callable, Callable, dict]:
+    """(one gradient, one HVP, {"grad": compiled, "hvp": compiled}): ``tapegrad_pair``'s functions
+    under ``tapegrad.jit`` (the functional API's name for ``tapegrad.compile``)."""
+    import tapegrad
+    from tapegrad import np
+    loss = make_loss(np, d_in, hidden)
+    th, xt, yt, vt = (np.array(a) for a in (theta, x, y, v))
+    grad_fn = tapegrad.jit(tapegrad.grad(loss))
+    hvp_fn = tapegrad.jit(tapegrad.hvp(loss))
+    return ((lambda: {"grad": grad_fn(th, xt, yt)}), (lambda: {"hvp": hvp_fn(th, xt, yt, vt)}),
+            {"grad": grad_fn, "hvp": hvp_fn})
+
+
+def verify_compiled(cpair: tuple, pair: tuple, ref: dict) -> None:
+    """Each compiled function's first call (the trace) and second against the reference, then two
+    more against the eager function's, call by call."""
+    for _ in range(2):
+        _verify(COMPILED, cpair[:2], ref)
+    for c, e in zip(cpair[:2], pair):
+        verify_lockstep(f"{ID} {COMPILED}", c, e)
+
+
 def numpy_pair(theta, x, y, v, d_in: int = D_IN, hidden: int = HIDDEN) -> tuple[Callable, Callable]:
     """(one gradient, one HVP) written by hand in NumPy: the floor for the ratio."""
     return ((lambda: {"grad": numpy_grad(theta, x, y, d_in, hidden)}),
@@ -143,7 +166,9 @@ def _verify(label: str, pair: tuple, ref: dict) -> None:
 def check(torch: Any = None, d_in: int = D_IN, hidden: int = HIDDEN, batch: int = BATCH) -> None:
     data = inputs(d_in, hidden, batch)
     ref = reference(*data, d_in=d_in, hidden=hidden)
-    _verify("tapegrad", tapegrad_pair(*data, d_in=d_in, hidden=hidden), ref)
+    pair = tapegrad_pair(*data, d_in=d_in, hidden=hidden)
+    _verify("tapegrad", pair, ref)
+    verify_compiled(compiled_pair(*data, d_in=d_in, hidden=hidden), pair, ref)
     _verify("NumPy by hand", numpy_pair(*data, d_in=d_in, hidden=hidden), ref)
     if torch is not None:
         _verify("torch", torch_pair(torch, *data, d_in=d_in, hidden=hidden), ref)
@@ -171,6 +196,32 @@ def run(ctx: Ctx) -> list[Row]:
                         target_ratio=1.8 if label == "tapegrad" else None))
     if ctx.torch is None:
         rows += torch_rows_missing(ctx, ID, [(measure, "(for comparison)")])
+    return rows + _compiled_rows(ctx, data, ref, pairs)
+
+
+def _compiled_rows(ctx: Ctx, data: tuple, ref: dict, pairs: dict) -> list[Row]:
+    """``tapegrad.jit`` of the gradient and of the HVP, timed in one alternation with the eager
+    gradient and HVP and the other libraries' HVPs: the W5 ratio compiled, and each side against the
+    others."""
+    cg, ch, compiled = cpair = compiled_pair(*data)
+    try:
+        verify_compiled(cpair, pairs["tapegrad"], ref)
+    except WrongResult as e:
+        return [wrong_row(ID, "HVP / gradient, compiled", e)]
+    fns = {"c hvp": ch, "c grad": cg, "hvp": pairs["tapegrad"][1], "grad": pairs["tapegrad"][0]}
+    fns.update({f"{label} hvp": pair[1] for label, pair in pairs.items() if label != "tapegrad"})
+    ms = {k: [s * 1e3 for s in v] for k, v in alternate(fns, ctx).items()}
+    rows = compiled_rows(ID, "HVP / gradient, ms, compiled", ms, compiled,
+                         [("c grad", f"{COMPILED} gradient", "≤ 1.8", 1.8, None)], key="c hvp")
+    against = [("hvp", "tapegrad HVP (eager)")]
+    against += [(f"{label} hvp", f"{label} HVP") for label in pairs if label != "tapegrad"]
+    rows += compiled_rows(ID, "HVP, ms, compiled", ms, {"hvp": compiled["hvp"]},
+                          [(k, label, "(for comparison)", None, None) for k, label in against], key="c hvp")
+    rows += compiled_rows(ID, "gradient, ms, compiled", ms, {"grad": compiled["grad"]},
+                          [("grad", "tapegrad gradient (eager)", "(for comparison)", None, None)], key="c grad")
+    for r in rows[1:]:
+        r.note = ""  # the first row's note counts both
+    ctx.log(f"  {ID} {rows[0].note}")
     return rows
 
 

@@ -14,8 +14,8 @@ from typing import Any, Callable
 import numpy
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ._harness import (MXNET_DIALECT, TORCH_DIALECT, Ctx, Row, WrongResult, alternate, check_close,
-                       torch_rows_missing, wrong_row)
+from ._harness import (COMPILED, MXNET_DIALECT, TORCH_DIALECT, Ctx, Row, WrongResult, alternate, check_close,
+                       compiled_rows, torch_rows_missing, verify_lockstep, wrong_row)
 
 ID = "W7"
 BATCH, CHANNELS, SIDE, FILTERS, CLASSES = 32, 1, 28, 16, 10
@@ -117,7 +117,23 @@ def tapegrad_step(params: list, X: numpy.ndarray, y: numpy.ndarray, lr: float = 
         for p in ps:
             p -= lr * p.grad
         return _result(loss, [p.grad for p in ps], ps)
+    # what the step updates, read from the live parameters (checked on the compiled step)
+    step.state = lambda: {k: v for k, v in _result(None, [p.grad for p in ps], ps).items() if k != "loss"}
     return step
+
+
+def compiled_step(params: list, X: numpy.ndarray, y: numpy.ndarray, lr: float = LR) -> Any:
+    """``tapegrad_step`` (MXNet dialect) under ``tapegrad.compile``: its first call traces, later calls replay."""
+    import tapegrad
+    return tapegrad.compile(tapegrad_step(params, X, y, lr))
+
+
+def verify_compiled(compiled: Callable[[], dict], eager: Callable[[], dict], ref: dict) -> None:
+    """The compiled step's first call (the trace) against the reference, its second run as ``_verify``
+    runs it, then two more steps (replays) against the eager step's, call by call (the eager step
+    must have been called twice too)."""
+    _verify(COMPILED, compiled, ref)
+    verify_lockstep(f"{ID} {COMPILED}", compiled, eager, rtol=1e-5)
 
 
 def torch_like_step(torch: Any, params: list, X: numpy.ndarray, y: numpy.ndarray,
@@ -176,6 +192,9 @@ def check(torch: Any = None, batch: int = BATCH, side: int = SIDE, filters: int 
         steps["torch"] = torch_like_step(torch, params, X, y)
     for label, step in steps.items():
         _verify(label, step, ref)
+    if MXNET_DIALECT in steps:
+        verify_compiled(compiled_step(params, X, y), steps[MXNET_DIALECT], ref)
+        return list(steps) + [COMPILED]
     return list(steps)
 
 
@@ -195,18 +214,31 @@ def run(ctx: Ctx) -> list[Row]:
             _verify(label, step, ref)
     except WrongResult as e:
         return [wrong_row(ID, measure, e)]
+    compiled, c_rows = None, []
+    if MXNET_DIALECT in steps:
+        compiled = compiled_step(params, X, y)
+        try:
+            verify_compiled(compiled, steps[MXNET_DIALECT], ref)
+        except WrongResult as e:
+            compiled, c_rows = None, [wrong_row(ID, f"{measure}, compiled", e)]
+    timed = dict(steps, **({COMPILED: compiled} if compiled is not None else {}))
+    ms = {k: [v * 1e3 for v in vs] for k, vs in alternate(timed, ctx).items()}
     rows = []
     if ctx.torch is None:
         rows = torch_rows_missing(ctx, ID, [(measure, "≤ 1.5× PyTorch")])
-        ms = {k: [v * 1e3 for v in vs] for k, vs in alternate(steps, ctx).items()}
         for label in steps:
             rows.append(Row(ID, measure, ms[label], impl=label, target="(no PyTorch to compare)"))
     else:
-        ms = {k: [v * 1e3 for v in vs] for k, vs in alternate(steps, ctx).items()}
         for label in steps:
             if label != "PyTorch":
                 rows.append(Row(ID, measure, ms[label], impl=label, base="PyTorch", base_value=ms["PyTorch"],
                                 target="≤ 1.5× PyTorch", target_ratio=1.5))
+    if compiled is not None:
+        against = [("PyTorch", "PyTorch", "≤ 1.5× PyTorch", 1.5, None)] if ctx.torch is not None else []
+        against.append((MXNET_DIALECT, f"{MXNET_DIALECT}, eager", "(for comparison)", None, None))
+        c_rows = compiled_rows(ID, f"{measure}, compiled", ms, compiled, against)
+        ctx.log(f"  {ID} {c_rows[0].note}")
+    rows += c_rows
     for dialect, names in lacks.items():
         if names:
             rows.append(Row(ID, f"{measure}, {dialect} dialect", base="PyTorch", target="≤ 1.5× PyTorch",
