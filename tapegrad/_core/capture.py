@@ -720,7 +720,8 @@ class Program:
                 L.append(f"{pad}s{s.outs[0]} = {self._const(s.fn)}({a[0]})")
             elif k == "const":
                 cn = self._const(s.extra)
-                L.append(f"{pad}s{s.outs[0]} = {cn}.copy()" if s.outs[0] in self._pinned else f"{pad}s{s.outs[0]} = {cn}")
+                fresh = s.outs[0] in self._pinned or s.outs[0] in self._escapes  # (a caller may write into it)
+                L.append(f"{pad}s{s.outs[0]} = {cn}.copy()" if fresh else f"{pad}s{s.outs[0]} = {cn}")
             elif k == "source":
                 self.counts["source"] += 1
                 f = self._const(s.fn)

@@ -133,6 +133,18 @@ class Compiled:
                     continue
                 refs.append(rec.ref(o))
                 kinds.append(type(o))
+            elif type(o) is _ARR or isinstance(o, numpy.generic):  # NumPy values (the functional API's results)
+                slot = rec.slot_of.get(id(o))
+                if slot is not None:
+                    refs.append(("s", slot))
+                    kinds.append(None)
+                elif id(o) in rec._arg_bufs:
+                    refs.append(("c", None))
+                    kinds.append(("arg", rec._arg_bufs[id(o)]))
+                else:
+                    rec.refused.append("the function returns a NumPy value made by code the compiler did not see")
+                    refs.append(("c", None))
+                    kinds.append(None)
             else:
                 refs.append(("c", o))
                 kinds.append(None)

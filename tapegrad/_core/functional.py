@@ -16,7 +16,7 @@ from . import engine, forward
 from .array import OPS, Array
 from .custom import record_custom
 from .dispatch import default_class
-from .mode import RECORDING, StateScope
+from .mode import RECORDER, RECORDING, StateScope
 from .node import _seq as node_seq
 from .tree import flatten, flatten_like, size, unflatten
 from ..backend import device_of, ones_like, to_device, to_host, zeros_like
@@ -56,13 +56,29 @@ def _to_numpy(tree: Any, scalars: bool = True) -> Any:
     where ``scalars``)."""
     leaves, t = flatten(tree)
     out = []
+    rec = RECORDER.get()
     for v in leaves:
         if isinstance(v, Array):
             v = to_host(v._data)
             if scalars and v.ndim == 0:
-                v = v[()]
+                s = v[()]
+                if rec is not None:
+                    rec.call(_scalar_of, (v,), (s,))
+                v = s
         out.append(v)
     return unflatten(t, out)
+
+
+def _scalar_of(v: Any) -> tuple:
+    return (v[()],)
+
+
+def _view_of(v: Any) -> tuple:
+    return (v.view(),)
+
+
+def _as_float64(v: Any) -> tuple:
+    return (v.astype(numpy.float64),)
 
 
 def _to_array(x: Any) -> Array:
@@ -72,9 +88,16 @@ def _to_array(x: Any) -> Array:
     a = numpy.asarray(x)
     if a.dtype.kind in "iub":
         a = a.astype(numpy.float64)
+        rec = RECORDER.get()
+        if rec is not None and isinstance(x, numpy.ndarray):
+            rec.call(_as_float64, (x,), (a,))
     elif a.dtype.kind not in "fc":
         raise TypeError(f"cannot differentiate with respect to {type(x).__name__} {x!r:.60}: arguments, "
                         "tangents and cotangents hold arrays and numbers, in tuples, lists and dicts")
+    if a is not x and not isinstance(x, numpy.ndarray):  # a number or a list: part of a compiled call's signature
+        rec = RECORDER.get()
+        if rec is not None:
+            rec.constant(a)
     return plain_class()._make(a)  # plain values: the NumPy door's class (see set_plain_class)
 
 
@@ -89,7 +112,13 @@ def _variable(x: Any) -> Array:
     if a._node is not None:
         with StateScope(recording=True, grad_enabled=True):
             return OPS.positive(a)
-    return type(a)._make(a._data.view() if forward.TRACES.get() == () else a._data)._as_variable()
+    if forward.TRACES.get() != ():
+        return type(a)._make(a._data)._as_variable()
+    v = a._data.view()
+    rec = RECORDER.get()
+    if rec is not None:
+        rec.call(_view_of, (a._data,), (v,))
+    return type(a)._make(v)._as_variable()
 
 
 def _argnums(argnum: Any, n: int, what: str) -> tuple:
@@ -118,7 +147,11 @@ def _is_traced(x: Any) -> bool:
 
 def _zeros(y: Any) -> Array:
     """Zeros shaped like the array or number ``y`` (the gradient or tangent where none flows)."""
-    return type(y)._make(zeros_like(y._data)) if isinstance(y, Array) else _to_array(numpy.zeros(numpy.shape(y)))
+    z = zeros_like(y._data) if isinstance(y, Array) else numpy.zeros(numpy.shape(y))
+    rec = RECORDER.get()
+    if rec is not None:
+        rec.constant(z)
+    return type(y)._make(z) if isinstance(y, Array) else _to_array(z)
 
 
 def make_vjp(fun: Callable, argnum: Any = 0) -> Callable:
@@ -199,7 +232,17 @@ def _check_scalar(ans: Any, what: str) -> None:
 def _ones(ans: Any) -> Any:
     """Ones in the structure of ``ans`` (None for its leaves that are not arrays)."""
     leaves, tree = flatten(ans)
-    return unflatten(tree, [type(y)._make(ones_like(y._data)) if isinstance(y, Array) else None for y in leaves])
+    rec = RECORDER.get()
+    out = []
+    for y in leaves:
+        if isinstance(y, Array):
+            one = ones_like(y._data)
+            if rec is not None:
+                rec.constant(one)
+            out.append(type(y)._make(one))
+        else:
+            out.append(None)
+    return unflatten(tree, out)
 
 
 def grad(fun: Callable, argnum: Any = 0) -> Callable:
