@@ -3,7 +3,7 @@
 Run ``python -m tapegrad.tour``: each cell of the MXNet tab, then of the PyTorch tab, is shown with
 its code and, as a notebook would, the value of its last expression. Then the exercises: a second derivative, backward twice (and the
 error), control flow on vectors, and sin(x) with the derivative computed by autograd, plotted to
-a PNG when matplotlib is installed.
+a PNG when matplotlib is installed. Last, the control-flow step under ``tapegrad.compile``.
 """
 from __future__ import annotations
 
@@ -106,6 +106,15 @@ def plot_sin_and_derivative(x: Any, y: Any, dy: Any, path: str | None = None) ->
     plt.close(fig)
     return f"saved the plot to {os.path.abspath(path)}; {check}"
 
+COMPILED = [
+    ("Beyond the chapter: the record-and-backward step of f, compiled. The first call runs eagerly and is "
+     "traced; later calls replay the traced ops (forward and backward) on raw buffers. The loop and the "
+     "branch read array values: those reads are guards, and an input that goes another way is traced too.",
+     "import tapegrad\n\n@tapegrad.compile\ndef step(a):\n    with autograd.record():\n        d = f(a)\n"
+     "    d.backward()\n    return d\n\nfor v in (0.7, -0.2, 3.0, 0.7, -0.2):\n    a = np.array(v)\n"
+     "    a.attach_grad()\n    d = step(a)\n    print(v, d, a.grad == d / a)\nprint(step.explain())"),
+]
+
 
 def _run_cell(src: str, ns: dict) -> Any:
     """Execute a cell; return the value of its last expression (None if it ends in a statement)."""
@@ -126,7 +135,8 @@ def main(out=None) -> int:
     n = 0
     for title, cells, ns in (("Automatic Differentiation (D2L 2.5), MXNet dialect on tapegrad", CHAPTER, mxnet_ns),
                              ("The PyTorch tab", TORCH_TAB, {}),
-                             ("Exercises (MXNet dialect)", EXERCISES, mxnet_ns)):
+                             ("Exercises (MXNet dialect)", EXERCISES, mxnet_ns),
+                             ("Compiled (tapegrad.compile)", COMPILED, mxnet_ns)):
         print(f"\n{'=' * 78}\n{title}\n{'=' * 78}", file=out)
         for text, src in cells:
             n += 1

@@ -14,7 +14,8 @@ def test_tour_runs_and_shows_the_chapter(tmp_path, monkeypatch):
                      "AutogradError: Cannot differentiate node", "array([ 0.,  8., 16., 24.])",
                      "array([ 6., 12., 18.])", "max |dy/dx - cos(x)|",
                      "tensor([0., 1., 2., 3.], requires_grad=True)", "tensor(28., grad_fn=<MulBackward0>)",
-                     "tensor([True, True, True, True])", "tensor([True])"):
+                     "tensor([True, True, True, True])", "tensor([True])",
+                     "-0.2 -163840.0 True", "3 trace(s), 2 replay(s), 2 guard miss(es)"):
         assert expected in text, expected
     try:
         import matplotlib  # noqa: F401

@@ -222,7 +222,7 @@ class Compiled:
                          f"set(s), {c['source']} random draw(s); {e.root.paths()} path(s)")
             guards = _guards(e.root)
             if guards:
-                lines.append(f"    guards ({len(guards)}):")
+                lines.append(f"    guards, where Python reads array values ({len(guards)} place(s) in the code):")
                 for g in guards:
                     lines.append(f"      {g}")
             lines.append("    fused: nothing (elementwise fusion is not built yet: each op is one library call)")
@@ -255,16 +255,22 @@ def _kib(n: int) -> str:
     return f"{n / 1024:.1f} KiB"
 
 
-def _guards(b: Branch, out: list | None = None) -> list:
-    out = [] if out is None else out
+def _guards(b: Branch, out: dict | None = None) -> list:
+    """One line per place in the code where a guard was read: what was read and the values seen."""
+    top = out is None
+    out = {} if out is None else out
     if b.steps and b.steps[-1].kind == "guard":
         g = b.steps[-1]
-        desc = f"{g.where}: {g.fn} of an array, seen {', '.join(repr(v) if not isinstance(v, _ARR) else 'an array' for v, _ in b.children)}"
-        if desc not in out:
-            out.append(desc)
+        seen = out.setdefault((g.where, g.fn), [])
+        for v, _ in b.children:
+            text = "an array" if isinstance(v, _ARR) else repr(v)
+            if text not in seen:
+                seen.append(text)
     for _, c in b.children:
         _guards(c, out)
-    return out
+    if not top:
+        return []
+    return [f"{where}: {kind} of an array; values seen: {', '.join(vals)}" for (where, kind), vals in out.items()]
 
 
 def _refuse_args(leaves: list) -> str | None:
