@@ -287,7 +287,7 @@ class Recorder:
             else:
                 args.append(("c", node.dtypes))
         outs = tuple(None if x is None else self.produced(x) for x in gin)
-        self.steps.append(Step("vjp", op, tuple(args), None, outs, op.vjp_fn, ""))
+        self.steps.append(Step("vjp", op, tuple(args), "seq" if len(gin) > 1 else None, outs, op.vjp_fn, ""))
 
     def update(self, fn: Callable, objects: tuple, arrays: tuple, writes: tuple) -> None:
         """``fn(*objects, *buffers of arrays)`` runs, writing into the buffers of ``arrays[i]`` for ``i`` in
@@ -519,7 +519,7 @@ class Program:
 
     def __init__(self, root: Branch) -> None:
         self.root = root
-        self.env: dict[str, Any] = {"MISS": MISS, "ndarray": _ARR, "array_equal": numpy.array_equal,
+        self.env: dict[str, Any] = {"MISS": MISS, "ndarray": _ARR, "array_equal": numpy.array_equal, "SEQ": (tuple, list),
                                     "as_array": _as_array}
         self.lines: list[str] = []
         self.prealloc_bytes = 0
@@ -706,12 +706,20 @@ class Program:
             elif k in ("vjp", "call"):
                 self.counts["op"] += 1
                 f = self._const(s.extra if k == "vjp" else s.fn)
-                L.append(f"{pad}r = {f}({', '.join(a)})")
-                if k == "vjp":
-                    L.append(f"{pad}if not isinstance(r, (tuple, list)): r = (r,)")
-                for j, o in enumerate(s.outs):
-                    if o is not None:
-                        L.append(f"{pad}s{o} = r[{j}]")
+                if s.params == "seq":  # the rule returned a tuple or list of this length when traced
+                    tgt = ", ".join("_" if o is None else f"s{o}" for o in s.outs)
+                    L.append(f"{pad}{tgt}{',' if len(s.outs) == 1 else ''} = {f}({', '.join(a)})")
+                elif k == "vjp" and len(s.outs) == 1:  # one input: the rule returns its cotangent or a 1-tuple
+                    L.append(f"{pad}r = {f}({', '.join(a)})")
+                    if s.outs[0] is not None:
+                        L.append(f"{pad}s{s.outs[0]} = r[0] if type(r) in SEQ else r")
+                else:
+                    L.append(f"{pad}r = {f}({', '.join(a)})")
+                    if k == "vjp":
+                        L.append(f"{pad}if not isinstance(r, (tuple, list)): r = (r,)")
+                    for j, o in enumerate(s.outs):
+                        if o is not None:
+                            L.append(f"{pad}s{o} = r[{j}]")
             elif k == "update":
                 self.counts["write"] += 1
                 objs = ", ".join(self._const(o) for o in s.params)
