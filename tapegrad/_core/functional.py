@@ -233,7 +233,7 @@ def _ones(ans: Any) -> Any:
     """Ones in the structure of ``ans`` (None for its leaves that are not arrays)."""
     leaves, tree = flatten(ans)
     rec = RECORDER.get()
-    out = []
+    out: list = []
     for y in leaves:
         if isinstance(y, Array):
             one = ones_like(y._data)
