@@ -162,8 +162,11 @@ class Recorder:
             s = self.slot_of.get(id(buf))
             if s is None:
                 i = self._arg_arrays.get(id(a))
+                j = self._arg_bufs.get(id(buf))
                 if i is not None:
                     s = self._input(buf, ("arg", i, True))
+                elif j is not None:  # an array made on an argument's buffer (the functional API's)
+                    s = self._input(buf, ("arg", j, False))
                 else:
                     s = self._input(buf, ("ext", _weakref(a)))
                     self.carriers.append((_weakref(a), user_line()))

@@ -83,15 +83,15 @@ def apply(op: Any, args: tuple, params: dict) -> Any:
         res = record(op, cls, args, datas, params, out)
     else:
         res = cls._make(out) if op.nout is None else tuple(cls._make(o) for o in out)
-    if _ACTIVE.get():  # forward traces or an op capture: rare, so one check for both
+    if _ACTIVE.get():  # forward traces, an op capture or a compiled call's recorder: rare, so one check
+        recorder = _RECORDER.get()
+        if recorder is not None:  # (first: the tangents' ops below read this op's result)
+            recorder.op(op, cls, args, datas, params, res)
         if _TRACES.get() and op.diff:
             _forward.propagate(op, args, params, res)
         capture = _CAPTURE.get()
         if capture is not None:
             capture.append((op, args, params))
-        recorder = _RECORDER.get()
-        if recorder is not None:
-            recorder.op(op, cls, args, datas, params, res)
     return res
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from . import engine, rules
 from .array import ARRAY_CLASSES, OPS, Array
-from .mode import ACTIVE, CAPTURE, TRACES, StateScope
+from .mode import ACTIVE, CAPTURE, RECORDER, TRACES, StateScope
 
 __all__ = ["ACTIVE", "CAPTURE", "TRACES", "Activation", "ForwardTrace", "propagate", "tangent_of"]
 
@@ -125,18 +125,33 @@ def _zero_tangent(a: Any) -> Any:
     return a * 0 if kind in "fc" else a
 
 
+def _view1(d: Any) -> tuple:
+    return (d.view(),)
+
+
+def _zero1(d: Any) -> tuple:
+    return (d * 0,)
+
+
 def _double_vjp(op: Any, args: tuple, params: dict, res: Any, ts: list) -> Any:
     """J t through the VJP: u -> J^T u is linear, so its own VJP at any u, applied to t, is J t."""
     if isinstance(res, tuple):
         raise NotImplementedError(f"forward mode through {op.name!r} needs a JVP rule (it has several outputs)")
     with StateScope(recording=True, grad_enabled=True):
+        rec = RECORDER.get()  # (a compiled call's recorder: the buffers made here are steps too)
         xs = []
         for a in args:
             if isinstance(a, Array):
-                a = type(a)._make(a._data.view())._as_variable()
+                v = a._data.view()
+                if rec is not None:
+                    rec.call(_view1, (a._data,), (v,))
+                a = type(a)._make(v)._as_variable()
             xs.append(a)
         y = op(list(xs), **params) if op.seq else op(*xs, **params)
-        u = type(y)._make(y._data * 0)._as_variable()
+        z = y._data * 0
+        if rec is not None:
+            rec.call(_zero1, (y._data,), (z,))
+        u = type(y)._make(z)._as_variable()
         wrt = [x for x, t in zip(xs, ts) if t is not None]
         grads = engine.backward([y], [u], retain_graph=True, create_graph=True, variables=wrt)
         s = None
