@@ -35,19 +35,9 @@ F = torch.nn.functional
 # -- 1. the registry sweep ----------------------------------------------------------------------
 
 #: Ops whose replays differ from eager now (bugs), per door: op name -> reason.
-_STALE_INDEX = ("the VJP passes an index array computed from the forward's values (or read from an input) "
-                "to getitem/scatter_add as a parameter, which the recorder keeps as a constant: a replay "
-                "with other values scatters the cotangent with the first call's indices (wrong gradient)")
-_UNRECORDED_COPY = ("the PyTorch dialect replaces the op's result buffer outside any op (flip: "
-                    "res._data = res._data.copy(); real/imag/diagonal: a copy of NumPy's view); the recorder "
-                    "takes the unseen buffer for an external input and, as the array is still alive at the "
-                    "end of the call, replays the first call's output as a constant (stale forward value)")
-KNOWN = {
-    "mxnet": {n: _STALE_INDEX for n in ("sort", "partition", "gather", "take_along_axis", "pooling")},
-    "functional": {},
-    "torch": {**{n: _UNRECORDED_COPY for n in ("flip", "fliplr", "flipud", "diagonal", "real", "imag")},
-              **{n: _STALE_INDEX for n in ("sort", "partition", "pooling")}},
-}
+#: Ops whose compiled step is a known bug, per door (none at present): each entry is marked
+#: ``xfail(strict=True)`` with its reason, so a fix shows up as an unexpected pass.
+KNOWN: dict = {"mxnet": {}, "functional": {}, "torch": {}}
 
 
 def _params(dialect):
@@ -454,9 +444,6 @@ def _d2l_train(compiled, key=slice(None)):
     return trail, step
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason="_record_update calls _any_traced(key) on the raw "
-                   "index, which iterates it: a key that is not a tuple (D2L's param[:] = ..., a slice; also "
-                   "x[...] = v, x[0] = v) raises TypeError('slice' object is not iterable) out of the traced call")
 def test_d2l_linear_regression_compiled_matches_eager():
     eager, _ = _d2l_train(False)
     got, c = _d2l_train(True)
@@ -512,28 +499,18 @@ def test_torch_mlp_sgd_cross_entropy_compiled_matches_eager():
     assert c.replays >= 1 or cc.explained(c)
 
 
-@pytest.mark.xfail(strict=True, reason="optimizer.step() updates parameters on raw buffers (p -= lr * d in "
-                   "Optimizer._steps/SGD._update) and zero_grad(set_to_none=False) zeroes p.grad._data "
-                   "directly: the recorder sees neither, so every replay skips the update and lets gradients "
-                   "accumulate (parameters differ from eager from the second call)")
 def test_torch_mlp_sgd_mse_zero_grad_in_place_compiled_matches_eager():
     eager, _ = _mlp(False, "MSELoss", set_to_none=False)
     got, c = _mlp(True, "MSELoss", set_to_none=False)
     _same_runs(eager, got)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="Tensor._accumulate records the first "
-                   "gradient's copy as Step('write', _copy, ..., extra='copy') but Program._branch (and _scan) "
-                   "test s.fn == 'copy': the generator raises AssertionError(<function _copy>) out of the "
-                   "user's call whenever a leaf's .grad is None before backward (zero_grad() default)")
 def test_torch_mlp_sgd_mse_zero_grad_to_none_compiled_matches_eager():
     eager, _ = _mlp(False, "MSELoss")
     got, c = _mlp(True, "MSELoss")
     _same_runs(eager, got)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="same as the MLP with zero_grad(): the first "
-                   "write of a .grad (Tensor._accumulate's copy step) makes Program generation raise")
 def test_torch_first_gradient_of_a_leaf():
     def step(x):
         y = (x * x).sum()
@@ -551,9 +528,6 @@ def test_torch_first_gradient_of_a_leaf():
     _same_runs(run(step), run(torch.compile(step)))
 
 
-@pytest.mark.xfail(strict=True, reason="Recorder.effect keeps the traced Tensor object (Step.extra) and the "
-                   "replay sets K.<_gradT> on it: a call with a new tensor argument writes its .grad into the "
-                   "first call's tensor and leaves the argument's .grad None")
 def test_torch_gradient_set_on_the_argument_not_the_traced_tensor():
     def step(x):
         y = (x * x).sum()
@@ -571,11 +545,6 @@ def test_torch_gradient_set_on_the_argument_not_the_traced_tensor():
     _same_runs(eager, got)
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError, reason="torch.flip replaces its result's buffer outside "
-                   "any op; returned from the compiled function, that buffer is first referenced when _trace "
-                   "builds the outputs, after Recorder.finish() made the inputs' weakrefs strong: the replay reads "
-                   "<weakref>._data and raises AttributeError (and, with that fixed, would return the first "
-                   "call's values)")
 def test_torch_flip_returned_from_a_compiled_function():
     c = torch.compile(lambda x: torch.flip(x, (0,)))
     outs = [c(torch.tensor(v)).numpy().tolist() for v in ([1.0, 2.0], [1.0, 2.0], [5.0, 6.0])]
@@ -584,9 +553,6 @@ def test_torch_flip_returned_from_a_compiled_function():
 
 # -- the functional door ------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="grad wraps plain NumPy arguments into arrays outside any op; the "
-                   "recorder refuses every such trace ('an array made by code the compiler cannot replay "
-                   "was read'), so jit(grad(f)) on NumPy inputs never replays (every sweep case runs eagerly)")
 def test_jit_grad_on_numpy_inputs_replays():
     g = tapegrad.jit(tapegrad.grad(lambda x: (x * x).sum()))
     for k in range(3):

@@ -626,7 +626,7 @@ def _record_update(rec: Any, a: Array, direct: Callable | None, args: tuple, val
         rec.write("set", a, args[0])
     elif direct is write_item and len(args) == 2:
         value, key = args
-        if _any_traced(key) or _holds_buffer(key):
+        if _any_traced(key if isinstance(key, tuple) else (key,)) or _holds_buffer(key):
             rec.refuse("an indexed assignment with an array index")
             return
         rec.write("item", a, value, raw_key(key))

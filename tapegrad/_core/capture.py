@@ -34,7 +34,7 @@ from .dispatch import bind
 from ..backend import xp_of
 from .mode import ACTIVE, RECORDER
 
-__all__ = ["Recorder", "Branch", "Program", "MISS", "active", "source", "guard", "refuse", "user_line"]
+__all__ = ["Recorder", "Branch", "Program", "MISS", "active", "source", "guard", "refuse", "derived", "user_line"]
 
 _ARR = numpy.ndarray
 _SCALARS = (int, float, bool, complex, type(None), str)
@@ -60,6 +60,9 @@ def user_line() -> str:
     f: Any = sys._getframe(1)
     while f is not None:
         fn = f.f_code.co_filename
+        if fn.startswith("<") and fn != "<tour>" and not fn.startswith("<ipython") and not fn.startswith("<stdin"):
+            f = f.f_back  # tapegrad's generated code (a rule's caller, a replay)
+            continue
         if not os.path.abspath(fn).startswith(_PKG) or "/tests/" in fn or "/examples/" in fn:
             return f"{os.path.basename(fn)}:{f.f_lineno}"
         f = f.f_back
@@ -335,7 +338,7 @@ class Recorder:
         if not self.mute:
             r = self.ref(src)
             s = self.produced(new)
-            self.steps.append(Step("write", _copy, (r,), None, (s,), "copy"))
+            self.steps.append(Step("write", "copy", (r,), None, (s,)))
 
     def write(self, kind: str, target: Any, value: Any, extra: Any = None) -> None:
         """An in-place write into ``target`` (a buffer, an Array, or a reference from ``attr_ref``):
@@ -352,7 +355,8 @@ class Recorder:
         if self.mute:
             return
         v = self.ref(value) if value is not None else ("c", None)
-        self.steps.append(Step("effect", make, (v,), attr, (), obj, user_line()))
+        how = self.owner_how(obj) if isinstance(obj, Array) else ("obj", obj)
+        self.steps.append(Step("effect", make, (v,), attr, (), how, user_line()))
 
     def guard(self, kind: str, buf: Any, value: Any) -> None:
         """Python read the value of ``buf`` (``kind``: 'bool', 'scalar' or 'array'); a replay checks it."""
@@ -376,6 +380,8 @@ class Recorder:
         for st in self.steps:  # the replay keeps what it reads alive, as a closure would
             if st.kind == "input":
                 st.params = _strong(st.params)
+            elif st.kind == "effect":
+                st.extra = _strong(st.extra)
 
 
 def _strong(how: tuple) -> tuple:
@@ -408,6 +414,35 @@ def source(fn: Callable) -> Callable:
         rec.source(fn, args, kwargs, res)
         return res
     return wrapper
+
+
+def derived(fn: Callable, src: Any, out: Any = None, *params: Any) -> Any:
+    """``out`` (computed here as ``fn(src, *params)`` when not given), a buffer made from buffer ``src``
+    outside an op (a dialect's copy or view of an op's result): under capture, one step more."""
+    if out is None:
+        out = fn(src, *params)
+    rec = RECORDER.get()
+    if rec is not None:
+        rec.call(_Derived(fn, params), (src,), (out,))
+    return out
+
+
+class _Derived:
+    """``(fn(src, *params),)``: how a replay recomputes a buffer reported by ``derived``."""
+
+    __slots__ = ("fn", "params")
+
+    def __init__(self, fn: Callable, params: tuple) -> None:
+        self.fn = fn
+        self.params = params
+
+    def __call__(self, src: Any) -> tuple:
+        return (self.fn(src, *self.params),)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is _Derived and other.fn is self.fn and _same(other.params, self.params)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def refuse(why: str) -> None:
@@ -488,7 +523,7 @@ class Branch:
 
 def _equal_fn(a: Any, b: Any) -> bool:
     """Two callables (or kinds) are the same (a bound method is made anew at each attribute read)."""
-    if type(a) is not type(b) or not isinstance(a, (str, types.MethodType)):
+    if type(a) is not type(b) or not isinstance(a, (str, types.MethodType, _Derived)):
         return False
     return bool(a == b)
 
@@ -637,6 +672,10 @@ class Program:
             return f"{self._const(how[2])}(args[{owner[1]}])"
         return f"{self._const(how[2])}({self._const(owner[1])})"
 
+    def _owner(self, how: tuple) -> str:
+        """Code for the object an effect sets an attribute of: the call's argument, or the same object."""
+        return f"args[{how[1]}]" if how[0] == "arg" else self._const(how[1])
+
     def _uses(self, b: Branch) -> set:
         used: set = set()
         for s in b.steps:
@@ -761,7 +800,7 @@ class Program:
             elif k == "effect":
                 self.counts["effect"] += 1
                 val = "None" if a[0] == "None" else f"{self._const(s.fn)}({a[0]})"
-                L.append(f"{pad}{self._const(s.extra)}.{s.params} = {val}")
+                L.append(f"{pad}{self._owner(s.extra)}.{s.params} = {val}")
             elif k == "guard":
                 self.counts["guard"] += 1
             for r in _slots(s.ins):  # buffers whose last reader this was go back to the pool

@@ -115,39 +115,14 @@ class Compiled:
         if why is not None:
             e.eager = why
             return out
+        refs, kinds = _output_refs(rec, out)
         rec.finish()
         if rec.printed and not self._warned:
             self._warned = True
             warnings.warn(f"{_name(self.fn)} printed while it was traced (at {rec.printed[0]}): under "
                           "tapegrad.compile, Python side effects such as print happen when a call is traced, "
                           "not when it is replayed", UserWarning, stacklevel=3)
-        outs, otree = flatten(out)
-        refs: list = []
-        kinds: list = []
-        for o in outs:
-            if isinstance(o, Array):
-                i = rec._arg_arrays.get(id(o))
-                if i is not None:
-                    refs.append(("c", None))
-                    kinds.append(("arg", i))
-                    continue
-                refs.append(rec.ref(o))
-                kinds.append(type(o))
-            elif type(o) is _ARR or isinstance(o, numpy.generic):  # NumPy values (the functional API's results)
-                slot = rec.slot_of.get(id(o))
-                if slot is not None:
-                    refs.append(("s", slot))
-                    kinds.append(None)
-                elif id(o) in rec._arg_bufs:
-                    refs.append(("c", None))
-                    kinds.append(("arg", rec._arg_bufs[id(o)]))
-                else:
-                    rec.refused.append("the function returns a NumPy value made by code the compiler did not see")
-                    refs.append(("c", None))
-                    kinds.append(None)
-            else:
-                refs.append(("c", o))
-                kinds.append(None)
+        otree = flatten(out)[1]
         if not rec.refused:
             self._watch.walk()
             known = self._watch.arrays(leaves)
@@ -237,6 +212,40 @@ class Compiled:
     def replays(self) -> int:
         """The number of calls answered by a replay."""
         return sum(e.replays for e in self._entries.values())
+
+
+def _output_refs(rec: Recorder, out: Any) -> tuple:
+    """(references, kinds) of a traced call's output leaves: an array of the program (kind: its class),
+    an argument returned as it is (kind ("arg", i)), a NumPy value of the program (kind None), or any
+    other value, kept (kind None)."""
+    outs = flatten(out)[0]
+    refs: list = []
+    kinds: list = []
+    for o in outs:
+        if isinstance(o, Array):
+            i = rec._arg_arrays.get(id(o))
+            if i is not None:
+                refs.append(("c", None))
+                kinds.append(("arg", i))
+                continue
+            refs.append(rec.ref(o))
+            kinds.append(type(o))
+        elif type(o) is _ARR or isinstance(o, numpy.generic):  # NumPy values (the functional API's results)
+            slot = rec.slot_of.get(id(o))
+            if slot is not None:
+                refs.append(("s", slot))
+                kinds.append(None)
+            elif id(o) in rec._arg_bufs:
+                refs.append(("c", None))
+                kinds.append(("arg", rec._arg_bufs[id(o)]))
+            else:
+                rec.refused.append("the function returns a NumPy value made by code the compiler did not see")
+                refs.append(("c", None))
+                kinds.append(None)
+        else:
+            refs.append(("c", o))
+            kinds.append(None)
+    return refs, kinds
 
 
 def compile(fn: Callable | None = None, *, verbose: bool = False) -> Any:  # noqa: A001 - the public name
@@ -438,7 +447,8 @@ def _snapshot(prog: Program, leaves: list) -> list:
         buf = _resolve(how, leaves)
         if buf is not None:
             saved.append(("buf", buf, buf.copy()))
-    for obj, attr in prog.undo_effects:
+    for how, attr in prog.undo_effects:
+        obj = leaves[how[1]] if how[0] == "arg" else how[1]
         saved.append(("attr", obj, attr, getattr(obj, attr)))
     return saved
 

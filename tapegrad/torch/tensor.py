@@ -16,6 +16,7 @@ import numpy
 from numpy import ndarray as _ndarray
 
 from .._core import engine
+from .._core.capture import derived
 from .._core.array import OPS, Array, _any_traced, refuse_traced
 from .._core.errors import AutogradError
 from .._core import mode as _mode
@@ -279,8 +280,12 @@ def _part(t: "Tensor", op: Any, attr: str) -> "Tensor":
     """``op(t)`` (``OPS.real`` or ``OPS.imag``, which copy) over the part of ``t``'s memory it shows,
     linked to ``t`` as a view (the op's node keeps no buffer of its output)."""
     res = op(t)
-    res._data = getattr(t._data, attr)
+    res._data = derived(_attr_of, t._data, getattr(t._data, attr), attr)
     return _link_views(t, res, lambda b, i: op(b))
+
+
+def _attr_of(d: Any, attr: str) -> Any:
+    return getattr(d, attr)
 
 
 def _int_indices(key: Any) -> Any:

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy
 
+from ..._core.capture import derived
 from ..._core.array import OPS, Array
 from ...ops.linalg import einsum as _einsum
 from ..tensor import Tensor
@@ -202,8 +203,15 @@ def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Te
     view = x._data.diagonal(offset, dim1, dim2)  # the same values, in ``input``'s memory
     if hasattr(view.flags, "writeable"):  # NumPy hands its diagonal out read-only
         view.flags.writeable = x._data.flags.writeable
-    res._data = view  # (the op is linear: its node keeps no buffer of its output)
+    res._data = derived(_diagonal_view, x._data, view, offset, dim1, dim2)  # (the node keeps no output buffer)
     return res
+
+
+def _diagonal_view(d: Any, offset: int, dim1: int, dim2: int) -> Any:
+    view = d.diagonal(offset, dim1, dim2)
+    if hasattr(view.flags, "writeable"):
+        view.flags.writeable = d.flags.writeable
+    return view
 
 
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:

@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 import numpy
 
+from ..._core.capture import derived
 from ..._core.array import OPS, Array
 from ...backend import to_host
 from .._dtypes import Size, dtype as _TorchDtype, to_numpy_dtype
@@ -247,8 +248,12 @@ def flip(input: Tensor, dims: Any) -> Tensor:
     x = _t(input, "flip")
     d = (dims,) if isinstance(dims, _int) else tuple(dims)
     res = OPS.flip(x, axis=d)
-    res._data = res._data.copy()  # (the op is linear: its node keeps no buffer of its output)
+    res._data = derived(_copy, res._data)  # (the op is linear: its node keeps no buffer of its output)
     return res
+
+
+def _copy(d: Any) -> Any:
+    return d.copy()
 
 
 def fliplr(input: Tensor) -> Tensor:
