@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 import types
 import warnings
 from typing import Any, Callable
@@ -55,6 +56,7 @@ class Compiled:
         self.verbose = verbose
         self._entries: dict[Any, _Entry] = {}
         self._warned = False
+        self._lock = threading.Lock()  # one replay at a time: its kept buffers are shared
         self._watch = _Watch(fn, roots)
         functools.update_wrapper(self, fn)
 
@@ -69,7 +71,13 @@ class Compiled:
             e.fallbacks += 1
             return self.fn(*args, **kwargs)
         elif e.program is not None:
-            res = self._replay(e, leaves)
+            if not self._lock.acquire(blocking=False):  # another thread replays: its buffers are in use
+                e.fallbacks += 1
+                return self.fn(*args, **kwargs)
+            try:
+                res = self._replay(e, leaves)
+            finally:
+                self._lock.release()
             if res is not MISS:
                 e.replays += 1
                 return res
