@@ -24,7 +24,7 @@ import os
 import sys
 from weakref import ref as _weakref
 from contextvars import ContextVar
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar, overload
 
 import numpy
 
@@ -34,7 +34,7 @@ from .dispatch import bind
 from ..backend import xp_of
 from .mode import ACTIVE, RECORDER
 
-__all__ = ["Recorder", "Branch", "Program", "MISS", "active", "source", "guard", "refuse", "derived", "user_line"]
+__all__ = ["Recorder", "Branch", "Program", "MISS", "active", "source", "guard", "refuse", "derived", "constant", "user_line"]
 
 _ARR = numpy.ndarray
 _SCALARS = (int, float, bool, complex, type(None), str)
@@ -396,7 +396,10 @@ def _copy(buf: Any) -> Any:
     return buf.copy()
 
 
-def source(fn: Callable) -> Callable:
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def source(fn: _F) -> _F:
     """Mark a function that makes arrays from outside the program (random draws): under capture,
     it runs again at every replay, drawing from the generator as an eager call would."""
     import functools
@@ -413,7 +416,7 @@ def source(fn: Callable) -> Callable:
             rec.mute -= 1
         rec.source(fn, args, kwargs, res)
         return res
-    return wrapper
+    return wrapper  # type: ignore[return-value]
 
 
 def derived(fn: Callable, src: Any, out: Any = None, *params: Any) -> Any:
@@ -450,6 +453,51 @@ def refuse(why: str) -> None:
     rec = RECORDER.get()
     if rec is not None:
         rec.refuse(why)
+
+
+@overload
+def constant(fn: _F, *, like: bool = ...) -> _F: ...
+@overload
+def constant(fn: None = ..., *, like: bool = ...) -> Callable[[_F], _F]: ...
+
+
+def constant(fn: Any = None, *, like: bool = False) -> Any:
+    """Mark a function that makes arrays from Python values alone (``zeros``, ``arange``, a tensor from a
+    literal list): under capture its result is a constant of the program when no argument holds an
+    array (``like``: array arguments give only a shape and dtype)."""
+    import functools
+
+    if fn is None:
+        return lambda f: constant(f, like=like)
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        rec = RECORDER.get()
+        if rec is None or rec.mute:
+            return fn(*args, **kwargs)
+        rec.mute += 1
+        try:
+            res = fn(*args, **kwargs)
+        finally:
+            rec.mute -= 1
+        if like or not _holds_values(args, kwargs):
+            for r in (res if isinstance(res, (list, tuple)) else (res,)):
+                if isinstance(r, Array) and not rec.known(r._data) and not any(r is a for a in args):
+                    rec.constant(r._data)  # (a new array: one the program already knows stays what it is)
+        return res
+    return wrapper
+
+
+def _holds_values(args: tuple, kwargs: dict) -> bool:
+    """Whether arguments hold an array (whose values the made array could carry)."""
+    stack = [*args, *kwargs.values()]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, (Array, _ARR)) or hasattr(v, "__cuda_array_interface__") or hasattr(v, "__array__"):
+            return True
+        if isinstance(v, (list, tuple)):
+            stack.extend(v)
+    return False
 
 
 def guard(kind: str, buf: Any, value: Any) -> None:

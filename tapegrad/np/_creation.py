@@ -5,6 +5,7 @@ from typing import Any
 
 import numpy
 
+from .._core.capture import constant as _constant
 from .._core.array import OPS, Array, sequence_dtype
 from ..backend import Device, to_device
 from ..backend import dlpack as _dlpack
@@ -23,6 +24,7 @@ def _place(data: numpy.ndarray, ctx: Device | None) -> ndarray:
     return ndarray._make(data)
 
 
+@_constant
 def array(object: Any, dtype: Any = None, ctx: Device | None = None, copy: bool = True) -> ndarray:  # noqa: A002
     """An array from nested sequences, scalars or arrays. Python data becomes float32 unless
     ``dtype`` says otherwise; NumPy and tapegrad arrays keep their dtype. A copy of an ndarray, or a
@@ -48,26 +50,31 @@ def asarray(a: Any, dtype: Any = None, ctx: Device | None = None) -> ndarray:
     return array(a, dtype=dtype, ctx=ctx)
 
 
+@_constant
 def arange(start: Any, stop: Any = None, step: Any = None, dtype: Any = None, ctx: Device | None = None) -> ndarray:
     """Evenly spaced values in ``[start, stop)``; float32 by default, even for integer bounds."""
     return _place(numpy.arange(start, stop, step, dtype=dtype or _F32), ctx)
 
 
+@_constant
 def zeros(shape: Any, dtype: Any = None, order: str = "C", ctx: Device | None = None) -> ndarray:
     """Zeros (float32 by default)."""
     return _place(numpy.zeros(shape, dtype=dtype or _F32), ctx)
 
 
+@_constant
 def ones(shape: Any, dtype: Any = None, order: str = "C", ctx: Device | None = None) -> ndarray:
     """Ones (float32 by default)."""
     return _place(numpy.ones(shape, dtype=dtype or _F32), ctx)
 
 
+@_constant
 def empty(shape: Any, dtype: Any = None, order: str = "C", ctx: Device | None = None) -> ndarray:
     """An uninitialised array (float32 by default)."""
     return _place(numpy.empty(shape, dtype=dtype or _F32), ctx)
 
 
+@_constant
 def full(shape: Any, fill_value: Any, dtype: Any = None, order: str = "C", ctx: Device | None = None) -> ndarray:
     """``fill_value`` everywhere (float32 by default; an ndarray fill keeps its dtype, as in MXNet,
     and is differentiable)."""
@@ -88,40 +95,47 @@ def _like(a: Any) -> tuple:
     return a.shape, a.dtype, None
 
 
+@_constant(like=True)
 def zeros_like(a: Any, dtype: Any = None) -> ndarray:
     """Zeros of ``a``'s shape and dtype."""
     shape, dt, ctx = _like(a)
     return zeros(shape, dtype or dt, ctx=ctx)
 
 
+@_constant(like=True)
 def ones_like(a: Any, dtype: Any = None) -> ndarray:
     """Ones of ``a``'s shape and dtype."""
     shape, dt, ctx = _like(a)
     return ones(shape, dtype or dt, ctx=ctx)
 
 
+@_constant(like=True)
 def empty_like(a: Any, dtype: Any = None) -> ndarray:
     """An uninitialised array of ``a``'s shape and dtype."""
     shape, dt, ctx = _like(a)
     return empty(shape, dtype or dt, ctx=ctx)
 
 
+@_constant(like=True)
 def full_like(a: Any, fill_value: Any, dtype: Any = None) -> ndarray:
     """``fill_value`` in ``a``'s shape and dtype."""
     shape, dt, ctx = _like(a)
     return full(shape, fill_value, dtype or dt, ctx=ctx)
 
 
+@_constant
 def eye(N: int, M: int | None = None, k: int = 0, dtype: Any = None, ctx: Device | None = None) -> ndarray:  # noqa: N803
     """Ones on the ``k``-th diagonal (float32 by default)."""
     return _place(numpy.eye(N, M, k, dtype=dtype or _F32), ctx)
 
 
+@_constant
 def identity(n: int, dtype: Any = None, ctx: Device | None = None) -> ndarray:
     """The ``n``×``n`` identity (float32 by default)."""
     return eye(n, dtype=dtype, ctx=ctx)
 
 
+@_constant
 def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, retstep: bool = False,
              dtype: Any = None, axis: int = 0, ctx: Device | None = None) -> Any:
     """``num`` evenly spaced values from ``start`` to ``stop`` (float32 by default, float64 for a

@@ -12,6 +12,7 @@ from typing import Any
 import numpy
 
 from .._core.array import Array
+from .._core.capture import constant as _constant
 from .._core.capture import source as _source
 from ..backend import to_device, to_host
 from ..ops.registry import holds_array
@@ -107,6 +108,7 @@ def _flatten(data: Any):
             yield d
 
 
+@_constant
 def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
            pin_memory: bool = False) -> Tensor:
     """A new tensor copying ``data`` (nested lists, scalars, NumPy arrays or tensors), converted
@@ -142,6 +144,7 @@ def _tensors_as_numbers(data: Any) -> Any:
     return numpy.asarray(to_host(data._data)).reshape(())
 
 
+@_constant
 def scalar_tensor(s: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A 0-d tensor holding the number ``s`` (the default dtype unless given)."""
     dt = _np_dtype(dtype) or (default_complex() if isinstance(s, builtins.complex) else default_float())
@@ -245,6 +248,7 @@ def _bounds(*vs: Any) -> tuple:
     return tuple(_number(v) for v in vs)
 
 
+@_constant
 def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, device: Any = None,
            requires_grad: bool = False) -> Tensor:
     """Values in ``[start, end)``: int64 for integer bounds, the default dtype when any is a float.
@@ -311,6 +315,7 @@ def _spaced(start: Any, end: Any, steps: int, dt: numpy.dtype) -> numpy.ndarray:
     return out.astype(dt) if dt.kind == "f" else numpy.trunc(out).astype(dt)
 
 
+@_constant
 def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Any = None,
              requires_grad: bool = False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` (the default dtype unless given), the
@@ -320,6 +325,7 @@ def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Any
     return _finish(_spaced(start, end, steps, dt), requires_grad, device)
 
 
+@_constant
 def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, dtype: Any = None, device: Any = None,
              requires_grad: bool = False) -> Tensor:
     """``base ** linspace(start, end, steps)`` (the default dtype unless given)."""
@@ -350,24 +356,28 @@ def _filled(fill, size, dtype, requires_grad, kw=None, device=None) -> Tensor:
         return _finish(numpy.full(shape, fill, dtype=dt), requires_grad, device)
 
 
+@_constant
 def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
           **kw: Any) -> Tensor:
     """Zeros of shape ``size`` (the default dtype unless given)."""
     return _filled(0, size, dtype, requires_grad, _size_kw("zeros", kw), device)
 
 
+@_constant
 def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
          **kw: Any) -> Tensor:
     """Ones of shape ``size`` (the default dtype unless given)."""
     return _filled(1, size, dtype, requires_grad, _size_kw("ones", kw), device)
 
 
+@_constant
 def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
           **kw: Any) -> Tensor:
     """An uninitialised tensor (zeros here) of shape ``size``."""
     return _filled(0, size, dtype, requires_grad, _size_kw("empty", kw), device)
 
 
+@_constant
 def full(size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """``fill_value`` everywhere; the dtype follows the value (bool, int64, the default floating or
     complex dtype) unless given."""
@@ -383,6 +393,7 @@ def _refuse_grad_fill(fname: str, fill_value: Any) -> None:
         raise TypeError(f"{fname}(): argument 'fill_value' (position 2) must be Number, not Tensor")
 
 
+@_constant
 def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """The identity matrix (the default dtype unless given)."""
     return _finish(numpy.eye(n, m, dtype=_np_dtype(dtype) or default_float()), requires_grad, device)
@@ -393,20 +404,24 @@ def _like(input: Tensor, dtype: Any, device: Any) -> tuple:
     return tuple(input.shape), (_np_dtype(dtype) or input._data.dtype), (device if device is not None else input.device)
 
 
+@_constant(like=True)
 def zeros_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     shape, dt, dev = _like(input, dtype, device)
     return _finish(numpy.zeros(shape, dtype=dt), requires_grad, dev)
 
 
+@_constant(like=True)
 def ones_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     shape, dt, dev = _like(input, dtype, device)
     return _finish(numpy.ones(shape, dtype=dt), requires_grad, dev)
 
 
+@_constant(like=True)
 def empty_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     return zeros_like(input, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
+@_constant(like=True)
 def full_like(input: Tensor, fill_value: Any, *, dtype: Any = None, device: Any = None,
               requires_grad: bool = False) -> Tensor:
     _refuse_grad_fill("full_like", fill_value)

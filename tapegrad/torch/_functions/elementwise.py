@@ -6,6 +6,7 @@ from typing import Any, Callable
 
 import numpy
 
+from ..._core.capture import constant as _constant
 from ..._core.array import OPS, Array
 from ...backend import to_host
 from ..tensor import Tensor
@@ -192,6 +193,7 @@ def fmod(input: Any, other: Any) -> Tensor:
     return OPS.fmod(a, b)
 
 
+@_constant(like=True)
 def _base_tensor(base: Any, exponent: Any) -> Any:
     """A Python-number base as a 0-d tensor of the result's dtype (power's VJP needs an array base)."""
     if isinstance(base, Array) or not isinstance(exponent, Array):
