@@ -4,7 +4,9 @@ The network, loss and SGD step are W2's (784-512-512-10, ReLU, mean softmax cros
 at W2's batch of 128 and at 4096. Each implementation's first step is checked against the float64
 reference on the host; then the two alternate, each sample ``inner`` steps followed by a device
 synchronisation, and the table gives the median ms per step and the median of per-round ratios.
-Not part of the CPU table (which has no GPU); it needs CuPy, a CUDA build of PyTorch and a GPU.
+Not part of the CPU table (which has no GPU); it needs CuPy, a CUDA build of PyTorch and a GPU, and
+says "not measured: no GPU lent" without them. The CPU table's W2 carries issue 15's compiled GPU
+targets as rows (``compiled_gpu_rows``) that say the same, so they are never silently missing.
 
     python -m benchmarks.gpu_mlp [rounds]
     python -m benchmarks.gpu_mlp --profile     (where tapegrad's host time goes, batch 128)
@@ -16,11 +18,47 @@ import sys
 import time
 
 from . import w2_mlp
-from ._harness import WrongResult
+from ._harness import COMPILED, Row, WrongResult
 
 # 4096, not 8192: with these inputs a few pre-activations at 2048 and 8192 lie within float32 rounding of
 # zero, so their ReLU masks differ from float64's and even the hand-written NumPy step fails the check.
 BATCHES = (128, 4096)
+
+
+#: Issue 15's compiled GPU targets: (layer sizes, batch, ratio to PyTorch eager on CUDA). The first
+#: replays the step as a CUDA graph, the second is large enough that kernels, not launches, dominate.
+COMPILED_TARGETS = (((784, 512, 512, 10), 128, 0.5, "CUDA graph"), ((784, 4096, 4096, 10), 4096, 1.0, ""))
+NO_GPU = "not measured: no GPU lent"
+
+
+def gpu_absent() -> str | None:
+    """Why there is no GPU to measure on (None when CuPy sees one)."""
+    try:
+        import cupy
+    except ImportError:
+        return "CuPy is not installed (`pip install cupy-cuda12x`)"
+    try:
+        n = int(cupy.cuda.runtime.getDeviceCount())
+    except Exception as e:  # no driver, no device: CuPy raises its own CUDA errors
+        return f"CuPy sees no GPU ({type(e).__name__}: {e})"
+    return None if n > 0 else "CuPy sees no GPU"
+
+
+def compiled_gpu_rows() -> list[Row]:
+    """The compiled GPU rows of the CPU table, never silently missing: without a GPU each says
+    ``not measured: no GPU lent``; with one, that the suite has no compiled GPU measurement yet
+    (``python -m benchmarks.gpu_mlp`` times the eager step only)."""
+    why = gpu_absent()
+    rows = []
+    for sizes, batch, ratio, how in COMPILED_TARGETS:
+        measure = (f"GPU ms per SGD step, {'-'.join(map(str, sizes))}, batch {batch}, compiled"
+                   + (f" ({how})" if how else ""))
+        status = NO_GPU if why else "not measured: the suite has no compiled GPU step yet"
+        rows.append(Row(w2_mlp.ID, measure, impl=COMPILED, base="PyTorch eager CUDA",
+                        target=f"≤ {ratio:.1f}× PyTorch eager CUDA", status=status,
+                        note=(f"{why}; `python -m benchmarks.gpu_mlp` times the eager GPU step where there is one"
+                              if why and not rows else "")))
+    return rows
 
 
 def _timed(step, sync, inner: int) -> float:
@@ -84,6 +122,10 @@ def main(argv: list[str]) -> int:
         profile()
         return 0
     rounds = int(argv[0]) if argv else 10
+    why = gpu_absent()
+    if why:
+        print(f"{NO_GPU}: {why}", file=sys.stderr)
+        return 0
     import cupy
     import torch
     name = cupy.cuda.runtime.getDeviceProperties(0)["name"]

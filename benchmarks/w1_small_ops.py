@@ -12,6 +12,7 @@ the PyTorch dialect, where ``torch_step`` is the very function real PyTorch runs
 """
 from __future__ import annotations
 
+import statistics
 from typing import Any, Callable
 
 import numpy
@@ -155,6 +156,29 @@ def numpy_forward(x0: numpy.ndarray, n_ops: int) -> Callable[[], dict]:
 
 RTOL = 1e-3  # float32 through a chain of hundreds of ops
 
+#: Issue 15's targets for the compiled step: the replay ≤ 1.0 µs/op, where hand-written NumPy took
+#: ~2.0 µs/op on the issue writer's machine, hence ≤ 0.5× NumPy by hand on any machine; with
+#: elementwise fusion (``tapegrad[jit]``) ≤ 0.25 µs/op, what JAX's jit took there.
+COMPILED_US, ISSUE_NUMPY_US = 1.0, 2.0
+COMPILED_RATIO = COMPILED_US / ISSUE_NUMPY_US
+COMPILED_TARGET = (f"≤ {COMPILED_RATIO:g}× NumPy by hand (issue: ≤ {COMPILED_US:.1f} µs/op, "
+                   f"NumPy ~{ISSUE_NUMPY_US:.1f})")
+FUSION_US = 0.25
+M_FUSION = f"µs/op, compiled with fusion (tapegrad[jit]): (forward + backward) / {N_OPS}"
+
+
+def fusion_row(compiled: Any = None) -> Row:
+    """Issue 15's fusion target, without a number: ``tapegrad.compile`` has no elementwise fusion
+    (its ``explain()`` says so, and there is no ``tapegrad[jit]`` extra), so the row says "not built"."""
+    fused = [ln.strip() for ln in (compiled.explain() if compiled is not None else "").splitlines()
+             if ln.strip().startswith("fused:")]
+    built = bool(fused) and "not built" not in fused[0]
+    return Row(ID, M_FUSION, base="JAX jit (issue: ~0.25 µs/op)",
+               target=f"≤ {FUSION_US:g} µs/op (JAX jit ~0.25 on the issue's machine)",
+               status="not measured: the suite does not time fusion yet" if built else "not built",
+               note="tapegrad.compile's explain(): " + (fused[0] if fused else "(no compiled step to ask)")
+                    + "; nothing is timed")
+
 
 def verify(label: str, step: Callable[[], dict], ref: dict) -> None:
     """Check one call of ``step``, then check a second: timing repeats the step on the same leaf."""
@@ -227,12 +251,21 @@ def run(ctx: Ctx) -> list[Row]:
     if compiled_wrong is not None:
         rows.append(compiled_wrong)
     else:
-        against = [("torch", "PyTorch", "≤ 0.35× PyTorch", 0.35, None)] if ctx.torch is not None else []
-        against += [("numpy", "NumPy by hand", "≤ 3.0 µs/op", None, 3.0),
-                    ("tapegrad", "tapegrad (eager)", "(for comparison)", None, None)]
+        # Issue 15: the replay ≤ 1.0 µs/op where hand-written NumPy takes ~2.0 on the issue writer's
+        # machine. Machines differ, so the verdict is on the ratio that implies (≤ 0.5× NumPy by
+        # hand, timed in the same alternation); the absolute figure is shown beside it.
+        against = [("numpy", "NumPy by hand", COMPILED_TARGET, COMPILED_RATIO, None)]
+        if ctx.torch is not None:
+            against.append(("torch", "PyTorch", "(for comparison)", None, None))
+        against.append(("tapegrad", "tapegrad (eager)", "(for comparison)", None, None))
         new = compiled_rows(ID, m_cmp, scaled, compiled, against)
+        med = statistics.median(new[0].value)
+        new[0].note += (f"; absolute: median {med:.2f} µs/op against the issue's ≤ {COMPILED_US:.1f} µs/op "
+                        f"({'within' if med <= COMPILED_US else 'above'} it on this machine; the verdict "
+                        "is on the ratio)")
         ctx.log(f"  {ID} {new[0].note}")
         rows += new
+    rows.append(fusion_row(compiled))
 
     fwd = {"tapegrad": tapegrad_forward(x0, N_OPS), "numpy": numpy_forward(x0, N_OPS)}
     try:
