@@ -592,6 +592,13 @@ def _same_end(a: Any, b: Any) -> bool:
 
 # -- code generation --------------------------------------------------------------------------
 
+#: A ufunc's result is written into a buffer kept between calls when it is at most this large, and
+#: while the kept buffers of one program stay within ``KEEP_TOTAL``: what allocating costs is felt
+#: on small arrays, what keeping costs on large ones.
+KEEP_EACH = 1 << 16
+KEEP_TOTAL = 1 << 24
+
+
 def _ufunc_out(s: Step) -> bool:
     """Whether an op step replays as its declared ufunc writing into a buffer kept between calls: the
     forward is the ufunc on host buffers and numbers, and the ufunc's own result type is the traced
@@ -767,7 +774,13 @@ class Program:
                 op = s.fn
                 outs = s.outs
                 cls, xp, meta = s.extra
-                if meta is not None and outs[0] not in self._escapes and outs[0] not in self._pinned:
+                nbytes = 0 if meta is None else int(numpy.prod(meta[0], dtype=numpy.int64)) * meta[1].itemsize
+                if meta is not None and meta[0] != () and (nbytes > KEEP_EACH or outs[0] in self._escapes
+                                                           or outs[0] in self._pinned):
+                    # a large result (or one that leaves): the ufunc itself, into new memory as eager
+                    L.append(f"{pad}s{outs[0]} = {self._const(op.ufunc)}({', '.join(a)})")
+                elif (meta is not None and outs[0] not in self._escapes and outs[0] not in self._pinned
+                      and (pool.get(meta) or self.prealloc_bytes + nbytes <= KEEP_TOTAL)):
                     free = pool.get(meta)
                     if free:
                         bname = free.pop()
@@ -851,10 +864,16 @@ class Program:
                 L.append(f"{pad}{self._owner(s.extra)}.{s.params} = {val}")
             elif k == "guard":
                 self.counts["guard"] += 1
-            for r in _slots(s.ins):  # buffers whose last reader this was go back to the pool
-                if last.get(r) == i and r not in later and r in owned:
+            dead = [r for r in _slots(s.ins) if last.get(r) == i and r not in later]
+            dead += [o for o in s.outs if o is not None and last.get(o, -1) <= i and o not in later]
+            for r in dict.fromkeys(dead):  # buffers whose last reader this was: freed, as eager frees them
+                if r in owned:  # (a kept buffer goes back to the pool)
                     bname, key = owned.pop(r)
                     pool.setdefault(key, []).append(bname)
+                if k != "guard":  # (a guard reads its value after the loop)
+                    L.append(f"{pad}del s{r}")
+            if k in ("vjp", "call") and s.params != "seq":
+                L.append(f"{pad}del r")  # (the rule's tuple would keep its cotangents alive)
         if b.steps and b.steps[-1].kind == "guard":
             g = b.steps[-1]
             x = self._arg(g.ins[0])
