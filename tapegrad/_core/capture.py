@@ -30,7 +30,7 @@ import numpy
 
 from .array import Array
 from . import rules
-from .dispatch import bind
+from .dispatch import as_array, bind
 from ..backend import xp_of
 from .mode import ACTIVE, RECORDER
 
@@ -612,8 +612,8 @@ class Program:
 
     def __init__(self, root: Branch) -> None:
         self.root = root
-        self.env: dict[str, Any] = {"MISS": MISS, "ndarray": _ARR, "array_equal": numpy.array_equal, "SEQ": (tuple, list),
-                                    "as_array": _as_array}
+        self.env: dict[str, Any] = {"MISS": MISS, "ndarray": _ARR, "array_equal": numpy.array_equal, "SEQ": (tuple, list), "asarray": numpy.asarray,
+                                    "as_array": as_array}
         self.lines: list[str] = []
         self.prealloc_bytes = 0
         self._n = 0
@@ -800,7 +800,10 @@ class Program:
                     comma = "," if op.nout is not None and len(outs) == 1 else ""
                     L.append(f"{pad}{tgt}{comma} = {f}({x}, {', '.join(a)}{kws})")
                     for o in outs:
-                        L.append(f"{pad}if type(s{o}) is not ndarray: s{o} = as_array({x}, s{o})")
+                        if xp is numpy:  # (NumPy gives numbers for 0-d results)
+                            L.append(f"{pad}if type(s{o}) is not ndarray: s{o} = asarray(s{o})")
+                        else:
+                            L.append(f"{pad}if type(s{o}) is not ndarray: s{o} = as_array({x}, s{o})")
                     if cls is not None and cls._promote is not None:
                         p = self._const(cls._promote)
                         kwd = self._const(dict(s.params))
@@ -913,8 +916,3 @@ def _slots(refs: tuple) -> list:
         elif r[0] in ("list", "tuple"):
             out.extend(_slots(r[1]))
     return out
-
-
-def _as_array(xp: Any, o: Any) -> Any:
-    from .dispatch import as_array
-    return as_array(xp, o)
