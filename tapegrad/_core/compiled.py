@@ -236,6 +236,10 @@ def _output_refs(rec: Recorder, out: Any) -> tuple:
                 refs.append(("c", None))
                 kinds.append(("arg", i))
                 continue
+            n = o._node
+            if n is not None and n.op is not None and not n.freed:
+                rec.refused.append("the result is on the tape (a backward after the call would need its graph, "
+                                   "which a replay does not build): compile the whole step, backward included")
             refs.append(rec.ref(o))
             kinds.append(type(o))
         elif type(o) is _ARR or isinstance(o, numpy.generic):  # NumPy values (the functional API's results)
