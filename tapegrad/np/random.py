@@ -77,6 +77,7 @@ _stream = _MXStream(0)
 
 def seed(seed: int, ctx: Any = "all") -> None:  # noqa: A002 - MXNet's name
     """Seed every generator (MXNet's ``np.random.seed``/``npx.random.seed``)."""
+    _refuse("seeding the random generator inside a compiled function (seed before calling it)")
     global _stream
     with _lock:
         _stream = _MXStream(seed)

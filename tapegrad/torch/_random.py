@@ -61,6 +61,7 @@ from typing import Any, Optional, Sequence, Tuple, Union
 
 import numpy
 
+from .._core.capture import refuse as _refuse
 from ._device import device as _torch_device
 
 __all__ = ["Generator", "default_generator", "manual_seed", "initial_seed", "seed", "get_rng_state",
@@ -361,6 +362,7 @@ class Generator:
     # -- seeding and state ------------------------------------------------------------------------
     def manual_seed(self, seed: int) -> "Generator":
         """Reseed (``std::mt19937(seed & 0xffffffff)``), clear the cached normal, return ``self``."""
+        _refuse("seeding a random generator inside a compiled function (seed before calling it)")
         s = _seed_to_u64(seed)
         bits = numpy.random.MT19937()
         bits._legacy_seeding(s & 0xFFFFFFFF)
@@ -376,6 +378,7 @@ class Generator:
 
     def seed(self) -> int:
         """Reseed from ``/dev/urandom`` (64 bits, as ``c10::detail::getNonDeterministicRandom`` on the CPU)."""
+        _refuse("seeding a random generator inside a compiled function (seed before calling it)")
         s = int.from_bytes(os.urandom(8), "little")
         self.manual_seed(s)
         return s
@@ -387,6 +390,7 @@ class Generator:
 
     def set_state(self, state: Tuple[int, Any, Optional[float]]) -> "Generator":
         """Restore a snapshot taken by :meth:`get_state`."""
+        _refuse("seeding a random generator inside a compiled function (seed before calling it)")
         seed, bits_state, cached = state
         bits = numpy.random.MT19937()
         bits.state = bits_state
