@@ -366,9 +366,12 @@ def _run_wrapped(node: Node, g: Any) -> tuple:
 def _no_zero(d: Any) -> bool:
     """Whether buffer ``d`` has no zero entry (``count_nonzero`` is the quickest test on small host
     arrays, ``all`` on large ones)."""
-    if type(d) is _ARR and d.size <= 4096:
-        return numpy.count_nonzero(d) == d.size
-    return bool(d) if d.size == 1 else bool(d.all())
+    n = d.size
+    if n == 1:
+        return bool(d)
+    if type(d) is _ARR and n <= 4096:
+        return numpy.count_nonzero(d) == n
+    return bool(d.all())
 
 
 def _zero_stays_zero_raw(g: Any, *gin: Any) -> tuple:
