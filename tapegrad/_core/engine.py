@@ -230,8 +230,10 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
                     gin = new
                 else:
                     gd = g if raw else g._data
-                    nonzero = _no_zero(gd)
-                    if mode.ACTIVE.get():
+                    n = gd.size  # (``_no_zero``, inline: this runs for every singular node)
+                    nonzero = (bool(gd) if n == 1 else numpy.count_nonzero(gd) == n if type(gd) is _ARR and n <= 4096
+                               else bool(gd.all()))
+                    if not raw and mode.ACTIVE.get():  # (a compiled call's backward that builds a graph)
                         _value_read("all", gd, nonzero)
                     if not nonzero:  # some cotangent entry is zero
                         gin = _zero_stays_zero(g, gin, raw)
