@@ -52,7 +52,7 @@ def write_buffer(v: "Array", g: Any) -> None:
     if req == "null" or buf is None:
         return
     rec = mode.RECORDER.get()
-    if rec is not None:
+    if rec is not None and g is not buf:  # (a rule that wrote into the buffer itself replays so)
         rec.write("set" if req == "write" else "iadd", rec.attr_ref(v, grad_buffer), 0 if g is None else g)
     if req == "write":
         if g is None:

@@ -28,7 +28,7 @@ from typing import Any, Callable, TypeVar, overload
 
 import numpy
 
-from .array import Array
+from .array import Array, grad_buffer
 from . import rules
 from .dispatch import as_array, bind
 from ..backend import xp_of
@@ -266,7 +266,7 @@ class Recorder:
         outs = tuple(self.produced(o) for o in ((out,) if op.nout is None else out))
         self.steps.append(Step("op", op, ins, dict(params), outs, (None, xp_of(args), None)))
 
-    def vjp(self, op: Any, node: Any, g: Any, gin: tuple) -> None:
+    def vjp(self, op: Any, node: Any, g: Any, gin: tuple, offered: tuple | None = None) -> None:
         """A gradient rule run whole on raw buffers (a raw backward): ``gin = rule(node's values, g)``."""
         if self.mute:
             return
@@ -288,8 +288,13 @@ class Recorder:
                 args.append(("c", node.needs if op.variadic else tuple(p is not None for p in node.parents)))
             elif kind == rules.SHAPES:
                 args.append(("c", node.shapes))
-            elif kind == rules.OUTS:
-                args.append(("c", (None,) * len(node.parents)))
+            elif kind == rules.OUTS:  # the variables' own gradient buffers the engine offered, or None
+                if offered is None:
+                    args.append(("c", (None,) * len(node.parents)))
+                else:
+                    args.append(("tuple", tuple(("c", None) if b is None else
+                                                self.attr_ref(node.parents[i].var(), grad_buffer)
+                                                for i, b in enumerate(offered))))
             else:
                 args.append(("c", node.dtypes))
         outs = tuple(None if x is None else self.produced(x) for x in gin)

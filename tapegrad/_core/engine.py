@@ -208,12 +208,17 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
             elif rec is not None:  # the rule, whole, is one step of the compiled call
                 if not op.raw_ok:
                     rec.refuse(f"the custom gradient rule of {op.name!r}")
+                outs = None
+                if op.raw_ok and op.writes_into and wanted is None:  # (the offer, as below: replayed too)
+                    if read is None:
+                        read = _read_buffers(order, given)
+                    outs = _offers(node, grads, only, read)
                 rec.mute += 1
                 try:
-                    gin = op.run_raw(node, g, None) if op.raw_ok else _run_wrapped(node, g)
+                    gin = op.run_raw(node, g, outs) if op.raw_ok else _run_wrapped(node, g)
                 finally:
                     rec.mute -= 1
-                rec.vjp(op, node, g, gin)
+                rec.vjp(op, node, g, gin, outs)
             elif op.raw_ok:
                 outs = None
                 if op.writes_into and wanted is None:
