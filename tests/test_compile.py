@@ -680,3 +680,54 @@ def test_print_while_tracing_warns_once(capsys):
         c(np.ones(3))  # a new trace: it prints, but the warning was given
     assert capsys.readouterr().out.count("x is") == 1
     assert c.replays == 1 and c.traces == 2
+
+
+def test_d2l_softmax_regression_reads_the_labels_of_each_call():
+    """D2L's cross-entropy indexes with the labels (``y_hat[range(n), y]``): an index array inside an
+    op's parameters is data, read at every replay (a replay once used the first call's labels)."""
+    def run(compiled):
+        W = np.array(numpy.random.default_rng(0).normal(0, 0.01, (4, 3)).astype("float32"))
+        b = np.zeros(3)
+        W.attach_grad()
+        b.attach_grad()
+
+        def step(X, y):
+            with autograd.record():
+                o = np.exp(np.dot(X, W) + b)
+                y_hat = o / o.sum(1, keepdims=True)
+                l = -np.log(y_hat[range(len(y_hat)), y])
+            l.backward()
+            for p in (W, b):
+                p[:] = p - 0.1 * p.grad / X.shape[0]
+            return l.sum()
+        s = tapegrad.compile(step) if compiled else step
+        rng = numpy.random.default_rng(1)
+        out = []
+        for _ in range(6):
+            X = np.array(rng.standard_normal((5, 4)).astype("float32"))
+            y = np.array(rng.integers(0, 3, 5))
+            out.append(float(s(X, y)))
+        return out + [W.asnumpy(), b.asnumpy()], s
+    eager, _ = run(False)
+    got, c = run(True)
+    assert all(numpy.array_equal(a, b) for a, b in zip(eager, got))
+    assert c.replays == 5, c.explain()
+
+
+def test_an_index_array_argument_is_read_at_each_replay():
+    x = np.arange(6.0)
+    x.attach_grad()
+
+    def step(idx):
+        with autograd.record():
+            y = (x[idx] * x[idx]).sum()
+        y.backward()
+        return y
+    c = tapegrad.compile(step)
+    for idx in ([0, 1], [2, 3], [5, 4], [1, 1]):
+        got = float(c(np.array(idx, dtype="int64")))
+        assert got == float((numpy.arange(6.0)[idx] ** 2).sum())
+        want = numpy.zeros(6)
+        numpy.add.at(want, idx, 2 * numpy.arange(6.0)[idx])
+        assert x.grad.asnumpy().tolist() == want.tolist()
+    assert c.replays == 3, c.explain()

@@ -94,6 +94,52 @@ def _same(a: Any, b: Any) -> bool:
         return False
 
 
+class Param:
+    """An array inside an op's parameters (an index), standing for slot ``slot``; ``cls``: the array
+    class it is rebuilt as (None: a raw buffer)."""
+
+    __slots__ = ("slot", "cls")
+
+    def __init__(self, slot: int, cls: Any) -> None:
+        self.slot = slot
+        self.cls = cls
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Param and other.slot == self.slot and other.cls is self.cls
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Param(s{self.slot})"
+
+
+def _holds_array(v: Any) -> bool:
+    if isinstance(v, (Array, _ARR)) or (not isinstance(v, _SCALARS) and hasattr(v, "__cuda_array_interface__")):
+        return True
+    if type(v) in (tuple, list):
+        return any(_holds_array(x) for x in v)
+    if type(v) is dict:
+        return any(_holds_array(x) for x in v.values())
+    return False
+
+
+def _has_param(v: Any) -> bool:
+    out: list = []
+    _params_slots(v, out)
+    return bool(out)
+
+
+def _params_slots(v: Any, out: list) -> None:
+    if type(v) is Param:
+        out.append(v.slot)
+    elif type(v) in (tuple, list):
+        for x in v:
+            _params_slots(x, out)
+    elif type(v) is dict:
+        for x in v.values():
+            _params_slots(x, out)
+
+
 class Step:
     """One unit of replayed work. ``kind``: 'op' (an op's forward), 'coerce' (a dialect turning a
     plain operand into a buffer), 'const' (a buffer made by a pure source, kept), 'source' (a
@@ -244,7 +290,7 @@ class Recorder:
         outs_ = (res,) if op.nout is None else res
         outs = tuple(self.produced(r._data) for r in outs_)
         xp = xp_of(datas) if datas else numpy
-        params = dict(params)
+        params = self.template(params)
         meta = None
         if op.ufunc is not None and not params and op.nout is None and xp is numpy and type(outs_[0]._data) is _ARR:
             out = outs_[0]._data
@@ -264,7 +310,7 @@ class Recorder:
             args, params = bind(op, args, params)
         ins = tuple(self.ref(a) for a in args)
         outs = tuple(self.produced(o) for o in ((out,) if op.nout is None else out))
-        self.steps.append(Step("op", op, ins, dict(params), outs, (None, xp_of(args), None)))
+        self.steps.append(Step("op", op, ins, self.template(params), outs, (None, xp_of(args), None)))
 
     def vjp(self, op: Any, node: Any, g: Any, gin: tuple, offered: tuple | None = None) -> None:
         """A gradient rule run whole on raw buffers (a raw backward): ``gin = rule(node's values, g)``."""
@@ -283,7 +329,7 @@ class Recorder:
                 out = node.out
                 args.append(("tuple", tuple(self.ref(o) for o in out)) if node.nout is not None else self.ref(out))
             elif kind == rules.PARAM:
-                args.append(("c", node.params.get(key, op.defaults.get(key))))
+                args.append(("p", self.template(node.params.get(key, op.defaults.get(key)))))
             elif kind == rules.NEEDS:
                 args.append(("c", node.needs if op.variadic else tuple(p is not None for p in node.parents)))
             elif kind == rules.SHAPES:
@@ -315,6 +361,19 @@ class Recorder:
         ins = tuple(self._ref_or_none(a) for a in args)
         outs = tuple(None if r is None else self.produced(r) for r in results)
         self.steps.append(Step("call", fn, ins, None, outs))
+
+    def template(self, v: Any) -> Any:
+        """``v`` (an op's parameters, or one of them) with every array inside replaced by a ``Param``
+        naming its slot: an index array is data, read from the program at each replay."""
+        if isinstance(v, Array):
+            return Param(self.ref(v)[1], type(v))
+        if type(v) is _ARR or (not isinstance(v, _SCALARS) and hasattr(v, "__cuda_array_interface__")):
+            return Param(self.ref(v)[1], None)
+        if type(v) is dict:
+            return {k: self.template(x) for k, x in v.items()} if any(_holds_array(x) for x in v.values()) else v
+        if type(v) in (tuple, list):
+            return type(v)(self.template(x) for x in v) if _holds_array(v) else v
+        return v
 
     def _ref_or_none(self, a: Any) -> tuple:
         return ("c", None) if a is None else self.ref(a)
@@ -713,10 +772,23 @@ class Program:
         if r[0] in ("list", "tuple"):
             inner = ", ".join(self._arg(x) for x in r[1])
             return f"[{inner}]" if r[0] == "list" else f"({inner}{',' if len(r[1]) == 1 else ''})"
+        if r[0] == "p":
+            return self._pcode(r[1])
         v = r[1]
         if v is None or type(v) in (bool, int) or (type(v) is float and numpy.isfinite(v)):
             return repr(v)
         return self._const(v)
+
+    def _pcode(self, v: Any) -> str:
+        """Code that rebuilds a parameter, its arrays read from their slots."""
+        if type(v) is Param:
+            return f"s{v.slot}" if v.cls is None else f"{self._const(v.cls)}._make(s{v.slot})"
+        if type(v) in (tuple, list) and _has_param(v):
+            inner = "".join(self._pcode(x) + ", " for x in v)
+            return f"({inner})" if type(v) is tuple else f"[{inner}]"
+        if type(v) is dict and _has_param(v):
+            return "{" + ", ".join(f"{self._const(k)}: {self._pcode(x)}" for k, x in v.items()) + "}"
+        return self._arg(("c", v))
 
     def _how(self, how: tuple) -> str:
         """Code that reads an input where the replay starts."""
@@ -800,7 +872,7 @@ class Program:
                 else:
                     f = self._const(op._forward)
                     x = self._const(xp)
-                    kws = "".join(f", {kk}={self._arg(('c', vv))}" for kk, vv in s.params.items())
+                    kws = "".join(f", {kk}={self._pcode(vv)}" for kk, vv in s.params.items())
                     tgt = ", ".join(f"s{o}" for o in outs)
                     comma = "," if op.nout is not None and len(outs) == 1 else ""
                     L.append(f"{pad}{tgt}{comma} = {f}({x}, {', '.join(a)}{kws})")
@@ -811,7 +883,7 @@ class Program:
                             L.append(f"{pad}if type(s{o}) is not ndarray: s{o} = as_array({x}, s{o})")
                     if cls is not None and cls._promote is not None:
                         p = self._const(cls._promote)
-                        kwd = self._const(dict(s.params))
+                        kwd = self._pcode(dict(s.params)) if _has_param(s.params) else self._const(dict(s.params))
                         for o in outs:
                             L.append(f"{pad}s{o} = {p}(s{o}, [{', '.join(a)}], {kwd})")
             elif k in ("vjp", "call"):
@@ -913,11 +985,14 @@ class Program:
 
 
 def _slots(refs: tuple) -> list:
-    """The slots a step's references name (also inside list and tuple arguments)."""
-    out = []
+    """The slots a step's references name (also inside list and tuple arguments, and the arrays
+    inside parameters)."""
+    out: list = []
     for r in refs:
         if r[0] == "s":
             out.append(r[1])
         elif r[0] in ("list", "tuple"):
             out.extend(_slots(r[1]))
+        elif r[0] == "p":
+            _params_slots(r[1], out)
     return out
