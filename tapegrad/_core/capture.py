@@ -222,6 +222,10 @@ class Recorder:
             return ("s", s)
         if isinstance(a, numpy.generic):  # a NumPy scalar a step returned, or a constant
             s = self.slot_of.get(id(a))
+            if s is None and self._arg_bufs:
+                # NumPy may have computed it from an argument's values, out of the recorder's sight
+                self.refuse("a NumPy number the compiler did not see made is used with NumPy arguments "
+                            "(compute it with tapegrad.numpy, or pass it as an argument)")
             return ("c", a) if s is None else ("s", s)
         if type(a) is _ARR or (not isinstance(a, _SCALARS) and hasattr(a, "__cuda_array_interface__")):
             s = self.slot_of.get(id(a))
