@@ -731,3 +731,120 @@ def test_an_index_array_argument_is_read_at_each_replay():
         numpy.add.at(want, idx, 2 * numpy.arange(6.0)[idx])
         assert x.grad.asnumpy().tolist() == want.tolist()
     assert c.replays == 3, c.explain()
+
+
+# -- what a tester found replayed wrong (each was a silent difference from eager) -------------------
+
+def test_torch_value_reads_are_guards():
+    w = torch.ones(3, requires_grad=True)
+
+    def step(x):
+        w.grad = None
+        l = (w * x).sum()
+        l.backward()
+        return l.item(), bool(l > 5), l.tolist(), torch.equal(l, torch.tensor(6.0))
+    c = torch.compile(step)
+    for i in (1, 2, 3, 1, 2, 2):
+        assert c(torch.ones(3) * i) == step(torch.ones(3) * i)
+    assert c.replays >= 2, c.explain()
+
+
+def test_numbers_held_in_objects_and_dicts_are_part_of_the_signature():
+    import types
+    cfg = types.SimpleNamespace(lr=0.1)
+    hp = {"lr": 0.1}
+    W = np.ones(3)
+    W.attach_grad()
+
+    def step(x):
+        with autograd.record():
+            l = (W * x).sum()
+        l.backward()
+        W[:] = W - cfg.lr * hp["lr"] * W.grad
+
+    results = []
+    for f in (step, tapegrad.compile(step)):
+        W[:] = 1
+        for v in (0.1, 0.1, 0.1, 1.0, 0.1):
+            cfg.lr = v
+            hp["lr"] = 2 * v
+            f(np.ones(3))
+        results.append(W.asnumpy().copy())
+    assert numpy.array_equal(results[0], results[1])
+
+
+def test_a_module_switched_to_eval_is_a_new_signature():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Dropout(0.5), torch.nn.Linear(8, 1))
+
+    def f(x):
+        with torch.no_grad():
+            return net(x)
+    c = torch.compile(f)
+    c(torch.ones(1, 4))
+    net.eval()
+    want = f(torch.ones(1, 4))
+    assert torch.equal(c(torch.ones(1, 4)), want) and torch.equal(c(torch.ones(1, 4)), want)
+
+
+def test_a_removed_hook_is_a_new_signature():
+    w = torch.ones(3, requires_grad=True)
+    h = w.register_hook(lambda g: g * 3)
+
+    def step(x):
+        w.grad = None
+        (w * x).sum().backward()
+        return w.grad.clone()
+    c = torch.compile(step)
+    c(torch.ones(3))
+    assert c(torch.ones(3)).tolist() == [3.0, 3.0, 3.0]
+    h.remove()
+    assert c(torch.ones(3)).tolist() == [1.0, 1.0, 1.0]
+
+
+def test_a_write_through_a_view_before_a_guard_is_never_applied_twice():
+    W = np.ones(4)
+    W.attach_grad()
+
+    def step(x):
+        with autograd.record():
+            l = (W * x).sum()
+        l.backward()
+        with autograd.pause():
+            v = W[0:2]
+            v -= 0.1 * W.grad[0:2]
+        return float(l)
+    got = []
+    for f in (step, tapegrad.compile(step)):
+        W[:] = 1
+        f(np.ones(4))
+        f(np.ones(4) * 2)
+        got.append(W.asnumpy().copy())
+    assert numpy.array_equal(got[0], got[1])
+
+
+def test_an_index_made_inside_the_function_replays():
+    c = tapegrad.compile(lambda x: x[x.argmax()] * 2)
+    assert [float(c(np.array(v))) for v in ([1., 3., 2.], [1., 3., 2.], [5., 3., 2.])] == [6.0, 6.0, 10.0]
+
+
+def test_a_shape_that_follows_the_values_is_checked():
+    def f(x):
+        return len(x[x > 0])
+    c = tapegrad.compile(f)
+    for v in ([1., 2., -3.], [1., -2., -3.], [1., 2., -3.], [4., 5., 6.]):
+        assert c(np.array(v)) == f(np.array(v))
+
+
+def test_a_returned_parameter_is_the_parameter_itself():
+    W = np.ones(3)
+    W.attach_grad()
+
+    def g(x):
+        with autograd.record():
+            l = (W * x).sum()
+        l.backward()
+        return W
+    c = tapegrad.compile(g)
+    c(np.ones(3))
+    assert c(np.ones(3)) is W and c.replays == 1

@@ -110,6 +110,24 @@ class Param:
         return f"Param(s{self.slot})"
 
 
+#: Ops whose result's shape follows their inputs' values (a replay checks it: Python may read it).
+DATA_SHAPED = frozenset({"nonzero", "argwhere", "flatnonzero", "unique", "compress", "extract", "trim_zeros",
+                         "masked_select", "boolean_mask"})
+
+
+def _bool_index(params: dict) -> bool:
+    """Whether parameters hold a boolean index (a mask: the result's length is its count)."""
+    stack = list(params.values())
+    while stack:
+        v = stack.pop()
+        d = getattr(v, "_data", v)
+        if getattr(getattr(d, "dtype", None), "kind", None) == "b" and getattr(d, "ndim", 0) > 0:
+            return True
+        if type(v) in (tuple, list):
+            stack.extend(v)
+    return False
+
+
 def _holds_array(v: Any) -> bool:
     if isinstance(v, (Array, _ARR)) or (not isinstance(v, _SCALARS) and hasattr(v, "__cuda_array_interface__")):
         return True
@@ -169,7 +187,9 @@ class Step:
             return _same(self.extra, other.extra)
         if self.kind == "input":
             return _same_how(self.params, other.params) and self.extra == other.extra
-        return _same(self.params, other.params) and (self.kind != "effect" or self.extra is other.extra)
+        if self.kind == "effect":
+            return self.params == other.params and _same_how(self.extra, other.extra)
+        return _same(self.params, other.params)
 
     def describe(self) -> str:
         name = getattr(self.fn, "name", None) or getattr(self.fn, "__name__", None) or str(self.fn)
@@ -245,6 +265,13 @@ class Recorder:
         self.steps.append(Step("input", how[0], (), how, (s,), meta))
         return s
 
+    def input_how(self, slot: int) -> tuple | None:
+        """How the program reads slot ``slot`` when it is one of its inputs (None otherwise)."""
+        for st in self.steps:
+            if st.kind == "input" and st.outs[0] == slot:
+                return st.params
+        return None
+
     def owner_how(self, owner: Array) -> tuple:
         """How a replay finds the Array ``owner``: the call's argument or the same object."""
         i = self._arg_arrays.get(id(owner))
@@ -291,6 +318,7 @@ class Recorder:
         outs_ = (res,) if op.nout is None else res
         outs = tuple(self.produced(r._data) for r in outs_)
         xp = xp_of(datas) if datas else numpy
+        raw_params = params
         params = self.template(params)
         meta = None
         if op.ufunc is not None and not params and op.nout is None and xp is numpy and type(outs_[0]._data) is _ARR:
@@ -301,7 +329,10 @@ class Recorder:
                 dts = None
             if dts is not None and dts[-1] == out.dtype and all(type(d) is _ARR or type(d) in (int, float, bool) for d in datas):
                 meta = (out.shape, out.dtype)
-        self.steps.append(Step("op", op, tuple(ins), params, outs, (cls, xp, meta), user_line()))
+        check = None
+        if op.name in DATA_SHAPED or _bool_index(raw_params):  # the result's shape follows the values
+            check = tuple(r._data.shape for r in outs_)
+        self.steps.append(Step("op", op, tuple(ins), params, outs, (cls, xp, meta, check), user_line()))
 
     def raw_op(self, op: Any, args: tuple, params: dict, out: Any) -> None:
         """An op run on raw buffers by the engine itself (no dialect, so no dtype policy)."""
@@ -311,7 +342,7 @@ class Recorder:
             args, params = bind(op, args, params)
         ins = tuple(self.ref(a) for a in args)
         outs = tuple(self.produced(o) for o in ((out,) if op.nout is None else out))
-        self.steps.append(Step("op", op, ins, self.template(params), outs, (None, xp_of(args), None)))
+        self.steps.append(Step("op", op, ins, self.template(params), outs, (None, xp_of(args), None, None)))
 
     def vjp(self, op: Any, node: Any, g: Any, gin: tuple, offered: tuple | None = None) -> None:
         """A gradient rule run whole on raw buffers (a raw backward): ``gin = rule(node's values, g)``."""
@@ -726,7 +757,7 @@ class Program:
             # a step that is not a ufunc may return a view of its inputs: they share its fate, and
             # their buffers are never reused while it may be alive
             if s.kind in ("op", "coerce", "source", "vjp", "call") and not _ufunc_out(s):
-                ins = _slots(s.ins)
+                ins = _step_slots(s)
                 self._noreuse.update(ins)
                 if set(s.outs) & (self._escapes | self._pinned):
                     self._escapes.update(ins)
@@ -737,6 +768,7 @@ class Program:
         if b is not self.root and any(s.kind == "input" and s.extra is not None for s in b.steps):
             pass  # the checks at the top of a branch: a miss there follows the parent's writes
         pending = []
+        missed_after = []  # the pending steps some miss point follows
         for s in b.steps:
             if (s.kind == "write" and s.fn != "copy") or s.kind == "update":
                 pending.append(s)
@@ -744,14 +776,21 @@ class Program:
                 pending.append(s)
             elif s.kind == "source":
                 pending.append(s)
-        has_miss_below = bool(b.children)
-        if has_miss_below and pending:
+            elif s.kind == "op" and s.extra[3] is not None:
+                missed_after = list(pending)
+        if b.children:
+            missed_after = pending
+        pending = missed_after
+        if pending:
             for s in pending:
                 if s.kind in ("write", "update"):
                     for t in ((0,) if s.kind == "write" else s.extra):
                         how = self._input_how.get(s.ins[t][1])
-                        if how is not None:  # (a buffer the program made needs no undo)
+                        if how is not None:
                             self.undo_writes.append(how)
+                        else:  # a buffer the program made, maybe a view of an input: not undoable
+                            self.refused = ("an in-place write through a view comes before a branch on data; "
+                                            "it cannot be undone when the branch goes another way")
                     if s.kind == "update":
                         self.refused = ("an optimizer step comes before a branch on data; its state cannot be "
                                         "restored when the branch goes another way")
@@ -808,7 +847,7 @@ class Program:
     def _uses(self, b: Branch) -> set:
         used: set = set()
         for s in b.steps:
-            used.update(_slots(s.ins))
+            used.update(_step_slots(s))
         if b.end is not None:
             used.update(r[1] for r in b.end[0] if r[0] == "s")
         for _, c in b.children:
@@ -827,7 +866,7 @@ class Program:
             later.update(r[1] for r in b.end[0] if r[0] == "s")
         last: dict[int, int] = {}
         for i, s in enumerate(b.steps):
-            for r in _slots(s.ins):
+            for r in _step_slots(s):
                 last[r] = i
         pool = {k: list(v) for k, v in pool.items()}
         owned: dict[int, Any] = {}
@@ -847,7 +886,7 @@ class Program:
                 self.counts["op"] += 1
                 op = s.fn
                 outs = s.outs
-                cls, xp, meta = s.extra
+                cls, xp, meta, check = s.extra
                 nbytes = 0 if meta is None else int(numpy.prod(meta[0], dtype=numpy.int64)) * meta[1].itemsize
                 if meta is not None and meta[0] != () and (nbytes > KEEP_EACH or outs[0] in self._escapes
                                                            or outs[0] in self._pinned):
@@ -883,6 +922,9 @@ class Program:
                         kwd = self._pcode(dict(s.params)) if _has_param(s.params) else self._const(dict(s.params))
                         for o in outs:
                             L.append(f"{pad}s{o} = {p}(s{o}, [{', '.join(a)}], {kwd})")
+                if check is not None:  # a shape that follows the values: Python may have read it
+                    for o, shape in zip(outs, check):
+                        L.append(f"{pad}if s{o}.shape != {shape!r}: return MISS")
             elif k in ("vjp", "call"):
                 self.counts["op"] += 1
                 f = self._const(s.extra if k == "vjp" else s.fn)
@@ -941,7 +983,7 @@ class Program:
                 L.append(f"{pad}{self._owner(s.extra)}.{s.params} = {val}")
             elif k == "guard":
                 self.counts["guard"] += 1
-            dead = [r for r in _slots(s.ins) if last.get(r) == i and r not in later]
+            dead = [r for r in _step_slots(s) if last.get(r) == i and r not in later]
             dead += [o for o in s.outs if o is not None and last.get(o, -1) <= i and o not in later]
             for r in dict.fromkeys(dead):  # buffers whose last reader this was: freed, as eager frees them
                 if r in owned:  # (a kept buffer goes back to the pool)
@@ -979,6 +1021,14 @@ class Program:
         else:
             refs = ", ".join(self._arg(r) for r in b.end[0])
             L.append(f"{pad}return ({self._const(b.end[1])}, ({refs}{',' if len(b.end[0]) == 1 else ''}))")
+
+
+def _step_slots(s: Step) -> list:
+    """The slots a step reads: its references, and for an op the arrays inside its parameters."""
+    out = _slots(s.ins)
+    if s.kind == "op" and type(s.params) is dict:
+        _params_slots(s.params, out)
+    return out
 
 
 def _slots(refs: tuple) -> list:

@@ -176,12 +176,8 @@ class Compiled:
                 parts.append((_ARR, x.shape, x.dtype))
             elif isinstance(x, _PLAIN):
                 parts.append((type(x), x))
-            else:
-                try:
-                    hash(x)
-                    parts.append((type(x), x))
-                except TypeError:
-                    parts.append((type(x), id(x)))
+            else:  # an object passed in: its own numbers and arrays count, as for the globals it reads
+                parts.append((type(x), _token(x)))
         parts.append(self._watch.key())
         return tuple(parts)
 
@@ -235,6 +231,12 @@ def _output_refs(rec: Recorder, out: Any) -> tuple:
             if i is not None:
                 refs.append(("c", None))
                 kinds.append(("arg", i))
+                continue
+            r = rec.ref(o)
+            how = rec.input_how(r[1])
+            if how is not None and how[0] == "ext" and how[1]() is o:  # a parameter returned: itself
+                refs.append(("c", None))
+                kinds.append(("same", o))
                 continue
             n = o._node
             if n is not None and n.op is not None and not n.freed:
@@ -391,19 +393,41 @@ _NUMBERS = (int, float, bool, complex, str, type(None))
 
 
 def _token(v: Any) -> Any:
+    """What a compiled call's signature keeps of a value the function reads: arrays by identity and
+    gradient state, Python numbers and strings by value, one level into lists, tuples and dicts, an
+    object's own numbers and arrays (``cfg.lr``, a module's ``training``), a module's parameters and
+    its submodules' training flags; functions, modules and classes by identity."""
     if isinstance(v, Array):
         return _state(v)
     if type(v) in _NUMBERS:
         return (type(v), v)
-    if isinstance(v, (list, tuple)):
-        return tuple(_state(x) for x in v if isinstance(x, Array)) or id(v)
-    if isinstance(v, dict):
-        return tuple(_state(x) for x in list(v.values())[:64] if isinstance(x, Array)) or id(v)
-    if isinstance(v, (types.ModuleType, types.FunctionType, type)):
+    if isinstance(v, (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type)):
         return id(v)
-    found: set = set()
-    _arrays_in(v, found, states=True)
-    return (id(v), tuple(sorted(found, key=repr))) if found else id(v)
+    if isinstance(v, (list, tuple)):
+        return (id(v), tuple(_leaf(x) for x in v[:64])) if len(v) <= 64 else id(v)
+    if isinstance(v, dict):
+        return (id(v), tuple(_leaf(x) for x in list(v.values())[:64]))
+    out: list = [id(v)]
+    d = getattr(v, "__dict__", None)
+    if isinstance(d, dict):
+        out.extend((k, _leaf(x)) for k, x in list(d.items())[:64] if type(x) in _NUMBERS or isinstance(x, Array))
+    mods = getattr(v, "modules", None)
+    params = getattr(v, "parameters", None)
+    if callable(mods) and callable(params):  # a module: its parameters and every submodule's mode
+        try:
+            out.append(tuple(_state(p) for p in params()))
+            out.append(tuple(getattr(m, "training", None) for m in mods()))
+        except TypeError:
+            pass
+    return tuple(out)
+
+
+def _leaf(x: Any) -> Any:
+    if isinstance(x, Array):
+        return _state(x)
+    if type(x) in _NUMBERS:
+        return (type(x), x)
+    return None
 
 
 def _arrays_in(v: Any, found: set, states: bool = False) -> None:
@@ -450,7 +474,9 @@ def _arrays_in(v: Any, found: set, states: bool = False) -> None:
 
 def _state(a: Array) -> tuple:
     """An array's identity and the state of its gradient that Python code may branch on."""
-    return (id(a), a._grad_req, a._grad is None, getattr(a, "_gradT", None) is None)
+    n = a._node
+    hooks = None if n is None or not n.hooks else tuple(id(h[1]) for h in n.hooks)
+    return (id(a), a._grad_req, a._grad is None, getattr(a, "_gradT", None) is None, hooks)
 
 
 def _snapshot(prog: Program, leaves: list) -> list:

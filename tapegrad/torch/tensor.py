@@ -17,7 +17,7 @@ from numpy import ndarray as _ndarray
 
 from .._core import engine
 from .._core.capture import derived
-from .._core.array import OPS, Array, _any_traced, refuse_traced
+from .._core.array import OPS, Array, _any_traced, _value_read, refuse_traced
 from .._core.errors import AutogradError
 from .._core import mode as _mode
 from .._core.mode import GRAD_ENABLED
@@ -739,7 +739,10 @@ class Tensor(Array):
         n = self._data.size
         if n != 1:
             raise RuntimeError(f"a Tensor with {n} elements cannot be converted to Scalar")
-        return numpy.asarray(to_host(self._data)).reshape(()).item()
+        v = numpy.asarray(to_host(self._data)).reshape(()).item()
+        if _mode.RECORDER.get() is not None:  # Python read a value: a compiled replay checks it
+            _value_read("scalar", self._data, v)
+        return v
 
     def __index__(self) -> int:
         """An integer (or bool) tensor of one element as a Python int, as PyTorch allows (``range(t)``,
@@ -769,6 +772,9 @@ class Tensor(Array):
                 raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() to "
                                 "copy the tensor to host memory first.")
         d = self._data
+        rec = _mode.RECORDER.get()
+        if rec is not None:
+            rec.refuse("Tensor.numpy() (Python code then reads and may write the tensor's memory)")
         return d.view() if isinstance(d, numpy.ndarray) else numpy.asarray(to_host(d))
 
     def __dlpack__(self, *, stream: Any = None, max_version: tuple[int, int] | None = None,
@@ -780,7 +786,10 @@ class Tensor(Array):
         return super().__dlpack__(stream=stream, max_version=max_version, dl_device=dl_device, copy=copy)
 
     def tolist(self) -> Any:
-        return numpy.asarray(to_host(self._data)).tolist()
+        h = numpy.asarray(to_host(self._data))
+        if _mode.RECORDER.get() is not None:
+            _value_read("array", self._data, h.copy())
+        return h.tolist()
 
     @property
     def device(self) -> Any:
@@ -801,6 +810,9 @@ class Tensor(Array):
             suffixes.append(f"grad_fn=<{fn.name()}>")
         elif self.requires_grad:
             suffixes.append("requires_grad=True")
+        rec = _mode.RECORDER.get()
+        if rec is not None:
+            rec.print_seen()
         return format_tensor(numpy.asarray(to_host(self._data)), suffixes, default_dtype=_dtypes.default_float())
 
     __str__ = __repr__

@@ -6,6 +6,7 @@ from typing import Any, Callable
 
 import numpy
 
+from ..._core.array import _value_read
 from ..._core.capture import constant as _constant
 from ..._core.array import OPS, Array
 from ...backend import to_host
@@ -287,7 +288,10 @@ globals().update(_COMPARE_FUNCS)
 def equal(input: Tensor, other: Tensor) -> bool:
     """True when both tensors have the same shape and elements."""
     a, b = _t(input, "equal"), _t(other, "equal", 2, "other")
-    return a.shape == b.shape and _bool(numpy.array_equal(to_host(a._data), to_host(b._data)))
+    ha, hb = to_host(a._data), to_host(b._data)
+    _value_read("array", a._data, numpy.array(ha))  # (a compiled replay checks what Python read)
+    _value_read("array", b._data, numpy.array(hb))
+    return a.shape == b.shape and _bool(numpy.array_equal(ha, hb))
 
 
 def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
