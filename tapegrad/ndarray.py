@@ -62,7 +62,7 @@ class ndarray(Array):  # noqa: N801 - MXNet's name
         a = numpy.array(to_host(self._data))
         rec = _mode.RECORDER.get()
         if rec is not None:
-            rec.guard("array", self._data, a.copy())
+            rec.guard("array", self, a.copy())
         return a
 
     def copy(self) -> "ndarray":

@@ -848,3 +848,12 @@ def test_a_returned_parameter_is_the_parameter_itself():
     c = tapegrad.compile(g)
     c(np.ones(3))
     assert c(np.ones(3)) is W and c.replays == 1
+
+
+def test_value_reads_of_an_argument_are_read_from_the_call():
+    """A guard on an argument's own buffer reads the new call's argument (tolist, allclose, bool)."""
+    f = lambda x: (x.tolist(), np.allclose(x, np.ones(2)), bool(x[0] > 0.5))  # noqa: E731
+    c = tapegrad.compile(f)
+    for v in ([0.0, 0.0], [1.0, 1.0], [1.0, 1.0], [0.0, 0.0]):
+        assert c(np.array(v)) == f(np.array(v))
+    assert c.replays >= 2, c.explain()

@@ -224,7 +224,7 @@ class Array:
     def __array__(self, dtype=None, copy=None) -> numpy.ndarray:
         a = to_host(self._data)
         if mode.RECORDER.get() is not None:
-            _value_read("array", self._data, a.copy())
+            _value_read("array", self, a.copy())
         return a if dtype is None else a.astype(dtype, copy=False)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
@@ -269,7 +269,7 @@ class Array:
             raise TypeError("only size-1 arrays can be converted to Python scalars")
         v = to_host(self._data).reshape(()).item()
         if mode.RECORDER.get() is not None:
-            _value_read("scalar", self._data, v)
+            _value_read("scalar", self, v)
         return v
 
     def __float__(self) -> float:
@@ -296,7 +296,7 @@ class Array:
         else:
             v = bool(to_host(d).any())
         if mode.RECORDER.get() is not None:
-            _value_read("bool", d, v)
+            _value_read("bool", self, v)
         return v
 
     def __complex__(self) -> complex:

@@ -210,6 +210,7 @@ class Recorder:
         self.mute = 0
         self._arg_arrays = {id(a): i for i, a in enumerate(args) if isinstance(a, Array)}
         self._arg_bufs = {id(a): i for i, a in enumerate(args) if isinstance(a, _ARR)}
+        self._arg_array_bufs = {id(a._data): i for i, a in enumerate(args) if isinstance(a, Array)}
         self.args = args
 
     # -- slots ------------------------------------------------------------------------------
@@ -248,7 +249,13 @@ class Recorder:
             s = self.slot_of.get(id(a))
             if s is None:
                 i = self._arg_bufs.get(id(a))
-                s = self._input(a, ("arg", i, False) if i is not None else ("obj", _weakref(a)))
+                j = self._arg_array_bufs.get(id(a))
+                if i is not None:
+                    s = self._input(a, ("arg", i, False))
+                elif j is not None:  # an array argument's buffer, met raw (a value read, a rule's input)
+                    s = self._input(a, ("arg", j, True))
+                else:
+                    s = self._input(a, ("obj", _weakref(a)))
             return ("s", s)
         return ("c", a)
 

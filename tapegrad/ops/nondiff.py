@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy
 
-from .._core.array import Array
+from .._core.array import Array, _value_read
 from ..backend import to_host
 from .registry import defop
 
@@ -57,6 +57,9 @@ def isrealobj(x) -> bool:
 
 def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
     """NumPy's ``allclose`` on tapegrad arrays, lists or numbers: a Python bool (never recorded)."""
+    for v in (a, b):  # Python reads the values: a compiled replay checks them
+        if isinstance(v, Array):
+            _value_read("array", v, numpy.array(to_host(v._data)))
     return bool(numpy.allclose(_raw(a), _raw(b), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 

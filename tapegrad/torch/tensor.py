@@ -741,7 +741,7 @@ class Tensor(Array):
             raise RuntimeError(f"a Tensor with {n} elements cannot be converted to Scalar")
         v = numpy.asarray(to_host(self._data)).reshape(()).item()
         if _mode.RECORDER.get() is not None:  # Python read a value: a compiled replay checks it
-            _value_read("scalar", self._data, v)
+            _value_read("scalar", self, v)
         return v
 
     def __index__(self) -> int:
@@ -788,7 +788,7 @@ class Tensor(Array):
     def tolist(self) -> Any:
         h = numpy.asarray(to_host(self._data))
         if _mode.RECORDER.get() is not None:
-            _value_read("array", self._data, h.copy())
+            _value_read("array", self, h.copy())
         return h.tolist()
 
     @property
