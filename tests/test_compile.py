@@ -857,3 +857,36 @@ def test_value_reads_of_an_argument_are_read_from_the_call():
     for v in ([0.0, 0.0], [1.0, 1.0], [1.0, 1.0], [0.0, 0.0]):
         assert c(np.array(v)) == f(np.array(v))
     assert c.replays >= 2, c.explain()
+
+
+def test_an_arguments_gradient_state_is_part_of_the_signature():
+    """A first gradient is set, later ones accumulate; a hook added, or requires_grad turned off, after
+    the trace counts (each replayed the first call's program)."""
+    def f(w, x):
+        l = (w * x).sum()
+        l.backward()
+        return l
+    w = torch.ones(3, requires_grad=True)
+    c = tapegrad.compile(f)
+    for _ in range(3):
+        c(w, torch.ones(3))
+    assert w.grad.tolist() == [3.0, 3.0, 3.0]
+    w = torch.ones(3, requires_grad=True)
+    for i in range(3):
+        w.grad = None
+        if i == 2:
+            w.register_hook(lambda g: g * 10)
+        c(w, torch.ones(3))
+    assert w.grad.tolist() == [10.0, 10.0, 10.0]
+    p, q = torch.ones(3, requires_grad=True), torch.ones(3, requires_grad=True)
+
+    def g(x):
+        l = (p * q * x).sum()
+        l.backward()
+        return l
+    cg = tapegrad.compile(g)
+    for i in range(4):
+        if i == 2:
+            p.requires_grad_(False)
+        cg(torch.ones(3))
+    assert p.grad.tolist() == [2.0, 2.0, 2.0] and q.grad.tolist() == [4.0, 4.0, 4.0]

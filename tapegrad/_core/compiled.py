@@ -170,8 +170,7 @@ class Compiled:
         for x in leaves:
             if isinstance(x, Array):
                 d = x._data
-                n = x._node
-                parts.append((type(x), d.shape, d.dtype, type(d), None if n is None else n.op is None, x._grad_req))
+                parts.append((type(x), d.shape, d.dtype, type(d), *_grad_state(x)))
             elif type(x) is _ARR:
                 parts.append((_ARR, x.shape, x.dtype))
             elif isinstance(x, _PLAIN):
@@ -474,9 +473,16 @@ def _arrays_in(v: Any, found: set, states: bool = False) -> None:
 
 def _state(a: Array) -> tuple:
     """An array's identity and the state of its gradient that Python code may branch on."""
+    return (id(a), *_grad_state(a))
+
+
+def _grad_state(a: Array) -> tuple:
+    """What of an array's gradient state Python code and the engine branch on: on the tape or not,
+    how its gradient is written, whether it has one yet, the hooks on it."""
     n = a._node
     hooks = None if n is None or not n.hooks else tuple(id(h[1]) for h in n.hooks)
-    return (id(a), a._grad_req, a._grad is None, getattr(a, "_gradT", None) is None, hooks)
+    return (None if n is None else n.op is None, a._grad_req, a._grad is None,
+            getattr(a, "_gradT", None) is None, hooks)
 
 
 def _snapshot(prog: Program, leaves: list) -> list:
