@@ -18,6 +18,7 @@ nested ``if`` per guard, ufunc ops writing into preallocated buffers reused by l
 """
 from __future__ import annotations
 
+import functools
 import linecache
 import types
 import os
@@ -501,21 +502,25 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 def source(fn: _F) -> _F:
     """Mark a function that makes arrays from outside the program (random draws): under capture,
     it runs again at every replay, drawing from the generator as an eager call would."""
-    import functools
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         rec = RECORDER.get()
         if rec is None or rec.mute:
             return fn(*args, **kwargs)
-        rec.mute += 1
-        try:
-            res = fn(*args, **kwargs)
-        finally:
-            rec.mute -= 1
+        res = _unseen(rec, fn, args, kwargs)
         rec.source(fn, args, kwargs, res)
         return res
     return wrapper  # type: ignore[return-value]
+
+
+def _unseen(rec: Recorder, fn: Callable, args: tuple, kwargs: dict) -> Any:
+    """``fn(*args, **kwargs)`` with the recorder deaf to what runs inside (the caller reports the call)."""
+    rec.mute += 1
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        rec.mute -= 1
 
 
 def derived(fn: Callable, src: Any, out: Any = None, *params: Any) -> Any:
@@ -564,8 +569,6 @@ def constant(fn: Any = None, *, like: bool = False) -> Any:
     """Mark a function that makes arrays from Python values alone (``zeros``, ``arange``, a tensor from a
     literal list): under capture its result is a constant of the program when no argument holds an
     array (``like``: array arguments give only a shape and dtype)."""
-    import functools
-
     if fn is None:
         return lambda f: constant(f, like=like)
 
@@ -574,11 +577,7 @@ def constant(fn: Any = None, *, like: bool = False) -> Any:
         rec = RECORDER.get()
         if rec is None or rec.mute:
             return fn(*args, **kwargs)
-        rec.mute += 1
-        try:
-            res = fn(*args, **kwargs)
-        finally:
-            rec.mute -= 1
+        res = _unseen(rec, fn, args, kwargs)
         if like or not _holds_values(args, kwargs):
             for r in (res if isinstance(res, (list, tuple)) else (res,)):
                 if isinstance(r, Array) and not rec.known(r._data) and not any(r is a for a in args):
