@@ -890,3 +890,20 @@ def test_an_arguments_gradient_state_is_part_of_the_signature():
             p.requires_grad_(False)
         cg(torch.ones(3))
     assert p.grad.tolist() == [2.0, 2.0, 2.0] and q.grad.tolist() == [4.0, 4.0, 4.0]
+
+
+def test_a_guard_with_a_new_value_each_call_ends_in_eager_with_its_line():
+    W = np.ones(3)
+    W.attach_grad()
+
+    def step(x):
+        with autograd.record():
+            l = (W * x).sum()
+        l.backward()
+        return float(l)
+    c = tapegrad.compile(step)
+    got = [c(np.ones(3) * i) for i in range(20)]
+    assert got == [3.0 * i for i in range(20)]
+    text = c.explain()
+    line = inspect.getsourcelines(step)[1] + 4  # the return line
+    assert "runs eagerly" in text and f"test_compile.py:{line}" in text and "float(loss)" in text

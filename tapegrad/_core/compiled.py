@@ -150,7 +150,9 @@ class Compiled:
         if e.root is None or not e.root.merge(steps, end):
             e.root = Branch.of(steps, end)
         if e.traces > MAX_TRACES:
-            e.eager = f"more than {MAX_TRACES} traces for one signature (a guard takes a new value on most calls)"
+            e.eager = (f"more than {MAX_TRACES} traces for one signature: {_busiest_guard(e.root)} takes a new value "
+                       "on most calls (a number returned from the step, such as float(loss), is such a guard: "
+                       "return the array and read it after the call)")
             e.program = None
             return out
         try:
@@ -293,6 +295,21 @@ def _guards(b: Branch, out: dict | None = None) -> list:
     if not top:
         return []
     return [f"{where}: {kind} of an array; values seen: {', '.join(vals)}" for (where, kind), vals in out.items()]
+
+
+def _busiest_guard(b: Branch) -> str:
+    """Where the guard that took the most values reads it ("the guard at file:line")."""
+    counts: dict = {}
+    stack = [b]
+    while stack:
+        n = stack.pop()
+        if n.steps and n.steps[-1].kind == "guard":
+            where = n.steps[-1].where
+            counts[where] = counts.get(where, 0) + len(n.children)
+        stack.extend(c for _, c in n.children)
+    if not counts:
+        return "a guard"
+    return f"the guard at {max(counts, key=counts.__getitem__)}"
 
 
 def _refuse_args(leaves: list) -> str | None:
