@@ -697,6 +697,15 @@ KEEP_EACH = 1 << 16
 KEEP_TOTAL = 1 << 24
 
 
+#: The code of each kind of in-place write (``t``: the target, ``v``: the value, ``o``: a copy's
+#: slot, ``x``: the op writing, or the index).
+_WRITES = {"copy": "{o} = {t}.copy()", "set": "{t}[...] = {v}", "iadd": "{t} += {v}", "into": "{x}({t}, {v})",
+           "item": "{t}[{x}] = {v}"}
+#: The value each kind of guard reads from its array ``x``.
+_GUARDS = {"bool": "bool({x})", "all": "bool({x}) if {x}.size == 1 else bool({x}.all())", "any": "bool({x}.any())",
+           "scalar": "{x}.reshape(()).item()", "array": "{x}"}
+
+
 def _ufunc_out(s: Step) -> bool:
     """Whether an op step replays as its declared ufunc writing into a buffer kept between calls: the
     forward is the ufunc on host buffers and numbers, and the ufunc's own result type is the traced
@@ -971,18 +980,9 @@ class Program:
                     L.append(f"{pad}{tgt} = getattr({tgt}, '_data', {tgt})")
             elif k == "write":
                 self.counts["write"] += 1
-                if s.fn == "copy":
-                    L.append(f"{pad}s{s.outs[0]} = {a[0]}.copy()")
-                elif s.fn == "set":
-                    L.append(f"{pad}{a[0]}[...] = {a[1]}")
-                elif s.fn == "iadd":
-                    L.append(f"{pad}{a[0]} += {a[1]}")
-                elif s.fn == "into":
-                    L.append(f"{pad}{self._const(s.extra.forward_into)}({a[0]}, {a[1]})")
-                elif s.fn == "item":
-                    L.append(f"{pad}{a[0]}[{self._const(s.extra)}] = {a[1]}")
-                else:
-                    raise AssertionError(s.fn)
+                extra = s.extra.forward_into if s.fn == "into" else s.extra
+                L.append(pad + _WRITES[s.fn].format(t=a[0], v=a[1] if len(a) > 1 else "", o=f"s{s.outs[0]}" if s.outs
+                                                   else "", x=self._const(extra) if extra is not None else ""))
             elif k == "effect":
                 self.counts["effect"] += 1
                 val = "None" if a[0] == "None" else f"{self._const(s.fn)}({a[0]})"
@@ -1002,16 +1002,7 @@ class Program:
         if b.steps and b.steps[-1].kind == "guard":
             g = b.steps[-1]
             x = self._arg(g.ins[0])
-            if g.fn == "bool":
-                L.append(f"{pad}g = bool({x})")
-            elif g.fn == "all":
-                L.append(f"{pad}g = bool({x}) if {x}.size == 1 else bool({x}.all())")
-            elif g.fn == "any":
-                L.append(f"{pad}g = bool({x}.any())")
-            elif g.fn == "scalar":
-                L.append(f"{pad}g = {x}.reshape(()).item()")
-            else:
-                L.append(f"{pad}g = {x}")
+            L.append(f"{pad}g = {_GUARDS[g.fn].format(x=x)}")
             first = True
             for value, child in b.children:
                 if g.fn == "array":
