@@ -907,3 +907,11 @@ def test_a_guard_with_a_new_value_each_call_ends_in_eager_with_its_line():
     text = c.explain()
     line = inspect.getsourcelines(step)[1] + 4  # the return line
     assert "runs eagerly" in text and f"test_compile.py:{line}" in text and "float(loss)" in text
+
+
+def test_verbose_prints_the_report_after_each_trace(capsys):
+    c = tapegrad.compile(lambda x: x * 2, verbose=True)
+    c(np.ones(2))
+    c(np.ones(2))
+    err = capsys.readouterr().err
+    assert err.count("tapegrad.compile(") == 1 and "1 trace(s)" in err

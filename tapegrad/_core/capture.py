@@ -735,7 +735,7 @@ class Program:
         self.refused: str | None = None
         self._input_how: dict = {}
         self._scan(root)
-        self._check_undo(root, False)
+        self._check_undo(root)
         self.lines.append("def replay(args):")
         self._branch(root, 1, {})
         src = "\n".join(self.lines)
@@ -777,19 +777,14 @@ class Program:
                 if set(s.outs) & (self._escapes | self._pinned):
                     self._escapes.update(ins)
 
-    def _check_undo(self, b: Branch, dirty: bool) -> None:
-        """Collect the writes and effects that may come before a miss (a guard, or a branch's input
-        checks): a replay saves what they overwrite, to restore it when it misses."""
-        if b is not self.root and any(s.kind == "input" and s.extra is not None for s in b.steps):
-            pass  # the checks at the top of a branch: a miss there follows the parent's writes
+    def _check_undo(self, b: Branch) -> None:
+        """Collect the writes and effects that may come before a miss (a guard, a shape check, or the
+        input checks at the top of a later branch): a replay saves what they overwrite, to restore it
+        when it misses; what cannot be restored makes the program refuse."""
         pending = []
         missed_after = []  # the pending steps some miss point follows
         for s in b.steps:
-            if (s.kind == "write" and s.fn != "copy") or s.kind == "update":
-                pending.append(s)
-            elif s.kind == "effect":
-                pending.append(s)
-            elif s.kind == "source":
+            if (s.kind == "write" and s.fn != "copy") or s.kind in ("update", "effect", "source"):
                 pending.append(s)
             elif s.kind == "op" and s.extra[3] is not None:
                 missed_after = list(pending)
@@ -815,7 +810,7 @@ class Program:
                     self.refused = (f"a random draw ({s.describe()}) comes before a branch on data; the compiler "
                                     "cannot undo it when the branch goes another way")
         for _, c in b.children:
-            self._check_undo(c, dirty or bool(pending))
+            self._check_undo(c)
 
     def _arg(self, r: tuple) -> str:
         if r[0] == "s":

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 import threading
 import types
 import warnings
@@ -82,7 +83,10 @@ class Compiled:
                 e.replays += 1
                 return res
             e.misses += 1
-        return self._trace(e, args, kwargs, leaves)
+        out = self._trace(e, args, kwargs, leaves)
+        if self.verbose:  # what this trace changed, as explain() says it
+            print(self.explain(), file=sys.stderr)
+        return out
 
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
         return self if obj is None else types.MethodType(self, obj)
@@ -265,7 +269,8 @@ def _output_refs(rec: Recorder, out: Any) -> tuple:
 
 def compile(fn: Callable | None = None, *, verbose: bool = False) -> Any:  # noqa: A001 - the public name
     """``tapegrad.compile(fn)``: ``fn`` traced once per input signature, then replayed without dispatch
-    (see ``Compiled``). Usable as a decorator, with or without arguments."""
+    (see ``Compiled``). Usable as a decorator, with or without arguments; ``verbose=True`` prints
+    ``explain()`` to stderr after each trace."""
     if fn is None:
         return lambda f: compile(f, verbose=verbose)
     return Compiled(fn, verbose=verbose)
