@@ -210,7 +210,7 @@ class Recorder:
         self.printed: list[str] = []
         self.mute = 0
         self._arg_arrays = {id(a): i for i, a in enumerate(args) if isinstance(a, Array)}
-        self._arg_bufs = {id(a): i for i, a in enumerate(args) if isinstance(a, _ARR)}
+        self._arg_bufs = {id(a): i for i, a in enumerate(args) if isinstance(a, (_ARR, numpy.generic))}
         self._arg_array_bufs = {id(a._data): i for i, a in enumerate(args) if isinstance(a, Array)}
         self.args = args
 
@@ -239,8 +239,10 @@ class Recorder:
                     s = self._input(buf, ("ext", _weakref(a)))
                     self.carriers.append((_weakref(a), user_line()))
             return ("s", s)
-        if isinstance(a, numpy.generic):  # a NumPy scalar a step returned, or a constant
+        if isinstance(a, numpy.generic):  # a NumPy scalar a step returned, an argument, or a constant
             s = self.slot_of.get(id(a))
+            if s is None and id(a) in self._arg_bufs:
+                s = self._input(a, ("arg", self._arg_bufs[id(a)], False))
             if s is None and self._arg_bufs:
                 # NumPy may have computed it from an argument's values, out of the recorder's sight
                 self.refuse("a NumPy number the compiler did not see made is used with NumPy arguments "

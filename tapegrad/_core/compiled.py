@@ -177,8 +177,8 @@ class Compiled:
             if isinstance(x, Array):
                 d = x._data
                 parts.append((type(x), d.shape, d.dtype, type(d), *_grad_state(x)))
-            elif type(x) is _ARR:
-                parts.append((_ARR, x.shape, x.dtype))
+            elif type(x) is _ARR or isinstance(x, numpy.generic):  # (a NumPy number: read at each replay)
+                parts.append((type(x), x.shape, x.dtype))
             elif isinstance(x, _PLAIN):
                 parts.append((type(x), x))
             else:  # an object passed in: its own numbers and arrays count, as for the globals it reads

@@ -77,8 +77,10 @@ def _view_of(v: Any) -> tuple:
     return (v.view(),)
 
 
-def _as_float64(v: Any) -> tuple:
-    return (v.astype(numpy.float64),)
+def _leaf_array(v: Any) -> tuple:
+    """``_to_array``'s buffer for a NumPy value ``v`` (as a compiled replay makes it)."""
+    a = numpy.asarray(v)
+    return (a.astype(numpy.float64) if a.dtype.kind in "iub" else a,)
 
 
 def _to_array(x: Any) -> Array:
@@ -88,15 +90,14 @@ def _to_array(x: Any) -> Array:
     a = numpy.asarray(x)
     if a.dtype.kind in "iub":
         a = a.astype(numpy.float64)
-        rec = RECORDER.get()
-        if rec is not None and isinstance(x, numpy.ndarray):
-            rec.call(_as_float64, (x,), (a,))
     elif a.dtype.kind not in "fc":
         raise TypeError(f"cannot differentiate with respect to {type(x).__name__} {x!r:.60}: arguments, "
                         "tangents and cotangents hold arrays and numbers, in tuples, lists and dicts")
-    if a is not x and not isinstance(x, numpy.ndarray):  # a number or a list: part of a compiled call's signature
-        rec = RECORDER.get()
-        if rec is not None:
+    rec = RECORDER.get()
+    if rec is not None and a is not x:  # a compiled call: an array or NumPy number is read at each replay;
+        if isinstance(x, (numpy.ndarray, numpy.generic)):  # a Python number or list is in the signature
+            rec.call(_leaf_array, (x,), (a,))
+        else:
             rec.constant(a)
     return plain_class()._make(a)  # plain values: the NumPy door's class (see set_plain_class)
 
