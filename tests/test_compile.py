@@ -915,3 +915,12 @@ def test_verbose_prints_the_report_after_each_trace(capsys):
     c(np.ones(2))
     err = capsys.readouterr().err
     assert err.count("tapegrad.compile(") == 1 and "1 trace(s)" in err
+
+
+def test_numpy_number_arguments_are_read_at_each_replay():
+    import tapegrad.numpy as tnp
+    f = tapegrad.grad(lambda x: tnp.sin(x) * x)
+    g = tapegrad.jit(f)
+    for v in (0.5, 1.0, 2.0, 0.5):
+        assert g(numpy.float64(v)) == f(numpy.float64(v))
+    assert g.replays == 3, g.explain()
