@@ -924,3 +924,16 @@ def test_numpy_number_arguments_are_read_at_each_replay():
     for v in (0.5, 1.0, 2.0, 0.5):
         assert g(numpy.float64(v)) == f(numpy.float64(v))
     assert g.replays == 3, g.explain()
+
+
+def test_an_array_made_from_a_numpy_array_is_made_again_at_each_replay():
+    """torch.tensor(a NumPy array the function reads) is remade from its current values."""
+    idx = numpy.array([0, 2])
+
+    def step(x):
+        return torch.index_select(x, 0, torch.tensor(idx)).sum()
+    c = torch.compile(step)
+    for k in range(3):
+        idx[:] = [k, 2]
+        assert float(c(torch.arange(3.0))) == float(step(torch.arange(3.0)))
+    assert c.replays == 2, c.explain()

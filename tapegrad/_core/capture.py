@@ -33,7 +33,7 @@ from .array import Array, grad_buffer
 from . import rules
 from .dispatch import as_array, bind
 from ..backend import xp_of
-from .mode import ACTIVE, RECORDER
+from .mode import ACTIVE, RECORDER, StateScope
 
 __all__ = ["Recorder", "Branch", "Program", "MISS", "active", "source", "guard", "refuse", "derived", "constant", "user_line"]
 
@@ -584,8 +584,35 @@ def constant(fn: Any = None, *, like: bool = False) -> Any:
             for r in (res if isinstance(res, (list, tuple)) else (res,)):
                 if isinstance(r, Array) and not rec.known(r._data) and not any(r is a for a in args):
                     rec.constant(r._data)  # (a new array: one the program already knows stays what it is)
+        elif (args and isinstance(args[0], (Array, _ARR)) and not _holds_values(args[1:], kwargs)
+              and isinstance(res, Array) and res is not args[0] and not rec.known(res._data)):
+            # an array made from one array's values (torch.tensor(x), np.array(x)): made again at each replay
+            src = args[0]._data if isinstance(args[0], Array) else args[0]
+            rec.call(_Remake(fn, type(args[0]) if isinstance(args[0], Array) else None, args[1:], kwargs),
+                     (src,), (res._data,))
         return res
     return wrapper
+
+
+class _Remake:
+    """``(fn(src as its array class, *args, **kwargs)._data,)``: an array made from another's values,
+    made again by a replay."""
+
+    __slots__ = ("fn", "cls", "args", "kwargs")
+
+    def __init__(self, fn: Callable, cls: Any, args: tuple, kwargs: dict) -> None:
+        self.fn, self.cls, self.args, self.kwargs = fn, cls, args, kwargs
+
+    def __call__(self, src: Any) -> tuple:
+        with StateScope(raw=False):  # (the dialect's own function, on its own arrays)
+            a = src if self.cls is None else self.cls._make(src)
+            return (self.fn(a, *self.args, **self.kwargs)._data,)
+
+    def __eq__(self, other: object) -> bool:
+        return (type(other) is _Remake and other.fn is self.fn and other.cls is self.cls
+                and _same(other.args, self.args) and _same(other.kwargs, self.kwargs))
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def _holds_values(args: tuple, kwargs: dict) -> bool:
@@ -671,7 +698,7 @@ class Branch:
 
 def _equal_fn(a: Any, b: Any) -> bool:
     """Two callables (or kinds) are the same (a bound method is made anew at each attribute read)."""
-    if type(a) is not type(b) or not isinstance(a, (str, types.MethodType, _Derived)):
+    if type(a) is not type(b) or not isinstance(a, (str, types.MethodType, _Derived, _Remake)):
         return False
     return bool(a == b)
 
