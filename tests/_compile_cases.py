@@ -194,6 +194,31 @@ def _run_calls(step: Callable, make_inputs: Callable, collect: Callable, values:
     return out
 
 
+def _weighted_sum(ys: Any, ws: list, real: bool = False) -> Any:
+    """The head of a sweep step: sum of ``y * w`` over the outputs that have a weight (``real``: the
+    real part of a complex term, as PyTorch's backward needs a real head); None when none has one."""
+    head = None
+    for y, w in zip(as_list(ys), ws):
+        if w is not None:
+            t = (y * w).sum()
+            if real and t.is_complex():
+                t = t.real
+            head = t if head is None else head + t
+    return head
+
+
+def _eager_and_compiled(step: Callable, compile_fn: Callable, inputs: Callable, wrt: Any,
+                        values: list) -> tuple[list, list, Any]:
+    """The outputs and the gradients of ``wrt`` from ``step`` run eagerly and compiled by
+    ``compile_fn``, over the calls' ``values``; and the compiled function."""
+    def collect(ys, xs):
+        return [host(y) for y in as_list(ys)] + [host(xs[i].grad) for i in wrt]
+
+    eager = _run_calls(step, inputs, collect, values)
+    c = compile_fn(step)
+    return eager, _run_calls(c, inputs, collect, values), c
+
+
 def mxnet_run(op: Any, case: Any, values: list) -> tuple[list, list, Any]:
     """MXNet dialect: ``attach_grad`` on the differentiated inputs, ``with autograd.record():`` the op and
     a weighted sum, ``backward()``; results: the outputs and the gradients."""
@@ -213,22 +238,12 @@ def mxnet_run(op: Any, case: Any, values: list) -> tuple[list, list, Any]:
     def step(*xs):
         with autograd.record():
             ys = invoke(op, xs, params)
-            head = None
-            for y, w in zip(as_list(ys), ws):
-                if w is not None:
-                    t = (y * w).sum()
-                    head = t if head is None else head + t
+            head = _weighted_sum(ys, ws)
         if head is not None:
             head.backward()
         return ys
 
-    def collect(ys, xs):
-        return [host(y) for y in as_list(ys)] + [host(xs[i].grad) for i in wrt]
-
-    eager = _run_calls(step, inputs, collect, values)
-    c = tapegrad.compile(step)
-    got = _run_calls(c, inputs, collect, values)
-    return eager, got, c
+    return _eager_and_compiled(step, tapegrad.compile, inputs, wrt, values)
 
 
 def functional_run(op: Any, case: Any, values: list) -> tuple[list, list, Any] | None:
@@ -301,24 +316,12 @@ def torch_run(op: Any, case: Any, values: list) -> tuple[list, list, Any]:
 
     def step(*xs):
         ys = call(torch, *xs, **params) if call is not None else invoke(op, xs, params)
-        head = None
-        for y, w in zip(as_list(ys), ws):
-            if w is not None:
-                t = (y * w).sum()
-                if t.is_complex():
-                    t = t.real
-                head = t if head is None else head + t
+        head = _weighted_sum(ys, ws, real=True)
         if head is not None:
             head.backward()
         return ys
 
-    def collect(ys, xs):
-        return [host(y) for y in as_list(ys)] + [host(xs[i].grad) for i in wrt]
-
-    eager = _run_calls(step, inputs, collect, values)
-    c = torch.compile(step)
-    got = _run_calls(c, inputs, collect, values)
-    return eager, got, c
+    return _eager_and_compiled(step, torch.compile, inputs, wrt, values)
 
 
 RUNNERS = {"mxnet": mxnet_run, "functional": functional_run, "torch": torch_run}

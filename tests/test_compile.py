@@ -548,8 +548,6 @@ def test_constants_made_inside_the_step_replay():
 
 
 def test_a_second_thread_runs_eagerly_while_one_replays():
-    import threading
-    started, release = threading.Event(), threading.Event()
     x = np.array([1.0, 2.0])
     x.attach_grad()
 
