@@ -32,13 +32,12 @@ import numpy
 from .array import Array, grad_buffer
 from . import rules
 from .dispatch import as_array, bind
-from ..backend import xp_of
+from ..backend import is_device_buffer, xp_of
 from .mode import ACTIVE, RECORDER, StateScope
 
-__all__ = ["Recorder", "Branch", "Program", "MISS", "active", "source", "guard", "refuse", "derived", "constant", "user_line"]
+__all__ = ["Recorder", "Branch", "Program", "MISS", "source", "guard", "refuse", "derived", "constant", "user_line"]
 
 _ARR = numpy.ndarray
-_SCALARS = (int, float, bool, complex, type(None), str)
 _PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _GENERATED = ("<VJP of", "<raw VJP of", "<tapegrad")  # the file names of the code tapegrad generates
 
@@ -50,11 +49,6 @@ class _Miss:
 
 #: What a replay returns when a guard takes a value no trace has seen.
 MISS = _Miss()
-
-
-def active() -> "Recorder | None":
-    """The recorder of the call being traced on this thread, or None."""
-    return RECORDER.get()
 
 
 def user_line() -> str:
@@ -129,8 +123,13 @@ def _bool_index(params: dict) -> bool:
     return False
 
 
+def _is_buffer(v: Any) -> bool:
+    """Whether ``v`` is a raw buffer: a NumPy array or a CuPy one."""
+    return type(v) is _ARR or is_device_buffer(v)
+
+
 def _holds_array(v: Any) -> bool:
-    if isinstance(v, (Array, _ARR)) or (not isinstance(v, _SCALARS) and hasattr(v, "__cuda_array_interface__")):
+    if isinstance(v, Array) or _is_buffer(v):
         return True
     if type(v) in (tuple, list):
         return any(_holds_array(x) for x in v)
@@ -229,38 +228,38 @@ class Recorder:
             buf = a._data
             s = self.slot_of.get(id(buf))
             if s is None:
-                i = self._arg_arrays.get(id(a))
-                j = self._arg_bufs.get(id(buf))
-                if i is not None:
-                    s = self._input(buf, ("arg", i, True))
-                elif j is not None:  # an array made on an argument's buffer (the functional API's)
-                    s = self._input(buf, ("arg", j, False))
-                else:
+                s = self._arg_input(buf)
+                if s is None:
                     s = self._input(buf, ("ext", _weakref(a)))
                     self.carriers.append((_weakref(a), user_line()))
             return ("s", s)
         if isinstance(a, numpy.generic):  # a NumPy scalar a step returned, an argument, or a constant
             s = self.slot_of.get(id(a))
-            if s is None and id(a) in self._arg_bufs:
-                s = self._input(a, ("arg", self._arg_bufs[id(a)], False))
+            if s is None:
+                s = self._arg_input(a)
             if s is None and self._arg_bufs:
                 # NumPy may have computed it from an argument's values, out of the recorder's sight
                 self.refuse("a NumPy number the compiler did not see made is used with NumPy arguments "
                             "(compute it with tapegrad.numpy, or pass it as an argument)")
             return ("c", a) if s is None else ("s", s)
-        if type(a) is _ARR or (not isinstance(a, _SCALARS) and hasattr(a, "__cuda_array_interface__")):
+        if _is_buffer(a):
             s = self.slot_of.get(id(a))
             if s is None:
-                i = self._arg_bufs.get(id(a))
-                j = self._arg_array_bufs.get(id(a))
-                if i is not None:
-                    s = self._input(a, ("arg", i, False))
-                elif j is not None:  # an array argument's buffer, met raw (a value read, a rule's input)
-                    s = self._input(a, ("arg", j, True))
-                else:
+                s = self._arg_input(a)
+                if s is None:
                     s = self._input(a, ("obj", _weakref(a)))
             return ("s", s)
         return ("c", a)
+
+    def _arg_input(self, buf: Any) -> int | None:
+        """A new input slot for ``buf`` when it is an argument's memory: an array argument's buffer
+        (read as ``args[i]._data``; also when met raw, or carried by another array), a NumPy argument
+        or number (``args[i]``); None otherwise."""
+        j = self._arg_array_bufs.get(id(buf))
+        if j is not None:
+            return self._input(buf, ("arg", j, True))
+        i = self._arg_bufs.get(id(buf))
+        return None if i is None else self._input(buf, ("arg", i, False))
 
     def _input(self, buf: Any, how: tuple) -> int:
         if how[0] == "obj":  # a plain array read by identity: it must outlive the call (see finish)
@@ -409,7 +408,7 @@ class Recorder:
         naming its slot: an index array is data, read from the program at each replay."""
         if isinstance(v, Array):
             return Param(self.ref(v)[1], type(v))
-        if type(v) is _ARR or (not isinstance(v, _SCALARS) and hasattr(v, "__cuda_array_interface__")):
+        if _is_buffer(v):
             return Param(self.ref(v)[1], None)
         if type(v) is dict:
             return {k: self.template(x) for k, x in v.items()} if any(_holds_array(x) for x in v.values()) else v
@@ -620,7 +619,7 @@ def _holds_values(args: tuple, kwargs: dict) -> bool:
     stack = [*args, *kwargs.values()]
     while stack:
         v = stack.pop()
-        if isinstance(v, (Array, _ARR)) or hasattr(v, "__cuda_array_interface__") or hasattr(v, "__array__"):
+        if isinstance(v, Array) or _is_buffer(v) or hasattr(v, "__array__"):
             return True
         if isinstance(v, (list, tuple)):
             stack.extend(v)

@@ -97,12 +97,8 @@ class Compiled:
         saved = None
         if prog.undo_writes or prog.undo_effects:
             saved = _snapshot(prog, leaves)
-        tokens = (mode.RAW.set(True), mode.ACTIVE.set(mode.ACTIVE.get() + 1))  # rules run on raw buffers
-        try:
+        with mode.StateScope(raw=True):  # rules run on raw buffers, as in an eager backward
             res = prog.run(leaves)
-        finally:
-            mode.ACTIVE.reset(tokens[1])
-            mode.RAW.reset(tokens[0])
         if res is MISS:
             if saved is not None:
                 _restore(saved)
@@ -451,12 +447,12 @@ def _leaf(x: Any) -> Any:
     return None
 
 
-def _arrays_in(v: Any, found: set, states: bool = False) -> None:
-    """The arrays in ``v``: itself, one level into containers, a module's parameters and buffers, or
-    an object's attributes."""
+def _arrays_in(v: Any, found: set) -> None:
+    """The ids of the arrays in ``v``: itself, one level into containers, a module's parameters and
+    buffers, or an object's attributes."""
     def add(x: Any) -> None:
         if isinstance(x, Array):
-            found.add(_state(x) if states else id(x))
+            found.add(id(x))
     if isinstance(v, Array):
         add(v)
         return
