@@ -127,10 +127,9 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
     # With no graph to build (and no forward trace watching), rules run on raw buffers: ops inside
     # them skip Arrays, the tape and dispatch. Otherwise they run on Arrays, recorded if create_graph.
     # A compiled call's recorder (see ``capture``) takes the rules of a raw backward whole, as steps.
-    rec = mode.RECORDER.get()
-    raw = not create_graph and mode.ACTIVE.get() == mode.RAW.get() + (rec is not None)  # (both count in ACTIVE)
-    if not raw:
-        rec = None  # (the rules' ops reach it one by one, through dispatch)
+    recorder = mode.RECORDER.get()
+    raw = not create_graph and mode.ACTIVE.get() == mode.RAW.get() + (recorder is not None)  # (both count in ACTIVE)
+    rec = recorder if raw else None  # (otherwise the rules' ops reach it one by one, through dispatch)
     for i, (h, hg) in enumerate(zip(heads, head_grads)):
         if not isinstance(h, Array):
             raise TypeError(f"backward heads must be arrays, got {type(h).__name__}")
@@ -144,10 +143,8 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
             if not implicit_ones and d.size != 1:
                 raise AutogradError("grad can be implicitly created only for scalar outputs")
             hg = numpy.ones(d.shape, d.dtype) if type(d) is _ARR else ones_like(d)
-            if mode.ACTIVE.get():
-                r = mode.RECORDER.get()
-                if r is not None:
-                    r.constant(hg)
+            if recorder is not None:
+                recorder.constant(hg)
             if not raw:
                 hg = cls._make(hg)
         else:

@@ -125,7 +125,8 @@ def _zero_tangent(a: Any) -> Any:
     return a * 0 if kind in "fc" else a
 
 
-def _view1(d: Any) -> tuple:
+def view1(d: Any) -> tuple:
+    """``(d.view(),)``: a new array object on ``d``'s memory, as a compiled replay makes it."""
     return (d.view(),)
 
 
@@ -144,7 +145,7 @@ def _double_vjp(op: Any, args: tuple, params: dict, res: Any, ts: list) -> Any:
             if isinstance(a, Array):
                 v = a._data.view()
                 if rec is not None:
-                    rec.call(_view1, (a._data,), (v,))
+                    rec.call(view1, (a._data,), (v,))
                 a = type(a)._make(v)._as_variable()
             xs.append(a)
         y = op(list(xs), **params) if op.seq else op(*xs, **params)

@@ -73,10 +73,6 @@ def _scalar_of(v: Any) -> tuple:
     return (v[()],)
 
 
-def _view_of(v: Any) -> tuple:
-    return (v.view(),)
-
-
 def _leaf_array(v: Any) -> tuple:
     """``_to_array``'s buffer for a NumPy value ``v`` (as a compiled replay makes it)."""
     a = numpy.asarray(v)
@@ -118,7 +114,7 @@ def _variable(x: Any) -> Array:
     v = a._data.view()
     rec = RECORDER.get()
     if rec is not None:
-        rec.call(_view_of, (a._data,), (v,))
+        rec.call(forward.view1, (a._data,), (v,))
     return type(a)._make(v)._as_variable()
 
 
