@@ -145,15 +145,36 @@ def bitwise_equal(a: Any, b: Any) -> str | None:
     return None
 
 
+#: Relative tolerance by dtype kind for a fused replay (Numba's math library is not NumPy's, and a
+#: kernel may keep a value in a register NumPy would round); None: bitwise (``bitwise_equal``).
+TOLERANCE: dict | None = None
+
+
+def close_equal(a: Any, b: Any) -> str | None:
+    """None when ``a`` and ``b`` have one type, dtype and shape and values within ``TOLERANCE``."""
+    if not isinstance(a, numpy.ndarray) or not isinstance(b, numpy.ndarray) or a.dtype.kind not in "fc":
+        return bitwise_equal(a, b)
+    if a.dtype != b.dtype or a.shape != b.shape:
+        return f"dtype/shape {a.dtype}{a.shape} vs {b.dtype}{b.shape}"
+    assert TOLERANCE is not None
+    rtol = TOLERANCE[a.dtype.itemsize // (2 if a.dtype.kind == "c" else 1)]
+    fin = numpy.isfinite(a)
+    scale = float(numpy.abs(a[fin]).max()) if fin.any() else 1.0
+    if not numpy.allclose(a, b, rtol=rtol, atol=rtol * max(scale, 1.0), equal_nan=True):
+        return f"values differ beyond rtol {rtol:g}: max |diff| {numpy.nanmax(numpy.abs(a - b))}"
+    return None
+
+
 def compare(eager: list, compiled: list) -> list:
     """The differences between two runs (lists over calls of lists of results)."""
     bad = []
+    same = bitwise_equal if TOLERANCE is None else close_equal
     for k, (e, c) in enumerate(zip(eager, compiled)):
         if len(e) != len(c):
             bad.append(f"call {k}: {len(e)} results vs {len(c)}")
             continue
         for j, (x, y) in enumerate(zip(e, c)):
-            why = bitwise_equal(x, y)
+            why = same(x, y)
             if why is not None:
                 bad.append(f"call {k} result {j}: {why}")
     return bad

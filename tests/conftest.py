@@ -21,3 +21,10 @@ def script_env() -> dict:
     import tapegrad
     root = str(Path(tapegrad.__file__).resolve().parents[1])
     return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+
+
+@pytest.fixture(autouse=True)
+def _no_fusion(monkeypatch):
+    """Compiled steps replay op by op (equal to eager bit for bit) unless a test asks for fusion."""
+    from tapegrad._core import compiled
+    monkeypatch.setattr(compiled, "FUSE", False)

@@ -33,6 +33,7 @@ from .array import Array, grad_buffer
 from . import rules
 from .dispatch import as_array, bind
 from ..backend import is_device_buffer, xp_of
+from . import fusion
 from .mode import ACTIVE, RECORDER, StateScope
 
 __all__ = ["Recorder", "Branch", "Program", "MISS", "source", "guard", "refuse", "derived", "constant", "user_line"]
@@ -199,8 +200,9 @@ class Step:
 class Recorder:
     """The trace of one eager call: the steps it ran, over numbered buffers (slots)."""
 
-    def __init__(self, args: list) -> None:
+    def __init__(self, args: list, fine: bool = False) -> None:
         self.steps: list[Step] = []
+        self.fine = fine  # the backward's rules recorded op by op (for fusion), not whole
         self.slot_of: dict[int, int] = {}  # id(buffer) -> slot
         self.keep: list = []  # every buffer met, so that ids stay unique while tracing
         self.nslots = 0
@@ -329,7 +331,7 @@ class Recorder:
         xp = xp_of(datas) if datas else numpy
         raw_params = params
         params = self.template(params)
-        meta = None
+        meta = fuse = None
         if op.ufunc is not None and not params and op.nout is None and xp is numpy and type(outs_[0]._data) is _ARR:
             out = outs_[0]._data
             try:
@@ -338,10 +340,13 @@ class Recorder:
                 dts = None
             if dts is not None and dts[-1] == out.dtype and all(type(d) is _ARR or type(d) in (int, float, bool) for d in datas):
                 meta = (out.shape, out.dtype)
+                # for fusion: the ufunc's loop dtypes, and each operand's (shape, dtype, C-contiguous) or None
+                fuse = (dts, tuple((d.shape, d.dtype, d.flags.c_contiguous) if type(d) is _ARR else None
+                                   for d in datas))
         check = None
         if op.name in DATA_SHAPED or _bool_index(raw_params):  # the result's shape follows the values
             check = tuple(r._data.shape for r in outs_)
-        self.steps.append(Step("op", op, tuple(ins), params, outs, (cls, xp, meta, check), user_line()))
+        self.steps.append(Step("op", op, tuple(ins), params, outs, (cls, xp, meta, check, fuse), user_line()))
 
     def raw_op(self, op: Any, args: tuple, params: dict, out: Any) -> None:
         """An op run on raw buffers by the engine itself (no dialect, so no dtype policy)."""
@@ -351,7 +356,7 @@ class Recorder:
             args, params = bind(op, args, params)
         ins = tuple(self.ref(a) for a in args)
         outs = tuple(self.produced(o) for o in ((out,) if op.nout is None else out))
-        self.steps.append(Step("op", op, ins, self.template(params), outs, (None, xp_of(args), None, None)))
+        self.steps.append(Step("op", op, ins, self.template(params), outs, (None, xp_of(args), None, None, None)))
 
     def vjp(self, op: Any, node: Any, g: Any, gin: tuple, offered: tuple | None = None) -> None:
         """A gradient rule run whole on raw buffers (a raw backward): ``gin = rule(node's values, g)``."""
@@ -401,7 +406,10 @@ class Recorder:
             return
         ins = tuple(self._ref_or_none(a) for a in args)
         outs = tuple(None if r is None else self.produced(r) for r in results)
-        self.steps.append(Step("call", fn, ins, None, outs))
+        meta = None
+        if all(a is None or type(a) is _ARR for a in (*args, *results)):  # (shapes and dtypes, for fusion)
+            meta = tuple(None if a is None else (a.shape, a.dtype) for a in (*args, *results))
+        self.steps.append(Step("call", fn, ins, None, outs, meta))
 
     def template(self, v: Any) -> Any:
         """``v`` (an op's parameters, or one of them) with every array inside replaced by a ``Param``
@@ -745,14 +753,16 @@ class Program:
     """The replay of a tree of traces, as one generated Python function ``replay(args) -> outputs``,
     or ``MISS`` when a guard (or an input's shape or dtype) took a value no trace has seen."""
 
-    def __init__(self, root: Branch) -> None:
+    def __init__(self, root: Branch, fuse: bool = False) -> None:
         self.root = root
+        self.fuse = fuse
+        self.kernels: list = []
         self.env: dict[str, Any] = {"MISS": MISS, "ndarray": _ARR, "array_equal": numpy.array_equal, "SEQ": (tuple, list), "asarray": numpy.asarray,
-                                    "as_array": as_array}
+                                    "as_array": as_array, "broadcast_to": numpy.broadcast_to, "empty": numpy.empty}
         self.lines: list[str] = []
         self.prealloc_bytes = 0
         self._n = 0
-        self.counts = {"op": 0, "ufunc_out": 0, "source": 0, "write": 0, "guard": 0, "effect": 0, "input": 0}
+        self.counts = {"op": 0, "ufunc_out": 0, "fused": 0, "source": 0, "write": 0, "guard": 0, "effect": 0, "input": 0}
         self._escapes: set = set()
         self._pinned: set = set()
         self._noreuse: set = set()
@@ -882,6 +892,26 @@ class Program:
         """Code for the object an effect sets an attribute of: the call's argument, or the same object."""
         return f"args[{how[1]}]" if how[0] == "arg" else self._const(how[1])
 
+    def _keep(self, slot: int, meta: tuple, pool: dict, owned: dict) -> str | None:
+        """The name of a buffer kept between calls for the result ``slot`` (shape and dtype ``meta``), from
+        the pool of those free at this point or new; None when the result must be new memory (it leaves
+        the program, is written into, is large, or the kept buffers are full)."""
+        if slot in self._escapes or slot in self._pinned:
+            return None
+        nbytes = int(numpy.prod(meta[0], dtype=numpy.int64)) * meta[1].itemsize
+        free = pool.get(meta)
+        if free:
+            bname = free.pop()
+        elif nbytes > KEEP_EACH or self.prealloc_bytes + nbytes > KEEP_TOTAL:
+            return None
+        else:
+            buf = numpy.empty(meta[0], meta[1])
+            self.prealloc_bytes += buf.nbytes
+            bname = self._const(buf)
+        if slot not in self._noreuse:
+            owned[slot] = (bname, meta)
+        return bname
+
     def _uses(self, b: Branch) -> set:
         used: set = set()
         for s in b.steps:
@@ -902,14 +932,18 @@ class Program:
             later |= self._uses(c)
         if b.end is not None:
             later.update(r[1] for r in b.end[0] if r[0] == "s")
+        steps = b.steps
+        if self.fuse:
+            steps, kernels = fusion.plan(steps, later | self._escapes | self._pinned, _step_slots, Step)
+            self.kernels.extend(kernels)
         last: dict[int, int] = {}
-        for i, s in enumerate(b.steps):
+        for i, s in enumerate(steps):
             for r in _step_slots(s):
                 last[r] = i
         pool = {k: list(v) for k, v in pool.items()}
         owned: dict[int, Any] = {}
         # the branch's inputs first, read as the call found them (and checked: shape and dtype)
-        for s in b.steps:
+        for s in steps:
             if s.kind == "input":
                 self.counts["input"] += 1
                 o = s.outs[0]
@@ -917,31 +951,33 @@ class Program:
                 if s.extra is not None:
                     shape, dtype = s.extra
                     L.append(f"{pad}if s{o} is None or s{o}.shape != {shape!r} or s{o}.dtype != {self._const(dtype)}: return MISS")
-        for i, s in enumerate(b.steps):
+        for i, s in enumerate(steps):
             k = s.kind
             a = [self._arg(r) for r in s.ins]
-            if k == "op":
+            if k == "fused":
+                kern = s.extra
+                self.counts["fused"] += 1
+                self.counts["op"] += 1
+                kshape = kern.shape if kern.shape != () else (1,)
+                args = [f"broadcast_to({x}, {kshape!r})" if bc else x for x, (_, bc) in zip(a, kern.ins)]
+                for o, dt in kern.outs:
+                    meta = (kern.shape, dt)
+                    bname = self._keep(o, meta, pool, owned)
+                    L.append(f"{pad}s{o} = {bname or f'empty({kern.shape!r}, {self._const(dt)})'}")
+                    args.append(f"s{o}" if kern.shape != () else f"s{o}.reshape(1)")
+                L.append(f"{pad}{self._const(kern.fn)}({', '.join(args)})")
+            elif k == "op":
                 self.counts["op"] += 1
                 op = s.fn
                 outs = s.outs
-                cls, xp, meta, check = s.extra
+                cls, xp, meta, check, _ = s.extra
                 nbytes = 0 if meta is None else int(numpy.prod(meta[0], dtype=numpy.int64)) * meta[1].itemsize
                 if meta is not None and meta[0] != () and (nbytes > KEEP_EACH or outs[0] in self._escapes
                                                            or outs[0] in self._pinned):
                     # a large result (or one that leaves): the ufunc itself, into new memory as eager
                     L.append(f"{pad}s{outs[0]} = {self._const(op.ufunc)}({', '.join(a)})")
-                elif (meta is not None and outs[0] not in self._escapes and outs[0] not in self._pinned
-                      and (pool.get(meta) or self.prealloc_bytes + nbytes <= KEEP_TOTAL)):
-                    free = pool.get(meta)
-                    if free:
-                        bname = free.pop()
-                    else:
-                        buf = numpy.empty(meta[0], meta[1])
-                        self.prealloc_bytes += buf.nbytes
-                        bname = self._const(buf)
+                elif meta is not None and (bname := self._keep(outs[0], meta, pool, owned)) is not None:
                     L.append(f"{pad}s{outs[0]} = {self._const(op.ufunc)}({', '.join(a)}, out={bname})")
-                    if outs[0] not in self._noreuse:
-                        owned[outs[0]] = (bname, meta)
                     self.counts["ufunc_out"] += 1
                 else:
                     f = self._const(op._forward)
@@ -1022,8 +1058,8 @@ class Program:
                     L.append(f"{pad}del s{r}")
             if k in ("vjp", "call") and s.params != "seq":
                 L.append(f"{pad}del r")  # (the rule's tuple would keep its cotangents alive)
-        if b.steps and b.steps[-1].kind == "guard":
-            g = b.steps[-1]
+        if steps and steps[-1].kind == "guard":
+            g = steps[-1]
             x = self._arg(g.ins[0])
             L.append(f"{pad}g = {_GUARDS[g.fn].format(x=x)}")
             first = True

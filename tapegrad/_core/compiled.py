@@ -11,6 +11,7 @@ from typing import Any, Callable
 import numpy
 
 from . import mode
+from ..backend import numba_kernels
 from .array import Array
 from .capture import MISS, Branch, Capturing, Program, Recorder
 from .tree import flatten, unflatten
@@ -51,10 +52,12 @@ class Compiled:
     appending to a list) happen while tracing only.
     """
 
-    def __init__(self, fn: Callable, *, roots: Callable[[], Any] | None = None, verbose: bool = False) -> None:
+    def __init__(self, fn: Callable, *, roots: Callable[[], Any] | None = None, verbose: bool = False,
+                 fuse: bool | None = None) -> None:
         self.fn = fn
         self._roots = roots
         self.verbose = verbose
+        self.fuse = _fuse_setting(fuse)
         self._entries: dict[Any, _Entry] = {}
         self._warned = False
         self._lock = threading.Lock()  # one replay at a time: its kept buffers are shared
@@ -115,7 +118,7 @@ class Compiled:
         return unflatten(tree, out)
 
     def _trace(self, e: _Entry, args: tuple, kwargs: dict, leaves: list) -> Any:
-        rec = Recorder(leaves)
+        rec = Recorder(leaves, fine=self.fuse)
         why = _refuse_args(leaves)
         with Capturing(rec):
             out = self.fn(*args, **kwargs)
@@ -156,7 +159,7 @@ class Compiled:
             e.program = None
             return out
         try:
-            prog = Program(e.root)
+            prog = Program(e.root, fuse=self.fuse)
         except RecursionError:
             e.eager = "too many data-dependent branches in one call"
             return out
@@ -205,7 +208,7 @@ class Compiled:
                 lines.append(f"    guards, where Python reads array values ({len(guards)} place(s) in the code):")
                 for g in guards:
                     lines.append(f"      {g}")
-            lines.append("    fused: nothing (elementwise fusion is not built yet: each op is one library call)")
+            lines.append("    " + _fused_line(p, self.fuse))
         return "\n".join(lines)
 
     @property
@@ -263,13 +266,51 @@ def _output_refs(rec: Recorder, out: Any) -> tuple:
     return refs, kinds
 
 
-def compile(fn: Callable | None = None, *, verbose: bool = False) -> Any:  # noqa: A001 - the public name
+def compile(fn: Callable | None = None, *, verbose: bool = False, fuse: bool | None = None) -> Any:  # noqa: A001
     """``tapegrad.compile(fn)``: ``fn`` traced once per input signature, then replayed without dispatch
     (see ``Compiled``). Usable as a decorator, with or without arguments; ``verbose=True`` prints
-    ``explain()`` to stderr after each trace."""
+    ``explain()`` to stderr after each trace. ``fuse``: runs of elementwise ops on the CPU become one
+    Numba kernel each (the extra ``tapegrad[jit]``); None (the default) fuses when Numba is installed
+    and ``FUSE`` allows it, True requires Numba, False replays op by op (results then equal eager's
+    bit for bit; fused ones agree within rounding)."""
     if fn is None:
-        return lambda f: compile(f, verbose=verbose)
-    return Compiled(fn, verbose=verbose)
+        return lambda f: compile(f, verbose=verbose, fuse=fuse)
+    return Compiled(fn, verbose=verbose, fuse=fuse)
+
+
+#: Whether ``compile(fn)`` with ``fuse=None`` fuses (when Numba is installed): a switch for a whole
+#: program (the test suite turns it off to compare replays with eager runs bit for bit).
+FUSE = True
+
+
+def _fuse_setting(fuse: bool | None) -> bool:
+    if fuse is None:
+        return FUSE and numba_kernels.available()
+    if fuse and not numba_kernels.available():
+        raise ImportError("tapegrad.compile(fuse=True) needs Numba: pip install 'tapegrad[jit]' "
+                          "(or leave fuse=None to fuse only where Numba is installed)")
+    return bool(fuse)
+
+
+def _fused_line(p: Program, fuse: bool) -> str:
+    """What ``explain`` says about fusion."""
+    if not fuse:
+        why = ("off (fuse=False)" if numba_kernels.available() else
+               "off: Numba is not installed (pip install 'tapegrad[jit]')")
+        return f"fused: nothing, fusion is {why}; each op is one library call"
+    if not p.kernels:
+        return "fused: nothing (no run of two or more elementwise ops of one shape on the CPU)"
+    n = sum(k.n_ops for k in p.kernels)
+    return (f"fused: {n} elementwise step(s) into {len(p.kernels)} Numba kernel(s): "
+            + "; ".join(f"{k.n_ops} on shape {k.shape} ({_ops_summary(k.names)})" for k in p.kernels[:8])
+            + ("; ..." if len(p.kernels) > 8 else ""))
+
+
+def _ops_summary(names: list) -> str:
+    counts: dict = {}
+    for n in names:
+        counts[n] = counts.get(n, 0) + 1
+    return ", ".join(f"{n}×{c}" if c > 1 else n for n, c in list(counts.items())[:6]) + (", ..." if len(counts) > 6 else "")
 
 
 def _name(fn: Any) -> str:

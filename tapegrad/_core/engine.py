@@ -202,6 +202,8 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
                 _check_versions(node)
             if not raw:
                 gin = op.run_vjp(node, g)
+            elif rec is not None and rec.fine and op.elementwise and op.raw_ok:
+                gin = _run_wrapped(node, g)  # (an elementwise rule's ops reach the recorder one by one, to fuse)
             elif rec is not None:  # the rule, whole, is one step of the compiled call
                 if not op.raw_ok:
                     rec.refuse(f"the custom gradient rule of {op.name!r}")
@@ -384,6 +386,9 @@ def _zero_stays_zero_raw(g: Any, *gin: Any) -> tuple:
     if _no_zero(g):
         return gin
     return _zero_stays_zero(g, gin, True)
+
+
+_zero_stays_zero_raw.fusion = "repair"  # type: ignore[attr-defined]  # (compile's fusion writes it inline)
 
 
 def _as_buffer_1(gi: Any) -> tuple:

@@ -1,0 +1,236 @@
+"""Elementwise fusion for ``tapegrad.compile`` (CPU, through Numba: the extra ``tapegrad[jit]``).
+
+A trace recorded for fusion holds the backward op by op (``Recorder.fine``), so forward and backward
+are one list of steps. ``plan`` rewrites a branch's steps: a run of elementwise steps of one result
+shape (declared ufuncs on host buffers, and the engine's repair of singular cotangents) becomes one
+``fused`` step, a Numba kernel that loops once over the elements and keeps every intermediate value
+in a local; only the values some later step reads are written out. Steps that are neither
+elementwise nor side effects (reductions, reshapes, constants) move before the run when they read
+nothing of it, after it when they do, so a reduction between forward and backward does not cut the
+run. Values agree with the unfused replay within rounding: Numba's math library is not NumPy's.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy
+
+from ..backend import numba_kernels
+
+#: Ufuncs that Numba compiles on scalars (real and boolean dtypes).
+FUSABLE = frozenset("""
+add subtract multiply true_divide divide negative positive power absolute fabs sign square sqrt cbrt reciprocal
+exp exp2 expm1 log log2 log10 log1p logaddexp logaddexp2 sin cos tan arcsin arccos arctan arctan2 hypot sinh cosh
+tanh arcsinh arccosh arctanh deg2rad rad2deg degrees radians floor ceil trunc rint maximum minimum fmax fmin
+greater greater_equal less less_equal equal not_equal logical_and logical_or logical_xor logical_not isfinite
+isinf isnan signbit copysign
+""".split())
+
+#: The most steps one kernel takes (a longer run is cut: compile time grows with a kernel's length).
+MAX_RUN = 4000
+
+_KINDS = "fiub"
+_PURE = ("op", "coerce", "const", "call", "input")
+
+
+class Kernel:
+    """A fused run: ``fn(*inputs, *outputs)`` over arrays of the run's shape."""
+
+    __slots__ = ("fn", "shape", "ins", "outs", "n_ops", "names")
+
+    def __init__(self, fn: Any, shape: tuple, ins: list, outs: list, n_ops: int, names: list) -> None:
+        self.fn = fn
+        self.shape = shape
+        self.ins = ins  # (reference, whether it must be broadcast to ``shape``)
+        self.outs = outs  # (slot, dtype)
+        self.n_ops = n_ops
+        self.names = names
+
+
+def _shape_of(s: Any) -> tuple | None:
+    """The result shape of an elementwise step ``s``, or None when it cannot be fused."""
+    if s.kind == "op":
+        ex = s.extra
+        if ex[2] is None or ex[4] is None or ex[3] is not None or s.fn.ufunc.__name__ not in FUSABLE:
+            return None
+        dts, ins = ex[4]
+        if any(numpy.dtype(d).kind not in _KINDS or numpy.dtype(d).itemsize == 2 and numpy.dtype(d).kind == "f"
+               for d in dts):  # (Numba has no float16 arithmetic)
+            return None
+        return ex[2][0]
+    if s.kind == "call" and getattr(s.fn, "fusion", None) == "repair" and s.extra is not None:
+        metas = [m for m in s.extra if m is not None]
+        shape = metas[0][0]
+        if all(m[0] == shape and m[1].kind in _KINDS for m in metas) and all(m[1].kind == "f" for m in metas[1:]):
+            return shape
+    return None
+
+
+def plan(steps: list, later: set, reads: Callable[[Any], list], step: Callable[..., Any]) -> tuple[list, list]:
+    """``steps`` with each fusable run replaced by a ``fused`` step made by ``step`` (the ``Step``
+    class; ``reads(s)``: the slots step ``s`` reads; ``later``: the slots read after these steps),
+    and the kernels made."""
+    out: list = []
+    kernels: list = []
+    run: list = []
+    shape: Any = None
+    made: set = set()  # slots the run makes
+    deferred: list = []  # steps that read the run: after it
+    deferred_made: set = set()
+    run_start = 0
+
+    def flush() -> None:
+        nonlocal run, deferred, deferred_made, made
+        if len(run) >= 2:
+            read_after: set = set(later)
+            members = {id(s) for s in run}
+            for s in steps[run_start:]:
+                if id(s) not in members:
+                    read_after.update(reads(s))
+            k = _kernel(run, shape, made & read_after)
+            if k is not None:
+                kernels.append(k)
+                out.append(step("fused", k, tuple(r for r, _ in k.ins), None, tuple(o for o, _ in k.outs), k,
+                                run[0].where))
+            else:
+                out.extend(run)
+        else:
+            out.extend(run)
+        out.extend(deferred)
+        run, deferred, deferred_made, made = [], [], set(), set()
+
+    for i, s in enumerate(steps):
+        sh = _shape_of(s)
+        got = set(reads(s))
+        if run:
+            if sh is not None and sh == shape and not (got & deferred_made) and len(run) < MAX_RUN:
+                run.append(s)
+                made.update(o for o in s.outs if o is not None)
+                continue
+            if s.kind in _PURE or (s.kind == "vjp" and not s.fn.writes_into):
+                if got & (made | deferred_made):
+                    deferred.append(s)
+                    deferred_made.update(o for o in s.outs if o is not None)
+                else:
+                    out.append(s)  # (it reads nothing the run makes: it runs before the run)
+                continue
+            flush()
+        if sh is not None:
+            run, shape, run_start = [s], sh, i
+            made = {o for o in s.outs if o is not None}
+        else:
+            out.append(s)
+    flush()
+    return out, kernels
+
+
+def _kernel(run: list, shape: tuple, outputs: set) -> Kernel | None:
+    """The Numba kernel of a run; None when Numba refuses it (the run then replays op by op)."""
+    env: dict[str, Any] = {}
+    names: dict[Any, str] = {}
+
+    def const(v: Any) -> str:
+        n = f"C{len(env)}"
+        env[n] = v
+        return n
+
+    loads: dict[int, str] = {}  # external slot -> its argument name
+    ins: list = []
+    in_types: list = []
+    local: dict[int, Any] = {}  # slot made in the run -> its dtype
+    ln: dict[int, str] = {}  # slot -> its name in the kernel (numbered in order: equal runs, equal sources)
+
+    def lname(slot: int, prefix: str) -> str:
+        if slot not in ln:
+            ln[slot] = f"{prefix}{len(ln)}"
+        return ln[slot]
+
+    ext_dtype: dict[int, Any] = {}
+    body: list[str] = []
+    kshape = shape if shape != () else (1,)
+    idx = ", ".join(f"i{d}" for d in range(len(kshape)))
+
+    def operand(r: tuple, dt: Any, meta: Any) -> str:
+        """Code for one operand converted to dtype ``dt`` (the loop's)."""
+        if r[0] == "c":
+            return const(numpy.dtype(dt).type(r[1]))
+        slot = r[1]
+        if slot in local:
+            have = local[slot]
+            code = ln[slot]
+        else:
+            if slot not in loads:
+                name = f"a{len(ins)}"
+                loads[slot] = name
+                mshape, mdtype, contig = meta
+                bcast = mshape != kshape
+                ins.append((r, bcast))
+                in_types.append((mdtype, len(kshape), contig and not bcast))
+                ext_dtype[slot] = mdtype
+                lname(slot, "x")
+            have = ext_dtype[slot]
+            code = ln[slot]
+        if numpy.dtype(have) != numpy.dtype(dt):
+            code = f"{cast(dt)}({code})"
+        return code
+
+    def cast(dt: Any) -> str:
+        key = ("cast", numpy.dtype(dt).str)
+        if key not in names:
+            names[key] = const(numpy.dtype(dt).type)
+        return names[key]
+
+    n_ops = 0
+    opnames: list = []
+    for s in run:
+        if s.kind == "op":
+            dts, metas = s.extra[4]
+            uf = s.fn.ufunc
+            key = ("u", uf.__name__)
+            if key not in names:
+                names[key] = const(uf)
+            args = [operand(r, dts[j], metas[j] if j < len(metas) else None) for j, r in enumerate(s.ins)]
+            o = s.outs[0]
+            dt = s.extra[2][1]
+            body.append(f"{lname(o, 't')} = {cast(dt)}({names[key]}({', '.join(args)}))")
+            local[o] = dt
+            opnames.append(s.fn.name)
+        else:  # the repair of a singular op's cotangents: zero where g is zero and the cotangent is not finite
+            g = operand(s.ins[0], s.extra[0][1], (s.extra[0][0], s.extra[0][1], False))
+            if ("u", "isfinite") not in names:
+                names[("u", "isfinite")] = const(numpy.isfinite)
+            fin = names[("u", "isfinite")]
+            nin = len(s.ins) - 1
+            for j in range(nin):
+                r, o = s.ins[1 + j], s.outs[j]
+                if o is None:
+                    continue
+                m = s.extra[1 + j]
+                dt = m[1]
+                v = operand(r, dt, (m[0], dt, False))
+                zero = const(numpy.dtype(dt).type(0))
+                body.append(f"{lname(o, 't')} = {v} if ({g} != 0 or {fin}({v})) else {zero}")
+                local[o] = dt
+            opnames.append("repair")
+        n_ops += 1
+    outs = [(o, local[o]) for o in sorted(outputs) if o in local]
+    if not outs:
+        return None
+    params = [f"a{j}" for j in range(len(ins))] + [f"o{j}" for j in range(len(outs))]
+    lines = [f"def fused({', '.join(params)}):"]
+    pad = "    "
+    for d in range(len(kshape)):
+        lines.append(f"{pad}for i{d} in range(o0.shape[{d}]):")
+        pad += "    "
+    for slot, name in loads.items():
+        lines.append(f"{pad}{ln[slot]} = {name}[{idx}]")
+    lines.extend(pad + b for b in body)
+    for j, (o, _) in enumerate(outs):
+        lines.append(f"{pad}o{j}[{idx}] = {ln[o]}")
+    src = "\n".join(lines) + "\n"
+    types = in_types + [(dt, len(kshape), True) for _, dt in outs]
+    try:
+        fn = numba_kernels.compile_kernel(src, "fused", env, types)
+    except Exception:  # a ufunc or dtype Numba does not compile: this run replays op by op
+        return None
+    return Kernel(fn, shape, ins, outs, n_ops, opnames)
