@@ -258,8 +258,11 @@ def wrong_row(wid: str, measure: str, err: Exception, base: str | None = None) -
 # tapegrad.compile: the compiled rows
 
 #: Label of tapegrad's step under ``tapegrad.compile`` (the MXNet-dialect step, or W5's functional
-#: ``grad``/``hvp`` under ``tapegrad.jit``); a compiled function that runs eagerly gets ``EAGER_MARK``.
+#: ``grad``/``hvp`` under ``tapegrad.jit``), with ``fuse=False``: the NumPy replay, op by op, that the
+#: issue's compiled targets name (W1 times the fused replay in a row of its own); a compiled function
+#: that runs eagerly gets ``EAGER_MARK``.
 COMPILED = "tapegrad compiled"
+FUSED = "tapegrad compiled+fused"
 EAGER_MARK = " (RUNS EAGERLY)"
 
 

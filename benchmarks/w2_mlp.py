@@ -135,7 +135,7 @@ def tapegrad_step(params: list, X: numpy.ndarray, y: numpy.ndarray, lr: float = 
 def compiled_step(params: list, X: numpy.ndarray, y: numpy.ndarray, lr: float = LR) -> Any:
     """``tapegrad_step`` under ``tapegrad.compile``: its first call traces, later calls replay."""
     import tapegrad
-    return tapegrad.compile(tapegrad_step(params, X, y, lr))
+    return tapegrad.compile(tapegrad_step(params, X, y, lr), fuse=False)
 
 
 def torch_forward_fn(torch: Any, params: list, X: numpy.ndarray, y: numpy.ndarray, device: Any = None) -> tuple:

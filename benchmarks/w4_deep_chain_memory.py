@@ -96,7 +96,7 @@ def tapegrad_setup(x0: numpy.ndarray, n_ops: int) -> Callable[[], Any]:
 def compiled_setup(x0: numpy.ndarray, n_ops: int) -> Any:
     """``tapegrad_setup``'s step under ``tapegrad.compile``: the first call traces, later calls replay."""
     import tapegrad
-    return tapegrad.compile(tapegrad_setup(x0, n_ops))
+    return tapegrad.compile(tapegrad_setup(x0, n_ops), fuse=False)
 
 
 def kept_bytes(compiled: Any) -> int:

@@ -123,8 +123,8 @@ def compiled_pair(theta, x, y, v, d_in: int = D_IN, hidden: int = HIDDEN) -> tup
     from tapegrad import np
     loss = make_loss(np, d_in, hidden)
     th, xt, yt, vt = (np.array(a) for a in (theta, x, y, v))
-    grad_fn = tapegrad.jit(tapegrad.grad(loss))
-    hvp_fn = tapegrad.jit(tapegrad.hvp(loss))
+    grad_fn = tapegrad.jit(tapegrad.grad(loss), fuse=False)
+    hvp_fn = tapegrad.jit(tapegrad.hvp(loss), fuse=False)
     return ((lambda: {"grad": grad_fn(th, xt, yt)}), (lambda: {"hvp": hvp_fn(th, xt, yt, vt)}),
             {"grad": grad_fn, "hvp": hvp_fn})
 

@@ -127,7 +127,7 @@ def cycle_steps(a0s: list[numpy.ndarray], torch: Any = None) -> dict[str, Callab
         a = np.array(a0)
         a.attach_grad()
         arrays.append(a)
-    eager, compiled = tapegrad_call(), tapegrad.compile(tapegrad_call())
+    eager, compiled = tapegrad_call(), tapegrad.compile(tapegrad_call(), fuse=False)
     ie, ic = itertools.cycle(arrays), itertools.cycle(arrays)
     steps = {"tapegrad cycle": lambda: eager(next(ie)), COMPILED: lambda: compiled(next(ic))}
     steps[COMPILED].compiled = compiled

@@ -234,3 +234,18 @@ def test_fuse_false_is_bitwise(monkeypatch):
         (se, ge), (sc, gc) = eager(), c()
         assert numpy.array_equal(gc.asnumpy(), ge.asnumpy()) and numpy.array_equal(sc.asnumpy(), se.asnumpy())
     assert not _kernels(c) and "fuse=False" in c.explain()
+
+
+def test_a_long_run_is_cut_into_kernels(fused, monkeypatch):
+    """A run longer than ``MAX_RUN`` steps continues in a new kernel (none of it left unfused)."""
+    monkeypatch.setattr(fusion, "MAX_RUN", 8)
+    x0 = numpy.random.default_rng(2).uniform(-1, 1, 3)
+    xe, xc = np.array(x0, dtype="float64"), np.array(x0, dtype="float64")
+    xe.attach_grad()
+    xc.attach_grad()
+    eager, c = _mx_step(xe, 24), tapegrad.compile(_mx_step(xc, 24))
+    for _ in range(3):
+        (se, ge), (sc, gc) = eager(), c()
+        numpy.testing.assert_allclose(gc.asnumpy(), ge.asnumpy(), rtol=1e-10)
+    ks = _kernels(c)
+    assert all(k.n_ops <= 8 for k in ks) and sum(k.n_ops for k in ks) > 50, c.explain()
