@@ -935,3 +935,14 @@ def test_an_array_made_from_a_numpy_array_is_made_again_at_each_replay():
         idx[:] = [k, 2]
         assert float(c(torch.arange(3.0))) == float(step(torch.arange(3.0)))
     assert c.replays == 2, c.explain()
+
+
+def test_detach_inside_the_function_replays():
+    """``detach()`` makes a view of a buffer the replay makes: a step of its own, not an unknown array
+    read by identity (which made the whole function run eagerly), in both dialects."""
+    for make in (lambda v: np.array(v), lambda v: torch.tensor(v, requires_grad=True)):
+        c = tapegrad.compile(lambda x: (x * 2).detach() + 1)
+        for v in ([1.0, 2.0], [3.0, 4.0], [5.0, 6.0]):
+            out = c(make(v))
+            assert numpy.array_equal(numpy.asarray(out.tolist()), numpy.asarray(v) * 2 + 1)
+        assert c.replays == 2, c.explain()

@@ -36,7 +36,9 @@ def _kernels(c):
 # -- the registry sweep: every op whose forward is a fusable ufunc, first sample, two dialects --
 
 FUSABLE_OPS = sorted(name for name, cases in cc.CASES_BY_OP.items()
-                     if cases[0][0].ufunc is not None and cases[0][0].ufunc.__name__ in fusion.FUSABLE)
+                     if (cases[0][0].ufunc is not None and cases[0][0].ufunc.__name__ in fusion.FUSABLE)
+                     or cases[0][0].scalar is not None)
+SCALAR_OPS = sorted(name for name in FUSABLE_OPS if cc.CASES_BY_OP[name][0][0].scalar is not None)
 FUSED_RUNS: dict = {"mxnet": set(), "torch": set()}
 
 
@@ -56,6 +58,15 @@ def test_fused_sweep(fused, dialect, name):
         FUSED_RUNS[dialect].add(name)
         assert c.replays >= 1, c.explain()
         assert "Numba kernel" in c.explain()
+
+
+def test_scalar_forms_are_swept():
+    """Every op declared with a ``scalar`` form (not one ufunc) is in the sweep, and its kernel ran."""
+    assert {"relu", "sigmoid", "where", "masked_grad"} <= set(SCALAR_OPS)
+    if not all(FUSED_RUNS.values()):
+        pytest.skip("the sweep did not run in this session")
+    for dialect, names in FUSED_RUNS.items():
+        assert set(SCALAR_OPS) - {"masked_grad"} <= names or dialect == "torch", (dialect, set(SCALAR_OPS) - names)
 
 
 def test_fused_sweep_fused_most_ops():

@@ -68,6 +68,20 @@ def grad_buffer(v: "Array") -> Any:
     return v._grad
 
 
+def _view1(buf: Any) -> tuple:
+    return (buf.view(),)
+
+
+def view_of(buf: Any) -> Any:
+    """A view of the whole buffer ``buf`` (a detached array's memory), told to a compiled call's
+    recorder as a step of its own, so that a replay makes it again from the replayed buffer."""
+    out = buf.view()
+    rec = mode.RECORDER.get()
+    if rec is not None:
+        rec.call(_view1, (buf,), (out,))
+    return out
+
+
 def _value_read(kind: str, buf: Any, value: Any) -> None:
     """Tell a compiled function's recorder that Python read an array's value (see ``capture.guard``)."""
     rec = mode.RECORDER.get()
@@ -218,7 +232,7 @@ class Array:
 
     def detach(self) -> "Array":
         """The same memory with no history: a constant for autograd (and for forward mode)."""
-        return type(self)._make(self._data.view())
+        return type(self)._make(view_of(self._data))
 
     # -- conversion ---------------------------------------------------------------------------
     def __array__(self, dtype=None, copy=None) -> numpy.ndarray:

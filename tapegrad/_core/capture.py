@@ -332,17 +332,21 @@ class Recorder:
         raw_params = params
         params = self.template(params)
         meta = fuse = None
-        if op.ufunc is not None and not params and op.nout is None and xp is numpy and type(outs_[0]._data) is _ARR:
+        if ((op.ufunc is not None or op.scalar is not None) and not params and op.nout is None and xp is numpy
+                and type(outs_[0]._data) is _ARR and all(type(d) is _ARR or type(d) in (int, float, bool) for d in datas)):
             out = outs_[0]._data
-            try:
-                dts = op.ufunc.resolve_dtypes(tuple(d.dtype if type(d) is _ARR else type(d) for d in datas) + (None,))
-            except (TypeError, ValueError, AttributeError):
-                dts = None
-            if dts is not None and dts[-1] == out.dtype and all(type(d) is _ARR or type(d) in (int, float, bool) for d in datas):
-                meta = (out.shape, out.dtype)
-                # for fusion: the ufunc's loop dtypes, and each operand's (shape, dtype, C-contiguous) or None
-                fuse = (dts, tuple((d.shape, d.dtype, d.flags.c_contiguous) if type(d) is _ARR else None
-                                   for d in datas))
+            # for fusion: each operand's (shape, dtype, C-contiguous) or None, the result's shape and dtype
+            ins_meta = tuple((d.shape, d.dtype, d.flags.c_contiguous) if type(d) is _ARR else None for d in datas)
+            if op.ufunc is not None:
+                try:
+                    dts = op.ufunc.resolve_dtypes(tuple(d.dtype if type(d) is _ARR else type(d) for d in datas) + (None,))
+                except (TypeError, ValueError, AttributeError):
+                    dts = None
+                if dts is not None and dts[-1] == out.dtype:
+                    meta = (out.shape, out.dtype)
+                    fuse = ("ufunc", dts, ins_meta, out.shape, out.dtype)  # (with the ufunc's loop dtypes)
+            else:
+                fuse = ("scalar", None, ins_meta, out.shape, out.dtype)
         check = None
         if op.name in DATA_SHAPED or _bool_index(raw_params):  # the result's shape follows the values
             check = tuple(r._data.shape for r in outs_)
@@ -934,7 +938,7 @@ class Program:
             later.update(r[1] for r in b.end[0] if r[0] == "s")
         steps = b.steps
         if self.fuse:
-            steps, kernels = fusion.plan(steps, later | self._escapes | self._pinned, _step_slots, Step)
+            steps, kernels = fusion.plan(steps, later, _step_slots, Step)
             self.kernels.extend(kernels)
         last: dict[int, int] = {}
         for i, s in enumerate(steps):

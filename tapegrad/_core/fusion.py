@@ -26,11 +26,19 @@ greater greater_equal less less_equal equal not_equal logical_and logical_or log
 isinf isnan signbit copysign
 """.split())
 
-#: The most steps one kernel takes (a longer run is cut into several). Numba's compile time grows
-#: faster than a kernel's length (2-core AMD EPYC: 1.3 s for 282 steps, 3.5 s for 565, 13 s for 1132),
-#: but cutting a forward-and-backward run does not help: the second kernel then takes every value the
-#: backward needs from the first as an argument (W1 with 400 ops: 12.8 s for 600 + 532 steps).
-MAX_RUN = 2000
+#: The ufuncs a kernel may run on integer loops: where Numba's integer arithmetic is NumPy's (wrapping
+#: add, subtract, multiply; comparisons). ``sign`` and ``reciprocal`` of unsigned integers, integer
+#: ``power`` (NumPy refuses negative exponents) and the rest stay library calls there.
+INT_OK = frozenset("""
+add subtract multiply square maximum minimum fmax fmin greater greater_equal less less_equal equal not_equal
+logical_and logical_or logical_xor logical_not
+""".split())
+
+#: The most steps one kernel takes (a longer run is cut into several): Numba's compile time grows
+#: faster than a kernel's length (2-core AMD EPYC: 1.3 s for 282 steps, 3.5 s for 565, 13 s for 1132,
+#: 147 s for 2750), so the cut bounds each kernel's time, though a backward cut from its forward then
+#: takes the values it needs as arguments (W1 with 400 ops: 12.8 s for 600 + 532 steps).
+MAX_RUN = 600
 
 _KINDS = "fiub"
 _PURE = ("op", "coerce", "const", "call", "input")
@@ -54,19 +62,83 @@ def _shape_of(s: Any) -> tuple | None:
     """The result shape of an elementwise step ``s``, or None when it cannot be fused."""
     if s.kind == "op":
         ex = s.extra
-        if ex[2] is None or ex[4] is None or ex[3] is not None or s.fn.ufunc.__name__ not in FUSABLE:
+        if ex[4] is None or ex[3] is not None:
             return None
-        dts, ins = ex[4]
-        if any(numpy.dtype(d).kind not in _KINDS or numpy.dtype(d).itemsize == 2 and numpy.dtype(d).kind == "f"
-               for d in dts):  # (Numba has no float16 arithmetic)
+        how, loop, ins, shape, dtype = ex[4]
+        if how == "ufunc":
+            if s.fn.ufunc.__name__ not in FUSABLE or not _loop_ok(s.fn.ufunc.__name__, loop, s.ins):
+                return None
+        dts = list(loop or ()) + [m[1] for m in ins if m is not None] + [dtype]
+        if any(not _numba_dtype(d) for d in dts):
             return None
-        return ex[2][0]
+        return shape
     if s.kind == "call" and getattr(s.fn, "fusion", None) == "repair" and s.extra is not None:
         metas = [m for m in s.extra if m is not None]
         shape = metas[0][0]
         if all(m[0] == shape and m[1].kind in _KINDS for m in metas) and all(m[1].kind == "f" for m in metas[1:]):
             return shape
     return None
+
+
+def _loop_ok(name: str, loop: Any, refs: tuple) -> bool:
+    """Whether ufunc ``name`` on loop dtypes ``loop`` fuses: integer loops only for ``INT_OK``, and each
+    Python number among the operands ``refs`` exactly representable in its loop dtype (NumPy compares
+    ``int8_array > 1000`` exactly; a kernel would have to convert 1000 to int8)."""
+    if any(numpy.dtype(d).kind in "iu" for d in loop[:-1]) and name not in INT_OK:
+        return False
+    for r, d in zip(refs, loop):
+        d = numpy.dtype(d)
+        if r[0] == "c" and type(r[1]) is int and d.kind in "iu":
+            info = numpy.iinfo(d)
+            if not info.min <= r[1] <= info.max:
+                return False
+    return True
+
+
+def _numba_dtype(d: Any) -> bool:
+    d = numpy.dtype(d)
+    return d.kind in _KINDS and not (d.kind == "f" and d.itemsize == 2)  # (Numba has no float16 arithmetic)
+
+
+class _Sym:
+    """A value inside a kernel while an op's ``scalar`` form is written: its code and dtype."""
+
+    __slots__ = ("code", "dtype")
+
+    def __init__(self, code: str, dtype: Any) -> None:
+        self.code = code
+        self.dtype = numpy.dtype(dtype)
+
+
+class _Namespace:
+    """The ``m`` an op's ``scalar`` form calls: each ufunc by name (its loop chosen by NumPy's rules
+    for the operands' dtypes, Python numbers weak), and ``where(c, a, b)``."""
+
+    def __init__(self, const: Callable[[Any], str], cast: Callable[[Any], str], fn: Callable[[Any], str]) -> None:
+        self._const, self._cast, self._fn = const, cast, fn
+
+    def _arg(self, v: Any, dt: Any) -> str:
+        if isinstance(v, _Sym):
+            return v.code if v.dtype == numpy.dtype(dt) else f"{self._cast(dt)}({v.code})"
+        return self._const(numpy.dtype(dt).type(v))
+
+    def where(self, c: Any, a: Any, b: Any) -> _Sym:
+        dt = numpy.result_type(*(x.dtype if isinstance(x, _Sym) else x for x in (a, b)))
+        cond = c.code if isinstance(c, _Sym) else repr(bool(c))
+        return _Sym(f"({self._arg(a, dt)} if {cond} else {self._arg(b, dt)})", dt)
+
+    def __getattr__(self, name: str) -> Callable:
+        uf = getattr(numpy, name, None)
+        if not isinstance(uf, numpy.ufunc) or name not in FUSABLE:
+            raise AttributeError(f"{name} is not a ufunc a fused kernel can call")
+
+        def call(*args: Any) -> _Sym:
+            dts = uf.resolve_dtypes(tuple(a.dtype if isinstance(a, _Sym) else type(a) for a in args) + (None,))
+            if not _loop_ok(name, dts, tuple(("s", None) if isinstance(a, _Sym) else ("c", a) for a in args)):
+                raise ValueError(f"{name} on {dts} does not fuse")
+            code = ", ".join(self._arg(a, d) for a, d in zip(args, dts))
+            return _Sym(f"{self._cast(dts[-1])}({self._fn(uf)}({code}))", dts[-1])
+        return call
 
 
 def plan(steps: list, later: set, reads: Callable[[Any], list], step: Callable[..., Any]) -> tuple[list, list]:
@@ -106,12 +178,12 @@ def plan(steps: list, later: set, reads: Callable[[Any], list], step: Callable[.
         sh = _shape_of(s)
         got = set(reads(s))
         if run:
-            if sh is not None and sh == shape and not (got & deferred_made):
-                if len(run) < MAX_RUN:
+            if sh is not None and sh == shape:
+                if len(run) < MAX_RUN and not (got & deferred_made):
                     run.append(s)
                     made.update(o for o in s.outs if o is not None)
                     continue
-                flush()  # (a full run: the next one starts here)
+                flush()  # (the run is full, or this step reads a step that must follow the run: a new run)
             elif s.kind in _PURE or (s.kind == "vjp" and not s.fn.writes_into):
                 if got & (made | deferred_made):
                     deferred.append(s)
@@ -180,6 +252,12 @@ def _kernel(run: list, shape: tuple, outputs: set) -> Kernel | None:
             code = f"{cast(dt)}({code})"
         return code
 
+    def ufunc(uf: Any) -> str:
+        key = ("u", uf.__name__)
+        if key not in names:
+            names[key] = const(uf)
+        return names[key]
+
     def cast(dt: Any) -> str:
         key = ("cast", numpy.dtype(dt).str)
         if key not in names:
@@ -190,22 +268,25 @@ def _kernel(run: list, shape: tuple, outputs: set) -> Kernel | None:
     opnames: list = []
     for s in run:
         if s.kind == "op":
-            dts, metas = s.extra[4]
-            uf = s.fn.ufunc
-            key = ("u", uf.__name__)
-            if key not in names:
-                names[key] = const(uf)
-            args = [operand(r, dts[j], metas[j] if j < len(metas) else None) for j, r in enumerate(s.ins)]
+            how, dts, metas, _, dt = s.extra[4]
             o = s.outs[0]
-            dt = s.extra[2][1]
-            body.append(f"{lname(o, 't')} = {cast(dt)}({names[key]}({', '.join(args)}))")
+            if how == "ufunc":
+                uf = s.fn.ufunc
+                args = [operand(r, dts[j], metas[j]) for j, r in enumerate(s.ins)]
+                body.append(f"{lname(o, 't')} = {cast(dt)}({ufunc(uf)}({', '.join(args)}))")
+            else:  # the op's declared scalar form, written with the operands as they are
+                syms = [r[1] if r[0] == "c" else _Sym(operand(r, metas[j][1], metas[j]), metas[j][1])
+                        for j, r in enumerate(s.ins)]
+                try:
+                    v = s.fn.scalar(_Namespace(const, cast, ufunc), *syms)
+                except (AttributeError, TypeError, ValueError, OverflowError):
+                    return None
+                body.append(f"{lname(o, 't')} = {cast(dt)}({v.code if isinstance(v, _Sym) else const(v)})")
             local[o] = dt
             opnames.append(s.fn.name)
         else:  # the repair of a singular op's cotangents: zero where g is zero and the cotangent is not finite
             g = operand(s.ins[0], s.extra[0][1], (s.extra[0][0], s.extra[0][1], False))
-            if ("u", "isfinite") not in names:
-                names[("u", "isfinite")] = const(numpy.isfinite)
-            fin = names[("u", "isfinite")]
+            fin = ufunc(numpy.isfinite)
             nin = len(s.ins) - 1
             for j in range(nin):
                 r, o = s.ins[1 + j], s.outs[j]

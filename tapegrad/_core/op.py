@@ -41,7 +41,7 @@ class Op:
     def __init__(self, forward: Callable, name: str, *, broadcast: bool, samples: Any, nout: int | None,
                  nin: int | None, diff: bool, elementwise: bool, linear: bool, public: str | None,
                  seq: bool = False, singular: bool = False, ufunc: numpy.ufunc | None = None,
-                 product: bool = False, doc: str | None = None) -> None:
+                 product: bool = False, doc: str | None = None, scalar: Callable | None = None) -> None:
         self._forward = forward
         # partials can be inf/nan (sqrt at 0, log at 0...): a zero cotangent must still give zero
         self.singular = singular
@@ -56,7 +56,10 @@ class Op:
         self.linear = linear
         # the forward is exactly this NumPy ufunc on the inputs (declared; None once the forward is replaced)
         self.ufunc = ufunc
-        self._declared = (forward, ufunc)
+        # the forward on one element, written with ufuncs (``scalar(m, x) = m.maximum(x, 0)``): what
+        # ``tapegrad.compile``'s fusion writes into a kernel for an elementwise op that is not one ufunc
+        self.scalar = scalar
+        self._declared = (forward, ufunc, scalar)
         # a matrix product: refuses two floating dtypes where the dialect says so (_same_dtype_products)
         self.product = product
         own = getattr(numpy, name, None)
@@ -112,6 +115,7 @@ class Op:
         # a replaced forward is no longer the declared ufunc: the fast route steps aside until it is restored
         self._forward = fn
         self.ufunc = self._declared[1] if fn is self._declared[0] else None
+        self.scalar = self._declared[2] if fn is self._declared[0] else None
 
     def __call__(self, *args: Any, **params: Any) -> Any:
         """The op on Arrays (recorded when they are on the tape) or, in raw mode, on raw buffers."""

@@ -906,7 +906,7 @@ def _(g, a, a_min, a_max):
 # --- selection --------------------------------------------------------------------------------
 
 
-@defop(nin=3, broadcast=True, elementwise=True, samples=where_cases())
+@defop(nin=3, broadcast=True, elementwise=True, samples=where_cases(), scalar=lambda m, c, x, y: m.where(c, x, y))
 def where(xp, condition, x, y):
     return xp.where(condition, x, y)
 

@@ -59,7 +59,8 @@ def _np_relu(x):
     return numpy.maximum(x, 0)
 
 
-@defop(elementwise=True, public="npx", samples=_with_ref(unary(avoid=(0.0,)), _np_relu))
+@defop(elementwise=True, public="npx", samples=_with_ref(unary(avoid=(0.0,)), _np_relu),
+       scalar=lambda m, x: m.maximum(x, 0))
 def relu(xp, data):
     return xp.maximum(data, 0)
 
@@ -80,7 +81,7 @@ def _np_masked_grad(g, mask):
     return numpy.where(mask, g, 0)
 
 
-@defop(nin=2, linear=True, public=None, samples=_masked_grad_cases)
+@defop(nin=2, linear=True, public=None, samples=_masked_grad_cases, scalar=lambda m, g, mask: m.where(mask, g, 0))
 def masked_grad(xp, g, mask):
     """``g`` where ``mask`` holds, else 0 (a zero even where ``g`` is inf or NaN). A multiply by the
     mask when ``g`` is finite, which is several times faster than ``where`` on irregular masks.
@@ -99,8 +100,13 @@ def _np_sigmoid(x):
     return 1 / (1 + numpy.exp(-x))
 
 
-@defop(elementwise=True, public="npx",
-       samples=_with_ref(unary(domain=(-4.0, 4.0)), _np_sigmoid))
+def _sigmoid_scalar(m, x):
+    e = m.exp(m.negative(m.absolute(x)))
+    return m.true_divide(m.where(m.greater_equal(x, 0), 1, e), m.add(1, e))
+
+
+@defop(elementwise=True, public="npx", samples=_with_ref(unary(domain=(-4.0, 4.0)), _np_sigmoid),
+       scalar=_sigmoid_scalar)
 def sigmoid(xp, data):
     """``1 / (1 + exp(-x))`` computed from ``exp(-|x|)``: no overflow for large ``|x|``."""
     e = xp.exp(-xp.abs(data))

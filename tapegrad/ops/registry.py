@@ -38,7 +38,8 @@ def _doc_from_numpy(name: str, public: str | None) -> str:
 def defop(fn: Callable | None = None, *, name: str | None = None, broadcast: bool = False,
           samples: Any = None, nout: int | None = None, nin: int | None = None, diff: bool = True,
           elementwise: bool = False, linear: bool = False, public: str | None = "np", seq: bool = False,
-          singular: bool = False, product: bool = False, ufunc: numpy.ufunc | None = None) -> Any:
+          singular: bool = False, product: bool = False, ufunc: numpy.ufunc | None = None,
+          scalar: Callable | None = None) -> Any:
     """Declare an op from its forward ``f(xp, *arrays, **params)`` on raw buffers.
 
     ``broadcast``: cotangents are summed back to the input shapes by the engine.
@@ -52,12 +53,15 @@ def defop(fn: Callable | None = None, *, name: str | None = None, broadcast: boo
     that says so (``Array._same_dtype_products``: MXNet refuses float64 with float32).
     ``ufunc``: the forward is exactly this NumPy ufunc on the inputs (``return xp.sin(x)``), so calls
     on host arrays may call it directly (the fast route, see ``_core/op.py``); the sweep checks it.
+    ``scalar``: for an elementwise op that is not one ufunc, its forward on one element written with
+    ufuncs and ``m.where(c, a, b)`` on the namespace ``m`` (``lambda m, x: m.maximum(x, 0)``), which
+    ``tapegrad.compile`` writes into a fused kernel; the fusion tests check it against the forward.
     """
     def wrap(f: Callable) -> Op:
         opname = name or f.__name__.rstrip("_")
         op = op_class(ufunc)(f, opname, broadcast=broadcast, samples=samples, nout=nout, nin=nin, diff=diff,
                              elementwise=elementwise, linear=linear, public=public, seq=seq, singular=singular,
-                             ufunc=ufunc, product=product, doc=_doc_from_numpy(opname, public))
+                             ufunc=ufunc, product=product, doc=_doc_from_numpy(opname, public), scalar=scalar)
         if op.name in REGISTRY:
             raise ValueError(f"op {op.name!r} is declared twice")
         REGISTRY[op.name] = op

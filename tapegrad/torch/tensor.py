@@ -17,7 +17,7 @@ from numpy import ndarray as _ndarray
 
 from .._core import engine
 from .._core.capture import derived
-from .._core.array import OPS, Array, _any_traced, _value_read, refuse_traced
+from .._core.array import OPS, Array, _any_traced, _value_read, refuse_traced, view_of
 from .._core.errors import AutogradError
 from .._core import mode as _mode
 from .._core.mode import GRAD_ENABLED
@@ -619,7 +619,7 @@ class Tensor(Array):
 
     def detach(self) -> "Tensor":
         """The same storage (and version counter) with no history and ``requires_grad=False``."""
-        out = Tensor._make(self._data.view())
+        out = Tensor._make(view_of(self._data))
         _link(self, out, None)
         return out
 
