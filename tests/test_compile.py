@@ -946,3 +946,20 @@ def test_detach_inside_the_function_replays():
             out = c(make(v))
             assert numpy.array_equal(numpy.asarray(out.tolist()), numpy.asarray(v) * 2 + 1)
         assert c.replays == 2, c.explain()
+
+
+@pytest.mark.parametrize("transform", ["hessian", "jacobian", "jacobian_of_grad"])
+def test_jit_of_jacobian_and_hessian_replays(transform):
+    """The basis vectors ``jacobian`` feeds its passes are constants of the program: ``jit(hessian(f))``
+    replays, bit for bit, with fresh values at each call."""
+    import tapegrad.numpy as tnp
+
+    def f(x):
+        return tnp.sum(tnp.sin(x) ** 2 * x[0])
+    T = {"hessian": tapegrad.hessian, "jacobian": tapegrad.jacobian,
+         "jacobian_of_grad": lambda g: tapegrad.jacobian(tapegrad.grad(g))}[transform]
+    c = tapegrad.jit(T(f))
+    for v in ([0.1, 0.2], [0.3, -0.5], [1.0, 2.0]):
+        x = numpy.array(v)
+        assert numpy.array_equal(c(x), T(f)(x))
+    assert c.replays == 2, c.explain()

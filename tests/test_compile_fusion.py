@@ -260,3 +260,20 @@ def test_a_long_run_is_cut_into_kernels(fused, monkeypatch):
         numpy.testing.assert_allclose(gc.asnumpy(), ge.asnumpy(), rtol=1e-10)
     ks = _kernels(c)
     assert all(k.n_ops <= 8 for k in ks) and sum(k.n_ops for k in ks) > 50, c.explain()
+
+
+def test_a_run_numba_refuses_replays_op_by_op_and_says_why(fused, monkeypatch):
+    """When Numba cannot compile a run, the run replays op by op, and ``explain()`` names it and why."""
+    def refuse(*a, **k):
+        raise RuntimeError("no kernel today")
+    monkeypatch.setattr(numba_kernels, "compile_kernel", refuse)
+    x0 = numpy.random.default_rng(5).uniform(-1, 1, 4)
+    xe, xc = np.array(x0, dtype="float64"), np.array(x0, dtype="float64")
+    xe.attach_grad()
+    xc.attach_grad()
+    eager, c = _mx_step(xe, 12), tapegrad.compile(_mx_step(xc, 12))
+    for _ in range(3):
+        (se, ge), (sc, gc) = eager(), c()
+        assert numpy.array_equal(gc.asnumpy(), ge.asnumpy())
+    assert c.replays == 2 and not _kernels(c)
+    assert "not fused:" in c.explain() and "no kernel today" in c.explain(), c.explain()

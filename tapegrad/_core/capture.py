@@ -761,6 +761,7 @@ class Program:
         self.root = root
         self.fuse = fuse
         self.kernels: list = []
+        self.unfused: list[str] = []  # why a run of elementwise steps got no kernel
         self.env: dict[str, Any] = {"MISS": MISS, "ndarray": _ARR, "array_equal": numpy.array_equal, "SEQ": (tuple, list), "asarray": numpy.asarray,
                                     "as_array": as_array, "broadcast_to": numpy.broadcast_to, "empty": numpy.empty}
         self.lines: list[str] = []
@@ -938,7 +939,7 @@ class Program:
             later.update(r[1] for r in b.end[0] if r[0] == "s")
         steps = b.steps
         if self.fuse:
-            steps, kernels = fusion.plan(steps, later, _step_slots, Step)
+            steps, kernels = fusion.plan(steps, later, _step_slots, Step, self.unfused)
             self.kernels.extend(kernels)
         last: dict[int, int] = {}
         for i, s in enumerate(steps):

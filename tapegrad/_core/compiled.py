@@ -298,12 +298,13 @@ def _fused_line(p: Program, fuse: bool) -> str:
         why = ("off (fuse=False)" if numba_kernels.available() else
                "off: Numba is not installed (pip install 'tapegrad[jit]')")
         return f"fused: nothing, fusion is {why}; each op is one library call"
+    left = "".join(f"; not fused: {u}" for u in p.unfused[:4])
     if not p.kernels:
-        return "fused: nothing (no run of two or more elementwise ops of one shape on the CPU)"
+        return "fused: nothing (no run of two or more elementwise ops of one shape on the CPU)" + left
     n = sum(k.n_ops for k in p.kernels)
     return (f"fused: {n} elementwise step(s) into {len(p.kernels)} Numba kernel(s): "
             + "; ".join(f"{k.n_ops} on shape {k.shape} ({_ops_summary(k.names)})" for k in p.kernels[:8])
-            + ("; ..." if len(p.kernels) > 8 else ""))
+            + ("; ..." if len(p.kernels) > 8 else "") + left)
 
 
 def _ops_summary(names: list) -> str:

@@ -379,10 +379,14 @@ def jacobian(fun: Callable, argnum: Any = 0, mode: str | None = None) -> Callabl
 
 def _basis(x: Array) -> Any:
     """The one-hot arrays shaped like ``x``, one per element, one at a time."""
+    rec = RECORDER.get()
     for i in range(x._data.size):
         e = numpy.zeros(x._data.size, dtype=x._data.dtype)
         e[i] = 1
-        yield type(x)._make(_like(x._data, e.reshape(x.shape)))
+        buf = _like(x._data, e.reshape(x.shape))
+        if rec is not None:  # (a compiled call's constant: the same at every replay)
+            rec.constant(buf)
+        yield type(x)._make(buf)
 
 
 def hessian(fun: Callable, argnum: int = 0) -> Callable:

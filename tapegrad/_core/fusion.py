@@ -141,10 +141,11 @@ class _Namespace:
         return call
 
 
-def plan(steps: list, later: set, reads: Callable[[Any], list], step: Callable[..., Any]) -> tuple[list, list]:
+def plan(steps: list, later: set, reads: Callable[[Any], list], step: Callable[..., Any],
+         unfused: list) -> tuple[list, list]:
     """``steps`` with each fusable run replaced by a ``fused`` step made by ``step`` (the ``Step``
     class; ``reads(s)``: the slots step ``s`` reads; ``later``: the slots read after these steps),
-    and the kernels made."""
+    and the kernels made; why a run got no kernel is appended to ``unfused``."""
     out: list = []
     kernels: list = []
     run: list = []
@@ -163,12 +164,14 @@ def plan(steps: list, later: set, reads: Callable[[Any], list], step: Callable[.
                 if id(s) not in members:
                     read_after.update(reads(s))
             k = _kernel(run, shape, made & read_after)
-            if k is not None:
+            if isinstance(k, str):
+                if k:
+                    unfused.append(f"{len(run)} step(s) on shape {shape} from {run[0].where or 'the backward'}: {k}")
+                out.extend(run)
+            else:
                 kernels.append(k)
                 out.append(step("fused", k, tuple(r for r, _ in k.ins), None, tuple(o for o, _ in k.outs), k,
                                 run[0].where))
-            else:
-                out.extend(run)
         else:
             out.extend(run)
         out.extend(deferred)
@@ -202,8 +205,8 @@ def plan(steps: list, later: set, reads: Callable[[Any], list], step: Callable[.
     return out, kernels
 
 
-def _kernel(run: list, shape: tuple, outputs: set) -> Kernel | None:
-    """The Numba kernel of a run; None when Numba refuses it (the run then replays op by op)."""
+def _kernel(run: list, shape: tuple, outputs: set) -> Kernel | str:
+    """The Numba kernel of a run, or why there is none (the run then replays op by op)."""
     env: dict[str, Any] = {}
     names: dict[Any, str] = {}
 
@@ -279,8 +282,8 @@ def _kernel(run: list, shape: tuple, outputs: set) -> Kernel | None:
                         for j, r in enumerate(s.ins)]
                 try:
                     v = s.fn.scalar(_Namespace(const, cast, ufunc), *syms)
-                except (AttributeError, TypeError, ValueError, OverflowError):
-                    return None
+                except (AttributeError, TypeError, ValueError, OverflowError) as e:
+                    return f"the scalar form of {s.fn.name} does not apply ({e})"
                 body.append(f"{lname(o, 't')} = {cast(dt)}({v.code if isinstance(v, _Sym) else const(v)})")
             local[o] = dt
             opnames.append(s.fn.name)
@@ -302,7 +305,7 @@ def _kernel(run: list, shape: tuple, outputs: set) -> Kernel | None:
         n_ops += 1
     outs = [(o, local[o]) for o in sorted(outputs) if o in local]
     if not outs:
-        return None
+        return ""  # (nothing it makes is read: no kernel, and nothing to say)
     params = [f"a{j}" for j in range(len(ins))] + [f"o{j}" for j in range(len(outs))]
     lines = [f"def fused({', '.join(params)}):"]
     pad = "    "
@@ -318,6 +321,6 @@ def _kernel(run: list, shape: tuple, outputs: set) -> Kernel | None:
     types = in_types + [(dt, len(kshape), True) for _, dt in outs]
     try:
         fn = numba_kernels.compile_kernel(src, "fused", env, types)
-    except Exception:  # a ufunc or dtype Numba does not compile: this run replays op by op
-        return None
+    except Exception as e:  # a ufunc or dtype Numba does not compile: this run replays op by op
+        return f"Numba did not compile it ({type(e).__name__}: {str(e).strip().splitlines()[0][:120]})"
     return Kernel(fn, shape, ins, outs, n_ops, opnames)
