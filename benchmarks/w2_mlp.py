@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import numpy
 
-from ._harness import (COMPILED, TORCH_DIALECT, Ctx, Row, WrongResult, alternate, check_close, compiled_rows,
+from ._harness import (COMPILED, FUSED, TORCH_DIALECT, Ctx, Row, WrongResult, alternate, check_close, compiled_rows,
                        dialect_rows, torch_rows_missing, verify_lockstep, wrong_row)
 
 ID = "W2"
@@ -132,10 +132,11 @@ def tapegrad_step(params: list, X: numpy.ndarray, y: numpy.ndarray, lr: float = 
     return step
 
 
-def compiled_step(params: list, X: numpy.ndarray, y: numpy.ndarray, lr: float = LR) -> Any:
-    """``tapegrad_step`` under ``tapegrad.compile``: its first call traces, later calls replay."""
+def compiled_step(params: list, X: numpy.ndarray, y: numpy.ndarray, lr: float = LR, fuse: bool = False) -> Any:
+    """``tapegrad_step`` under ``tapegrad.compile``: its first call traces, later calls replay
+    (``fuse``: elementwise runs as Numba kernels)."""
     import tapegrad
-    return tapegrad.compile(tapegrad_step(params, X, y, lr), fuse=False)
+    return tapegrad.compile(tapegrad_step(params, X, y, lr), fuse=fuse)
 
 
 def torch_forward_fn(torch: Any, params: list, X: numpy.ndarray, y: numpy.ndarray, device: Any = None) -> tuple:
@@ -241,6 +242,18 @@ def run(ctx: Ctx) -> list[Row]:
         compiled_wrong = None
     except WrongResult as e:
         compiled_wrong = wrong_row(ID, f"{measure}, compiled", e)
+    from .w1_small_ops import fusion_available
+    fused = compiled_step(params, X, y, fuse=True) if fusion_available() else None
+    if fused is not None:  # (no target of its own: shown beside the NumPy replay)
+        try:
+            eager = tapegrad_step(params, X, y)
+            eager()
+            eager()  # (in the state ``verify`` leaves a step in: two steps taken)
+            verify_compiled(fused, eager, ref)
+            steps[FUSED] = fused
+        except WrongResult as e:
+            compiled_wrong = wrong_row(ID, f"{measure}, compiled+fused", e)
+            fused = None
     t = alternate(steps, ctx)
     ms = {k: [v * 1e3 for v in vs] for k, vs in t.items()}
     rows = [Row(ID, measure, ms["tapegrad"], base="NumPy by hand", base_value=ms["numpy"],
@@ -261,6 +274,12 @@ def run(ctx: Ctx) -> list[Row]:
         against.append(("tapegrad", "tapegrad (eager)", "(for comparison)", None, None))
         new = compiled_rows(ID, f"{measure}, compiled", ms, compiled, against)
         ctx.log(f"  {ID} {new[0].note}")
+        rows += new
+    if fused is not None:
+        new = compiled_rows(ID, f"{measure}, compiled with fusion", ms, fused,
+                            [("numpy", "NumPy by hand", "(for comparison)", None, None)], key=FUSED)
+        new[0].impl = FUSED + new[0].impl[len(COMPILED):]
+        new[0].note += "; " + next((ln.strip() for ln in fused.explain().splitlines() if "fused:" in ln), "")
         rows += new
     from .gpu_mlp import compiled_gpu_rows
     return rows + compiled_gpu_rows()
