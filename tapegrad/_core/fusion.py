@@ -21,16 +21,31 @@ from ..backend import numba_kernels
 FUSABLE = frozenset("""
 add subtract multiply true_divide divide negative positive power absolute fabs sign square sqrt cbrt reciprocal
 exp exp2 expm1 log log2 log10 log1p logaddexp logaddexp2 sin cos tan arcsin arccos arctan arctan2 hypot sinh cosh
-tanh arcsinh arccosh arctanh deg2rad rad2deg degrees radians floor ceil trunc rint maximum minimum fmax fmin
+tanh arcsinh arccosh arctanh deg2rad rad2deg degrees radians floor ceil trunc rint maximum minimum
 greater greater_equal less less_equal equal not_equal logical_and logical_or logical_xor logical_not isfinite
 isinf isnan signbit copysign
 """.split())
+
+#: ``maximum``/``minimum`` written out: on a tie NumPy returns the second operand (``maximum(-0.0, 0.0)``
+#: is +0.0), Numba's the first; NaN in either operand gives NaN. (``fmax``/``fmin`` are left out: NumPy's
+#: own answer on a tie of zeros changes with the array's length.)
+_WRITTEN = {"maximum": "({a} if ({a} > {b} or {a} != {a}) else {b})",
+            "minimum": "({a} if ({a} < {b} or {a} != {a}) else {b})"}
+
+
+def _apply(uf: Any, args: list, name_of: Callable[[Any], str]) -> str:
+    """Code applying ufunc ``uf`` to the operands' code ``args`` (``name_of(uf)``: its name in the kernel)."""
+    form = _WRITTEN.get(uf.__name__)
+    if form is not None:
+        return form.format(a=args[0], b=args[1])
+    return f"{name_of(uf)}({', '.join(args)})"
+
 
 #: The ufuncs a kernel may run on integer loops: where Numba's integer arithmetic is NumPy's (wrapping
 #: add, subtract, multiply; comparisons). ``sign`` and ``reciprocal`` of unsigned integers, integer
 #: ``power`` (NumPy refuses negative exponents) and the rest stay library calls there.
 INT_OK = frozenset("""
-add subtract multiply square maximum minimum fmax fmin greater greater_equal less less_equal equal not_equal
+add subtract multiply square maximum minimum greater greater_equal less less_equal equal not_equal
 logical_and logical_or logical_xor logical_not
 """.split())
 
@@ -71,6 +86,12 @@ def _shape_of(s: Any) -> tuple | None:
         dts = list(loop or ()) + [m[1] for m in ins if m is not None] + [dtype]
         if any(not _numba_dtype(d) for d in dts):
             return None
+        if how == "scalar":  # (its form, tried on the operands' dtypes: one that refuses stays out of a run)
+            stub = _Namespace(lambda v: "c", lambda d: "f", lambda u: "u")
+            try:
+                s.fn.scalar(stub, *(r[1] if r[0] == "c" else _Sym("x", m[1]) for r, m in zip(s.ins, ins)))
+            except (AttributeError, TypeError, ValueError, OverflowError):
+                return None
         return shape
     if s.kind == "call" and getattr(s.fn, "fusion", None) == "repair" and s.extra is not None:
         metas = [m for m in s.extra if m is not None]
@@ -136,8 +157,8 @@ class _Namespace:
             dts = uf.resolve_dtypes(tuple(a.dtype if isinstance(a, _Sym) else type(a) for a in args) + (None,))
             if not _loop_ok(name, dts, tuple(("s", None) if isinstance(a, _Sym) else ("c", a) for a in args)):
                 raise ValueError(f"{name} on {dts} does not fuse")
-            code = ", ".join(self._arg(a, d) for a, d in zip(args, dts))
-            return _Sym(f"{self._cast(dts[-1])}({self._fn(uf)}({code}))", dts[-1])
+            return _Sym(f"{self._cast(dts[-1])}({_apply(uf, [self._arg(a, d) for a, d in zip(args, dts)], self._fn)})",
+                        dts[-1])
         return call
 
 
@@ -276,7 +297,7 @@ def _kernel(run: list, shape: tuple, outputs: set) -> Kernel | str:
             if how == "ufunc":
                 uf = s.fn.ufunc
                 args = [operand(r, dts[j], metas[j]) for j, r in enumerate(s.ins)]
-                body.append(f"{lname(o, 't')} = {cast(dt)}({ufunc(uf)}({', '.join(args)}))")
+                body.append(f"{lname(o, 't')} = {cast(dt)}({_apply(uf, args, ufunc)})")
             else:  # the op's declared scalar form, written with the operands as they are
                 syms = [r[1] if r[0] == "c" else _Sym(operand(r, metas[j][1], metas[j]), metas[j][1])
                         for j, r in enumerate(s.ins)]

@@ -83,11 +83,15 @@ def _np_masked_grad(g, mask):
 
 @defop(nin=2, linear=True, public=None, samples=_masked_grad_cases, scalar=lambda m, g, mask: m.where(mask, g, 0))
 def masked_grad(xp, g, mask):
-    """``g`` where ``mask`` holds, else 0 (a zero even where ``g`` is inf or NaN). A multiply by the
-    mask when ``g`` is finite, which is several times faster than ``where`` on irregular masks.
+    """``g`` where ``mask`` holds, else +0.0 (a zero even where ``g`` is inf or NaN, and never -0.0, as
+    PyTorch's threshold_backward gives). A multiply by the mask when ``g`` is finite, which is several
+    times faster than ``where`` on irregular masks, then + 0 (``-g * False`` is -0.0; -0.0 + 0 is +0.0).
     (A finite sum proves every entry finite: one inf or NaN makes it inf or NaN.)"""
     if xp.isfinite(g.sum()):
-        return g * mask
+        out = g * mask
+        if out.dtype.kind in "fc" and out.ndim:
+            out += 0
+        return out if out.ndim else out + 0
     return xp.where(mask, g, 0)
 
 
