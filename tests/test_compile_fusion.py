@@ -277,3 +277,45 @@ def test_a_run_numba_refuses_replays_op_by_op_and_says_why(fused, monkeypatch):
         assert numpy.array_equal(gc.asnumpy(), ge.asnumpy())
     assert c.replays == 2 and not _kernels(c)
     assert "not fused:" in c.explain() and "no kernel today" in c.explain(), c.explain()
+
+
+def _twice(make, fn, calls=3):
+    """``fn`` eagerly and fused, each on its own inputs from ``make()``: the outputs and the inputs
+    (written in place) after each call, within float rounding; and the compiled function."""
+    c = tapegrad.compile(fn, fuse=True)
+    ae, ac = make(), make()
+    for _ in range(calls):
+        re_, rc = fn(*ae), c(*ac)
+        for a, b in zip([re_, *ae], [rc, *ac]):
+            numpy.testing.assert_allclose(b.asnumpy(), a.asnumpy(), rtol=1e-12, atol=0)
+    return c
+
+
+def test_an_in_place_update_ends_a_run_in_one_pass(fused):
+    """``p -= lr * g`` is one kernel pass over ``p`` (the target read from its own argument)."""
+    def make():
+        rng = numpy.random.default_rng(7)
+        return np.array(rng.standard_normal((4, 5))), np.array(rng.standard_normal((4, 5)))
+    c = _twice(make, lambda p, g: p.__isub__(0.1 * np.tanh(g)))
+    ks = _kernels(c)
+    assert len(ks) == 1 and ks[0].targets and "subtract in place" in ks[0].names, c.explain()
+
+
+def test_an_in_place_update_reading_a_view_of_its_target(fused):
+    """``p -= 0.1 * p.T``: the kernel's input shares the target's memory in another order; the replay
+    copies it first, so every element reads the old values, as NumPy's two calls do."""
+    c = _twice(lambda: (np.array(numpy.random.default_rng(8).standard_normal((4, 4))),),
+               lambda p: p.__isub__(np.tanh(p.T) * 0.1))
+    assert any(k.targets for k in _kernels(c)), c.explain()
+
+
+def test_an_in_place_update_that_a_later_step_reads_before(fused):
+    """``y = sin(x); s = y.sum(); x -= y``: the sum runs after the run (it reads the run), so the write
+    does not join it (the sum must see x's old values through y, not x's new ones)."""
+    def f(x):
+        y = np.sin(x) * 2
+        s = (y * x).sum()
+        x -= y
+        return s
+    c = _twice(lambda: (np.array(numpy.random.default_rng(9).standard_normal(6)),), f)
+    assert _kernels(c) and not any(k.targets for k in _kernels(c)), c.explain()

@@ -465,7 +465,13 @@ class Recorder:
             return
         t = target if type(target) is tuple else self.ref(target)
         v = self.ref(value)
-        self.steps.append(Step("write", kind, (t, v), None, (), extra, user_line()))
+        meta = None  # for fusion: the target's and the value's (shape, dtype, C-contiguous)
+        tb = getattr(target, "_data", target)
+        vb = getattr(value, "_data", value)
+        if kind in ("into", "iadd") and type(tb) is _ARR and (type(vb) is _ARR or type(vb) in (int, float, bool)):
+            meta = ((tb.shape, tb.dtype, tb.flags.c_contiguous),
+                    (vb.shape, vb.dtype, vb.flags.c_contiguous) if type(vb) is _ARR else None)
+        self.steps.append(Step("write", kind, (t, v), meta, (), extra, user_line()))
 
     def effect(self, obj: Any, attr: str, make: Callable, value: Any) -> None:
         """``obj.<attr> = make(buffer)`` ran (``value``: that buffer, or None for ``obj.<attr> = None``)."""
@@ -763,7 +769,8 @@ class Program:
         self.kernels: list = []
         self.unfused: list[str] = []  # why a run of elementwise steps got no kernel
         self.env: dict[str, Any] = {"MISS": MISS, "ndarray": _ARR, "array_equal": numpy.array_equal, "SEQ": (tuple, list), "asarray": numpy.asarray,
-                                    "as_array": as_array, "broadcast_to": numpy.broadcast_to, "empty": numpy.empty}
+                                    "as_array": as_array, "broadcast_to": numpy.broadcast_to, "empty": numpy.empty,
+                                    "may_share": numpy.may_share_memory}
         self.lines: list[str] = []
         self.prealloc_bytes = 0
         self._n = 0
@@ -964,12 +971,17 @@ class Program:
                 self.counts["fused"] += 1
                 self.counts["op"] += 1
                 kshape = kern.shape if kern.shape != () else (1,)
-                args = [f"broadcast_to({x}, {kshape!r})" if bc else x for x, (_, bc) in zip(a, kern.ins)]
+                args = [f"broadcast_to({x}, {kshape!r})" if bc else x for x, (_, bc) in zip(a, kern.ins)]  # (then the targets)
+                for t in kern.targets:  # (an input that may share a target's memory is read before any write)
+                    self.counts["write"] += 1
+                    args = [x if r == ("s", t) or r[0] != "s" else f"({x} if not may_share({x}, s{t}) else {x}.copy())"
+                            for x, (r, _) in zip(args, kern.ins)]
                 for o, dt in kern.outs:
                     meta = (kern.shape, dt)
                     bname = self._keep(o, meta, pool, owned)
                     L.append(f"{pad}s{o} = {bname or f'empty({kern.shape!r}, {self._const(dt)})'}")
                     args.append(f"s{o}" if kern.shape != () else f"s{o}.reshape(1)")
+                args += [f"s{t}" if kern.shape != () else f"s{t}.reshape(1)" for t in kern.targets]
                 L.append(f"{pad}{self._const(kern.fn)}({', '.join(args)})")
             elif k == "op":
                 self.counts["op"] += 1
