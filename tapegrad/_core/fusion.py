@@ -1,13 +1,15 @@
 """Elementwise fusion for ``tapegrad.compile`` (CPU, through Numba: the extra ``tapegrad[jit]``).
 
-A trace recorded for fusion holds the backward op by op (``Recorder.fine``), so forward and backward
-are one list of steps. ``plan`` rewrites a branch's steps: a run of elementwise steps of one result
-shape (declared ufuncs on host buffers, and the engine's repair of singular cotangents) becomes one
-``fused`` step, a Numba kernel that loops once over the elements and keeps every intermediate value
-in a local; only the values some later step reads are written out. Steps that are neither
-elementwise nor side effects (reductions, reshapes, constants) move before the run when they read
-nothing of it, after it when they do, so a reduction between forward and backward does not cut the
-run. Values agree with the unfused replay within rounding: Numba's math library is not NumPy's.
+A trace recorded for fusion holds the elementwise ops' gradient rules op by op (``Recorder.fine``), so
+forward and backward are one list of steps. ``plan`` rewrites a branch's steps: a run of elementwise
+steps of one result shape (declared ufuncs on host buffers, ops declared with a ``scalar`` form, the
+engine's repair of singular cotangents, and, as a run's last step, an in-place update such as
+``p -= lr * g``) becomes one ``fused`` step, a Numba kernel that loops once over the elements and
+keeps every intermediate value in a local; only the values some later step reads are written out.
+Steps that are neither elementwise nor side effects (reductions, reshapes, constants) move before
+the run when they read nothing of it, after it when they do, so a reduction between forward and
+backward does not cut the run. Values agree with the unfused replay within rounding: Numba's math
+library is not NumPy's (arithmetic, comparisons and maximum/minimum agree bit for bit).
 """
 from __future__ import annotations
 
@@ -60,7 +62,7 @@ _PURE = ("op", "coerce", "const", "call", "input")
 
 
 class Kernel:
-    """A fused run: ``fn(*inputs, *outputs)`` over arrays of the run's shape."""
+    """A fused run: ``fn(*inputs, *outputs, *targets)`` over arrays of the run's shape."""
 
     __slots__ = ("fn", "shape", "ins", "outs", "targets", "n_ops", "names")
 
