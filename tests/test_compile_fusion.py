@@ -15,6 +15,7 @@ from tapegrad._core import fusion
 from tapegrad.backend import numba_kernels
 
 import _compile_cases as cc
+from _fusion_cases import _kernels
 
 numba = pytest.importorskip("numba")
 
@@ -29,8 +30,12 @@ def fused(monkeypatch):
     monkeypatch.setattr(cc, "TOLERANCE", TOL)
 
 
-def _kernels(c):
-    return [k for e in c._entries.values() if e.program is not None for k in e.program.kernels]
+def _variables(x0, dtype=None):
+    """Two variables holding ``x0`` (one for the eager run, one for the compiled run)."""
+    xs = (np.array(x0, dtype=dtype), np.array(x0, dtype=dtype))
+    for x in xs:
+        x.attach_grad()
+    return xs
 
 
 # -- the registry sweep: every op whose forward is a fusable ufunc, first sample, two dialects --
@@ -99,9 +104,7 @@ def _mx_step(x, n=60):
 def test_w1_chain_is_one_kernel(fused):
     """Forward, the sum between forward and backward, the backward: one kernel over the whole chain."""
     x0 = numpy.random.default_rng(0).uniform(-1, 1, 4).astype(numpy.float32)
-    xe, xc = np.array(x0), np.array(x0)
-    xe.attach_grad()
-    xc.attach_grad()
+    xe, xc = _variables(x0)
     eager, c = _mx_step(xe), tapegrad.compile(_mx_step(xc))
     for _ in range(3):
         (se, ge), (sc, gc) = eager(), c()
@@ -179,9 +182,7 @@ def test_a_guard_between_runs_picks_the_path(fused):
 
     c = tapegrad.compile(step)
     for v in ([1.0, 1.0, 1.0], [-1.0, -1.0, -1.0], [1.0, 1.0, 1.0], [-1.0, -1.0, -1.0]):
-        xe, xc = np.array(v, dtype="float64"), np.array(v, dtype="float64")
-        xe.attach_grad()
-        xc.attach_grad()
+        xe, xc = _variables(v, "float64")
         (se, ge), (sc, gc) = step(xe), c(xc)
         numpy.testing.assert_allclose(sc.asnumpy(), se.asnumpy(), rtol=1e-12)
         numpy.testing.assert_allclose(gc.asnumpy(), ge.asnumpy(), rtol=1e-12)
@@ -237,9 +238,7 @@ def test_fuse_false_is_bitwise(monkeypatch):
     """``fuse=False`` keeps the op-by-op replay, equal to eager bit for bit, Numba or not."""
     monkeypatch.setattr(compiled_mod, "FUSE", True)
     x0 = numpy.random.default_rng(0).uniform(-1, 1, 5)
-    xe, xc = np.array(x0, dtype="float64"), np.array(x0, dtype="float64")
-    xe.attach_grad()
-    xc.attach_grad()
+    xe, xc = _variables(x0, "float64")
     eager, c = _mx_step(xe, 30), tapegrad.compile(_mx_step(xc, 30), fuse=False)
     for _ in range(3):
         (se, ge), (sc, gc) = eager(), c()
@@ -251,9 +250,7 @@ def test_a_long_run_is_cut_into_kernels(fused, monkeypatch):
     """A run longer than ``MAX_RUN`` steps continues in a new kernel (none of it left unfused)."""
     monkeypatch.setattr(fusion, "MAX_RUN", 8)
     x0 = numpy.random.default_rng(2).uniform(-1, 1, 3)
-    xe, xc = np.array(x0, dtype="float64"), np.array(x0, dtype="float64")
-    xe.attach_grad()
-    xc.attach_grad()
+    xe, xc = _variables(x0, "float64")
     eager, c = _mx_step(xe, 24), tapegrad.compile(_mx_step(xc, 24))
     for _ in range(3):
         (se, ge), (sc, gc) = eager(), c()
@@ -268,9 +265,7 @@ def test_a_run_numba_refuses_replays_op_by_op_and_says_why(fused, monkeypatch):
         raise RuntimeError("no kernel today")
     monkeypatch.setattr(numba_kernels, "compile_kernel", refuse)
     x0 = numpy.random.default_rng(5).uniform(-1, 1, 4)
-    xe, xc = np.array(x0, dtype="float64"), np.array(x0, dtype="float64")
-    xe.attach_grad()
-    xc.attach_grad()
+    xe, xc = _variables(x0, "float64")
     eager, c = _mx_step(xe, 12), tapegrad.compile(_mx_step(xc, 12))
     for _ in range(3):
         (se, ge), (sc, gc) = eager(), c()
