@@ -92,8 +92,10 @@ def _shape_of(s: Any) -> tuple | None:
         if how == "scalar":  # (its form, tried on the operands' dtypes: one that refuses stays out of a run)
             stub = _Namespace(lambda v: "c", lambda d: "f", lambda u: "u")
             try:
-                s.fn.scalar(stub, *(r[1] if r[0] == "c" else _Sym("x", m[1]) for r, m in zip(s.ins, ins)))
+                v = s.fn.scalar(stub, *(r[1] if r[0] == "c" else _Sym("x", m[1]) for r, m in zip(s.ins, ins)))
             except (AttributeError, TypeError, ValueError, OverflowError):
+                return None
+            if isinstance(v, _Sym) and _float_to_int(v.dtype, dtype):
                 return None
         return shape
     if s.kind == "write" and s.params is not None and s.ins[0][0] == "s":  # ``t -= v`` and the like, in place
@@ -105,7 +107,7 @@ def _shape_of(s: Any) -> tuple | None:
             loop = uf.resolve_dtypes((tdt, vm[1] if vm is not None else type(s.ins[1][1]), None))
         except (TypeError, ValueError):
             return None
-        if not _loop_ok(uf.__name__, loop, s.ins) or not all(_numba_dtype(d) for d in loop):
+        if not _loop_ok(uf.__name__, loop, s.ins) or not all(_numba_dtype(d) for d in loop) or _float_to_int(loop[-1], tdt):
             return None
         return tshape
     if s.kind == "call" and getattr(s.fn, "fusion", None) == "repair" and s.extra is not None:
@@ -114,6 +116,12 @@ def _shape_of(s: Any) -> tuple | None:
         if all(m[0] == shape and m[1].kind in _KINDS for m in metas) and all(m[1].kind == "f" for m in metas[1:]):
             return shape
     return None
+
+
+def _float_to_int(src: Any, dst: Any) -> bool:
+    """Whether a value of dtype ``src`` is converted to the integer dtype ``dst``: out of range, that
+    conversion is undefined in C, and Numba's answer (the CPU's) is not NumPy's (``uint32 += -3e9``)."""
+    return numpy.dtype(src).kind in "fc" and numpy.dtype(dst).kind in "iub"
 
 
 def _inplace_ufunc(s: Any) -> Any:
