@@ -202,7 +202,7 @@ class Recorder:
 
     def __init__(self, args: list, fine: bool = False) -> None:
         self.steps: list[Step] = []
-        self.fine = fine  # the backward's rules recorded op by op (for fusion), not whole
+        self.fine = fine  # the gradient rules of elementwise ops recorded op by op (for fusion), not whole
         self.slot_of: dict[int, int] = {}  # id(buffer) -> slot
         self.keep: list = []  # every buffer met, so that ids stay unique while tracing
         self.nslots = 0
@@ -974,7 +974,7 @@ class Program:
                 args = [f"broadcast_to({x}, {kshape!r})" if bc else x for x, (_, bc) in zip(a, kern.ins)]  # (then the targets)
                 for t in kern.targets:  # (an input that may share a target's memory is read before any write)
                     self.counts["write"] += 1
-                    args = [x if r == ("s", t) or r[0] != "s" else f"({x} if not may_share({x}, s{t}) else {x}.copy())"
+                    args = [x if r[0] != "s" else f"({x} if not may_share({x}, s{t}) else {x}.copy())"
                             for x, (r, _) in zip(args, kern.ins)]
                 for o, dt in kern.outs:
                     meta = (kern.shape, dt)
