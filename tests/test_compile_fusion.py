@@ -45,12 +45,14 @@ FUSABLE_OPS = sorted(name for name, cases in cc.CASES_BY_OP.items()
                      or cases[0][0].scalar is not None)
 SCALAR_OPS = sorted(name for name in FUSABLE_OPS if cc.CASES_BY_OP[name][0][0].scalar is not None)
 FUSED_RUNS: dict = {"mxnet": set(), "torch": set()}
+SWEPT: dict = {"mxnet": set(), "torch": set()}  # (the summaries below judge a whole sweep only)
 
 
 @pytest.mark.filterwarnings("ignore")
 @pytest.mark.parametrize("dialect", ["mxnet", "torch"])
 @pytest.mark.parametrize("name", FUSABLE_OPS)
 def test_fused_sweep(fused, dialect, name):
+    SWEPT[dialect].add(name)
     op, case, cid = cc.CASES_BY_OP[name][0]
     values, _ = cc.call_values(op, case, cid)
     run = cc.RUNNERS[dialect](op, case, values)
@@ -68,16 +70,16 @@ def test_fused_sweep(fused, dialect, name):
 def test_scalar_forms_are_swept():
     """Every op declared with a ``scalar`` form (not one ufunc) is in the sweep, and its kernel ran."""
     assert {"relu", "sigmoid", "where", "masked_grad"} <= set(SCALAR_OPS)
-    if not all(FUSED_RUNS.values()):
-        pytest.skip("the sweep did not run in this session")
+    if any(len(v) < len(FUSABLE_OPS) for v in SWEPT.values()):
+        pytest.skip("the whole sweep did not run in this session")
     for dialect, names in FUSED_RUNS.items():
         assert set(SCALAR_OPS) - {"masked_grad"} <= names or dialect == "torch", (dialect, set(SCALAR_OPS) - names)
 
 
 def test_fused_sweep_fused_most_ops():
     """The sweep above is not vacuous: most of its ops ran through a kernel in each dialect."""
-    if not all(FUSED_RUNS.values()):
-        pytest.skip("the sweep did not run in this session")
+    if any(len(v) < len(FUSABLE_OPS) for v in SWEPT.values()):
+        pytest.skip("the whole sweep did not run in this session")
     for dialect, names in FUSED_RUNS.items():
         assert len(names) >= 0.8 * len(FUSABLE_OPS), (dialect, sorted(set(FUSABLE_OPS) - names))
 

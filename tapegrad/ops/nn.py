@@ -247,7 +247,8 @@ def _np_silu(x):
     return x / (1 + numpy.exp(-x))
 
 
-@defop(elementwise=True, public=None, samples=_with_ref(unary(domain=(-4.0, 4.0)), _np_silu))
+@defop(elementwise=True, public=None, samples=_with_ref(unary(domain=(-4.0, 4.0)), _np_silu),
+       scalar=lambda m, x: m.multiply(x, _sigmoid_scalar(m, x)))
 def silu(xp, x):
     """PyTorch's ``silu`` (swish): ``x * sigmoid(x)``."""
     return x * sigmoid.forward(xp, x)
@@ -263,7 +264,8 @@ def _np_mish(x):
     return x * numpy.tanh(numpy.log1p(numpy.exp(x)))
 
 
-@defop(elementwise=True, public=None, samples=_with_ref(unary(domain=(-4.0, 4.0)), _np_mish))
+@defop(elementwise=True, public=None, samples=_with_ref(unary(domain=(-4.0, 4.0)), _np_mish),
+       scalar=lambda m, x: m.multiply(x, m.tanh(m.logaddexp(0, x))))
 def mish(xp, x):
     """PyTorch's ``mish``: ``x * tanh(softplus(x))``."""
     return x * xp.tanh(xp.logaddexp(0, x))
@@ -313,7 +315,8 @@ def _np_hardsigmoid(x):
     return numpy.clip(x / 6 + 0.5, 0, 1)
 
 
-@defop(elementwise=True, public=None, samples=_with_ref(unary(domain=(-4.0, 4.0), avoid=(-3.0, 3.0)), _np_hardsigmoid))
+@defop(elementwise=True, public=None, samples=_with_ref(unary(domain=(-4.0, 4.0), avoid=(-3.0, 3.0)), _np_hardsigmoid),
+       scalar=lambda m, x: m.true_divide(m.minimum(m.maximum(m.add(x, 3), 0), 6), 6))
 def hardsigmoid(xp, x):
     """PyTorch's ``hardsigmoid``: ``min(max(x + 3, 0), 6) / 6``; the gradient is 0 at -3 and 3."""
     return xp.minimum(xp.maximum(x + 3, 0), 6) / 6
@@ -328,7 +331,8 @@ def _np_hardswish(x):
     return x * numpy.clip(x + 3, 0, 6) / 6
 
 
-@defop(elementwise=True, public=None, samples=_with_ref(unary(domain=(-4.0, 4.0), avoid=(-3.0, 3.0)), _np_hardswish))
+@defop(elementwise=True, public=None, samples=_with_ref(unary(domain=(-4.0, 4.0), avoid=(-3.0, 3.0)), _np_hardswish),
+       scalar=lambda m, x: m.true_divide(m.multiply(x, m.minimum(m.maximum(m.add(x, 3), 0), 6)), 6))
 def hardswish(xp, x):
     """PyTorch's ``hardswish``: ``x * min(max(x + 3, 0), 6) / 6``; the gradient is 0 at -3 and 1 at 3."""
     return x * xp.minimum(xp.maximum(x + 3, 0), 6) / 6
@@ -343,7 +347,8 @@ def _np_log_sigmoid(x):
     return -numpy.log1p(numpy.exp(-x))
 
 
-@defop(elementwise=True, public=None, samples=_with_ref(unary(domain=(-4.0, 4.0)), _np_log_sigmoid))
+@defop(elementwise=True, public=None, samples=_with_ref(unary(domain=(-4.0, 4.0)), _np_log_sigmoid),
+       scalar=lambda m, x: m.subtract(m.minimum(x, 0), m.log1p(m.exp(m.negative(m.absolute(x))))))
 def log_sigmoid(xp, x):
     """``log(sigmoid(x)) = min(x, 0) - log(1 + exp(-|x|))``: no overflow for large ``|x|``."""
     return xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
@@ -358,7 +363,8 @@ def _np_softsign(x):
     return x / (1 + numpy.abs(x))
 
 
-@defop(elementwise=True, public=None, samples=_with_ref(unary(), _np_softsign))
+@defop(elementwise=True, public=None, samples=_with_ref(unary(), _np_softsign),
+       scalar=lambda m, x: m.true_divide(x, m.add(1, m.absolute(x))))
 def softsign(xp, x):
     """PyTorch's ``softsign``: ``x / (1 + |x|)``."""
     return x / (1 + xp.abs(x))
