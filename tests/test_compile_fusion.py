@@ -316,3 +316,18 @@ def test_an_in_place_update_that_a_later_step_reads_before(fused):
         return s
     c = _twice(lambda: (np.array(numpy.random.default_rng(9).standard_normal(6)),), f)
     assert _kernels(c) and not any(k.targets for k in _kernels(c)), c.explain()
+
+
+def test_scalar_forms_take_the_ops_number_parameters(fused):
+    """``leaky_relu(x, 0.2)`` and ``softplus(x, beta=2, threshold=3)`` fuse with their parameters as
+    constants of the kernel (a parameter changed in the code is another trace: it is in the program)."""
+    F = torch.nn.functional
+
+    def step(x):
+        return F.softplus(F.leaky_relu(x * 2, 0.2) * 3, beta=2.0, threshold=3.0)
+    c = tapegrad.compile(step)
+    for v in ([1.0, -2.0, 0.3], [2.0, -1.0, 5.0], [0.1, 0.2, -3.0]):
+        x = numpy.array(v)
+        numpy.testing.assert_allclose(c(torch.tensor(x)).numpy(), step(torch.tensor(x)).numpy(), rtol=1e-12)
+    names = [n for k in _kernels(c) for n in k.names]
+    assert c.replays == 2 and "leaky_relu" in names and "softplus" in names, c.explain()

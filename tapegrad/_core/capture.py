@@ -331,22 +331,24 @@ class Recorder:
         xp = xp_of(datas) if datas else numpy
         raw_params = params
         params = self.template(params)
-        meta = fuse = None
-        if ((op.ufunc is not None or op.scalar is not None) and not params and op.nout is None and xp is numpy
+        meta = None
+        fuse: tuple | None = None
+        numbers = not params or (op.scalar is not None and all(type(v) in (int, float, bool) for v in params.values()))
+        if ((op.ufunc is not None or op.scalar is not None) and numbers and op.nout is None and xp is numpy
                 and type(outs_[0]._data) is _ARR and all(type(d) is _ARR or type(d) in (int, float, bool) for d in datas)):
             out = outs_[0]._data
             # for fusion: each operand's (shape, dtype, C-contiguous) or None, the result's shape and dtype
             ins_meta = tuple((d.shape, d.dtype, d.flags.c_contiguous) if type(d) is _ARR else None for d in datas)
-            if op.ufunc is not None:
+            if op.ufunc is not None and not params:
                 try:
                     dts = op.ufunc.resolve_dtypes(tuple(d.dtype if type(d) is _ARR else type(d) for d in datas) + (None,))
                 except (TypeError, ValueError, AttributeError):
                     dts = None
                 if dts is not None and dts[-1] == out.dtype:
                     meta = (out.shape, out.dtype)
-                    fuse = ("ufunc", dts, ins_meta, out.shape, out.dtype)  # (with the ufunc's loop dtypes)
-            else:
-                fuse = ("scalar", None, ins_meta, out.shape, out.dtype)
+                    fuse = ("ufunc", dts, ins_meta, out.shape, out.dtype, None)  # (with the ufunc's loop dtypes)
+            elif op.scalar is not None:  # (with its parameters: plain numbers, constants of the kernel)
+                fuse = ("scalar", None, ins_meta, out.shape, out.dtype, dict(params))
         check = None
         if op.name in DATA_SHAPED or _bool_index(raw_params):  # the result's shape follows the values
             check = tuple(r._data.shape for r in outs_)

@@ -82,7 +82,7 @@ def _shape_of(s: Any) -> tuple | None:
         ex = s.extra
         if ex[4] is None or ex[3] is not None:
             return None
-        how, loop, ins, shape, dtype = ex[4]
+        how, loop, ins, shape, dtype, params = ex[4]
         if how == "ufunc":
             if s.fn.ufunc.__name__ not in FUSABLE or not _loop_ok(s.fn.ufunc.__name__, loop, s.ins):
                 return None
@@ -92,7 +92,7 @@ def _shape_of(s: Any) -> tuple | None:
         if how == "scalar":  # (its form, tried on the operands' dtypes: one that refuses stays out of a run)
             stub = _Namespace(lambda v: "c", lambda d: "f", lambda u: "u")
             try:
-                v = s.fn.scalar(stub, *(r[1] if r[0] == "c" else _Sym("x", m[1]) for r, m in zip(s.ins, ins)))
+                v = s.fn.scalar(stub, *(r[1] if r[0] == "c" else _Sym("x", m[1]) for r, m in zip(s.ins, ins)), **params)
             except (AttributeError, TypeError, ValueError, OverflowError):
                 return None
             if isinstance(v, _Sym) and _float_to_int(v.dtype, dtype):
@@ -345,7 +345,7 @@ def _kernel(run: list, shape: tuple, outputs: set) -> Kernel | str:
         lname(slot, "x")
     for s in run:
         if s.kind == "op":
-            how, dts, metas, _, dt = s.extra[4]
+            how, dts, metas, _, dt, params = s.extra[4]
             o = s.outs[0]
             if how == "ufunc":
                 uf = s.fn.ufunc
@@ -355,7 +355,7 @@ def _kernel(run: list, shape: tuple, outputs: set) -> Kernel | str:
                 syms = [r[1] if r[0] == "c" else _Sym(operand(r, metas[j][1], metas[j]), metas[j][1])
                         for j, r in enumerate(s.ins)]
                 try:
-                    v = s.fn.scalar(_Namespace(const, cast, ufunc), *syms)
+                    v = s.fn.scalar(_Namespace(const, cast, ufunc), *syms, **params)
                 except (AttributeError, TypeError, ValueError, OverflowError) as e:
                     return f"the scalar form of {s.fn.name} does not apply ({e})"
                 body.append(f"{lname(o, 't')} = {cast(dt)}({v.code if isinstance(v, _Sym) else const(v)})")

@@ -138,8 +138,15 @@ def _np_softplus(x, beta=1.0, threshold=20.0):
     return numpy.where(x * beta > threshold, x, numpy.log1p(numpy.exp(numpy.minimum(x * beta, threshold))) / beta)
 
 
+def _softplus_scalar(m, x, beta=1.0, threshold=20.0):
+    z = m.multiply(x, beta)
+    smooth = m.true_divide(m.add(m.maximum(z, 0), m.log1p(m.exp(m.negative(m.absolute(z))))), beta)
+    return m.where(m.greater(z, threshold), x, smooth)
+
+
 @defop(elementwise=True, public=None, samples=_act_cases(_np_softplus, [
-    ({}, ()), (dict(beta=2.0, threshold=3.0), (1.5,)), (dict(beta=0.5, threshold=0.4), (0.8,))]))
+    ({}, ()), (dict(beta=2.0, threshold=3.0), (1.5,)), (dict(beta=0.5, threshold=0.4), (0.8,))]),
+    scalar=_softplus_scalar)
 def softplus(xp, x, beta=1.0, threshold=20.0):
     """PyTorch's ``softplus``: ``log(1 + exp(beta * x)) / beta``, and ``x`` itself where
     ``beta * x > threshold`` (computed from ``exp(-|beta * x|)``: no overflow)."""
@@ -282,7 +289,8 @@ def _np_leaky_relu(x, negative_slope=0.01):
 
 
 @defop(elementwise=True, public=None, samples=_act_cases(_np_leaky_relu, [
-    ({}, (0.0,)), (dict(negative_slope=0.2), (0.0,)), (dict(negative_slope=-1.5), (0.0,))]))
+    ({}, (0.0,)), (dict(negative_slope=0.2), (0.0,)), (dict(negative_slope=-1.5), (0.0,))]),
+    scalar=lambda m, x, negative_slope=0.01: m.where(m.greater(x, 0), x, m.multiply(x, negative_slope)))
 def leaky_relu(xp, x, negative_slope=0.01):
     """PyTorch's ``leaky_relu``: ``x`` for x > 0, else ``negative_slope * x`` (slope at 0: the negative one)."""
     return xp.where(x > 0, x, x * negative_slope)
