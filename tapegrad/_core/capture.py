@@ -21,8 +21,6 @@ from __future__ import annotations
 import functools
 import linecache
 import types
-import os
-import sys
 from weakref import ref as _weakref
 from contextvars import ContextVar
 from typing import Any, Callable, TypeVar, overload
@@ -30,6 +28,7 @@ from typing import Any, Callable, TypeVar, overload
 import numpy
 
 from .array import Array, grad_buffer
+from . import site as _site
 from . import rules
 from .dispatch import as_array, bind
 from ..backend import is_device_buffer, xp_of
@@ -39,8 +38,6 @@ from .mode import ACTIVE, RECORDER, StateScope
 __all__ = ["Recorder", "Branch", "Program", "MISS", "source", "guard", "refuse", "derived", "constant", "user_line"]
 
 _ARR = numpy.ndarray
-_PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_GENERATED = ("<VJP of", "<raw VJP of", "<tapegrad")  # the file names of the code tapegrad generates
 
 
 class _Miss:
@@ -54,16 +51,8 @@ MISS = _Miss()
 
 def user_line() -> str:
     """``file:line`` of the innermost frame outside tapegrad (the user's code that made the call)."""
-    f: Any = sys._getframe(1)
-    while f is not None:
-        fn = f.f_code.co_filename
-        if fn.startswith(_GENERATED):
-            f = f.f_back  # tapegrad's generated code (a rule's caller, a replay)
-            continue
-        if not os.path.abspath(fn).startswith(_PKG) or "/tests/" in fn or "/examples/" in fn:
-            return f"{os.path.basename(fn)}:{f.f_lineno}"
-        f = f.f_back
-    return "<unknown>"
+    s = _site.here(1)
+    return "<unknown>" if s is None else _site.resolve(*s).short
 
 
 # -- what a step reads ------------------------------------------------------------------------

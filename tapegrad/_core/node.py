@@ -2,8 +2,13 @@
 from __future__ import annotations
 
 import itertools
+import sys
 from typing import Any, Callable
 import weakref
+
+from .site import INTERNAL, SITE, here as _here
+
+_getframe = sys._getframe
 
 _seq = itertools.count()
 
@@ -11,6 +16,7 @@ _seq = itertools.count()
 #: saved arrays are version-checked notes it when recorded, and a backward checks the versions only
 #: when it has moved since.
 WRITES = [0]
+
 
 
 def count_write() -> None:
@@ -28,7 +34,7 @@ class Node:
     """
 
     __slots__ = ("op", "parents", "pidx", "saved", "out", "params", "seq", "shapes", "dtypes",
-                 "cls", "freed", "nout", "vcheck", "vstamp", "__dict__", "__weakref__")
+                 "cls", "freed", "nout", "vcheck", "vstamp", "code", "lasti", "__dict__", "__weakref__")
 
     # Rarely set, so defaults on the class (an instance gets a dict only when one is set).
     var: Callable[[], Any] | None = None  # leaf: weak reference to its array
@@ -49,6 +55,25 @@ class Node:
         self.seq = next(_seq)
         self.vcheck = None  # [(weakref to array, version, description)] for in-place checks
         self.vstamp = 0  # WRITES when vcheck was taken
+        # Where the user's code created it (``site.site_of``): the innermost frame outside tapegrad.
+        o = SITE[0]
+        if o is None:
+            f: Any = _getframe(3)  # (frames 1 and 2 are tapegrad's own: node1/node2/record/leaf and their caller)
+            try:
+                while INTERNAL[f.f_code.co_filename]:
+                    f = f.f_back
+                self.code = f.f_code
+                self.lasti = f.f_lasti
+            except (KeyError, AttributeError):  # a file not seen before, or no user frame at all
+                s = _here(3)
+                if s is None:
+                    self.code = None
+                else:
+                    self.code, self.lasti = s
+        elif o is False:  # off (``tapegrad.set_source_lines(False)``)
+            self.code = None
+        else:  # a node a gradient rule made: where its forward was created
+            self.code, self.lasti = o
 
     @classmethod
     def leaf(cls, array) -> "Node":

@@ -1,0 +1,121 @@
+"""Where the user's code made a call: the innermost frame outside tapegrad, kept as (code, offset).
+
+A node of the tape keeps the code object and instruction offset of the user's line that created it
+(``Node.code``, ``Node.lasti``), never the frame: the frame would keep the caller's locals alive.
+The line number, file and source text are worked out only when something asks (an error, a picture,
+``explain``). ``ON[0]`` switches the capture off and on (``tapegrad.set_source_lines``).
+"""
+from __future__ import annotations
+
+import linecache
+import os
+import sys
+from typing import Any, NamedTuple
+
+import numpy
+
+#: What a new node takes as its site: None, the user's frame (the default); False, nothing (the switch
+#: ``tapegrad.set_source_lines(False)``); a (code, offset) pair, that pair (the engine sets it while a
+#: gradient rule runs with ``create_graph``, so the gradient's nodes cite their forward's line).
+SITE: list = [None]
+
+_PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_NUMPY = os.path.dirname(os.path.abspath(str(numpy.__file__))) + os.sep
+_GENERATED = ("<VJP of", "<raw VJP of", "<tapegrad")  # the file names of the code tapegrad generates
+_USER_IN_PKG = (os.sep + "tour.py", os.sep + "tests" + os.sep, os.sep + "examples" + os.sep)
+
+#: file name -> whether it is tapegrad's own (or NumPy's, which dispatches to tapegrad) code; a plain
+#: dict, so the lookup in ``Node.__init__`` is the interpreter's fastest (see ``internal`` for misses).
+INTERNAL: dict[str, bool] = {}
+
+
+def internal(filename: str) -> bool:
+    """Whether frames of ``filename`` are tapegrad's (or NumPy's) rather than the user's."""
+    r = INTERNAL.get(filename)
+    if r is None:
+        if filename.startswith(_GENERATED):
+            r = True
+        else:
+            a = os.path.abspath(filename)
+            r = ((a.startswith(_PKG) and not any(u in a[len(_PKG) - 1:] for u in _USER_IN_PKG))
+                 or a.startswith(_NUMPY))
+        INTERNAL[filename] = r
+    return r
+
+
+def here(depth: int = 1) -> tuple[Any, int] | None:
+    """(code, offset) of the innermost user frame at or above the caller's ``depth``-th caller."""
+    try:
+        f: Any = sys._getframe(depth + 1)
+    except ValueError:
+        return None
+    while f is not None:
+        if not internal(f.f_code.co_filename):
+            return f.f_code, f.f_lasti
+        f = f.f_back
+    return None
+
+
+class Site(NamedTuple):
+    """A place in the user's code: file, line, function and the line's source text."""
+
+    filename: str
+    lineno: int
+    function: str
+    source: str
+
+    def __str__(self) -> str:
+        where = f'File "{self.filename}", line {self.lineno}, in {self.function}'
+        return f"{where}\n    {self.source}" if self.source else where
+
+    @property
+    def short(self) -> str:
+        """``file.py:12``."""
+        return f"{os.path.basename(self.filename)}:{self.lineno}"
+
+
+def line_of(code: Any, lasti: int) -> int:
+    """The source line of instruction offset ``lasti`` in ``code``."""
+    best = code.co_firstlineno
+    for start, end, line in code.co_lines():
+        if start <= lasti < end:
+            return line if line is not None else best
+        if line is not None and start <= lasti:
+            best = line
+    return best
+
+
+def resolve(code: Any, lasti: int) -> Site:
+    """The ``Site`` of a (code, offset) pair."""
+    line = line_of(code, lasti)
+    text = linecache.getline(code.co_filename, line).strip()
+    return Site(code.co_filename, line, code.co_name, text)
+
+
+def site_of(node: Any) -> Site | None:
+    """Where ``node`` (a tape node) was created in the user's code, or None when not noted."""
+    code = getattr(node, "code", None)
+    if code is None:
+        return None
+    return resolve(code, node.lasti)
+
+
+def note(site: Site | None, what: str = "created") -> str:
+    """The note an error carries after the framework's sentence: the user's line of the node."""
+    if site is None:
+        return ""
+    return f"The node was {what} at {site}"
+
+
+def add_note(exc: BaseException, text: str) -> BaseException:
+    """``exc`` with ``text`` as a note (shown after the message in tracebacks; ``str(exc)`` unchanged)."""
+    if text:
+        if hasattr(exc, "add_note"):
+            exc.add_note(text)
+        else:  # Python 3.10: kept where 3.11's traceback would look (not shown by 3.10's)
+            notes = getattr(exc, "__notes__", None)
+            if notes is None:
+                notes = []
+                exc.__notes__ = notes  # type: ignore[attr-defined]
+            notes.append(text)
+    return exc
