@@ -130,6 +130,11 @@ class Array:
 
     # -- error texts (a dialect overrides them with its framework's words) ------------------------
     @classmethod
+    def _node_name(cls, node: Node) -> str:
+        """The name a node goes by in this dialect (errors, pictures): the op's, or "variable"."""
+        return "variable" if node.op is None else node.op.name
+
+    @classmethod
     def _err_no_graph(cls, i: int) -> str:
         return NOT_IN_GRAPH
 

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import operator
+from weakref import ref as _weakref
 from typing import Any, Sequence, overload
 
 import numpy
 
 from . import mode
+from . import site as _site
+from .site import SITE, cite
 from .array import OPS, Array, _value_read, write_buffer
 from .errors import NO_INPUTS, NOT_IN_GRAPH, NOT_VARIABLE, AutogradError, GradShapeError
 from .node import WRITES, Node
@@ -21,6 +24,12 @@ _SECOND_BACKWARD = (
     "or autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second "
     "time or if you need to access saved tensors after calling backward."
 )
+
+
+#: How many backward passes have run in this process, and the last one: (serial, the user's (code,
+#: offset) that called it or None, weak references to its heads' nodes). ``explain`` reads them.
+BACKWARDS = [0]
+LAST: list = [None]
 
 
 def add_or_none(a: Any, b: Any) -> Any:
@@ -82,7 +91,7 @@ def _collect(heads: Sequence[Node], strict: bool, is_target, leaves_only: bool =
             useful.add(n)
             order.append(n)
             if strict and n.freed:
-                raise AutogradError(NOT_IN_GRAPH)
+                raise cite(AutogradError(NOT_IN_GRAPH), n)
     order.reverse()
     return order
 
@@ -151,13 +160,19 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
             if not isinstance(hg, Array):
                 hg = cls._make(cls._coerce(hg))
             if hg.shape != h.shape:
-                raise GradShapeError(cls._err_head_shape(i, hg.shape, h.shape))
+                raise cite(GradShapeError(cls._err_head_shape(i, hg.shape, h.shape)), node)
             given.append(hg._data)
             if raw:
                 hg = hg._data
         _deposit(grads, node, h._idx, hg, rec)
         roots.append(node)
 
+    prev_site = SITE[0]
+    bsite = _site.here(1) if prev_site is not False else None  # the user's line of this backward
+    by = bsite or True  # what the nodes it frees remember
+    BACKWARDS[0] += 1
+    serial = BACKWARDS[0]
+    LAST[0] = (serial, bsite, [_weakref(n) for n in roots])
     wanted: dict | None = None
     only = None if inputs is None else {v._node for v in inputs if isinstance(v, Array)}
     if variables is not None:
@@ -179,117 +194,127 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
     results: list = [None] * (len(variables) if variables is not None else 0)
     scope = mode.StateScope(recording=create_graph, grad_enabled=create_graph, training=train_mode, raw=raw)
     with scope:
-        for node in order:
-            g = grads.pop(node, None)
-            if node.hooks is not None and g is not None:
-                g = _run_hooks(node, g, raw)
-                owned.discard(node)
-            if wanted is not None and node in wanted:
-                for i, idx in wanted[node]:
-                    results[i] = g if idx is None else (g[idx] if g is not None else None)
-            op = node.op
-            if op is None:
-                if wanted is None and (only is None or node in only):
-                    _write_leaf(node, g, create_graph, raw, node in owned)
-                continue
-            if g is None or (node.nout is not None and all(x is None for x in g)):
-                if not retain_graph:
-                    node.release()
-                continue
-            if node.freed and (op.save_in or op.save_out):
-                raise AutogradError(NOT_IN_GRAPH if strict else _SECOND_BACKWARD)
-            if node.vcheck is not None and node.vstamp != WRITES[0]:  # some array was written since
-                _check_versions(node)
-            if not raw:
-                gin = op.run_vjp(node, g)
-            elif rec is not None and rec.fine and op.elementwise and op.raw_ok:
-                gin = _run_wrapped(node, g)  # (an elementwise rule's ops reach the recorder one by one, to fuse)
-            elif rec is not None:  # the rule, whole, is one step of the compiled call
-                if not op.raw_ok:
-                    rec.refuse(f"the custom gradient rule of {op.name!r}")
-                outs = None
-                if op.raw_ok and op.writes_into and wanted is None:  # (the offer, as below: replayed too)
-                    if read is None:
-                        read = _read_buffers(order, given)
-                    outs = _offers(node, grads, only, read)
-                rec.mute += 1
-                try:
-                    gin = op.run_raw(node, g, outs) if op.raw_ok else _run_wrapped(node, g)
-                finally:
-                    rec.mute -= 1
-                rec.vjp(op, node, g, gin, outs)
-            elif op.raw_ok:
-                outs = None
-                if op.writes_into and wanted is None:
-                    if read is None:
-                        read = _read_buffers(order, given)
-                    outs = _offers(node, grads, only, read)
-                gin = op.run_raw(node, g, outs)
-            else:
-                gin = _run_wrapped(node, g)
-            if op.singular:
-                if rec is not None:  # the check and its repair are one step of the compiled call
-                    new = _zero_stays_zero_raw(g, *gin)
-                    rec.call(_zero_stays_zero_raw, (g, *gin), new)
-                    gin = new
+        node = None
+        try:
+            for node in order:
+                g = grads.pop(node, None)
+                if node.hooks is not None and g is not None:
+                    g = _run_hooks(node, g, raw)
+                    owned.discard(node)
+                if wanted is not None and node in wanted:
+                    for i, idx in wanted[node]:
+                        results[i] = g if idx is None else (g[idx] if g is not None else None)
+                op = node.op
+                if op is None:
+                    if wanted is None and (only is None or node in only):
+                        _write_leaf(node, g, create_graph, raw, node in owned, (serial, bsite))
+                    continue
+                if g is None or (node.nout is not None and all(x is None for x in g)):
+                    if not retain_graph:
+                        node.release(by)
+                    continue
+                if node.freed and (op.save_in or op.save_out):
+                    raise AutogradError(NOT_IN_GRAPH if strict else _SECOND_BACKWARD)
+                if node.vcheck is not None and node.vstamp != WRITES[0]:  # some array was written since
+                    _check_versions(node)
+                if not raw:
+                    if prev_site is None and node.code is not None:  # the gradient's nodes cite this node's line
+                        SITE[0] = (node.code, node.lasti)
+                    gin = op.run_vjp(node, g)
+                elif rec is not None and rec.fine and op.elementwise and op.raw_ok:
+                    gin = _run_wrapped(node, g)  # (an elementwise rule's ops reach the recorder one by one, to fuse)
+                elif rec is not None:  # the rule, whole, is one step of the compiled call
+                    if not op.raw_ok:
+                        rec.refuse(f"the custom gradient rule of {op.name!r}")
+                    outs = None
+                    if op.raw_ok and op.writes_into and wanted is None:  # (the offer, as below: replayed too)
+                        if read is None:
+                            read = _read_buffers(order, given)
+                        outs = _offers(node, grads, only, read)
+                    rec.mute += 1
+                    try:
+                        gin = op.run_raw(node, g, outs) if op.raw_ok else _run_wrapped(node, g)
+                    finally:
+                        rec.mute -= 1
+                    rec.vjp(op, node, g, gin, outs)
+                elif op.raw_ok:
+                    outs = None
+                    if op.writes_into and wanted is None:
+                        if read is None:
+                            read = _read_buffers(order, given)
+                        outs = _offers(node, grads, only, read)
+                    gin = op.run_raw(node, g, outs)
                 else:
-                    gd = g if raw else g._data
-                    n = gd.size  # (``_no_zero``, inline: this runs for every singular node)
-                    nonzero = (bool(gd) if n == 1 else numpy.count_nonzero(gd) == n if type(gd) is _ARR and n <= 4096
-                               else bool(gd.all()))
-                    if not raw and mode.ACTIVE.get():  # (a compiled call's backward that builds a graph)
-                        _value_read("all", gd, nonzero)
-                    if not nonzero:  # some cotangent entry is zero
-                        gin = _zero_stays_zero(g, gin, raw)
-            parents = node.parents
-            if len(gin) != len(parents):
-                raise AutogradError(f"the VJP of {op.name!r} returned {len(gin)} cotangents for "
-                                    f"{len(parents)} inputs; this is a bug in the op's rule")
-            i = -1
-            for p in parents:
-                i += 1
-                if p is None:
-                    continue
-                gi = gin[i]
-                if gi is None:
-                    continue
-                if raw and type(gi) is not _ARR:
-                    if rec is not None:
-                        new = _as_buffer(gi)
-                        rec.call(_as_buffer_1, (gi,), (new,))
-                        gi = new
+                    gin = _run_wrapped(node, g)
+                if op.singular:
+                    if rec is not None:  # the check and its repair are one step of the compiled call
+                        new = _zero_stays_zero_raw(g, *gin)
+                        rec.call(_zero_stays_zero_raw, (g, *gin), new)
+                        gin = new
                     else:
-                        gi = _as_buffer(gi)
-                d = gi if raw else gi._data
-                shape = node.shapes[i]
-                if d.shape != shape:
-                    if op.broadcast:
-                        gi = OPS.sum_to(gi, shape) if rec is None else _raw_op(rec, OPS.sum_to, gi, shape)
-                    else:
-                        raise AutogradError(f"the VJP of {op.name!r} returned a cotangent of shape "
-                                            f"{d.shape} for input {i} of shape {shape}; this is a bug")
+                        gd = g if raw else g._data
+                        n = gd.size  # (``_no_zero``, inline: this runs for every singular node)
+                        nonzero = (bool(gd) if n == 1 else numpy.count_nonzero(gd) == n if type(gd) is _ARR and n <= 4096
+                                   else bool(gd.all()))
+                        if not raw and mode.ACTIVE.get():  # (a compiled call's backward that builds a graph)
+                            _value_read("all", gd, nonzero)
+                        if not nonzero:  # some cotangent entry is zero
+                            gin = _zero_stays_zero(g, gin, raw)
+                parents = node.parents
+                if len(gin) != len(parents):
+                    raise AutogradError(f"the VJP of {op.name!r} returned {len(gin)} cotangents for "
+                                        f"{len(parents)} inputs; this is a bug in the op's rule")
+                i = -1
+                for p in parents:
+                    i += 1
+                    if p is None:
+                        continue
+                    gi = gin[i]
+                    if gi is None:
+                        continue
+                    if raw and type(gi) is not _ARR:
+                        if rec is not None:
+                            new = _as_buffer(gi)
+                            rec.call(_as_buffer_1, (gi,), (new,))
+                            gi = new
+                        else:
+                            gi = _as_buffer(gi)
                     d = gi if raw else gi._data
-                dt = node.dtypes[i]
-                if dt is not None and d.dtype is not dt and d.dtype != dt and dt.kind in "fc":
-                    if d.dtype.kind == "c" and dt.kind == "f":
-                        gi = OPS.real(gi) if rec is None else _raw_op(rec, OPS.real, gi)  # the real part (HIPS/JAX)
+                    shape = node.shapes[i]
+                    if d.shape != shape:
+                        if op.broadcast:
+                            gi = OPS.sum_to(gi, shape) if rec is None else _raw_op(rec, OPS.sum_to, gi, shape)
+                        else:
+                            raise AutogradError(f"the VJP of {op.name!r} returned a cotangent of shape "
+                                                f"{d.shape} for input {i} of shape {shape}; this is a bug")
                         d = gi if raw else gi._data
-                    if d.dtype != dt:
-                        gi = OPS.astype(gi, dt) if rec is None else _raw_op(rec, OPS.astype, gi, dt)
-                if raw and p.op is None:  # a leaf: may its dialect keep this buffer as the gradient?
-                    if p not in grads and _fresh(gi, g, gin, i, node):
-                        owned.add(p)
-                    elif p in grads:
-                        owned.add(p)  # the sum made below is a new buffer
+                    dt = node.dtypes[i]
+                    if dt is not None and d.dtype is not dt and d.dtype != dt and dt.kind in "fc":
+                        if d.dtype.kind == "c" and dt.kind == "f":
+                            gi = OPS.real(gi) if rec is None else _raw_op(rec, OPS.real, gi)  # the real part (HIPS/JAX)
+                            d = gi if raw else gi._data
+                        if d.dtype != dt:
+                            gi = OPS.astype(gi, dt) if rec is None else _raw_op(rec, OPS.astype, gi, dt)
+                    if raw and p.op is None:  # a leaf: may its dialect keep this buffer as the gradient?
+                        if p not in grads and _fresh(gi, g, gin, i, node):
+                            owned.add(p)
+                        elif p in grads:
+                            owned.add(p)  # the sum made below is a new buffer
+                        else:
+                            owned.discard(p)
+                    if node.pidx is None and rec is None:  # _deposit for a whole (single) output, inline: the hot case
+                        prev = grads.get(p)
+                        grads[p] = gi if prev is None else OPS.add(prev, gi)
                     else:
-                        owned.discard(p)
-                if node.pidx is None and rec is None:  # _deposit for a whole (single) output, inline: the hot case
-                    prev = grads.get(p)
-                    grads[p] = gi if prev is None else OPS.add(prev, gi)
-                else:
-                    _deposit(grads, p, None if node.pidx is None else node.pidx[i], gi, rec)
-            if not retain_graph:
-                node.release()
+                        _deposit(grads, p, None if node.pidx is None else node.pidx[i], gi, rec)
+                if not retain_graph:
+                    node.release(by)
+        except BaseException as e:  # the user's line of the node whose gradient failed, as a note
+            if node is not None:
+                cite(e, node)
+            raise
+        finally:
+            SITE[0] = prev_site
     if raw and variables is not None:
         cls = type(heads[0])
         results = [_wrap(cls, r) for r in results]
@@ -443,7 +468,7 @@ def _check_versions(node: Node) -> None:
         if a is None:
             a = node.cls._saved_alias(node, what)
         if a is not None and a._version != version:
-            raise AutogradError(type(a)._err_modified(a, what, node, version))
+            raise cite(AutogradError(type(a)._err_modified(a, what, node, version)), node)
 
 
 def _writable_leaf(node: Node) -> bool:
@@ -456,12 +481,18 @@ def _req(node: Node) -> str | None:
     return None if v is None else v._grad_req
 
 
-def _write_leaf(node: Node, g: Any, create_graph: bool, raw: bool = False, owned: bool = False) -> None:
+def _write_leaf(node: Node, g: Any, create_graph: bool, raw: bool = False, owned: bool = False,
+                which: tuple | None = None) -> None:
     """Give variable ``node.var`` its gradient ``g``; ``owned``: ``g`` is a buffer made in this
-    backward for this variable alone, which the variable may keep instead of copying it."""
+    backward for this variable alone, which the variable may keep instead of copying it. ``which``:
+    (serial, user's line) of the backward, noted on the leaf (``wrote``, ``wrote_before``) for ``explain``."""
     v = node.var() if node.var is not None else None
     if v is None or v._node is not node:
         return
+    if which is not None:
+        d = node.__dict__
+        d["wrote_before"] = d.get("wrote")
+        d["wrote"] = which
     if not raw:
         v._write_grad(g, create_graph)
     elif type(v)._write_grad is _WRITE_GRAD:  # Array's own: buffer work alone, no op to leave raw mode for

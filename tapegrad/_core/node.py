@@ -85,11 +85,12 @@ class Node:
     def needs(self) -> tuple:
         return tuple(p is not None for p in self.parents)
 
-    def release(self) -> None:
-        """Drop the saved buffers: a later backward through this node must fail."""
+    def release(self, by: Any = True) -> None:
+        """Drop the saved buffers: a later backward through this node must fail. ``by``: the (code,
+        offset) of the user's line whose backward freed it, when known."""
         self.saved = None
         self.out = None
-        self.freed = True
+        self.freed = by
 
     def __repr__(self) -> str:
         name = "variable" if self.op is None else self.op.name

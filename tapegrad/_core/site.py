@@ -100,11 +100,23 @@ def site_of(node: Any) -> Site | None:
     return resolve(code, node.lasti)
 
 
-def note(site: Site | None, what: str = "created") -> str:
-    """The note an error carries after the framework's sentence: the user's line of the node."""
-    if site is None:
-        return ""
-    return f"The node was {what} at {site}"
+def cite(exc: BaseException, node: Any) -> BaseException:
+    """``exc`` with notes naming the user's line that created ``node`` and, when a backward freed it,
+    the line of that backward (once per exception: an error crossing nested backwards is cited once)."""
+    if getattr(exc, "_tapegrad_cited", False) or node is None:
+        return exc
+    try:
+        exc._tapegrad_cited = True  # type: ignore[attr-defined]
+    except AttributeError:
+        return exc
+    name = node.cls._node_name(node) if node.cls is not None else "variable"
+    made = site_of(node)
+    if made is not None:
+        add_note(exc, f"{name!r} was created at:\n  {made}")
+    by = node.freed
+    if by is not True and by is not False and by is not None:
+        add_note(exc, f"Its saved values were freed by the backward at:\n  {resolve(*by)}")
+    return exc
 
 
 def add_note(exc: BaseException, text: str) -> BaseException:

@@ -453,6 +453,10 @@ class Tensor(Array):
         return f"element {i} of tensors does not require grad and does not have a grad_fn"
 
     @classmethod
+    def _node_name(cls, node: Any) -> str:
+        return GradFn(node).name()
+
+    @classmethod
     def _err_head_shape(cls, i: int, gshape: tuple, hshape: tuple) -> str:
         return (f"Mismatch in shape: grad_output[{i}] has a shape of torch.Size({list(gshape)}) and output[{i}] "
                 f"has a shape of torch.Size({list(hshape)}).")
