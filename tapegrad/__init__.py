@@ -15,6 +15,8 @@ from ._core.functional import (checkpoint, custom_jvp, custom_vjp, elementwise_g
                                value_and_grad, vjp)
 
 from ._core.compiled import Compiled, compile  # noqa: F401,A004
+from ._core.anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly  # noqa: F401
+from ._core.site import set_source_lines  # noqa: F401
 
 #: ``tapegrad.jit(f)``: the functional API's name (as in JAX) for ``compile``.
 jit = compile
@@ -22,4 +24,5 @@ jit = compile
 __version__ = "0.1.0"
 __all__ = ["np", "npx", "autograd", "AutogradError", "DeviceError", "GradShapeError", "ndarray", "grad",
            "value_and_grad", "elementwise_grad", "make_vjp", "vjp", "make_jvp", "jvp", "jacobian", "hessian",
-           "hvp", "hessian_vector_product", "checkpoint", "custom_vjp", "custom_jvp", "compile", "jit", "Compiled"]
+           "hvp", "hessian_vector_product", "checkpoint", "custom_vjp", "custom_jvp", "compile", "jit", "Compiled",
+           "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "set_source_lines"]

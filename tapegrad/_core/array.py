@@ -144,6 +144,11 @@ class Array:
                 "pass a head gradient of the head's shape")
 
     @classmethod
+    def _err_custom_shape(cls, node: Node, i: int, got: tuple, want: tuple) -> str:
+        return (f"the backward of custom function {node.op.name!r} returned a gradient of shape {tuple(got)} "
+                f"for input {i} of shape {tuple(want)}; return one gradient of each input's shape (or None)")
+
+    @classmethod
     def _err_modified(cls, a: "Array", what: str, node: Node, version: int) -> str:
         return (f"an array saved for the gradient of {node.op.name} ({what}) was modified in place after it "
                 f"was used (version {a._version}, expected {version}); compute a new array instead")

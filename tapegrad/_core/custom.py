@@ -16,6 +16,7 @@ class CustomOp:
     save_in = ()
     save_out = False
     raw_ok = False  # the user's backward takes the dialect's arrays
+    user_rule = True  # errors in its results are the user's to fix (see the engine)
 
     def __init__(self, name: str, backward: Callable, out_buffers: list, single: bool) -> None:
         self.name = name

@@ -17,7 +17,9 @@ from . import forward as _forward
 from .array import ARRAY_CLASSES, Array, holds_array, pack_sequence
 from .mode import ACTIVE as _ACTIVE, CAPTURE as _CAPTURE, RECORDER as _RECORDER, TRACES as _TRACES
 from .node import WRITES, Node
-from ..backend import is_device_buffer, xp_of
+from .errors import DeviceError
+from .site import add_note, site_of
+from ..backend import device_of, is_device_buffer, xp_of
 
 _ARR = numpy.ndarray
 _SCALARS = (int, float, bool, complex)
@@ -135,7 +137,16 @@ def _scan(op: Any, args: tuple) -> tuple:
     if plain:
         return cls, taped, datas, numpy, args
     datas = [d if isinstance(a, Array) else cls._coerce(d) for a, d in zip(args, datas)]
-    return cls, taped, datas, xp_of(datas), args
+    try:
+        xp = xp_of(datas)
+    except DeviceError as e:  # the user's lines that made the inputs, as notes
+        for i, a in enumerate(args):
+            node = a._node if isinstance(a, Array) else None
+            s = site_of(node) if node is not None else None
+            if s is not None:
+                add_note(e, f"input {i} of {op.name!r} ({device_of(datas[i])}) was created at:\n  {s}")
+        raise
+    return cls, taped, datas, xp, args
 
 
 def bind(op: Any, args: tuple, params: dict) -> tuple:

@@ -9,6 +9,7 @@ import numpy
 
 from . import mode
 from . import site as _site
+from .anomaly import STATE as _ANOMALY, check as _check_anomaly
 from .site import SITE, cite
 from .array import OPS, Array, _value_read, write_buffer
 from .errors import NO_INPUTS, NOT_IN_GRAPH, NOT_VARIABLE, AutogradError, GradShapeError
@@ -260,6 +261,8 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
                             _value_read("all", gd, nonzero)
                         if not nonzero:  # some cotangent entry is zero
                             gin = _zero_stays_zero(g, gin, raw)
+                if _ANOMALY[0] and rec is None:
+                    _check_anomaly(node, g, gin)
                 parents = node.parents
                 if len(gin) != len(parents):
                     raise AutogradError(f"the VJP of {op.name!r} returned {len(gin)} cotangents for "
@@ -284,6 +287,8 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
                     if d.shape != shape:
                         if op.broadcast:
                             gi = OPS.sum_to(gi, shape) if rec is None else _raw_op(rec, OPS.sum_to, gi, shape)
+                        elif getattr(op, "user_rule", False):  # a custom Function's backward: the user's
+                            raise AutogradError(node.cls._err_custom_shape(node, i, d.shape, shape))
                         else:
                             raise AutogradError(f"the VJP of {op.name!r} returned a cotangent of shape "
                                                 f"{d.shape} for input {i} of shape {shape}; this is a bug")

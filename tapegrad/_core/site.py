@@ -29,6 +29,14 @@ _USER_IN_PKG = (os.sep + "tour.py", os.sep + "tests" + os.sep, os.sep + "example
 INTERNAL: dict[str, bool] = {}
 
 
+def set_source_lines(on: bool) -> bool:
+    """Switch on or off whether new tape nodes note the user's line that created them (on by default;
+    errors, pictures and ``explain`` cite those lines). Returns the previous setting."""
+    prev = SITE[0] is not False
+    SITE[0] = None if on else False
+    return prev
+
+
 def internal(filename: str) -> bool:
     """Whether frames of ``filename`` are tapegrad's (or NumPy's) rather than the user's."""
     r = INTERNAL.get(filename)

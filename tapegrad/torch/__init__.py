@@ -24,6 +24,7 @@ from ._functions import *  # noqa: F401,F403
 from ._functions import bind as _bind
 from .serialization import load, save  # noqa: F401
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
+from .autograd import is_anomaly_check_nan_enabled, is_anomaly_enabled  # noqa: F401
 from .tensor import Tensor
 from . import utils  # noqa: F401
 from .utils.dlpack import from_dlpack  # noqa: F401

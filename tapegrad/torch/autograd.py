@@ -11,9 +11,11 @@ from .._core.array import Array
 from .._core.custom import record_custom
 from .._core.errors import AutogradError
 from .._core.mode import GRAD_ENABLED, StateScope
+from .._core.anomaly import (detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled,  # noqa: F401
+                             set_detect_anomaly)
 from .tensor import Tensor, _to_torch_convention
 
-__all__ = ["grad", "backward", "Function", "gradcheck", "gradgradcheck", "no_grad", "enable_grad",
+__all__ = ["grad", "backward", "Function", "gradcheck", "gradgradcheck", "detect_anomaly", "set_detect_anomaly", "no_grad", "enable_grad",
            "set_grad_enabled", "inference_mode", "is_grad_enabled", "Variable"]
 
 

@@ -100,6 +100,8 @@ class GradFn:
             return "AccumulateGrad"
         if "torch_name" in node.__dict__:  # a view's history recomputed after an in-place write
             return node.torch_name
+        if getattr(op, "user_rule", False):  # a custom Function: PyTorch names its node without a number
+            return f"{op.name}Backward"
         name = op.name
         base = _TORCH_NAMES.get(name) or _camel(name)
         overload = 0
@@ -455,6 +457,11 @@ class Tensor(Array):
     @classmethod
     def _node_name(cls, node: Any) -> str:
         return GradFn(node).name()
+
+    @classmethod
+    def _err_custom_shape(cls, node: Any, i: int, got: tuple, want: tuple) -> str:
+        return (f"Function {cls._node_name(node)} returned an invalid gradient at index {i} - got {list(got)} "
+                f"but expected shape compatible with {list(want)}")
 
     @classmethod
     def _err_head_shape(cls, i: int, gshape: tuple, hshape: tuple) -> str:

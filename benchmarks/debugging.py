@@ -1,0 +1,106 @@
+"""What tapegrad's debugging aids cost, side by side with PyTorch's (issue 16, items 3 and 4).
+
+- Source lines: W1 (200 small ops, record + backward, MXNet dialect) with the nodes noting the user's
+  line that created them (the default) against the switch off (``tapegrad.set_source_lines(False)``).
+- Anomaly detection: the W2 step (MLP, record + backward + SGD) with anomaly detection on against
+  off, in tapegrad's two dialects, and PyTorch's own (``torch.autograd.set_detect_anomaly``) the same
+  way when PyTorch is installed.
+
+Each comparison alternates the two settings in one process (A B A B ..., each sample at least
+``--min-time`` seconds) and reports the median of the per-round ratios (min-max), with the CPU.
+
+    python -m benchmarks.debugging [--rounds 15] [--min-time 0.1]
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import time
+import warnings
+from typing import Any, Callable
+
+from . import w1_small_ops, w2_mlp
+
+
+def _per_call(step: Callable[[], Any], min_time: float) -> float:
+    n, t0 = 0, time.perf_counter()
+    while True:
+        step()
+        n += 1
+        t = time.perf_counter() - t0
+        if t >= min_time:
+            return t / n
+
+
+def compare(step: Callable[[], Any], on: Callable[[], Any], off: Callable[[], Any], rounds: int,
+            min_time: float) -> tuple:
+    """(median seconds with the setting on, off, median ratio, min ratio, max ratio)."""
+    ton, toff = [], []
+    for _ in range(2):  # warm-up in both settings
+        on(); step(); off(); step()  # noqa: E702
+    for _ in range(rounds):
+        on()
+        ton.append(_per_call(step, min_time))
+        off()
+        toff.append(_per_call(step, min_time))
+    ratios = [a / b for a, b in zip(ton, toff)]
+    return statistics.median(ton), statistics.median(toff), statistics.median(ratios), min(ratios), max(ratios)
+
+
+def _cpu() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def main(argv: list[str] | None = None) -> list[tuple]:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--min-time", type=float, default=0.1)
+    args = ap.parse_args(argv)
+    import numpy
+
+    import tapegrad
+    try:
+        import torch
+        torch.set_num_threads(1)
+    except ImportError:
+        torch = None
+    rows = []
+    x0 = w1_small_ops.inputs()
+    w1 = w1_small_ops.tapegrad_step(x0, 200)
+    r = compare(w1, lambda: tapegrad.set_source_lines(True), lambda: tapegrad.set_source_lines(False),
+                args.rounds, args.min_time)
+    rows.append(("W1, µs/op", "source lines on / off (tapegrad, MXNet dialect)", r, 1e6 / 200, "≤ 1.05×"))
+    params, X, y = w2_mlp.inputs()
+    anomaly = (lambda: tapegrad.set_detect_anomaly(True), lambda: tapegrad.set_detect_anomaly(False))
+    for label, step in (("tapegrad, MXNet dialect", w2_mlp.tapegrad_step([p.copy() for p in params], X, y)),
+                        ("tapegrad, PyTorch dialect", w2_mlp.torch_dialect_step([p.copy() for p in params], X, y))):
+        rows.append(("W2, ms/step", f"anomaly detection on / off ({label})",
+                     compare(step, *anomaly, args.rounds, args.min_time), 1e3, "≤ 1.3×"))
+    if torch is not None:
+        warnings.filterwarnings("ignore", message="Anomaly Detection has been enabled")
+        step = w2_mlp.torch_step(torch, [p.copy() for p in params], X, y)
+        rows.append(("W2, ms/step", "anomaly detection on / off (PyTorch)",
+                     compare(step, lambda: torch.autograd.set_detect_anomaly(True),
+                             lambda: torch.autograd.set_detect_anomaly(False), args.rounds, args.min_time),
+                     1e3, "(for comparison)"))
+    print(f"CPU: {_cpu()}; tapegrad {tapegrad.__version__}, NumPy {numpy.__version__}"
+          + (f", PyTorch {torch.__version__} (1 thread)" if torch is not None else ", PyTorch not installed")
+          + f"; {args.rounds} alternating rounds, each sample ≥ {args.min_time} s; medians")
+    print()
+    print("| workload | what | on | off | ratio on/off: median (min–max) | target |")
+    print("|---|---|---|---|---|---|")
+    for wl, what, (ton, toff, med, lo, hi), scale, target in rows:
+        print(f"| {wl} | {what} | {ton * scale:.3g} | {toff * scale:.3g} | {med:.3f}× ({lo:.3f}–{hi:.3f}) | {target} |")
+    return rows
+
+
+if __name__ == "__main__":
+    main()
