@@ -142,3 +142,18 @@ def test_runner_says_when_torch_is_missing(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "PyTorch is not installed" in out.stderr
     assert "PyTorch not installed" in out.stdout and "| W6 |" in out.stdout
+
+
+def test_debugging_benchmark_reports_each_aid_and_leaves_them_as_it_found_them(capsys):
+    import tapegrad
+    from benchmarks import debugging
+    rows = debugging.main(["--rounds", "1", "--min-time", "0.001"])
+    whats = [r[1] for r in rows]
+    assert whats[:3] == ["source lines on / off (tapegrad, MXNet dialect)",
+                         "anomaly detection on / off (tapegrad, MXNet dialect)",
+                         "anomaly detection on / off (tapegrad, PyTorch dialect)"]
+    assert all(r[2][0] > 0 and r[2][1] > 0 for r in rows)
+    assert "| W1, µs/op | source lines on / off" in capsys.readouterr().out
+    # the defaults are back: source lines on, anomaly detection off
+    assert tapegrad.set_source_lines(True) is True
+    assert not tapegrad.is_anomaly_enabled()

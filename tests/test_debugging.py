@@ -291,3 +291,29 @@ def test_set_detect_anomaly_switches_and_restores():
         x = torch.tensor([0.0], requires_grad=True)
         torch.sqrt(x).sum().backward()  # no check: inf, as PyTorch with check_nan=False
         assert numpy.isinf(x.grad.numpy()[0])
+
+
+@pytest.mark.parametrize("dialect", ["mxnet", "torch"])
+def test_a_complex_head_gradient_of_a_real_head_is_refused_naming_the_head_line(dialect):
+    if dialect == "torch":
+        x = torch.ones(3, requires_grad=True)
+        y = x * 2; made = line()  # noqa: E702
+        with pytest.raises(RuntimeError) as e:
+            y.backward(torch.ones(3, dtype=torch.complex64))
+        # PyTorch's text (measured on 2.13.0); a float64 head gradient of a float32 head is cast, as there
+        assert str(e.value) == ("For complex Tensors, both grad_output and output are required to have the same "
+                                "dtype. Mismatch in dtype: grad_output[0] has a dtype of torch.complex64 and "
+                                "output[0] has a dtype of torch.float32.")
+        name = "MulBackward0"
+        y.backward(torch.ones(3, dtype=torch.float64))
+        assert x.grad.dtype == torch.float32
+    else:
+        x = np.ones(3)
+        x.attach_grad()
+        with autograd.record():
+            y = x * 2; made = line()  # noqa: E702
+        with pytest.raises(tapegrad.AutogradError, match="head gradient has dtype complex64 but its head has "
+                           "dtype float32; .* cast it with .astype") as e:
+            y.backward(np.ones(3, dtype="complex64"))
+        name = "multiply"
+    assert f"{name!r} was created at:" in notes(e) and cites(notes(e), made)

@@ -144,6 +144,11 @@ class Array:
                 "pass a head gradient of the head's shape")
 
     @classmethod
+    def _err_head_dtype(cls, i: int, gdtype: Any, hdtype: Any) -> str:
+        return (f"head gradient has dtype {gdtype} but its head has dtype {hdtype}; a real head needs a real "
+                "head gradient and a complex one a complex head gradient: cast it with .astype")
+
+    @classmethod
     def _err_custom_shape(cls, node: Node, i: int, got: tuple, want: tuple) -> str:
         return (f"the backward of custom function {node.op.name!r} returned a gradient of shape {tuple(got)} "
                 f"for input {i} of shape {tuple(want)}; return one gradient of each input's shape (or None)")

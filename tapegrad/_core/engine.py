@@ -162,6 +162,8 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
                 hg = cls._make(cls._coerce(hg))
             if hg.shape != h.shape:
                 raise cite(GradShapeError(cls._err_head_shape(i, hg.shape, h.shape)), node)
+            if (hg._data.dtype.kind == "c") != (d.dtype.kind == "c"):  # a complex gradient of a real head, or back
+                raise cite(AutogradError(cls._err_head_dtype(i, hg._data.dtype, d.dtype)), node)
             given.append(hg._data)
             if raw:
                 hg = hg._data
@@ -208,7 +210,10 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
                 op = node.op
                 if op is None:
                     if wanted is None and (only is None or node in only):
-                        _write_leaf(node, g, create_graph, raw, node in owned, (serial, bsite))
+                        d = node.__dict__  # which backward wrote it, and the one before (for ``explain``)
+                        d["wrote_before"] = d.get("wrote")
+                        d["wrote"] = (serial, bsite)
+                        _write_leaf(node, g, create_graph, raw, node in owned)
                     continue
                 if g is None or (node.nout is not None and all(x is None for x in g)):
                     if not retain_graph:
@@ -486,18 +491,12 @@ def _req(node: Node) -> str | None:
     return None if v is None else v._grad_req
 
 
-def _write_leaf(node: Node, g: Any, create_graph: bool, raw: bool = False, owned: bool = False,
-                which: tuple | None = None) -> None:
+def _write_leaf(node: Node, g: Any, create_graph: bool, raw: bool = False, owned: bool = False) -> None:
     """Give variable ``node.var`` its gradient ``g``; ``owned``: ``g`` is a buffer made in this
-    backward for this variable alone, which the variable may keep instead of copying it. ``which``:
-    (serial, user's line) of the backward, noted on the leaf (``wrote``, ``wrote_before``) for ``explain``."""
+    backward for this variable alone, which the variable may keep instead of copying it."""
     v = node.var() if node.var is not None else None
     if v is None or v._node is not node:
         return
-    if which is not None:
-        d = node.__dict__
-        d["wrote_before"] = d.get("wrote")
-        d["wrote"] = which
     if not raw:
         v._write_grad(g, create_graph)
     elif type(v)._write_grad is _WRITE_GRAD:  # Array's own: buffer work alone, no op to leave raw mode for

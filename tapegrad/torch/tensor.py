@@ -464,6 +464,12 @@ class Tensor(Array):
                 f"but expected shape compatible with {list(want)}")
 
     @classmethod
+    def _err_head_dtype(cls, i: int, gdtype: Any, hdtype: Any) -> str:
+        g, h = _dtypes.from_numpy_dtype(gdtype), _dtypes.from_numpy_dtype(hdtype)
+        return ("For complex Tensors, both grad_output and output are required to have the same dtype. Mismatch "
+                f"in dtype: grad_output[{i}] has a dtype of {g} and output[{i}] has a dtype of {h}.")
+
+    @classmethod
     def _err_head_shape(cls, i: int, gshape: tuple, hshape: tuple) -> str:
         return (f"Mismatch in shape: grad_output[{i}] has a shape of torch.Size({list(gshape)}) and output[{i}] "
                 f"has a shape of torch.Size({list(hshape)}).")
