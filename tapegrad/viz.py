@@ -341,67 +341,80 @@ _LINE_H = 16
 _PAD = 8
 _GAP_X = 24
 _GAP_Y = 44
+_SLOT = 10  # the width an edge takes in a row it passes through
 
 
 def _to_svg(boxes: dict[str, _Box], edges: list[_Edge]) -> str:
     """A layered drawing: inputs at the top, heads at the bottom, one row per rank (longest path to a
-    head); within a row, boxes ordered by where their consumers are."""
+    head). An edge that skips rows passes through a slot of its own in each row between (so it never
+    crosses a box); within a row, boxes and slots are ordered by where their consumers are."""
     if not boxes:
         return ('<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40" viewBox="0 0 120 40">'
                 '<text x="8" y="24">(empty graph)</text></svg>\n')
     size = {k: (max(len(s) for s in b.lines) * _CHAR_W + 2 * _PAD, len(b.lines) * _LINE_H + 2 * _PAD)
             for k, b in boxes.items()}
+    rank = {k: b.rank for k, b in boxes.items()}
+    chains: list[list[str]] = []  # per edge: its source, the slots it passes through, its target
+    below: dict[str, list[str]] = {}  # item -> the items one row down that it feeds
+    for i, e in enumerate(edges):
+        chain = [e.src]
+        for r in range(rank[e.src] - 1, rank[e.dst], -1):
+            v = f"v{i}_{r}"
+            size[v] = (_SLOT, 0.0)
+            rank[v] = r
+            chain.append(v)
+        chain.append(e.dst)
+        chains.append(chain)
+        for u, w in zip(chain, chain[1:]):
+            below.setdefault(u, []).append(w)
     rows: dict[int, list[str]] = {}
-    for k, b in boxes.items():
-        rows.setdefault(b.rank, []).append(k)
-    consumers: dict[str, list[str]] = {}
-    for e in edges:
-        consumers.setdefault(e.src, []).append(e.dst)
+    for k in size:
+        rows.setdefault(rank[k], []).append(k)
     xc: dict[str, float] = {}
     top_rank = max(rows)
     for r in range(top_rank + 1):
-        row = rows.get(r, [])
-        if r:  # barycentre of the consumers already placed (a row below); keeps creation order otherwise
+        row = rows.setdefault(r, [])
+        if r:  # barycentre of what each item feeds (one row down, already placed); creation order breaks ties
             pos = {k: i for i, k in enumerate(row)}
 
             def key(k: str, pos: dict[str, int] = pos) -> tuple[float, int]:
-                xs = [xc[c] for c in consumers.get(k, ()) if c in xc]
+                xs = [xc[c] for c in below.get(k, ()) if c in xc]
                 return (sum(xs) / len(xs) if xs else float("inf"), pos[k])
             row.sort(key=key)
         x = 0.0
         for k in row:
             w = size[k][0]
             xc[k] = x + w / 2
-            x += w + _GAP_X
-    widths = {r: sum(size[k][0] for k in row) + _GAP_X * (len(row) - 1) for r, row in rows.items()}
+            x += w + (_GAP_X if k in boxes else _GAP_X / 2)
+    widths = {r: (max(xc[k] + size[k][0] / 2 for k in row) if row else 0.0) for r, row in rows.items()}
     total_w = max(widths.values())
     for r, row in rows.items():  # centre each row
         shift = (total_w - widths[r]) / 2
         for k in row:
             xc[k] += shift
-    heights = {r: max(size[k][1] for k in row) for r, row in rows.items()}
+    heights = {r: max([size[k][1] for k in row if k in boxes] or [0.0]) for r, row in rows.items()}
     ytop: dict[int, float] = {}
     y = 0.0
     for r in range(top_rank, -1, -1):
-        if r in rows:
-            ytop[r] = y
-            y += heights[r] + _GAP_Y
+        ytop[r] = y
+        y += heights[r] + _GAP_Y
     total_h = y - _GAP_Y
     margin = 10.0
+    marker = ('<marker id="{0}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="9" markerHeight="9" '
+              'markerUnits="userSpaceOnUse" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="{1}"/></marker>')
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{total_w + 2 * margin:.0f}" '
              f'height="{total_h + 2 * margin:.0f}" viewBox="{-margin:.0f} {-margin:.0f} {total_w + 2 * margin:.0f} '
              f'{total_h + 2 * margin:.0f}" font-family="monospace" font-size="{_FONT}">',
-             '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
-             'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#374151"/></marker>'
-             f'<marker id="arrow-hot" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
-             f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{_HOT}"/></marker></defs>']
+             "<defs>" + marker.format("arrow", "#374151") + marker.format("arrow-hot", _HOT) + "</defs>"]
 
-    def box_y(k: str) -> tuple[float, float]:  # top and bottom of a box (centred in its row)
-        b = boxes[k]
-        top = ytop[b.rank] + (heights[b.rank] - size[k][1]) / 2
+    def span(k: str) -> tuple[float, float]:  # top and bottom of an item (a box centred in its row; a slot: the row)
+        r = rank[k]
+        if k not in boxes:
+            return ytop[r], ytop[r] + heights[r]
+        top = ytop[r] + (heights[r] - size[k][1]) / 2
         return top, top + size[k][1]
 
-    # spread the ends of the edges along a box's side, ordered by where the other end is
+    # spread the ends of the edges along a box's side, ordered by where the edge goes next
     outs: dict[str, list[int]] = {}
     ins: dict[str, list[int]] = {}
     for i, e in enumerate(edges):
@@ -409,27 +422,37 @@ def _to_svg(boxes: dict[str, _Box], edges: list[_Edge]) -> str:
         ins.setdefault(e.dst, []).append(i)
     start: dict[int, float] = {}
     end: dict[int, float] = {}
-    for ends, table, other in ((outs, start, lambda e: e.dst), (ins, end, lambda e: e.src)):
+    for ends, table, step in ((outs, start, 1), (ins, end, -2)):
         for k, idx in ends.items():
-            idx.sort(key=lambda i: xc[other(edges[i])])
+            idx.sort(key=lambda i: xc[chains[i][step]])
             w = size[k][0] * 0.6
             for j, i in enumerate(idx):
                 table[i] = xc[k] - w / 2 + w * (j + 1) / (len(idx) + 1)
     for i, e in enumerate(edges):
-        x1, y1 = start[i], box_y(e.src)[1]
-        x2, y2 = end[i], box_y(e.dst)[0]
-        dy = (y2 - y1) / 2
-        colour, marker, width = (_HOT, "arrow-hot", 2.5) if e.hot else ("#374151", "arrow", 1.2)
-        parts.append(f'<g class="edge"><path d="M{x1:.1f},{y1:.1f} C{x1:.1f},{y1 + dy:.1f} {x2:.1f},{y2 - dy:.1f} '
-                     f'{x2:.1f},{y2:.1f}" fill="none" stroke="{colour}" stroke-width="{width}" '
-                     f'marker-end="url(#{marker})"/>')
+        chain = chains[i]
+        pts = [(start[i], span(e.src)[1])]
+        for v in chain[1:-1]:
+            t, b = span(v)
+            pts += [(xc[v], t), (xc[v], b)]
+        pts.append((end[i], span(e.dst)[0]))
+        d = [f"M{pts[0][0]:.1f},{pts[0][1]:.1f}"]
+        for j in range(0, len(pts) - 1, 2):  # a curve between rows, a straight run through a row
+            (x1, y1), (x2, y2) = pts[j], pts[j + 1]
+            m = (y2 - y1) / 2
+            d.append(f"C{x1:.1f},{y1 + m:.1f} {x2:.1f},{y2 - m:.1f} {x2:.1f},{y2:.1f}")
+            if j + 2 < len(pts):
+                d.append(f"L{pts[j + 2][0]:.1f},{pts[j + 2][1]:.1f}")
+        colour, mk, width = (_HOT, "arrow-hot", 2.5) if e.hot else ("#374151", "arrow", 1.2)
+        parts.append(f'<g class="edge"><path d="{" ".join(d)}" fill="none" stroke="{colour}" stroke-width="{width}" '
+                     f'marker-end="url(#{mk})"/>')
         if e.label:
+            (x1, y1), (x2, y2) = pts[0], pts[1]
             parts.append(f'<text x="{(x1 + x2) / 2 + 4:.1f}" y="{(y1 + y2) / 2:.1f}" font-size="10" '
                          f'fill="#6b7280">{html.escape(e.label)}</text>')
         parts.append("</g>")
     for k, b in boxes.items():
         w, h = size[k]
-        top, _ = box_y(k)
+        top, _ = span(k)
         left = xc[k] - w / 2
         stroke, sw = (_HOT, 2.5) if b.hot else ("#111827", 2.0 if b.head else 1.0)
         dash = ' stroke-dasharray="5,3"' if (b.freed or b.kind in ("constant", "more")) else ""
