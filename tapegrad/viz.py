@@ -236,24 +236,27 @@ class _Builder:
         self.boxes[b.id] = b
         return b
 
-    def _out_text(self, n: Node) -> str:
+    def _out_lines(self, n: Node) -> list[str]:
         metas = [(k, v) for (i, k), v in self.out_meta.items() if i == id(n)]
         if not metas:
-            return "shape unknown"
+            return ["shape unknown"]
         if len(metas) == 1 and (metas[0][0] is None or n.nout is None):
-            return _meta_text(*metas[0][1])
-        return ", ".join(f"out {k}: {_meta_text(*v)}" for k, v in sorted(metas, key=lambda kv: kv[0] or 0))
+            return [_meta_text(*metas[0][1])]
+        return [f"out {k}: {_meta_text(*v)}" for k, v in sorted(metas, key=lambda kv: kv[0] or 0)]
 
     def _box(self, run: list[Node], head_ids: set[int], constants: bool) -> _Box:
         top = run[0]
         name = top.cls._node_name(top) if top.cls is not None else ("variable" if top.op is None else top.op.name)
         if top.op is None:
-            lines = [name if name == "variable" else f"{name} (variable)", self._out_text(top)]
-            lines += _grad_lines(top, self.max_values)
             kind = "variable"
+            lines = [name if name == "variable" else f"{name} (variable)", *self._out_lines(top)]
+            lines += _grad_lines(top, self.max_values)
         else:
-            lines = [name if len(run) == 1 else f"{name} \u00d7{len(run)}", self._out_text(top)]
             kind = "op"
+            lines = [name if len(run) == 1 else f"{name} \u00d7{len(run)}", *self._out_lines(top)]
+            k = sum(1 for m in run for p in (m.parents or ()) if p is None)
+            if k and constants and len(run) > 1:  # a run's constants are counted, not drawn
+                lines.append(f"+ {k} constant input{'s' * (k != 1)}")
         where = _site_text([site_of(m) for m in run])
         if where:
             lines.append(where)
@@ -262,16 +265,11 @@ class _Builder:
         b = self._add(kind, lines)
         b.freed = bool(top.freed)
         b.head = id(top) in head_ids
-        if kind == "op" and constants:
-            if len(run) == 1:
-                for i, p in enumerate(top.parents or ()):
-                    if p is None:
-                        c = self._add("constant", ["constant", _meta_text(top.shapes[i], top.dtypes[i])])
-                        self.edges.append(_Edge(c.id, b.id))
-            else:
-                k = sum(1 for m in run for p in (m.parents or ()) if p is None)
-                if k:
-                    b.lines.insert(2, f"+ {k} constant input{'s' * (k != 1)}")
+        if kind == "op" and constants and len(run) == 1:
+            for i, p in enumerate(top.parents or ()):
+                if p is None:
+                    c = self._add("constant", ["constant", _meta_text(top.shapes[i], top.dtypes[i])])
+                    self.edges.append(_Edge(c.id, b.id))
         return b
 
     def _rank(self) -> None:
