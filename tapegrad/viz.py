@@ -25,7 +25,7 @@ from ._core.node import Node
 from ._core.site import Site, resolve, site_of
 from .backend import to_host
 
-__all__ = ["draw", "Picture"]
+__all__ = ["draw", "Picture", "graphviz_available"]
 
 #: What ``draw`` takes as heads: one array or several.
 Heads = Union[Array, Sequence[Array]]
@@ -124,7 +124,7 @@ class _Builder:
         self.edges: list[_Edge] = []
         self.max_values = max_values
         head_nodes: list[Node] = []
-        self.out_meta: dict[tuple[int, int | None], tuple[Any, Any]] = {}  # (id(node), output) -> (shape, dtype)
+        self.out_meta: dict[int, dict[int | None, tuple[Any, Any]]] = {}  # id(node) -> {output: (shape, dtype)}
         loose: list[Array] = []
         for h in heads:
             n = _node_of(h, "draw's head")
@@ -132,7 +132,7 @@ class _Builder:
                 loose.append(h)
                 continue
             head_nodes.append(n)
-            self.out_meta.setdefault((id(n), h._idx), (tuple(h.shape), h.dtype))
+            self.out_meta.setdefault(id(n), {}).setdefault(h._idx, (tuple(h.shape), h.dtype))
         # the nodes within ``depth`` of a head (breadth first: shortest distance), and their consumers
         dist: dict[int, int] = {}
         nodes: dict[int, Node] = {}
@@ -155,7 +155,7 @@ class _Builder:
                         cut.add(id(n))
                         continue
                     k = n.pidx[i] if n.pidx is not None else None
-                    self.out_meta.setdefault((id(p), k), (n.shapes[i], n.dtypes[i]))
+                    self.out_meta.setdefault(id(p), {}).setdefault(k, (n.shapes[i], n.dtypes[i]))
                     consumers.setdefault(id(p), []).append(n)
                     if id(p) not in dist:
                         dist[id(p)] = d + 1
@@ -237,7 +237,7 @@ class _Builder:
         return b
 
     def _out_lines(self, n: Node) -> list[str]:
-        metas = [(k, v) for (i, k), v in self.out_meta.items() if i == id(n)]
+        metas = list(self.out_meta.get(id(n), {}).items())
         if not metas:
             return ["shape unknown"]
         if len(metas) == 1 and (metas[0][0] is None or n.nout is None):
