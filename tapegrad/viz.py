@@ -349,8 +349,9 @@ def _to_svg(boxes: dict[str, _Box], edges: list[_Edge]) -> str:
     if not boxes:
         return ('<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40" viewBox="0 0 120 40">'
                 '<text x="8" y="24">(empty graph)</text></svg>\n')
-    size = {k: (max(len(s) for s in b.lines) * _CHAR_W + 2 * _PAD, len(b.lines) * _LINE_H + 2 * _PAD)
-            for k, b in boxes.items()}
+    size: dict[str, tuple[float, float]] = {
+        k: (max(len(s) for s in b.lines) * _CHAR_W + 2 * _PAD, float(len(b.lines) * _LINE_H + 2 * _PAD))
+        for k, b in boxes.items()}
     rank = {k: b.rank for k, b in boxes.items()}
     chains: list[list[str]] = []  # per edge: its source, the slots it passes through, its target
     below: dict[str, list[str]] = {}  # item -> the items one row down that it feeds
@@ -363,8 +364,8 @@ def _to_svg(boxes: dict[str, _Box], edges: list[_Edge]) -> str:
             chain.append(v)
         chain.append(e.dst)
         chains.append(chain)
-        for u, w in zip(chain, chain[1:]):
-            below.setdefault(u, []).append(w)
+        for upper, lower in zip(chain, chain[1:]):
+            below.setdefault(upper, []).append(lower)
     rows: dict[int, list[str]] = {}
     for k in size:
         rows.setdefault(rank[k], []).append(k)
@@ -430,8 +431,8 @@ def _to_svg(boxes: dict[str, _Box], edges: list[_Edge]) -> str:
         chain = chains[i]
         pts = [(start[i], span(e.src)[1])]
         for v in chain[1:-1]:
-            t, b = span(v)
-            pts += [(xc[v], t), (xc[v], b)]
+            y0, y1 = span(v)
+            pts += [(xc[v], y0), (xc[v], y1)]
         pts.append((end[i], span(e.dst)[0]))
         d = [f"M{pts[0][0]:.1f},{pts[0][1]:.1f}"]
         for j in range(0, len(pts) - 1, 2):  # a curve between rows, a straight run through a row
