@@ -7,7 +7,7 @@ as torch``. NumPy door and functional API (HIPS autograd, JAX): ``import tapegra
 """
 from __future__ import annotations
 
-from . import np, npx, autograd, numpy  # noqa: F401
+from . import np, npx, autograd, numpy, viz  # noqa: F401
 from ._core.errors import AutogradError, DeviceError, GradShapeError  # noqa: F401
 from .ndarray import ndarray  # noqa: F401
 from ._core.functional import (checkpoint, custom_jvp, custom_vjp, elementwise_grad, grad, hessian,  # noqa: F401
@@ -22,7 +22,7 @@ from ._core.site import set_source_lines  # noqa: F401
 jit = compile
 
 __version__ = "0.1.0"
-__all__ = ["np", "npx", "autograd", "AutogradError", "DeviceError", "GradShapeError", "ndarray", "grad",
+__all__ = ["np", "npx", "autograd", "viz", "AutogradError", "DeviceError", "GradShapeError", "ndarray", "grad",
            "value_and_grad", "elementwise_grad", "make_vjp", "vjp", "make_jvp", "jvp", "jacobian", "hessian",
            "hvp", "hessian_vector_product", "checkpoint", "custom_vjp", "custom_jvp", "compile", "jit", "Compiled",
            "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "set_source_lines"]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy
 
@@ -11,6 +11,9 @@ from ._core import mode as _mode
 from ._core.array import OPS, Array, grad_buffer
 from ._core.errors import INPLACE_IN_GRAPH
 from .backend import Device, device_of, to_device, to_host
+
+if TYPE_CHECKING:
+    from .viz import Picture
 
 __all__ = ["ndarray"]
 
@@ -51,6 +54,13 @@ class ndarray(Array):  # noqa: N801 - MXNet's name
         """Gradients of this head (of its sum, for a non-scalar head) into the variables' buffers."""
         engine.backward([self], None if out_grad is None else [out_grad], retain_graph=retain_graph,
                         train_mode=train_mode)
+
+    def draw(self, *, collapse: bool = False, depth: int | None = None, highlight: Any = None,
+             constants: bool = True, max_values: int = 10, engine: str | None = None) -> "Picture":
+        """A picture of the graph that computed this array (``tapegrad.viz.draw``)."""
+        from .viz import draw  # noqa: PLC0415 - only when a picture is asked for
+        return draw(self, collapse=collapse, depth=depth, highlight=highlight, constants=constants,
+                    max_values=max_values, engine=engine)
 
     @classmethod
     def _err_inplace(cls) -> str:

@@ -3,7 +3,8 @@
 Run ``python -m tapegrad.tour``: each cell of the MXNet tab, then of the PyTorch tab, is shown with
 its code and, as a notebook would, the value of its last expression. Then the exercises: a second derivative, backward twice (and the
 error), control flow on vectors, and sin(x) with the derivative computed by autograd, plotted to
-a PNG when matplotlib is installed. Last, the control-flow step under ``tapegrad.compile``.
+a PNG when matplotlib is installed. Then the control-flow step under ``tapegrad.compile``. Last, the
+picture of the chapter's first graph (``tapegrad.viz``), saved as an SVG next to the plot.
 """
 from __future__ import annotations
 
@@ -106,6 +107,15 @@ def plot_sin_and_derivative(x: Any, y: Any, dy: Any, path: str | None = None) ->
     plt.close(fig)
     return f"saved the plot to {os.path.abspath(path)}; {check}"
 
+def save_graph(y: Any, path: str | None = None) -> str:
+    """Save the picture of ``y``'s graph as an SVG (next to the sin plot); returns what was done, in words."""
+    png = os.environ.get("TAPEGRAD_TOUR_PNG", "sin_and_derivative.png")
+    path = path or os.environ.get("TAPEGRAD_TOUR_SVG") or os.path.join(os.path.dirname(png), "graph.svg")
+    from . import viz  # noqa: PLC0415
+    pic = viz.draw(y)
+    return f"saved the picture of the graph to {pic.save(path)} (drawn by the {pic.engine} renderer)"
+
+
 COMPILED = [
     ("Beyond the chapter: the record-and-backward step of f, compiled. The first call runs eagerly and is "
      "traced; later calls replay the traced ops (forward and backward) on raw buffers. The loop and the "
@@ -113,6 +123,14 @@ COMPILED = [
      "import tapegrad\n\n@tapegrad.compile\ndef step(a):\n    with autograd.record():\n        d = f(a)\n"
      "    d.backward()\n    return d\n\nfor v in (0.7, -0.2, 3.0, 0.7, -0.2):\n    a = np.array(v)\n"
      "    a.attach_grad()\n    d = step(a)\n    print(v, d, a.grad == d / a)\nprint(step.explain())"),
+]
+
+
+GRAPH = [
+    ("Beyond the chapter: the picture of y = 2 x^T x, after its backward (so x shows its gradient and the "
+     "ops show that the backward freed them). In a notebook, y.draw() shows it inline.",
+     "x = np.arange(4.0)\nx.attach_grad()\nwith autograd.record():\n    y = 2 * np.dot(x, x)\ny.backward()\n"
+     "save_graph(y)"),
 ]
 
 
@@ -131,12 +149,13 @@ def _run_cell(src: str, ns: dict) -> Any:
 def main(out=None) -> int:
     """Print the chapter and the exercises, cell by cell."""
     out = out or sys.stdout
-    mxnet_ns: dict = {"plot_sin_and_derivative": plot_sin_and_derivative}
+    mxnet_ns: dict = {"plot_sin_and_derivative": plot_sin_and_derivative, "save_graph": save_graph}
     n = 0
     for title, cells, ns in (("Automatic Differentiation (D2L 2.5), MXNet dialect on tapegrad", CHAPTER, mxnet_ns),
                              ("The PyTorch tab", TORCH_TAB, {}),
                              ("Exercises (MXNet dialect)", EXERCISES, mxnet_ns),
-                             ("Compiled (tapegrad.compile)", COMPILED, mxnet_ns)):
+                             ("Compiled (tapegrad.compile)", COMPILED, mxnet_ns),
+                             ("Seeing the graph (tapegrad.viz)", GRAPH, mxnet_ns)):
         print(f"\n{'=' * 78}\n{title}\n{'=' * 78}", file=out)
         for text, src in cells:
             n += 1
