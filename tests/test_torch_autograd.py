@@ -272,3 +272,20 @@ def test_complex_gradients_follow_pytorchs_convention():
     assert repr(z.grad) == "tensor(2.-4.j)"
     z = torch.tensor(1 + 2j, requires_grad=True)
     assert repr(torch.autograd.grad(z * z, z, grad_outputs=torch.tensor(1j))[0]) == "tensor(4.+2.j)"
+
+
+def test_post_accumulate_grad_hooks_run_after_the_leaf_gradient_is_accumulated():
+    # as PyTorch 2.13 (measured): the hook gets the leaf, after .grad holds the new sum; remove() stops it
+    x = torch.ones(2, requires_grad=True)
+    seen = []
+    h = x.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.clone()))
+    (x * 3).sum().backward()
+    (x * 3).sum().backward()
+    assert [s.tolist() for s in seen] == [[3.0, 3.0], [6.0, 6.0]]
+    h.remove()
+    (x * 3).sum().backward()
+    assert len(seen) == 2
+    with pytest.raises(RuntimeError, match="^post accumulate grad hooks cannot be registered on non-leaf tensors$"):
+        (x * 2).register_post_accumulate_grad_hook(lambda t: None)
+    with pytest.raises(RuntimeError, match="^cannot register a hook on a tensor that doesn't require gradient$"):
+        torch.ones(2).register_post_accumulate_grad_hook(lambda t: None)

@@ -179,6 +179,17 @@ class _Handle:
             node.hooks.remove(self._entry)
 
 
+class _ListHandle:
+    """Returned by ``register_post_accumulate_grad_hook``; ``remove()`` unregisters the hook."""
+
+    def __init__(self, hooks: list, fn: Callable) -> None:
+        self._hooks, self._fn = hooks, fn
+
+    def remove(self) -> None:
+        if self._fn in self._hooks:
+            self._hooks.remove(self._fn)
+
+
 def _add_hook(node: Any, idx: int | None, fn: Callable) -> _Handle:
     entry = (idx, fn)
     if node.hooks is None:
@@ -588,9 +599,24 @@ class Tensor(Array):
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         return _add_hook(self._node, self._idx, hook)
 
+    def register_post_accumulate_grad_hook(self, hook: Callable) -> "_ListHandle":
+        """Call ``hook(self)`` after a backward has accumulated this leaf's ``.grad`` (DDP starts its
+        reductions from such hooks)."""
+        if self._node is None:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._node.op is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        hooks = self.__dict__.setdefault("_post_hooks", [])
+        hooks.append(hook)
+        return _ListHandle(hooks, hook)
+
     def _write_grad(self, g: Any, create_graph: bool, owned: bool = False) -> None:
         if g is not None:
             self._accumulate(g, create_graph, owned)
+            hooks = self.__dict__.get("_post_hooks")
+            if hooks:
+                for hook in list(hooks):
+                    hook(self)
 
     def _accumulate(self, g: "Tensor", create_graph: bool, owned: bool = False) -> None:
         """``.grad += g``: in place in the same tensor, or as a recorded sum under create_graph. A first
