@@ -15,6 +15,7 @@ from ._core.functional import (checkpoint, custom_jvp, custom_vjp, elementwise_g
                                value_and_grad, vjp)
 
 from ._core.compiled import Compiled, compile  # noqa: F401,A004
+from ._core.explain import Explanation, explain  # noqa: F401
 
 #: ``tapegrad.jit(f)``: the functional API's name (as in JAX) for ``compile``.
 jit = compile
@@ -22,4 +23,5 @@ jit = compile
 __version__ = "0.1.0"
 __all__ = ["np", "npx", "autograd", "AutogradError", "DeviceError", "GradShapeError", "ndarray", "grad",
            "value_and_grad", "elementwise_grad", "make_vjp", "vjp", "make_jvp", "jvp", "jacobian", "hessian",
-           "hvp", "hessian_vector_product", "checkpoint", "custom_vjp", "custom_jvp", "compile", "jit", "Compiled"]
+           "hvp", "hessian_vector_product", "checkpoint", "custom_vjp", "custom_jvp", "compile", "jit", "Compiled",
+           "explain", "Explanation"]

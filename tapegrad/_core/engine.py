@@ -12,7 +12,7 @@ from . import site as _site
 from .site import SITE, cite
 from .array import OPS, Array, _value_read, write_buffer
 from .errors import NO_INPUTS, NOT_IN_GRAPH, NOT_VARIABLE, AutogradError, GradShapeError
-from .node import WRITES, Node
+from .node import BACKWARDS, WRITES, Node
 from ..backend import ones_like
 
 _ARR = numpy.ndarray
@@ -26,9 +26,8 @@ _SECOND_BACKWARD = (
 )
 
 
-#: How many backward passes have run in this process, and the last one: (serial, the user's (code,
-#: offset) that called it or None, weak references to its heads' nodes). ``explain`` reads them.
-BACKWARDS = [0]
+#: The last backward pass: (serial, the user's (code, offset) that called it or None, weak references to
+#: its heads' nodes); ``BACKWARDS`` (from ``node``) counts them. ``explain`` reads them.
 LAST: list = [None]
 
 
@@ -144,7 +143,9 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
             raise TypeError(f"backward heads must be arrays, got {type(h).__name__}")
         cls = type(h)
         node = h._node
-        if node is None:
+        if node is None:  # (noted as a backward whose heads have no graph, for ``explain``)
+            BACKWARDS[0] += 1
+            LAST[0] = (BACKWARDS[0], _site.here(1) if SITE[0] is not False else None, [])
             raise AutogradError(cls._err_no_graph(i))
         strict = strict and cls._strict_free
         d = h._data
@@ -489,10 +490,10 @@ def _write_leaf(node: Node, g: Any, create_graph: bool, raw: bool = False, owned
     v = node.var() if node.var is not None else None
     if v is None or v._node is not node:
         return
-    if which is not None:
+    if which is not None:  # (a third entry, None: no cotangent reached it, zero was written)
         d = node.__dict__
         d["wrote_before"] = d.get("wrote")
-        d["wrote"] = which
+        d["wrote"] = which if g is not None else (*which, None)
     if not raw:
         v._write_grad(g, create_graph)
     elif type(v)._write_grad is _WRITE_GRAD:  # Array's own: buffer work alone, no op to leave raw mode for

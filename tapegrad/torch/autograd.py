@@ -10,6 +10,7 @@ from .._core import engine
 from .._core.array import Array
 from .._core.custom import record_custom
 from .._core.errors import AutogradError
+from .._core.explain import explain  # noqa: F401  # (tapegrad's own: why a .grad is None or zero)
 from .._core.mode import GRAD_ENABLED, StateScope
 from .tensor import Tensor, _to_torch_convention
 
