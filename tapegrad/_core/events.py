@@ -8,18 +8,19 @@ Each is noted on the tape node of the array concerned (``Node.events``: kind -> 
 - ``"nondiff"``: a taped array used by an op that has no gradient (a comparison, ``argmax``...);
 - ``"zeroed"``: a variable's gradient set to None or zeroed (``x.grad = None``, ``zero_grad()``).
 
-Only the first event of each kind is kept for a node, so a loop walks the frames once (``note`` is
-called only where the kind is missing); ``"zeroed"`` is ordered against backward passes, so it keeps
-the latest, noted once per backward. Op nodes that hold events are also kept, weakly, in ``NOTED``:
+A node keeps the first ``"detached"`` event, and the first unrecorded use (``"paused"`` or
+``"nondiff"``: ``Node.cut`` says one is noted), since the last backward pass, so a loop walks the
+frames once per node and backward; ``"zeroed"`` keeps the latest, noted once per backward. Op nodes that hold events are also kept, weakly, in ``NOTED``:
 ``explain`` finds there the events of a variable's descendants.
 """
 from __future__ import annotations
 
+import sys
 from typing import Any, NamedTuple
 import weakref
 
 from .node import _seq, BACKWARDS
-from .site import here
+from .site import here, internal
 
 
 class Event(NamedTuple):
@@ -53,28 +54,33 @@ def note(node: Any, kind: str, what: str, depth: int = 2) -> None:
 
 def unrecorded(op: Any, cls: Any, args: tuple) -> None:
     """Note that taped inputs among ``args`` were used by ``op`` without being recorded (not
-    recording, or ``op`` has no gradient): the first time per input node and kind."""
-    kind = "paused" if not cls._recording_flag.get() else "nondiff"
+    recording, or ``op`` has no gradient): the first such use per input node since the last backward."""
     for a in args:
         n = getattr(a, "_node", None)
-        if n is not None:
-            ev = n.events
-            if ev is None or kind not in ev:
-                note(n, kind, op.name, 3)
+        if n is not None and n.cut != BACKWARDS[0]:
+            unrecorded1(op, cls, n)
 
 
 def unrecorded1(op: Any, cls: Any, node: Any) -> None:
-    """``unrecorded`` for the fast route's one taped input node."""
-    kind = "paused" if not cls._recording_flag.get() else "nondiff"
+    """``unrecorded`` for one taped input node (the fast route checks ``node.cut`` first)."""
+    node.cut = BACKWARDS[0]
+    note(node, "paused" if not cls._recording_flag.get() else "nondiff", op.name, 3)
+
+
+def first(node: Any, kind: str, what: str) -> None:
+    """Note an event of ``kind`` on ``node`` unless one is noted since the last backward."""
     ev = node.events
-    if ev is None or kind not in ev:
-        note(node, kind, op.name, 3)
+    e = None if ev is None else ev.get(kind)
+    if e is None or e.serial != BACKWARDS[0]:
+        note(node, kind, what, 3)
 
 
 def detached(node: Any) -> None:
-    """Note a ``detach()`` of an array whose node is ``node`` (the first one)."""
+    """Note a ``detach()`` of an array whose node is ``node`` (the first one), called by the user's code
+    (tapegrad's own calls, which make constants on purpose, are not the user's cut)."""
     ev = node.events
-    if ev is None or "detached" not in ev:
+    e = None if ev is None else ev.get("detached")
+    if (e is None or e.serial != BACKWARDS[0]) and not internal(sys._getframe(2).f_code.co_filename):
         note(node, "detached", "detach()", 3)
 
 

@@ -150,6 +150,8 @@ def _analyze(x: Array, g: Any, heads: list | None, serial: int | None, bsite: An
     reached_last = serial is None or (wrote is not None and wrote[0] == serial)
     if heads and n in useful and not reached_last:  # the last backward reached x's graph but did not write
         freed = [m for m in useful if m.freed and m.op is not None]
+        earlier = [m for m in freed if m.freed != bsite]  # (not those the failed backward freed itself)
+        freed = earlier or freed
         if freed:
             m = max(freed, key=_seq)
             by = m.freed
@@ -178,7 +180,7 @@ def _analyze(x: Array, g: Any, heads: list | None, serial: int | None, bsite: An
         if heads and serial == wrote[0]:
             inner = _why_not(n, heads, useful, cls, name, terms, None)
             if inner is not None and inner.reason != "zero":
-                why = f" ({inner.text})"
+                why = f" ({inner.text.rstrip('.')})"
         return Explanation("overwritten", ms, f"the backward at {_where(ms)} wrote zero over {name}'s gradient "
                            f"from the backward at {_where(_site(before[1]))}, as grad_req='write' does{why}: "
                            f"{terms['add']}.")

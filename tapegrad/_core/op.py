@@ -27,7 +27,7 @@ from .array import ARRAY_CLASSES, OPS, Array
 from .events import unrecorded1 as _unrecorded1
 from .dispatch import as_array, apply, bind, node1, node2, record, watch_versions
 from .mode import ACTIVE as _ACTIVE, RAW as _RAW
-from .node import WRITES
+from .node import BACKWARDS, WRITES
 from ..backend import xp_of
 
 _ARR = numpy.ndarray
@@ -257,7 +257,7 @@ class UfuncOp1(Op):
                     r._data = out
                     r._node = r._idx = r._grad = r._grad_req = None
                     r._version = 0
-                    if pa is not None:  # a taped input's history ends here: noted for ``explain``
+                    if pa is not None and pa.cut != BACKWARDS[0]:  # a taped input's history ends here (``explain``)
                         _unrecorded1(self, t, pa)
                     return r
                 if a._idx is not None:  # one output of a multi-output op: the node names which
@@ -312,9 +312,9 @@ class UfuncOp2(Op):
                     r._data = out
                     r._node = r._idx = r._grad = r._grad_req = None
                     r._version = 0
-                    if pa is not None:  # a taped input's history ends here: noted for ``explain``
+                    if pa is not None and pa.cut != BACKWARDS[0]:  # a taped input's history ends here (``explain``)
                         _unrecorded1(self, t, pa)
-                    if pb is not None:
+                    if pb is not None and pb.cut != BACKWARDS[0]:
                         _unrecorded1(self, t, pb)
                     return r
                 if a._idx is not None or (pb is not None and b._idx is not None):  # an output of a multi-output op
