@@ -140,7 +140,7 @@ def _analyze(x: Array, g: Any, heads: list | None, serial: int | None, bsite: An
     nonzero = g is not None and bool(numpy.any(to_host(g)))
     if n.op is not None and g is None:
         made = site_of(n)
-        return Explanation("not_leaf", made, f"{name} is not a variable but the result of "
+        return Explanation("not_leaf", made, "this array is not a variable but the result of "
                            f"{cls._node_name(n)} at {_where(made)}, and its gradient is not kept: {terms['not_leaf']}.")
     d = n.__dict__
     wrote = d.get("wrote")
@@ -191,7 +191,8 @@ def _analyze(x: Array, g: Any, heads: list | None, serial: int | None, bsite: An
         if wrote is None:
             return Explanation("no_backward", None, f"no backward has written {name}'s gradient yet.")
         return Explanation("zero", None, f"the backward at {_where(_site(wrote[1]))} wrote a zero gradient for "
-                           f"{name} (its heads are gone, so the path cannot be shown).")
+                           f"{name}; its head is gone, so the graph cannot be read: keep the head (loss = ...; "
+                           "loss.backward()) and pass it, explain(x, loss), to see why.")
     res = _why_not(n, heads, useful, cls, name, terms, bsite)
     assert res is not None
     return res
