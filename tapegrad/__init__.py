@@ -17,6 +17,7 @@ from ._core.functional import (checkpoint, custom_jvp, custom_vjp, elementwise_g
 from ._core.compiled import Compiled, compile  # noqa: F401,A004
 from ._core.anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly  # noqa: F401
 from ._core.site import set_source_lines  # noqa: F401
+from ._core.explain import Explanation, explain  # noqa: F401
 
 #: ``tapegrad.jit(f)``: the functional API's name (as in JAX) for ``compile``.
 jit = compile
@@ -25,4 +26,4 @@ __version__ = "0.1.0"
 __all__ = ["np", "npx", "autograd", "viz", "AutogradError", "DeviceError", "GradShapeError", "ndarray", "grad",
            "value_and_grad", "elementwise_grad", "make_vjp", "vjp", "make_jvp", "jvp", "jacobian", "hessian",
            "hvp", "hessian_vector_product", "checkpoint", "custom_vjp", "custom_jvp", "compile", "jit", "Compiled",
-           "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "set_source_lines"]
+           "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "set_source_lines", "explain", "Explanation"]

@@ -10,6 +10,7 @@ from ._core import engine
 from ._core import mode as _mode
 from ._core.array import OPS, Array, grad_buffer
 from ._core.errors import INPLACE_IN_GRAPH
+from ._core.explain import explain as _explain
 from .backend import Device, device_of, to_device, to_host
 
 if TYPE_CHECKING:
@@ -65,6 +66,25 @@ class ndarray(Array):  # noqa: N801 - MXNet's name
     @classmethod
     def _err_inplace(cls) -> str:
         return INPLACE_IN_GRAPH
+
+    #: ``explain``'s words in this dialect (see ``_core/explain.TERMS``).
+    _explain_terms = {
+        "mark": "call x.attach_grad() before the forward, and run the forward inside autograd.record()",
+        "paused": "while not recording (outside autograd.record(), or inside autograd.pause())",
+        "record": "compute it inside `with autograd.record():`",
+        "retain": "pass retain_graph=True to the first backward (y.backward(retain_graph=True)), or run the "
+                  "forward again inside autograd.record()",
+        "not_leaf": "gradients are kept for variables only: call attach_grad() on the array it was computed "
+                    "from, or use autograd.grad(head, [x]) for an intermediate array",
+        "zeroed": "read or use the gradient before resetting it",
+        "add": "call x.attach_grad(grad_req='add') to sum the gradients of several backwards, or read the "
+               "gradient between them",
+    }
+
+    def explain(self, head: Any = None) -> Any:
+        """Why this array's gradient is None or zero after the last backward (or ``head``'s graph), naming
+        the lines responsible; see ``tapegrad.explain``."""
+        return _explain(self, head=head)
 
     # -- conversion and devices --------------------------------------------------------------
     def asnumpy(self) -> numpy.ndarray:

@@ -7,6 +7,7 @@ from typing import Any, Callable, TypeVar
 import numpy
 
 from . import mode
+from .events import detached as _detached
 from .errors import NOT_IN_GRAPH, AutogradError
 from .node import WRITES, Node
 from ..backend import dlpack, is_device_buffer, to_host, zeros_like
@@ -239,6 +240,10 @@ class Array:
         (``owned``: ``g`` holds a buffer nothing else refers to, which a dialect may keep)."""
         write_buffer(self, None if g is None else g._data)
 
+    def _grad_value(self) -> Any:
+        """The raw buffer of this variable's gradient as ``.grad`` shows it, or None (``explain``)."""
+        return self._grad
+
     def _as_variable(self) -> "Array":
         """Make this array a leaf of the tape with no gradient buffer (for transforms that return
         gradients instead of storing them); returns self."""
@@ -247,6 +252,8 @@ class Array:
 
     def detach(self) -> "Array":
         """The same memory with no history: a constant for autograd (and for forward mode)."""
+        if self._node is not None:
+            _detached(self._node)
         return type(self)._make(view_of(self._data))
 
     # -- conversion ---------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 import numpy
 
 from . import forward as _forward
+from .events import unrecorded as _unrecorded
 from .array import ARRAY_CLASSES, Array, holds_array, pack_sequence
 from .mode import ACTIVE as _ACTIVE, CAPTURE as _CAPTURE, RECORDER as _RECORDER, TRACES as _TRACES
 from .node import WRITES, Node
@@ -85,6 +86,8 @@ def apply(op: Any, args: tuple, params: dict) -> Any:
         res = record(op, cls, args, datas, params, out)
     else:
         res = cls._make(out) if op.nout is None else tuple(cls._make(o) for o in out)
+        if taped:  # a taped input's history ends here: noted for ``explain``
+            _unrecorded(op, cls, args)
     if _ACTIVE.get():  # forward traces, an op capture or a compiled call's recorder: rare, so one check
         recorder = _RECORDER.get()
         if recorder is not None:  # (first: the tangents' ops below read this op's result)

@@ -13,7 +13,7 @@ from .anomaly import STATE as _ANOMALY, check as _check_anomaly
 from .site import SITE, cite
 from .array import OPS, Array, _value_read, write_buffer
 from .errors import NO_INPUTS, NOT_IN_GRAPH, NOT_VARIABLE, AutogradError, GradShapeError
-from .node import WRITES, Node
+from .node import BACKWARDS, WRITES, Node
 from ..backend import ones_like
 
 _ARR = numpy.ndarray
@@ -27,9 +27,8 @@ _SECOND_BACKWARD = (
 )
 
 
-#: How many backward passes have run in this process, and the last one: (serial, the user's (code,
-#: offset) that called it or None, weak references to its heads' nodes). ``explain`` reads them.
-BACKWARDS = [0]
+#: The last backward pass: (serial, the user's (code, offset) that called it or None, weak references to
+#: its heads' nodes); ``BACKWARDS`` (from ``node``) counts them. ``explain`` reads them.
 LAST: list = [None]
 
 
@@ -145,7 +144,9 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
             raise TypeError(f"backward heads must be arrays, got {type(h).__name__}")
         cls = type(h)
         node = h._node
-        if node is None:
+        if node is None:  # (noted as a backward whose heads have no graph, for ``explain``)
+            BACKWARDS[0] += 1
+            LAST[0] = (BACKWARDS[0], _site.here(1) if SITE[0] is not False else None, [])
             raise AutogradError(cls._err_no_graph(i))
         strict = strict and cls._strict_free
         d = h._data
@@ -212,7 +213,7 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
                     if wanted is None and (only is None or node in only):
                         d = node.__dict__  # which backward wrote it, and the one before (for ``explain``)
                         d["wrote_before"] = d.get("wrote")
-                        d["wrote"] = (serial, bsite)
+                        d["wrote"] = (serial, bsite) if g is not None else (serial, bsite, None)  # (None: zero written)
                         _write_leaf(node, g, create_graph, raw, node in owned)
                     continue
                 if g is None or (node.nout is not None and all(x is None for x in g)):

@@ -17,6 +17,9 @@ _seq = itertools.count()
 #: when it has moved since.
 WRITES = [0]
 
+#: How many backward passes have run in this process (the engine counts them; ``explain`` orders a
+#: variable's events against them).
+BACKWARDS = [0]
 
 
 def count_write() -> None:
@@ -39,6 +42,8 @@ class Node:
     # Rarely set, so defaults on the class (an instance gets a dict only when one is set).
     var: Callable[[], Any] | None = None  # leaf: weak reference to its array
     hooks: list | None = None  # [(output index or None, fn)]: tensor hooks and retain_grad
+    events: dict | None = None  # kind -> where the history was cut or the gradient reset (``events``)
+    cut: int = -1  # the backward serial when an unrecorded use of it was last noted (``events.unrecorded``)
 
     def __init__(self, op, parents, pidx, saved, out, params, shapes, dtypes, cls, nout=None):
         self.op = op

@@ -24,9 +24,10 @@ import numpy
 
 from . import rules
 from .array import ARRAY_CLASSES, OPS, Array
+from .events import unrecorded1 as _unrecorded1
 from .dispatch import as_array, apply, bind, node1, node2, record, watch_versions
 from .mode import ACTIVE as _ACTIVE, RAW as _RAW
-from .node import WRITES
+from .node import BACKWARDS, WRITES
 from ..backend import xp_of
 
 _ARR = numpy.ndarray
@@ -41,7 +42,8 @@ class Op:
     def __init__(self, forward: Callable, name: str, *, broadcast: bool, samples: Any, nout: int | None,
                  nin: int | None, diff: bool, elementwise: bool, linear: bool, public: str | None,
                  seq: bool = False, singular: bool = False, ufunc: numpy.ufunc | None = None,
-                 product: bool = False, doc: str | None = None, scalar: Callable | None = None) -> None:
+                 product: bool = False, doc: str | None = None, scalar: Callable | None = None,
+                 flat: bool | Callable = False) -> None:
         self._forward = forward
         # partials can be inf/nan (sqrt at 0, log at 0...): a zero cotangent must still give zero
         self.singular = singular
@@ -52,6 +54,9 @@ class Op:
         self.samples = samples
         self.nout = nout  # None: one output; k: a tuple of k outputs
         self.diff = diff  # False: never taped (comparisons, argmax, ...)
+        # recorded, but its gradient is zero everywhere (floor, round...): True, or ``f(dtypes, params)``
+        # saying so per call (sign of a real input, a cast to an integer dtype); ``explain`` reads it
+        self.flat = flat
         self.elementwise = elementwise
         self.linear = linear
         # the forward is exactly this NumPy ufunc on the inputs (declared; None once the forward is replaced)
@@ -145,6 +150,11 @@ class Op:
         if self.nout is None:
             return out if type(out) is _ARR else as_array(xp, out)
         return tuple(o if type(o) is _ARR else as_array(xp, o) for o in out)
+
+    def is_flat(self, dtypes: tuple, params: dict | None) -> bool:
+        """Whether an application to inputs of ``dtypes`` with ``params`` has a zero gradient everywhere."""
+        f = self.flat
+        return f if isinstance(f, bool) else bool(f(dtypes, params or {}))
 
     def save_mask(self, needs: tuple) -> tuple:
         """Which inputs a recorded application keeps for the VJP, given which inputs need a
@@ -247,6 +257,8 @@ class UfuncOp1(Op):
                     r._data = out
                     r._node = r._idx = r._grad = r._grad_req = None
                     r._version = 0
+                    if pa is not None and pa.cut != BACKWARDS[0]:  # a taped input's history ends here (``explain``)
+                        _unrecorded1(self, t, pa)
                     return r
                 if a._idx is not None:  # one output of a multi-output op: the node names which
                     return record(self, t, (a,), [d], params, out)
@@ -300,6 +312,10 @@ class UfuncOp2(Op):
                     r._data = out
                     r._node = r._idx = r._grad = r._grad_req = None
                     r._version = 0
+                    if pa is not None and pa.cut != BACKWARDS[0]:  # a taped input's history ends here (``explain``)
+                        _unrecorded1(self, t, pa)
+                    if pb is not None and pb.cut != BACKWARDS[0]:
+                        _unrecorded1(self, t, pb)
                     return r
                 if a._idx is not None or (pb is not None and b._idx is not None):  # an output of a multi-output op
                     return record(self, t, (a, b), [d, e], params, out)

@@ -697,12 +697,22 @@ def _flat_unary(name: str, avoid: tuple):
     def fwd(xp, x):
         return getattr(xp, name)(x)
     fwd.__name__ = name
-    op = defop(fwd, name=name, elementwise=True, samples=unary(avoid=avoid))
+    op = defop(fwd, name=name, elementwise=True, samples=unary(avoid=avoid), flat=True)
     op.vjp(_zero_rule)
     return op
 
 
-@defop(elementwise=True, samples=unary(avoid=(0.0,)), ufunc=numpy.sign)
+def _real_input(dtypes: tuple, params: dict) -> bool:
+    """Flat (zero gradient) on a real input: sign."""
+    return dtypes[0] is not None and dtypes[0].kind != "c"
+
+
+def _to_integer(dtypes: tuple, params: dict) -> bool:
+    """Flat (zero gradient) when the result is not floating: a cast to an integer or bool dtype."""
+    return numpy.dtype(params["dtype"]).kind not in "fc"
+
+
+@defop(elementwise=True, samples=unary(avoid=(0.0,)), ufunc=numpy.sign, flat=_real_input)
 def sign(xp, x):
     return xp.sign(x)
 
@@ -738,7 +748,7 @@ def _round_cases(rng):
     return (unary(avoid=_HALVES)(rng) + unary(decimals=1)(rng) + unary(domain=(-40.0, 40.0), decimals=-1)(rng))
 
 
-@defop(nin=1, elementwise=True, samples=_round_cases)
+@defop(nin=1, elementwise=True, samples=_round_cases, flat=True)
 def round_(xp, a, decimals=0):
     return xp.round(a, decimals)
 
@@ -746,7 +756,7 @@ def round_(xp, a, decimals=0):
 round_.vjp(_zero_rule)
 
 
-@defop(nin=1, elementwise=True, samples=_round_cases)
+@defop(nin=1, elementwise=True, samples=_round_cases, flat=True)
 def around(xp, a, decimals=0):
     """NumPy's other name for ``round``, declared as its own op."""
     return xp.round(a, decimals)
@@ -936,7 +946,7 @@ def _np_astype(x, dtype):
     return numpy.asarray(x).astype(dtype)
 
 
-@defop(nin=1, public=None, samples=custom(_astype_cases))
+@defop(nin=1, public=None, samples=custom(_astype_cases), flat=_to_integer)
 def astype(xp, x, dtype):
     return x.astype(dtype, copy=False) if hasattr(x, "astype") else xp.asarray(x, dtype=dtype)
 

@@ -39,7 +39,7 @@ def defop(fn: Callable | None = None, *, name: str | None = None, broadcast: boo
           samples: Any = None, nout: int | None = None, nin: int | None = None, diff: bool = True,
           elementwise: bool = False, linear: bool = False, public: str | None = "np", seq: bool = False,
           singular: bool = False, product: bool = False, ufunc: numpy.ufunc | None = None,
-          scalar: Callable | None = None) -> Any:
+          scalar: Callable | None = None, flat: bool | Callable = False) -> Any:
     """Declare an op from its forward ``f(xp, *arrays, **params)`` on raw buffers.
 
     ``broadcast``: cotangents are summed back to the input shapes by the engine.
@@ -56,12 +56,16 @@ def defop(fn: Callable | None = None, *, name: str | None = None, broadcast: boo
     ``scalar``: for an elementwise op that is not one ufunc, its forward on one element written with
     ufuncs and ``m.where(c, a, b)`` on the namespace ``m`` (``lambda m, x: m.maximum(x, 0)``), which
     ``tapegrad.compile`` writes into a fused kernel; the fusion tests check it against the forward.
+    ``flat``: recorded, but the gradient is zero everywhere (piecewise constant: floor, round...); or a
+    function ``f(dtypes, params) -> bool`` of a call's input dtypes and parameters saying so (sign of a
+    real input, a cast to an integer dtype). ``tapegrad.explain`` names such ops as where a gradient stopped.
     """
     def wrap(f: Callable) -> Op:
         opname = name or f.__name__.rstrip("_")
         op = op_class(ufunc)(f, opname, broadcast=broadcast, samples=samples, nout=nout, nin=nin, diff=diff,
                              elementwise=elementwise, linear=linear, public=public, seq=seq, singular=singular,
-                             ufunc=ufunc, product=product, doc=_doc_from_numpy(opname, public), scalar=scalar)
+                             ufunc=ufunc, product=product, doc=_doc_from_numpy(opname, public), scalar=scalar,
+                             flat=flat)
         if op.name in REGISTRY:
             raise ValueError(f"op {op.name!r} is declared twice")
         REGISTRY[op.name] = op

@@ -10,6 +10,7 @@ from .._core import engine
 from .._core.array import Array
 from .._core.custom import record_custom
 from .._core.errors import AutogradError
+from .._core.explain import explain  # noqa: F401  # (tapegrad's own: why a .grad is None or zero)
 from .._core.mode import GRAD_ENABLED, StateScope
 from .._core.anomaly import (detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled,  # noqa: F401
                              set_detect_anomaly)

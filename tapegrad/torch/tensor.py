@@ -16,6 +16,8 @@ import numpy
 from numpy import ndarray as _ndarray
 
 from .._core import engine
+from .._core import events as _events
+from .._core.explain import explain as _explain
 from .._core.capture import derived
 from .._core.array import OPS, Array, _any_traced, _value_read, refuse_traced, view_of
 from .._core.errors import AutogradError
@@ -423,6 +425,13 @@ def _torch_result_type(key: tuple) -> numpy.dtype:
 
 
 
+def _grad_reset(t: "Tensor", what: str) -> None:
+    """Note, for ``explain``, that ``t`` (some variable's ``.grad``) was reset in place by ``what``."""
+    owner = t.__dict__.get("_grad_of")
+    if owner is not None:
+        _events.zeroed(owner, what)
+
+
 def _grad_data(t: "Tensor") -> Any:
     """The buffer of ``t.grad`` (None without one): how a compiled replay finds it."""
     g = t._gradT
@@ -505,6 +514,23 @@ class Tensor(Array):
                 f"{version} instead. Hint: enable anomaly detection to find the operation that failed to compute "
                 "its gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False).")
 
+    #: ``explain``'s words in this dialect (see ``_core/explain.TERMS``).
+    _explain_terms = {
+        "mark": "create it with requires_grad=True (or call x.requires_grad_()) before the forward",
+        "paused": "with grad mode off (under torch.no_grad() or torch.set_grad_enabled(False))",
+        "record": "compute it outside torch.no_grad()",
+        "retain": "pass retain_graph=True to the first backward (loss.backward(retain_graph=True)), or run "
+                  "the forward again",
+        "not_leaf": "call x.retain_grad() before backward(), or read the .grad of the leaf it was computed from",
+        "zeroed": "reset gradients before loss.backward() (optimizer.zero_grad(); loss.backward(); "
+                  "optimizer.step()), not between backward() and their use",
+    }
+
+    def explain(self, head: Any = None) -> Any:
+        """Why this tensor's ``.grad`` is None or zero after the last backward (or ``head``'s graph), naming
+        the lines responsible; see ``tapegrad.explain``."""
+        return _explain(self, head=head)
+
     # -- autograd attributes -----------------------------------------------------------------------
     @property
     def requires_grad(self) -> bool:
@@ -559,6 +585,8 @@ class Tensor(Array):
         rec = _mode.RECORDER.get()
         if rec is not None:
             rec.effect(self, "_gradT", Tensor._make, None if value is None else value._data)
+        if self._node is not None:  # (for ``explain``: the gradient was reset here)
+            _events.zeroed(self._node, "x.grad = None" if value is None else "x.grad = ...")
         self._gradT = value
 
     @property
@@ -610,6 +638,10 @@ class Tensor(Array):
         hooks.append(hook)
         return _ListHandle(hooks, hook)
 
+    def _grad_value(self) -> Any:
+        g = self._gradT
+        return None if g is None else g._data
+
     def _write_grad(self, g: Any, create_graph: bool, owned: bool = False) -> None:
         if g is not None:
             self._accumulate(g, create_graph, owned)
@@ -632,6 +664,7 @@ class Tensor(Array):
                 self._gradT = Tensor._make(g._data.copy())
                 if rec is not None:
                     rec.copy(g._data, self._gradT._data)
+            self._gradT.__dict__["_grad_of"] = self._node  # (whose gradient it is: ``x.grad.zero_()`` is noted for explain)
             if rec is not None:
                 rec.effect(self, "_gradT", Tensor._make, self._gradT._data)
         elif create_graph or self._gradT._node is not None:
@@ -662,6 +695,8 @@ class Tensor(Array):
 
     def detach(self) -> "Tensor":
         """The same storage (and version counter) with no history and ``requires_grad=False``."""
+        if self._node is not None:
+            _events.detached(self._node)
         out = Tensor._make(view_of(self._data))
         _link(self, out, None)
         return out
@@ -728,6 +763,8 @@ class Tensor(Array):
 
     def detach_(self) -> "Tensor":
         """Cut this tensor from its history in place; returns self."""
+        if self._node is not None:
+            _events.detached(self._node)
         self._node = None
         self._idx = None
         return self

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy
 
+from ..._core import events as _events
 from ..._core.array import OPS, Array
 from ...ops.registry import holds_array, pack_sequence
 from .. import _dtypes
@@ -91,7 +92,11 @@ def _cast(x: Array, dt: numpy.dtype) -> Any:
     dt = numpy.dtype(dt)
     if x._data.dtype == dt:
         return x
-    return OPS.astype(x if dt.kind in "fc" and x._data.dtype.kind in "fc" else x.detach(), dt)
+    if dt.kind in "fc" and x._data.dtype.kind in "fc":
+        return OPS.astype(x, dt)
+    if x._node is not None:  # (for ``explain``: the history ends at this cast)
+        _events.first(x._node, "nondiff", f"a cast to {dt}")
+    return OPS.astype(Tensor._make(x._data), dt)
 
 
 def _scalar_or(x: Any) -> Any:

@@ -21,7 +21,7 @@ import numpy
 from ..._core.array import INTO, OPS, Array, write_item
 from ...backend import device_of, to_device, to_host
 from .. import _random
-from ..tensor import Tensor
+from ..tensor import Tensor, _grad_reset
 from . import elementwise
 from ._util import (_I64, _cast, _ctype, _default_float, _float, _int, _kind, _max, _norm_dim, _result_type,
                     _scalar_or)
@@ -323,6 +323,7 @@ def _setitem(self: Tensor, key: Any, value: Any) -> None:
     """``self[key] = value``: written in place and counted in the shared version counter; recorded (as
     the one in-place path records) when ``self`` or ``value`` is on the tape."""
     self._check_inplace()
+    _grad_reset(self, "x.grad[...] = ...")
     value = _scalar_or(value)
     self._update("setitem", _set_cast, (value, key), write_item, (value,), check=False)
 
@@ -384,6 +385,7 @@ def _copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
 
 def _zero_(self: Tensor) -> Tensor:
     """Zeros written in place; returns the same tensor."""
+    _grad_reset(self, "x.grad.zero_()")
     return _fill_(self, 0)
 
 
@@ -399,6 +401,7 @@ def _fill_(self: Tensor, value: Any) -> Tensor:
     if isinstance(value, numpy.generic):
         value = value.item()
     self._check_inplace()
+    _grad_reset(self, "x.grad.fill_()")
     return self._update("fill_", _filled, (value,), _fill_buf, (), False)
 
 

@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 import numpy
 
+from ..._core import events as _events
 from ..._core import mode as _mode
 from ..._core.array import Array
 from ..._core.capture import refuse as _refuse
@@ -57,6 +58,8 @@ def _zero_grad(p: Tensor, set_to_none: bool) -> None:
     if set_to_none:
         p.grad = None
         return
+    if p._node is not None:  # (for ``explain``)
+        _events.zeroed(p._node, "zero_grad(set_to_none=False)")
     if g._node is not None:
         g.detach_()
     if getattr(g._data.flags, "writeable", True):  # CuPy arrays have no such flag: always writable

@@ -1,0 +1,95 @@
+"""Breadcrumbs for ``explain``: where a taped array's history was cut, or a variable's gradient reset.
+
+Each is noted on the tape node of the array concerned (``Node.events``: kind -> ``Event``):
+
+- ``"detached"``: ``detach()`` of a taped array (the copy is a constant);
+- ``"paused"``: a taped array used by an op while not recording (``autograd.pause()``, outside
+  ``autograd.record()``, ``torch.no_grad()``): the result is a constant;
+- ``"nondiff"``: a taped array used by an op that has no gradient (a comparison, ``argmax``...);
+- ``"zeroed"``: a variable's gradient set to None or zeroed (``x.grad = None``, ``zero_grad()``).
+
+A node keeps the first ``"detached"`` event, and the first unrecorded use (``"paused"`` or
+``"nondiff"``: ``Node.cut`` says one is noted), since the last backward pass, so a loop walks the
+frames once per node and backward; ``"zeroed"`` keeps the latest, noted once per backward. Op nodes that hold events are also kept, weakly, in ``NOTED``:
+``explain`` finds there the events of a variable's descendants.
+"""
+from __future__ import annotations
+
+import sys
+from typing import Any, NamedTuple
+import weakref
+
+from .node import _seq, BACKWARDS
+from .site import here, internal
+
+
+class Event(NamedTuple):
+    """One breadcrumb: the user's (code, offset), the node counter when it happened (``seq``, the
+    clock of node creation), the backward serial then, and what happened (an op's name, a statement)."""
+
+    code: Any
+    lasti: int
+    seq: int
+    serial: int
+    what: str
+
+
+#: Op nodes holding events (a variable's descendants whose history was cut), weakly.
+NOTED: "weakref.WeakSet[Any]" = weakref.WeakSet()
+
+
+def note(node: Any, kind: str, what: str, depth: int = 2) -> None:
+    """Note an event of ``kind`` on ``node`` at the user's line above the caller's ``depth``-th caller
+    (replacing an earlier one of that kind: callers check first where only the first counts)."""
+    s = here(depth)
+    if s is None:
+        return
+    ev = node.events
+    if ev is None:
+        ev = node.events = {}
+        if node.op is not None:
+            NOTED.add(node)
+    ev[kind] = Event(s[0], s[1], next(_seq), BACKWARDS[0], what)
+
+
+def unrecorded(op: Any, cls: Any, args: tuple) -> None:
+    """Note that taped inputs among ``args`` were used by ``op`` without being recorded (not
+    recording, or ``op`` has no gradient): the first such use per input node since the last backward."""
+    for a in args:
+        n = getattr(a, "_node", None)
+        if n is not None and n.cut != BACKWARDS[0]:
+            unrecorded1(op, cls, n)
+
+
+def unrecorded1(op: Any, cls: Any, node: Any) -> None:
+    """``unrecorded`` for one taped input node (the fast route checks ``node.cut`` first)."""
+    node.cut = BACKWARDS[0]
+    note(node, "paused" if not cls._recording_flag.get() else "nondiff", op.name, 3)
+
+
+def first(node: Any, kind: str, what: str) -> None:
+    """Note an event of ``kind`` on ``node`` unless one is noted since the last backward."""
+    ev = node.events
+    e = None if ev is None else ev.get(kind)
+    if e is None or e.serial != BACKWARDS[0]:
+        note(node, kind, what, 3)
+
+
+def detached(node: Any) -> None:
+    """Note a ``detach()`` of an array whose node is ``node`` (the first one), called by the user's code
+    (tapegrad's own calls, which make constants on purpose, are not the user's cut)."""
+    ev = node.events
+    e = None if ev is None else ev.get("detached")
+    if (e is None or e.serial != BACKWARDS[0]) and not internal(sys._getframe(2).f_code.co_filename):
+        note(node, "detached", "detach()", 3)
+
+
+def zeroed(node: Any, what: str) -> None:
+    """Note that variable ``node``'s gradient was reset (``what``: how, in the user's words); the
+    latest reset counts, noted once per backward pass."""
+    ev = node.events
+    if ev is not None:
+        old = ev.get("zeroed")
+        if old is not None and old.serial == BACKWARDS[0]:
+            return
+    note(node, "zeroed", what, 3)
