@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import re
+import weakref
 from typing import TYPE_CHECKING, Any
 
 import numpy
 
 from ._core import engine
+from ._core import events as _events
 from ._core import mode as _mode
 from ._core.array import OPS, Array, grad_buffer
 from ._core.errors import INPLACE_IN_GRAPH
@@ -19,6 +21,11 @@ if TYPE_CHECKING:
 __all__ = ["ndarray"]
 
 _DTYPE_SUFFIX = re.compile(r",\s*dtype=[^)]*\)$")
+
+
+#: id of a variable's gradient buffer -> (weak reference to the buffer, to the variable's leaf node):
+#: how a write through ``x.grad[...] = ...`` (a fresh view of the buffer) is noted for ``explain``.
+_GRAD_OWNERS: dict[int, tuple] = {}
 
 
 class ndarray(Array):  # noqa: N801 - MXNet's name
@@ -40,6 +47,17 @@ class ndarray(Array):  # noqa: N801 - MXNet's name
             raise TypeError(f"attach_grad() needs a floating-point array, but this one has dtype {self.dtype}; "
                             "cast it first, e.g. x = x.astype('float32')")
         self._attach(grad_req)
+        buf = self._grad
+        key = id(buf)
+        _GRAD_OWNERS[key] = (weakref.ref(buf, lambda _r, k=key: _GRAD_OWNERS.pop(k, None)), weakref.ref(self._node))
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, value)
+        owner = _GRAD_OWNERS.get(id(self._data)) if _GRAD_OWNERS else None
+        if owner is not None and owner[0]() is self._data:  # a write into a variable's gradient buffer
+            node = owner[1]()
+            if node is not None:
+                _events.zeroed(node, "x.grad[...] = ...")
 
     @property
     def grad(self) -> "ndarray | None":

@@ -139,6 +139,22 @@ def test_mx_overwritten_by_a_later_backward():
     assert f"test_explain.py:{first}" in str(e) and "grad_req='add'" in str(e)
 
 
+def test_mx_zeroed_through_the_gradient_buffer():
+    x = np.array([1.0, 2.0])
+    x.attach_grad(grad_req="add")
+    with autograd.record():
+        y = (x * x).sum()
+    y.backward(); wrote = here()  # noqa: E702
+    x.grad[:] = 0; line = here()  # noqa: E702
+    e = x.explain()
+    check(e, "zeroed", line)
+    assert f"test_explain.py:{wrote}" in str(e)
+    x.grad[:] = 0  # a plain array's writes are not noted: only a variable's buffer
+    other = np.zeros(2)
+    other[:] = 1
+    assert x.explain().reason == "zeroed"
+
+
 def test_mx_explain_of_head_without_graph_is_unrelated_when_nothing_was_cut():
     x = var(1.0, 2.0)
     y = np.ones(2).sum()
