@@ -1,6 +1,7 @@
 """The MXNet dialect's array type, ``tapegrad.np.ndarray``."""
 from __future__ import annotations
 
+import functools
 import re
 import weakref
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,10 @@ _DTYPE_SUFFIX = re.compile(r",\s*dtype=[^)]*\)$")
 _GRAD_OWNERS: dict[int, tuple] = {}
 
 
+def _forget_owner(key: int, _ref: Any) -> None:
+    _GRAD_OWNERS.pop(key, None)
+
+
 class ndarray(Array):  # noqa: N801 - MXNet's name
     """An n-d array with MXNet's autograd policy: record only inside ``autograd.record()``,
     gradients written into buffers that ``attach_grad`` allocates once."""
@@ -48,8 +53,7 @@ class ndarray(Array):  # noqa: N801 - MXNet's name
                             "cast it first, e.g. x = x.astype('float32')")
         self._attach(grad_req)
         buf = self._grad
-        key = id(buf)
-        _GRAD_OWNERS[key] = (weakref.ref(buf, lambda _r, k=key: _GRAD_OWNERS.pop(k, None)), weakref.ref(self._node))
+        _GRAD_OWNERS[id(buf)] = (weakref.ref(buf, functools.partial(_forget_owner, id(buf))), weakref.ref(self._node))
 
     def __setitem__(self, key: Any, value: Any) -> None:
         super().__setitem__(key, value)
