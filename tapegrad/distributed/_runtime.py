@@ -144,7 +144,7 @@ def world_size() -> int:
 
 # -- waiting -----------------------------------------------------------------------------------
 
-def wait(reqs: Sequence[Any], what: str, timeout: float | None = None) -> None:
+def wait(reqs: Sequence[Any], what: "str | Waiting", timeout: float | None = None) -> None:
     """Poll requests (objects with ``Test()``) until all are done; a ``DistributedError`` after
     ``timeout`` seconds (default: init's) naming ``what`` this rank waited for."""
     limit = STATE.timeout if timeout is None else timeout
@@ -159,7 +159,8 @@ def wait(reqs: Sequence[Any], what: str, timeout: float | None = None) -> None:
             return
         spent = time.monotonic() - t0
         if spent > limit:
-            name = what.split("(", 1)[0]
+            what = str(what)
+            name = what.split("(", 1)[0].split()[-1]
             raise DistributedError(f"{name} timed out after {limit:g} s on rank {STATE.rank} (waiting for {what}); "
                                    "a rank may have stopped or called a different collective")
         if spent > SPIN_S:
@@ -174,7 +175,7 @@ class Work:
 
     __slots__ = ("_reqs", "_what", "_finish", "_done")
 
-    def __init__(self, reqs: Sequence[Any], what: str, finish: Callable[[], None] | None = None) -> None:
+    def __init__(self, reqs: Sequence[Any], what: "str | Waiting", finish: Callable[[], None] | None = None) -> None:
         self._reqs = list(reqs)
         self._what = what
         self._finish = finish  # what runs once the requests are done (a mean's division, a copy back)
@@ -210,6 +211,18 @@ NAMES = ("?", "all_reduce", "broadcast", "all_gather", "reduce_scatter", "reduce
 OPS = ("", "sum", "mean", "max", "min")
 _DIMS = 8
 _LEN = 8 + _DIMS  # counter, name, op, root, dtype, ndim, size, spare, dims
+
+
+class Waiting:
+    """What a rank waits for, written out only when an error needs it (formatting costs on every call)."""
+
+    __slots__ = ("args", "prefix", "suffix")
+
+    def __init__(self, args: tuple, prefix: str = "the other ranks' ", suffix: str = "") -> None:
+        self.args, self.prefix, self.suffix = args, prefix, suffix
+
+    def __str__(self) -> str:
+        return self.prefix + describe(*self.args) + self.suffix
 
 
 def describe(name: str, shape: tuple | None = None, dtype: Any = None, op: str = "", root: int = -1) -> str:
@@ -254,20 +267,20 @@ def _decode(sig: numpy.ndarray) -> str:
 
 
 def check_call(name: str, shape: tuple | None = None, dtype: Any = None, op: str = "", root: int = -1,
-               force: bool = False, context: str = "") -> str:
+               force: bool = False, context: str = "") -> Waiting:
     """Count this collective and, with ``init(check=True)`` (or ``force``), compare it with the other
     ranks' calls (one allgather of a fixed-size signature); a ``DistributedError`` on every rank when
     they differ. Returns the call's description for timeout messages."""
     comm = need()
     STATE.calls += 1
-    what = describe(name, shape, dtype, op, root)
+    args = (name, shape, dtype, op, root)
     if not (STATE.check or force) or STATE.size == 1:
-        return f"the other ranks' {what}"
+        return Waiting(args)
     mine = _signature(name, shape, dtype, op, root)
     everyone = numpy.empty((STATE.size, _LEN), numpy.int64)
-    wait([comm.Iallgather(mine, everyone)], f"the other ranks to reach {what} (the call check)")
+    wait([comm.Iallgather(mine, everyone)], Waiting(args, "the other ranks to reach ", " (the call check)"))
     if (everyone == mine).all():
-        return f"the other ranks' {what}"
+        return Waiting(args)
     counts = {int(s[0]) for s in everyone}
     calls = ", ".join(f"rank {r} called {_decode(s)}" + (f" (collective #{int(s[0])})" if len(counts) > 1 else "")
                       for r, s in enumerate(everyone))
