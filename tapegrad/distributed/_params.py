@@ -7,7 +7,7 @@ import numpy
 
 from .._core.array import Array
 from ..backend import xp_of
-from ._collectives import _writable, raw, seam
+from ._collectives import _check_root, _writable, raw, seam
 from ._runtime import STATE, check_call, need, wait
 
 __all__ = ["average_gradients", "broadcast_parameters"]
@@ -98,15 +98,17 @@ def broadcast_parameters(params: Iterable[Any], root: int = 0) -> None:
     The parameters' shapes and dtypes are compared across ranks first: a mismatch is an error naming
     both (whatever ``init(check=...)`` says)."""
     need()
+    _check_root(root)
     ps = list(params)
     check_call("broadcast", (len(ps),), None, root=root, force=True,
                context="broadcast_parameters: the ranks hold different numbers of parameters")
-    reqs, backs = [], []
-    what = "the other ranks' broadcast_parameters"
-    for i, p in enumerate(ps):
-        buf = raw(p, "broadcast_parameters", inplace=True)
+    bufs = [raw(p, "broadcast_parameters", inplace=True) for p in ps]
+    what: Any = "the other ranks' broadcast_parameters"
+    for i, buf in enumerate(bufs):  # every shape checked before any broadcast starts
         what = check_call("broadcast", buf.shape, buf.dtype, root=root, force=True,
                           context=f"broadcast_parameters: parameter {i}")
+    reqs, backs = [], []
+    for p, buf in zip(ps, bufs):
         work, back = _writable(p, buf, "broadcast_parameters")
         reqs.append(seam(work).bcast(work, root))
         backs.append(back)
