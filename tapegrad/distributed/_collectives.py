@@ -81,7 +81,7 @@ def _writable(x: Any, buf: Any, what: str) -> tuple:
     return tmp, back
 
 
-def _run(req: Any, what: str, finish: Callable[[], None] | None, async_op: bool) -> Work | None:
+def _run(req: Any, what: Any, finish: Callable[[], None] | None, async_op: bool) -> Work | None:
     work = Work([req], what, finish)
     if async_op:
         return work

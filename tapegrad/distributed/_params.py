@@ -5,7 +5,6 @@ from typing import Any, Iterable
 
 import numpy
 
-from .._core.array import Array
 from ..backend import xp_of
 from ._collectives import _check_root, _writable, raw, seam
 from ._runtime import STATE, check_call, need, wait
@@ -17,7 +16,7 @@ def _grads(params: Iterable[Any]) -> list:
     """The raw gradient buffers of the parameters that have one (``p.grad`` not None)."""
     out = []
     for p in params:
-        g = p.grad if isinstance(p, Array) else getattr(p, "grad", None)
+        g = getattr(p, "grad", None)  # (both dialects' arrays have .grad: None until there is one)
         if g is not None:
             out.append(raw(g, "average_gradients", inplace=True))
     return out
