@@ -92,3 +92,10 @@ def test_use_before_init_names_the_fix():
         dist.world_size()
     with pytest.raises(dist.DistributedError, match="init"):
         dist.all_reduce_(__import__("numpy").ones(2))
+
+
+def test_the_benchmark_runs_quickly_at_small_sizes():
+    p = subprocess.run([sys.executable, "-m", "benchmarks.distributed", "--quick"], capture_output=True, text=True,
+                       timeout=120, env=script_env(), cwd=HERE.parent)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "| all-reduce 0.0625 MB float32 | 2 |" in p.stdout and "| W2 step (batch 8, 4 per rank) | 2 |" in p.stdout

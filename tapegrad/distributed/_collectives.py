@@ -117,6 +117,8 @@ def all_reduce_(x: Any, op: str = "sum", *, async_op: bool = False) -> Work | No
     need()
     _check_op(op, buf.dtype, "all_reduce_")
     what = check_call("all_reduce", buf.shape, buf.dtype, op)
+    if STATE.size == 1:  # (one rank: x is its own reduction)
+        return Work([], what) if async_op else None
     work, back = _writable(x, buf, "all_reduce_")
     return _run(seam(work).allreduce(work, op), what, _then(_divide(work) if op == "mean" else None, back), async_op)
 
@@ -129,6 +131,8 @@ def broadcast_(x: Any, root: int = 0, *, async_op: bool = False) -> Work | None:
     need()
     _check_root(root)
     what = check_call("broadcast", buf.shape, buf.dtype, root=root)
+    if STATE.size == 1:
+        return Work([], what) if async_op else None
     work, back = _writable(x, buf, "broadcast_")
     return _run(seam(work).bcast(work, root), what, back, async_op)
 

@@ -6,6 +6,7 @@ instead of a hang. ``check_call`` exchanges one fixed-size signature per collect
 """
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -249,12 +250,22 @@ def _dtype_of(code: int) -> Any:
     return None if code == 0 else numpy.dtype(int(code).to_bytes(8, "little").rstrip(b"\0").decode())
 
 
+_SIGNATURES: dict = {}  # (name, shape, dtype, op, root) -> its signature without the counter (the per-call cost)
+
+
 def _signature(name: str, shape: tuple | None, dtype: Any, op: str, root: int) -> numpy.ndarray:
-    sig = numpy.zeros(_LEN, numpy.int64)
-    shape = () if shape is None else tuple(shape)
-    sig[:7] = (STATE.calls, NAMES.index(name), OPS.index(op), root, _dtype_code(dtype), len(shape),
-               int(numpy.prod(shape, dtype=numpy.int64)))
-    sig[8:8 + min(len(shape), _DIMS)] = shape[:_DIMS]
+    key = (name, shape, dtype, op, root)
+    sig = _SIGNATURES.get(key)
+    if sig is None:
+        if len(_SIGNATURES) > 4096:
+            _SIGNATURES.clear()
+        sig = numpy.zeros(_LEN, numpy.int64)
+        dims = () if shape is None else tuple(shape)
+        sig[1:7] = (NAMES.index(name), OPS.index(op), root, _dtype_code(dtype), len(dims), math.prod(dims))
+        sig[8:8 + min(len(dims), _DIMS)] = dims[:_DIMS]
+        _SIGNATURES[key] = sig
+    sig = sig.copy()
+    sig[0] = STATE.calls
     return sig
 
 
@@ -279,7 +290,7 @@ def check_call(name: str, shape: tuple | None = None, dtype: Any = None, op: str
     mine = _signature(name, shape, dtype, op, root)
     everyone = numpy.empty((STATE.size, _LEN), numpy.int64)
     wait([comm.Iallgather(mine, everyone)], Waiting(args, "the other ranks to reach ", " (the call check)"))
-    if (everyone == mine).all():
+    if everyone.tobytes() == mine.tobytes() * STATE.size:
         return Waiting(args)
     counts = {int(s[0]) for s in everyone}
     calls = ", ".join(f"rank {r} called {_decode(s)}" + (f" (collective #{int(s[0])})" if len(counts) > 1 else "")
