@@ -99,3 +99,12 @@ def test_the_benchmark_runs_quickly_at_small_sizes():
                        timeout=120, env=script_env(), cwd=HERE.parent)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "| all-reduce 0.0625 MB float32 | 2 |" in p.stdout and "| W2 step (batch 8, 4 per rank) | 2 |" in p.stdout
+
+
+def test_the_readme_example_trains_on_two_ranks():
+    p = subprocess.run([str(MPIEXEC), "-n", "2", sys.executable, "-c",
+                        "from examples.data_parallel_mlp import main; r = main(small=True); "
+                        "assert r['end'] < 0.8 * r['start'], r; print('example ok')"],
+                       capture_output=True, text=True, timeout=60, env={**script_env(), "OMP_NUM_THREADS": "1"},
+                       cwd=HERE.parent)
+    assert p.returncode == 0 and p.stdout.count("example ok") == 2, p.stdout + p.stderr

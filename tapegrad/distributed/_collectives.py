@@ -69,16 +69,20 @@ def _writable(x: Any, buf: Any, what: str) -> tuple:
     """(``buf`` itself, or a contiguous copy of it; what copies it back once the collective is done)."""
     if isinstance(x, Array):
         x._version += 1  # (a saved array changed in place: the PyTorch dialect's check sees it)
-    if buf.flags.c_contiguous and buf.flags.writeable:
+    _refuse_readonly(buf, what)
+    if buf.flags.c_contiguous:
         return buf, None
-    if not buf.flags.writeable:
-        raise ValueError(f"{what} writes into its array, which is read-only (a broadcast view?); pass a "
-                         "writable copy")
     tmp = xp_of([buf]).ascontiguousarray(buf)
 
     def back() -> None:
         buf[...] = tmp
     return tmp, back
+
+
+def _refuse_readonly(buf: Any, what: str) -> None:
+    if not buf.flags.writeable:
+        raise ValueError(f"{what} writes into its array, which is read-only (a broadcast view?); pass a "
+                         "writable copy")
 
 
 def _run(req: Any, what: Any, finish: Callable[[], None] | None, async_op: bool) -> Work | None:
@@ -118,6 +122,7 @@ def all_reduce_(x: Any, op: str = "sum", *, async_op: bool = False) -> Work | No
     _check_op(op, buf.dtype, "all_reduce_")
     what = check_call("all_reduce", buf.shape, buf.dtype, op)
     if STATE.size == 1:  # (one rank: x is its own reduction)
+        _refuse_readonly(buf, "all_reduce_")
         return Work([], what) if async_op else None
     work, back = _writable(x, buf, "all_reduce_")
     return _run(seam(work).allreduce(work, op), what, _then(_divide(work) if op == "mean" else None, back), async_op)
@@ -132,6 +137,7 @@ def broadcast_(x: Any, root: int = 0, *, async_op: bool = False) -> Work | None:
     _check_root(root)
     what = check_call("broadcast", buf.shape, buf.dtype, root=root)
     if STATE.size == 1:
+        _refuse_readonly(buf, "broadcast_")
         return Work([], what) if async_op else None
     work, back = _writable(x, buf, "broadcast_")
     return _run(seam(work).bcast(work, root), what, back, async_op)
