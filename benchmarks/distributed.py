@@ -86,6 +86,7 @@ def child(quick: bool) -> None:
         rows.append({"what": f"all-reduce {mb:g} MB float32", "ranks": n, "ms": {k: v * 1e3 for k, v in t.items()},
                      "GBps": {k: x.nbytes / v / 1e9 for k, v in t.items()}})
     rows.append(_w2(comm, r, n, quick))
+    rows.append(_w2_ddp(comm, r, n, quick))
     if r == 0:
         print("RESULT " + json.dumps(rows), flush=True)
 
@@ -111,6 +112,40 @@ def _w2(comm: Any, r: int, n: int, quick: bool) -> dict:
     step()
     t = _timed(comm, {"step": step}, 2 if quick else W2_STEPS)
     return {"what": f"W2 step (batch {batch}, {per} per rank)", "ranks": n, "ms": {"step": t["step"] * 1e3}}
+
+
+def _w2_ddp(comm: Any, r: int, n: int, quick: bool) -> dict:
+    """The W2 step in the PyTorch dialect under DistributedDataParallel (and, on one rank, without it)."""
+    from benchmarks import w2_mlp
+    import tapegrad.torch as torch
+    sizes, batch = ((w2_mlp.TINY["sizes"], 8) if quick else (w2_mlp.SIZES, w2_mlp.BATCH))
+    params, X, y = w2_mlp.inputs(sizes, batch)
+    per = batch // n
+    Xt, yt = torch.tensor(X[r * per:(r + 1) * per]), torch.tensor(y[r * per:(r + 1) * per])
+    torch.distributed.init_process_group("mpi")
+    try:
+        def model_() -> Any:
+            torch.manual_seed(0)
+            layers: list = []
+            for a, b in zip(sizes[:-1], sizes[1:]):
+                layers += [torch.nn.Linear(a, b), torch.nn.ReLU()]
+            return torch.nn.Sequential(*layers[:-1])
+        steps = {}
+        for name, model in (("ddp", torch.nn.parallel.DistributedDataParallel(model_())),
+                            *((("plain", model_()),) if n == 1 else ())):
+            opt = torch.optim.SGD(model.parameters(), lr=w2_mlp.LR)
+
+            def step(model: Any = model, opt: Any = opt) -> None:
+                opt.zero_grad()
+                torch.nn.functional.cross_entropy(model(Xt), yt).backward()
+                opt.step()
+            step()
+            steps[name] = step
+        t = _timed(comm, steps, 2 if quick else W2_STEPS)
+    finally:
+        torch.distributed.destroy_process_group()
+    return {"what": f"W2 step, PyTorch dialect (batch {batch}, {per} per rank)", "ranks": n,
+            "ms": {k: v * 1e3 for k, v in t.items()}}
 
 
 # -- the launcher --------------------------------------------------------------------------------
@@ -149,11 +184,17 @@ def table(results: dict) -> str:
             raw, tg, nc = (row["ms"][k] for k in ("mpi4py Allreduce", "all_reduce_", "all_reduce_ (check=False)"))
             out.append(f"| {row['what']} | {n} | {fmt(row, 'mpi4py Allreduce')} | {fmt(row, 'all_reduce_')} | "
                        f"{ratio(row, raw, tg)} | {fmt(row, 'all_reduce_ (check=False)')} | {ratio(row, raw, nc)} |")
-    w2 = {n: next(row for row in rows if "GBps" not in row) for n, rows in results.items()}
+    w2 = {n: next(row for row in rows if "step" in row["ms"]) for n, rows in results.items()}
     base = w2[1]["ms"]["step"]
     out += ["", "| W2 SGD step (MXNet dialect, float32) | ranks | ms per step | speed-up vs 1 process |", "|---|---|---|---|"]
     for n, row in w2.items():
         out.append(f"| {row['what']} | {n} | {row['ms']['step']:.2f} | {base / row['ms']['step']:.2f}× |")
+    ddp = {n: next(row for row in rows if "ddp" in row["ms"]) for n, rows in results.items()}
+    plain = ddp[1]["ms"]["plain"]
+    out += ["", "| W2 SGD step (PyTorch dialect, float32) | ranks | ms per step | speed-up vs 1 process without DDP |",
+            "|---|---|---|---|", f"| {ddp[1]['what']}, no DDP | 1 | {plain:.2f} | 1.00× |"]
+    for n, row in ddp.items():
+        out.append(f"| {row['what']}, DDP | {n} | {row['ms']['ddp']:.2f} | {plain / row['ms']['ddp']:.2f}× |")
     return "\n".join(out)
 
 

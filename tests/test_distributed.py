@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy
 import pytest
 
 from conftest import script_env
@@ -108,3 +109,43 @@ def test_the_readme_example_trains_on_two_ranks():
                        capture_output=True, text=True, timeout=60, env={**script_env(), "OMP_NUM_THREADS": "1"},
                        cwd=HERE.parent)
     assert p.returncode == 0 and p.stdout.count("example ok") == 2, p.stdout + p.stderr
+
+
+# -- the PyTorch dialect: torch.distributed and DistributedDataParallel --------------------------------
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_torch_process_group_collectives_ddp_training_no_sync_and_refusals(n):
+    modes = ["api", "no_sync", "shapes", "unused"] + (["train"] if n == 2 else [])
+    code, out, _ = launch("torch_ddp.py", n, *modes)
+    assert code == 0, out
+    for m in modes:
+        assert out.count(f"{m} ok") == n, out
+
+
+def test_ddp_starts_each_bucket_during_the_backward(monkeypatch):
+    # one process, no mpiexec: the hooks start bucket reductions as the gradients come, in reverse
+    # parameter order, and the last one finishes them all (then .grad holds the averages: here, itself)
+    import tapegrad.torch as torch
+    from tapegrad import distributed as core
+    started = []
+    real = core.all_reduce_
+
+    def spy(x, op="sum", *, async_op=False):
+        started.append((x.size, op, async_op))
+        return real(x, op, async_op=async_op)
+    torch.distributed.init_process_group("mpi")
+    try:
+        model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2)).double()
+        ddp = torch.nn.parallel.DistributedDataParallel(model, bucket_cap_mb=16 * 8 / 2**20)  # 16 float64s a bucket
+        monkeypatch.setattr(core, "all_reduce_", spy)
+        x = torch.ones(5, 3, dtype=torch.float64)
+        ddp(x).sum().backward()
+        want = [p.grad.numpy().copy() for p in model.parameters()]
+        assert started == [(2 + 8 + 4, "mean", True), (12, "mean", True)]  # (the 2nd layer and the 1st bias; the 1st weight)
+        for p in model.parameters():
+            p.grad = None
+        model(x).sum().backward()
+        for p, w in zip(model.parameters(), want):
+            numpy.testing.assert_array_equal(p.grad.numpy(), w)
+    finally:
+        torch.distributed.destroy_process_group()

@@ -9,7 +9,7 @@ import builtins as _builtins
 from typing import TYPE_CHECKING, Any
 
 from . import autograd  # noqa: F401
-from . import cuda, distributions, linalg, nn, optim, utils, viz  # noqa: F401
+from . import cuda, distributed, distributions, linalg, nn, optim, utils, viz  # noqa: F401
 from ._creation import *  # noqa: F401,F403
 from ._device import device, get_default_device, set_default_device  # noqa: F401
 from ._dtypes import (Size, bool, cdouble, cfloat, complex64, complex128, double, dtype,  # noqa: F401,A004
