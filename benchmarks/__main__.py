@@ -62,9 +62,11 @@ def environment(args: argparse.Namespace, torch, torch_note: str) -> list[str]:
     import numpy
 
     import tapegrad
+
+    from ._harness import cpu_model
     removed = os.environ.get(_CHILD_FLAG, "-")
     rev = _git_revision()
-    lines = [f"- Machine: {_cpu()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
+    lines = [f"- Machine: {cpu_model()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
              f"- Python {platform.python_version()}, NumPy {numpy.__version__}, tapegrad {tapegrad.__version__}{rev}, "
              + (f"PyTorch {torch.__version__}" if torch is not None else "PyTorch: " + torch_note)]
     try:
@@ -98,18 +100,6 @@ def _git_revision() -> str:
     except (OSError, subprocess.SubprocessError):
         return ""
     return f" (commit {head}{' + local changes' if dirty else ''})" if head else ""
-
-
-def _cpu() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-    return platform.processor() or platform.machine()
 
 
 def load_torch(args: argparse.Namespace) -> tuple:

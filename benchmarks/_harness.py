@@ -333,3 +333,16 @@ def compiled_rows(wid: str, measure: str, values: dict[str, list[float]], compil
                         base_value=None if bkey is None else values[bkey], target=target, target_ratio=tr,
                         target_value=tv, status=status, note=note if i == 0 else ""))
     return rows
+
+
+def cpu_model() -> str:
+    """The CPU's model name (from /proc/cpuinfo where there is one)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+    return platform.processor() or platform.machine()

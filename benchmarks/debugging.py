@@ -14,13 +14,13 @@ Each comparison alternates the two settings in one process (A B A B ..., each sa
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import time
 import warnings
 from typing import Any, Callable
 
 from . import w1_small_ops, w2_mlp
+from ._harness import cpu_model
 
 
 def _per_call(step: Callable[[], Any], min_time: float) -> float:
@@ -46,17 +46,6 @@ def compare(step: Callable[[], Any], on: Callable[[], Any], off: Callable[[], An
         toff.append(_per_call(step, min_time))
     ratios = [a / b for a, b in zip(ton, toff)]
     return statistics.median(ton), statistics.median(toff), statistics.median(ratios), min(ratios), max(ratios)
-
-
-def _cpu() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main(argv: list[str] | None = None) -> list[tuple]:
@@ -92,7 +81,7 @@ def main(argv: list[str] | None = None) -> list[tuple]:
                      compare(step, lambda: torch.autograd.set_detect_anomaly(True),
                              lambda: torch.autograd.set_detect_anomaly(False), args.rounds, args.min_time),
                      1e3, "(for comparison)"))
-    print(f"CPU: {_cpu()}; tapegrad {tapegrad.__version__}, NumPy {numpy.__version__}"
+    print(f"CPU: {cpu_model()}; tapegrad {tapegrad.__version__}, NumPy {numpy.__version__}"
           + (f", PyTorch {torch.__version__} (1 thread)" if torch is not None else ", PyTorch not installed")
           + f"; {args.rounds} alternating rounds, each sample ≥ {args.min_time} s; medians")
     print()

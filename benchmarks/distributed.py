@@ -25,22 +25,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ._harness import cpu_model
+
 ROOT = Path(__file__).resolve().parents[1]
 SIZES_MB = (1, 16, 64)
 RUNS = {1: 21, 16: 11, 64: 7}
 W2_STEPS = 20
 TARGET = 0.9
-
-
-def cpu() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 # -- inside mpiexec ------------------------------------------------------------------------------
@@ -204,7 +195,7 @@ def main(argv: list[str]) -> None:
         child(quick)
         return
     import numpy
-    print(f"CPU: {cpu()} ({os.cpu_count()} logical cores); Python {platform.python_version()}, NumPy "
+    print(f"CPU: {cpu_model()} ({os.cpu_count()} logical cores); Python {platform.python_version()}, NumPy "
           f"{numpy.__version__}; one BLAS thread per rank; `python -m benchmarks.distributed`"
           + (" --quick" if quick else ""))
     results = {n: launch(n, quick) for n in (1, 2)}
