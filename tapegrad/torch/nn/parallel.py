@@ -3,9 +3,9 @@
 Wrapping a module broadcasts rank 0's parameters and buffers to every rank (after checking that all
 ranks hold parameters of the same shapes). During each backward, every parameter's gradient joins a
 bucket (about ``bucket_cap_mb`` MB, parameters in reverse order, as their gradients tend to be ready);
-as soon as a bucket's gradients are all accumulated, its average over the ranks starts without
-blocking, and the backward goes on; when the last bucket has started, the averages are awaited and
-written back into each ``.grad``. ``no_sync()`` skips the averaging, so gradients accumulate locally
+as soon as a bucket's gradients (and those of the buckets before it) are all accumulated, its average
+over the ranks starts without blocking, and the backward goes on; when the last bucket has started,
+the averages are awaited and written back into each ``.grad``. ``no_sync()`` skips the averaging, so gradients accumulate locally
 until the next synchronised backward averages the sum.
 """
 from __future__ import annotations
@@ -117,13 +117,17 @@ class DistributedDataParallel(Module):
                                "accumulated twice in one backward under DistributedDataParallel (a reentrant "
                                "backward or the module used twice); use no_sync() for the extra backward")
         b.ready.add(i)
-        if len(b.ready) == len(b.params):
+        # Buckets start in their order, as PyTorch's reducer starts them: the ranks' gradients may come
+        # in different orders (leaves made in another order), and MPI pairs reductions in starting order.
+        buckets = self._buckets
+        while self._started < len(buckets) and len(buckets[self._started].ready) == len(buckets[self._started].params):
+            b = buckets[self._started]
             for (lo, hi), q in zip(b.offsets, b.params):
                 b.flat[lo:hi] = q.grad._data.reshape(-1)
             b.work = _dist._core().all_reduce_(b.flat, "mean", async_op=True)
             self._started += 1
-            if self._started == len(self._buckets):
-                self._finish()
+        if self._started == len(buckets):
+            self._finish()
 
     def _finish(self) -> None:
         for b in self._buckets:

@@ -1,0 +1,19 @@
+"""red17: misuse and edge cases of tapegrad.distributed and the PyTorch dialect's DDP on real MPI ranks
+(each test launches a script of tests/mpi under ``mpiexec``, several checks per launch)."""
+from __future__ import annotations
+
+from test_distributed import launch, pytestmark  # noqa: F401 - (the skip without mpi4py or mpiexec)
+
+
+def run_modes(script: str, n: int, *modes: str, **env: str) -> str:
+    code, out, _ = launch(script, n, *modes, **{"TAPEGRAD_DIST_TIMEOUT": "10", **env})
+    assert code == 0, out
+    for m in modes:
+        assert out.count(f"{m} ok") == n, out
+    return out
+
+
+def test_ddp_buckets_start_in_order_when_gradients_come_in_different_orders_on_the_ranks():
+    # rank 0 replaced a parameter before wrapping: its leaves were made in another order, so its gradients
+    # come in another order; reductions must still pair bucket with bucket (PyTorch's reducer starts them in order)
+    run_modes("red17_ddp.py", 2, "order2", "order", "tied")
