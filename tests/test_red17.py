@@ -17,3 +17,9 @@ def test_ddp_buckets_start_in_order_when_gradients_come_in_different_orders_on_t
     # rank 0 replaced a parameter before wrapping: its leaves were made in another order, so its gradients
     # come in another order; reductions must still pair bucket with bucket (PyTorch's reducer starts them in order)
     run_modes("red17_ddp.py", 2, "order2", "order", "tied")
+
+
+def test_ddp_broadcasts_frozen_parameters_and_buffers_and_averages_mixed_dtypes():
+    # a requires_grad=False parameter is rank 0's on every rank after wrapping (as in PyTorch); float32 and
+    # float64 parameters in buckets of their own; buffers rebroadcast before each forward; two backwards accumulate
+    run_modes("red17_ddp.py", 2, "frozen_mixed_buffers", "set_to_none_steps", "retain_double", "zero_size")

@@ -5,8 +5,8 @@ ranks hold parameters of the same shapes). During each backward, every parameter
 bucket (about ``bucket_cap_mb`` MB, parameters in reverse order, as their gradients tend to be ready);
 as soon as a bucket's gradients (and those of the buckets before it) are all accumulated, its average
 over the ranks starts without blocking, and the backward goes on; when the last bucket has started,
-the averages are awaited and written back into each ``.grad``. ``no_sync()`` skips the averaging, so gradients accumulate locally
-until the next synchronised backward averages the sum.
+the averages are awaited and written back into each ``.grad``. ``no_sync()`` skips the averaging, so
+gradients accumulate locally until the next synchronised backward averages the sum.
 """
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ class DistributedDataParallel(Module):
         core = _dist._core()
         params = [p for p in module.parameters() if p.requires_grad]
         self._check_shapes(core, params)
-        for p in params:
+        for p in module.parameters():  # (frozen ones too, as PyTorch: every rank then computes alike)
             core.broadcast_(p._data, 0)
         for buf in module.buffers():
             core.broadcast_(buf._data, 0)
