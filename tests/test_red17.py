@@ -23,3 +23,10 @@ def test_ddp_broadcasts_frozen_parameters_and_buffers_and_averages_mixed_dtypes(
     # a requires_grad=False parameter is rank 0's on every rank after wrapping (as in PyTorch); float32 and
     # float64 parameters in buckets of their own; buffers rebroadcast before each forward; two backwards accumulate
     run_modes("red17_ddp.py", 2, "frozen_mixed_buffers", "set_to_none_steps", "retain_double", "zero_size")
+
+
+def test_collectives_on_every_dtype_shape_layout_and_async_handle():
+    # booleans reduce as PyTorch's: sum and max are "or", min is "and" (MPI has no sum of booleans: it raised
+    # MPI's "Invalid MPI_Op", after the error text of max had recommended op='sum'); 0-d, empty, non-contiguous
+    # and read-only arrays; handles waited twice or later; finalize() then init(); gradients under create_graph
+    run_modes("red17_coll.py", 2, "dtypes", "booleans", "shapes", "asyncs", "refinit", "classes", "create_graph")

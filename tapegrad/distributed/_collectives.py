@@ -56,7 +56,7 @@ def _check_op(op: str, dtype: Any, what: str) -> None:
     if op == "mean" and kind not in "fc":
         raise TypeError(f"{what}: op='mean' of {numpy.dtype(dtype)} values would round; use op='sum' and divide, "
                         "or cast to a float dtype first")
-    if op in ("max", "min") and kind in "cb":
+    if op in ("max", "min") and kind == "c":
         raise TypeError(f"{what}: op={op!r} is not defined for {numpy.dtype(dtype)}; use 'sum'")
 
 
