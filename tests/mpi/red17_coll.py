@@ -155,8 +155,22 @@ def create_graph():
     numpy.testing.assert_allclose(hb.numpy(), numpy.full(2, 2.0 * n) if r == 0 else numpy.zeros(2))
 
 
+def aliases():
+    # in place: out is this rank's part of x (MPI refused it on rank 0, "Buffers must not be aliased", and
+    # ran it on the others, whose next collectives then paired with the wrong calls)
+    x = numpy.arange(2 * n, dtype=float) + r
+    dist.reduce_scatter_into(x[2 * r:2 * r + 2], x)
+    numpy.testing.assert_array_equal(x[2 * r:2 * r + 2], sum(numpy.arange(2 * n, dtype=float) + k for k in range(n))[2 * r:2 * r + 2])
+    x = numpy.arange(3.0) + r
+    outs = [numpy.empty(3) for _ in range(n)]
+    outs[r] = x
+    dist.all_gather_into(outs, x)
+    for k in range(n):
+        numpy.testing.assert_array_equal(outs[k], numpy.arange(3.0) + k)
+
+
 MODES = {k: v for k, v in globals().items() if callable(v) and k in
-         ("dtypes", "booleans", "shapes", "asyncs", "refinit", "classes", "create_graph")}
+         ("dtypes", "booleans", "shapes", "asyncs", "refinit", "classes", "create_graph", "aliases")}
 for mode in sys.argv[1:]:
     try:
         MODES[mode]()
