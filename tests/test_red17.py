@@ -32,3 +32,21 @@ def test_collectives_on_every_dtype_shape_layout_and_async_handle():
     # reduce_scatter_into in place (out a part of x: MPI refused the aliased buffers on one rank only)
     run_modes("red17_coll.py", 2, "dtypes", "booleans", "shapes", "asyncs", "refinit", "classes", "create_graph",
               "aliases")
+
+
+def test_ddp_with_shared_frozen_or_second_order_use_and_its_module_face():
+    # a weight shared by two layers, every parameter frozen, backward(create_graph=True), autograd.grad (no
+    # averaging, no hang), a loss of the inner module, the same module wrapped twice; PyTorch's state_dict names
+    run_modes("red17_ddp.py", 2, "shared_across_modules", "all_frozen", "create_graph_backward", "state_dict_names",
+              "autograd_grad", "loss_without_ddp_output", "wrap_twice")
+
+
+def test_ddp_misuse_across_ranks_ends_the_job_instead_of_hanging():
+    # a parameter unused on one rank only: that rank names it at its next forward and the job aborts
+    code, out, seconds = launch("red17_faults.py", 2, "unused_on_one_rank", TAPEGRAD_DIST_TIMEOUT="10")
+    assert code != 0 and "[rank 1] RuntimeError: Expected to have finished reduction" in out, out
+    assert "Parameters that got no gradient: b.weight, b.bias" in out and seconds < 8, (seconds, out)
+    # the ranks disagree on no_sync(): the synchronising rank times out instead of waiting forever
+    code, out, seconds = launch("red17_faults.py", 2, "no_sync_disagree", TAPEGRAD_DIST_TIMEOUT="2")
+    assert code != 0 and "[rank 1] tapegrad.distributed.DistributedError" in out, out
+    assert seconds < 10, (seconds, out)

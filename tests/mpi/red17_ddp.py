@@ -194,6 +194,52 @@ def order2():
     numpy.testing.assert_allclose(gb, mean_over_ranks(m.module.b.weight.grad.numpy()), rtol=1e-5, err_msg="b")
 
 
+def shared_across_modules():
+    class Tie(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc, self.dec = nn.Linear(3, 3), nn.Linear(3, 3)
+            self.dec.weight = self.enc.weight
+        def forward(self, x):
+            return self.dec(self.enc(x))
+    torch.manual_seed(r)
+    m = DDP(Tie())
+    x = torch.ones(2, 3) * (r + 1)
+    m(x).pow(2).sum().backward()
+    w = m.module.enc.weight
+    numpy.testing.assert_allclose(w.grad.numpy(), mean_over_ranks(w.grad.numpy()))
+    m(x).pow(2).sum().backward()
+
+
+def all_frozen():
+    lin = nn.Linear(2, 2)
+    lin.requires_grad_(False)
+    m = DDP(lin)
+    m(torch.ones(1, 2))
+    m(torch.ones(1, 2))
+
+
+def create_graph_backward():
+    m = DDP(nn.Linear(3, 1))
+    x = torch.ones(2, 3) * (r + 1)
+    m(x).sum().backward(create_graph=True)
+    g = m.module.weight.grad
+    numpy.testing.assert_allclose(g.detach().numpy(), mean_over_ranks(g.detach().numpy()))
+    numpy.testing.assert_allclose(g.detach().numpy(), numpy.full((1, 3), 2.0 * (n + 1) / 2))
+    m.module.weight.grad = None
+    m.module.bias.grad = None
+    (m(x) * m(x)).sum().backward(create_graph=True)
+
+
+def state_dict_names():
+    m = DDP(nn.Sequential(nn.Linear(2, 2), Scale(2)))
+    sd = m.state_dict()
+    assert list(sd) == ["module.0.weight", "module.0.bias", "module.1.s"], list(sd)
+    m.load_state_dict(sd)
+    assert list(m.module.state_dict()) == ["0.weight", "0.bias", "1.s"]
+    assert [k for k, _ in m.named_parameters()] == ["module.0.weight", "module.0.bias"]
+
+
 MODES = {k: v for k, v in globals().items() if callable(v) and not k.startswith("_") and k not in
          ("mean_over_ranks", "DDP")}
 for mode in sys.argv[1:]:
