@@ -25,6 +25,12 @@ def test_ddp_broadcasts_frozen_parameters_and_buffers_and_averages_mixed_dtypes(
     run_modes("red17_ddp.py", 2, "frozen_mixed_buffers", "set_to_none_steps", "retain_double", "zero_size")
 
 
+def test_ddp_the_forward_decides_whether_its_backward_averages_as_in_pytorch():
+    # a forward under no_sync() whose backward runs after it stays local; a forward outside whose backward
+    # runs under no_sync() is averaged (real torch DDP on gloo does both); a no_grad forward decides nothing
+    run_modes("red17_ddp.py", 2, "no_sync_forward_decides")
+
+
 def test_collectives_on_every_dtype_shape_layout_and_async_handle():
     # booleans reduce as PyTorch's: sum and max are "or", min is "and" (MPI has no sum of booleans: it raised
     # MPI's "Invalid MPI_Op", after the error text of max had recommended op='sum'); 0-d, empty, non-contiguous

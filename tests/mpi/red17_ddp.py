@@ -240,6 +240,25 @@ def state_dict_names():
     assert [k for k, _ in m.named_parameters()] == ["module.0.weight", "module.0.bias"]
 
 
+def no_sync_forward_decides():
+    # as PyTorch: whether a backward averages is decided by its forward (inside no_sync() or not)
+    torch.manual_seed(0)
+    m = DDP(nn.Linear(3, 2))
+    x = torch.ones(2, 3) * (r + 1)
+    with m.no_sync():
+        loss = m(x).sum()
+    loss.backward()  # outside, of a forward inside: local
+    local = m.module.weight.grad.numpy().copy()
+    numpy.testing.assert_allclose(local, numpy.full((2, 3), 2.0 * (r + 1)))
+    m.module.weight.grad = m.module.bias.grad = None
+    loss = m(x).sum()
+    with torch.no_grad():
+        m(x)  # (a forward without grad decides nothing)
+    with m.no_sync():
+        loss.backward()  # inside, of a forward outside: averaged
+    numpy.testing.assert_allclose(m.module.weight.grad.numpy(), numpy.full((2, 3), 2.0 * (n + 1) / 2))
+
+
 MODES = {k: v for k, v in globals().items() if callable(v) and not k.startswith("_") and k not in
          ("mean_over_ranks", "DDP")}
 for mode in sys.argv[1:]:

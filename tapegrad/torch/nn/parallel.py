@@ -16,6 +16,7 @@ from typing import Any, Iterator
 import numpy
 
 from .. import distributed as _dist
+from ..autograd import is_grad_enabled
 from .modules import Module
 
 __all__ = ["DistributedDataParallel"]
@@ -55,6 +56,7 @@ class DistributedDataParallel(Module):
         self.module = module
         self.broadcast_buffers = broadcast_buffers
         self.require_backward_grad_sync = True
+        self._sync_backward = True  # whether the last forward with grad enabled ran outside no_sync()
         core = _dist._core()
         params = [p for p in module.parameters() if p.requires_grad]
         self._check_shapes(core, params)
@@ -109,13 +111,14 @@ class DistributedDataParallel(Module):
 
     # -- the reduction ---------------------------------------------------------------------------
     def _grad_ready(self, p: Any) -> None:
-        if not self.require_backward_grad_sync:
+        if not self._sync_backward:
             return
         b, i = self._where[id(p)]
         if i in b.ready:
             raise RuntimeError("Expected to mark a variable ready only once. A parameter's gradient was "
                                "accumulated twice in one backward under DistributedDataParallel (a reentrant "
-                               "backward or the module used twice); use no_sync() for the extra backward")
+                               "backward or the module used twice); run the extra backward's forward under "
+                               "no_sync()")
         b.ready.add(i)
         # Buckets start in their order, as PyTorch's reducer starts them: the ranks' gradients may come
         # in different orders (leaves made in another order), and MPI pairs reductions in starting order.
@@ -153,6 +156,8 @@ class DistributedDataParallel(Module):
             raise RuntimeError("Expected to have finished reduction in the prior iteration before starting a new "
                                "one. This error indicates that your module has parameters that were not used in "
                                "producing loss. Parameters that got no gradient: " + ", ".join(missing))
+        if is_grad_enabled():  # (as PyTorch: the forward decides whether its backward averages)
+            self._sync_backward = self.require_backward_grad_sync
         if self.broadcast_buffers:
             core = _dist._core()
             for buf in self.module.buffers():
@@ -161,7 +166,8 @@ class DistributedDataParallel(Module):
 
     @contextlib.contextmanager
     def no_sync(self) -> Iterator[None]:
-        """Within it, backwards accumulate gradients locally; the first backward after it averages them."""
+        """Forwards within it (and their backwards, wherever they run) accumulate gradients locally, as in
+        PyTorch; the backward of the first forward after it averages them."""
         prev = self.require_backward_grad_sync
         self.require_backward_grad_sync = False
         try:
