@@ -3,7 +3,6 @@
     mpiexec -n 2 python tests/mpi/red17_faults.py MODE
 """
 import sys
-import numpy
 import tapegrad.torch as torch
 import tapegrad.torch.distributed as dist
 
@@ -18,10 +17,8 @@ class Two(nn.Module):
         super().__init__()
         self.a, self.b = nn.Linear(2, 2), nn.Linear(2, 2)
 
-    def forward(self, x, use_b=True, hook=None):
+    def forward(self, x, use_b=True):
         h = self.a(x)
-        if hook is not None:
-            h.register_hook(hook)
         return self.b(h) if use_b else h
 
 
@@ -30,24 +27,6 @@ if mode == "unused_on_one_rank":  # data-dependent: rank 1 skips b; uncaught, th
     m = DDP(Two())
     m(torch.ones(1, 2), use_b=(r == 0)).sum().backward()
     m(torch.ones(1, 2)).sum().backward()
-elif mode == "raise_mid_backward":  # both ranks raise in the middle of a backward, catch it, go on
-    m = DDP(Two(), bucket_cap_mb=1e-6)
-    def boom(p):
-        if step == 0:
-            raise ValueError("boom")
-    m.module.b.weight.register_post_accumulate_grad_hook(boom)
-    for step in range(3):
-        h = m(torch.ones(1, 2))
-        try:
-            h.sum().backward()
-        except ValueError as e:
-            print("raised", e, flush=True)
-        except RuntimeError as e:
-            print("step", step, "RuntimeError", str(e)[:120], flush=True)
-    m(torch.ones(1, 2)).sum().backward()
-    for p in m.parameters():
-        numpy.testing.assert_allclose(p.grad.numpy(), p.grad.numpy())
-    print("raise_mid_backward done", flush=True)
 elif mode == "no_sync_disagree":
     m = DDP(Two())
     ctx = m.no_sync() if r == 0 else __import__("contextlib").nullcontext()
