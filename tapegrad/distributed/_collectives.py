@@ -56,7 +56,7 @@ def _check_op(op: str, dtype: Any, what: str) -> None:
     if op == "mean" and kind not in "fc":
         raise TypeError(f"{what}: op='mean' of {numpy.dtype(dtype)} values would round; use op='sum' and divide, "
                         "or cast to a float dtype first")
-    if op in ("max", "min") and kind in "cb":
+    if op in ("max", "min") and kind == "c":
         raise TypeError(f"{what}: op={op!r} is not defined for {numpy.dtype(dtype)}; use 'sum'")
 
 
@@ -186,8 +186,11 @@ def reduce_scatter_into(out: Any, x: Any, op: str = "sum", *, async_op: bool = F
         raise ValueError(f"reduce_scatter_into: out must have shape {part} and dtype {buf.dtype} (x's part), got "
                          f"{tuple(dst.shape)} {dst.dtype}")
     what = check_call("reduce_scatter", buf.shape, buf.dtype, op)
-    send = xp_of([buf]).ascontiguousarray(buf)
+    xp = xp_of([buf])
+    send = xp.ascontiguousarray(buf)
     recv, back = _writable(out, dst, "reduce_scatter_into")
+    if xp.may_share_memory(send, recv):  # (in place: out is a part of x; MPI refuses aliased buffers)
+        send = send.copy()
     return _run(seam(send).reduce_scatter(send, recv, op), what,
                 _then(_divide(recv) if op == "mean" else None, back), async_op)
 

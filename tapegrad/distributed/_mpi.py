@@ -9,13 +9,15 @@ from typing import Any
 from ._runtime import STATE
 
 
-def _op(op: str) -> Any:
+def _op(op: str, dtype: Any = None) -> Any:
     MPI = STATE.mpi
+    if dtype is not None and dtype.kind == "b":  # (MPI sums no booleans: "or" and "and", as PyTorch's bool reductions)
+        return MPI.LAND if op == "min" else MPI.LOR
     return MPI.MAX if op == "max" else MPI.MIN if op == "min" else MPI.SUM  # (a mean is a sum, divided after)
 
 
 def allreduce(buf: Any, op: str) -> Any:
-    return STATE.comm.Iallreduce(STATE.mpi.IN_PLACE, buf, _op(op))
+    return STATE.comm.Iallreduce(STATE.mpi.IN_PLACE, buf, _op(op, buf.dtype))
 
 
 def bcast(buf: Any, root: int) -> Any:
@@ -27,7 +29,7 @@ def allgather(send: Any, recv: Any) -> Any:
 
 
 def reduce_scatter(send: Any, recv: Any, op: str) -> Any:
-    return STATE.comm.Ireduce_scatter_block(send, recv, _op(op))
+    return STATE.comm.Ireduce_scatter_block(send, recv, _op(op, send.dtype))
 
 
 def reduce(send: Any, recv: Any, root: int) -> Any:

@@ -3,10 +3,10 @@
 Wrapping a module broadcasts rank 0's parameters and buffers to every rank (after checking that all
 ranks hold parameters of the same shapes). During each backward, every parameter's gradient joins a
 bucket (about ``bucket_cap_mb`` MB, parameters in reverse order, as their gradients tend to be ready);
-as soon as a bucket's gradients are all accumulated, its average over the ranks starts without
-blocking, and the backward goes on; when the last bucket has started, the averages are awaited and
-written back into each ``.grad``. ``no_sync()`` skips the averaging, so gradients accumulate locally
-until the next synchronised backward averages the sum.
+as soon as a bucket's gradients (and those of the buckets before it) are all accumulated, its average
+over the ranks starts without blocking, and the backward goes on; when the last bucket has started,
+the averages are awaited and written back into each ``.grad``. ``no_sync()`` skips the averaging, so
+gradients accumulate locally until the next synchronised backward averages the sum.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from typing import Any, Iterator
 import numpy
 
 from .. import distributed as _dist
+from ..autograd import is_grad_enabled
 from .modules import Module
 
 __all__ = ["DistributedDataParallel"]
@@ -55,10 +56,11 @@ class DistributedDataParallel(Module):
         self.module = module
         self.broadcast_buffers = broadcast_buffers
         self.require_backward_grad_sync = True
+        self._sync_backward = True  # whether the last forward with grad enabled ran outside no_sync()
         core = _dist._core()
         params = [p for p in module.parameters() if p.requires_grad]
         self._check_shapes(core, params)
-        for p in params:
+        for p in module.parameters():  # (frozen ones too, as PyTorch: every rank then computes alike)
             core.broadcast_(p._data, 0)
         for buf in module.buffers():
             core.broadcast_(buf._data, 0)
@@ -109,21 +111,26 @@ class DistributedDataParallel(Module):
 
     # -- the reduction ---------------------------------------------------------------------------
     def _grad_ready(self, p: Any) -> None:
-        if not self.require_backward_grad_sync:
+        if not self._sync_backward:
             return
         b, i = self._where[id(p)]
         if i in b.ready:
             raise RuntimeError("Expected to mark a variable ready only once. A parameter's gradient was "
                                "accumulated twice in one backward under DistributedDataParallel (a reentrant "
-                               "backward or the module used twice); use no_sync() for the extra backward")
+                               "backward or the module used twice); run the extra backward's forward under "
+                               "no_sync()")
         b.ready.add(i)
-        if len(b.ready) == len(b.params):
+        # Buckets start in their order, as PyTorch's reducer starts them: the ranks' gradients may come
+        # in different orders (leaves made in another order), and MPI pairs reductions in starting order.
+        buckets = self._buckets
+        while self._started < len(buckets) and len(buckets[self._started].ready) == len(buckets[self._started].params):
+            b = buckets[self._started]
             for (lo, hi), q in zip(b.offsets, b.params):
                 b.flat[lo:hi] = q.grad._data.reshape(-1)
             b.work = _dist._core().all_reduce_(b.flat, "mean", async_op=True)
             self._started += 1
-            if self._started == len(self._buckets):
-                self._finish()
+        if self._started == len(buckets):
+            self._finish()
 
     def _finish(self) -> None:
         for b in self._buckets:
@@ -149,6 +156,8 @@ class DistributedDataParallel(Module):
             raise RuntimeError("Expected to have finished reduction in the prior iteration before starting a new "
                                "one. This error indicates that your module has parameters that were not used in "
                                "producing loss. Parameters that got no gradient: " + ", ".join(missing))
+        if is_grad_enabled():  # (as PyTorch: the forward decides whether its backward averages)
+            self._sync_backward = self.require_backward_grad_sync
         if self.broadcast_buffers:
             core = _dist._core()
             for buf in self.module.buffers():
@@ -157,7 +166,8 @@ class DistributedDataParallel(Module):
 
     @contextlib.contextmanager
     def no_sync(self) -> Iterator[None]:
-        """Within it, backwards accumulate gradients locally; the first backward after it averages them."""
+        """Forwards within it (and their backwards, wherever they run) accumulate gradients locally, as in
+        PyTorch; the backward of the first forward after it averages them."""
         prev = self.require_backward_grad_sync
         self.require_backward_grad_sync = False
         try:
