@@ -1,0 +1,66 @@
+"""Red-team probes of the debugging aids (source lines on nodes, errors citing lines, anomaly detection,
+explain, graph pictures): each test pins a bug found and fixed, or a behaviour checked to hold."""
+from __future__ import annotations
+
+import inspect
+import sys
+import threading
+
+import tapegrad
+import tapegrad.torch as torch
+from tapegrad._core.site import SITE, site_of
+
+
+def line() -> int:
+    """The line number of the caller's current line."""
+    return inspect.currentframe().f_back.f_lineno
+
+
+def _nodes_after(root, seq):
+    seen, stack, out = set(), [root], []
+    while stack:
+        n = stack.pop()
+        if n is None or n in seen:
+            continue
+        seen.add(n)
+        stack.extend(n.parents)
+        if n.op is not None and n.seq > seq:
+            out.append(n)
+    return out
+
+
+def test_create_graph_hook_nodes_cite_the_hook_not_the_previous_rules_forward():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    a = x.exp()
+    b = a * a
+    a.register_hook(lambda g: g * 3); hook = line()  # noqa: E702
+    last = b._node.seq
+    g, = torch.autograd.grad(b.sum(), x, create_graph=True)
+    lines = sorted(site_of(n).lineno for n in _nodes_after(g._node, last) if n.op.name == "multiply")
+    assert hook in lines  # the hook's g * 3 (it used to cite ``b = a * a``, the rule run just before)
+
+
+def test_create_graph_in_threads_leaves_other_threads_lines_alone():
+    def worker():
+        for _ in range(100):
+            y = torch.tensor([1.0, 2.0], requires_grad=True)
+            torch.autograd.grad((y.sin() * y).sum(), y, create_graph=True)
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        ts = [threading.Thread(target=worker) for _ in range(3)]
+        for t in ts:
+            t.start()
+        wrong = 0
+        for _ in range(300):
+            q = torch.ones(2, requires_grad=True) * 2; here = line()  # noqa: E702
+            wrong += site_of(q._node).lineno != here
+        for t in ts:
+            t.join()
+    finally:
+        sys.setswitchinterval(old)
+    assert wrong == 0  # (another thread's create_graph rules used to lend their forward lines to this one)
+    assert SITE[0] is None  # (and two of them could leave a stale forward line for every later node)
+    q = torch.ones(2, requires_grad=True) * 2; here = line()  # noqa: E702
+    assert site_of(q._node).lineno == here
