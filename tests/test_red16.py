@@ -64,3 +64,36 @@ def test_create_graph_in_threads_leaves_other_threads_lines_alone():
     assert SITE[0] is None  # (and two of them could leave a stale forward line for every later node)
     q = torch.ones(2, requires_grad=True) * 2; here = line()  # noqa: E702
     assert site_of(q._node).lineno == here
+
+
+def test_explain_after_autograd_grad_says_it_returned_the_gradients_torch():
+    t = torch.ones(4, requires_grad=True)
+    y = (t * 2).sum()
+    torch.autograd.grad(y, t); at = line()  # noqa: E702
+    e = tapegrad.explain(t)
+    # (it used to say the graph "was freed by the backward at" that very line, "so the backward ... could not run")
+    assert e.reason == "returned" and e.lineno == at, str(e)
+    assert "torch.autograd.grad returns the gradients" in str(e) and "freed" not in str(e)
+    u = torch.ones(4, requires_grad=True)
+    assert tapegrad.explain(u).reason == "unrelated"  # (the head is alive: u is not in its graph)
+
+
+def test_explain_after_autograd_grad_mxnet():
+    from tapegrad import autograd, np
+    x = np.ones(3)
+    x.attach_grad()
+    with autograd.record():
+        y = (x * 2).sum()
+    autograd.grad(y, [x]); at = line()  # noqa: E702
+    e = x.explain()
+    assert e.reason == "returned" and e.lineno == at and "autograd.grad returns" in str(e), str(e)
+
+
+def test_explain_with_a_head_before_any_backward_is_not_a_zero_gradient():
+    t = torch.ones(3, requires_grad=True)
+    y = t.sum(); made = line()  # noqa: E702
+    e = tapegrad.explain(t, y)
+    assert e.reason == "no_backward", str(e)  # (it used to say "the gradient that arrived is zero")
+    assert [s.site.lineno for s in e.path][-1] == made
+    y.backward()
+    assert tapegrad.explain(t, y).reason == "ok"

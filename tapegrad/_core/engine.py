@@ -28,7 +28,8 @@ _SECOND_BACKWARD = (
 
 
 #: The last backward pass: (serial, the user's (code, offset) that called it or None, weak references to
-#: its heads' nodes); ``BACKWARDS`` (from ``node``) counts them. ``explain`` reads them.
+#: its heads' nodes, whether it returned the gradients rather than writing them: ``autograd.grad``);
+#: ``BACKWARDS`` (from ``node``) counts them. ``explain`` reads them.
 LAST: list = [None]
 
 
@@ -146,7 +147,8 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
         node = h._node
         if node is None:  # (noted as a backward whose heads have no graph, for ``explain``)
             BACKWARDS[0] += 1
-            LAST[0] = (BACKWARDS[0], _site.here(1) if SITE[0] is not False else None, [])
+            LAST[0] = (BACKWARDS[0], _site.here(1) if SITE[0] is not False else None, [],
+                       variables is not None)
             raise AutogradError(cls._err_no_graph(i))
         strict = strict and cls._strict_free
         d = h._data
@@ -176,7 +178,7 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
     by = bsite or True  # what the nodes it frees remember
     BACKWARDS[0] += 1
     serial = BACKWARDS[0]
-    LAST[0] = (serial, bsite, [_weakref(n) for n in roots])
+    LAST[0] = (serial, bsite, [_weakref(n) for n in roots], variables is not None)
     wanted: dict | None = None
     only = None if inputs is None else {v._node for v in inputs if isinstance(v, Array)}
     if variables is not None:
