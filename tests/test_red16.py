@@ -97,3 +97,17 @@ def test_explain_with_a_head_before_any_backward_is_not_a_zero_gradient():
     assert [s.site.lineno for s in e.path][-1] == made
     y.backward()
     assert tapegrad.explain(t, y).reason == "ok"
+
+
+def test_anomaly_note_of_a_multi_output_op_shows_its_outputs_and_each_cotangent():
+    import pytest
+    t = torch.tensor([[2.0, 0.0], [0.0, 2.0]], requires_grad=True)
+    w, v = torch.linalg.eigh(t); made = line()  # noqa: E702
+    with pytest.raises(RuntimeError) as e, torch.autograd.detect_anomaly():
+        v.sum().backward()
+    assert str(e.value) == "Function 'LinalgEighBackward0' returned nan values in its 0th output."
+    text = "\n".join(e.value.__notes__)
+    assert f"line {made}" in text
+    # (the note used to list the incoming gradient alone: not the eigenvalues and vectors the rule read)
+    assert "output 0: shape (2,), float32" in text and "output 1: shape (2, 2), float32" in text
+    assert "incoming gradient 0: none (zero)" in text and "incoming gradient 1: shape (2, 2)" in text

@@ -133,8 +133,15 @@ def check(node: Any, g: Any, gin: tuple) -> None:
             s = None if v is None else v._data
         if s is not None:
             lines.append(f"  input {i}{' (this gradient)' if i == k else ''}: {summary(_raw(s))}")
-    if node.nout is None and node.out is not None:
-        lines.append(f"  output: {summary(_raw(node.out))}")
-    lines.append(f"  incoming gradient: {', '.join(summary(x) for x in _flat(g))}")
+    if node.nout is None:
+        if node.out is not None:
+            lines.append(f"  output: {summary(_raw(node.out))}")
+        lines.append(f"  incoming gradient: {', '.join(summary(x) for x in _flat(g))}")
+    else:  # a multi-output op (svd, eigh, split): per output, what it saved and the cotangent it got
+        outs = node.out if node.out is not None else [None] * node.nout
+        for j, (o, gj) in enumerate(zip(outs, g)):
+            if o is not None:
+                lines.append(f"  output {j}: {summary(_raw(o))}")
+            lines.append(f"  incoming gradient {j}: {'none (zero)' if gj is None else summary(_raw(gj))}")
     add_note(err, "The values the rule read:\n" + "\n".join(lines))
     raise err
