@@ -111,3 +111,20 @@ def test_anomaly_note_of_a_multi_output_op_shows_its_outputs_and_each_cotangent(
     # (the note used to list the incoming gradient alone: not the eigenvalues and vectors the rule read)
     assert "output 0: shape (2,), float32" in text and "output 1: shape (2, 2), float32" in text
     assert "incoming gradient 0: none (zero)" in text and "incoming gradient 1: shape (2, 2)" in text
+
+
+def test_explain_attach_grad_again_after_the_forward_mxnet():
+    from tapegrad import autograd, np
+    x = np.ones(3)
+    x.attach_grad(); first = line()  # noqa: E702
+    with autograd.record():
+        y = x * 2
+    y.backward()
+    x.attach_grad(); again = line()  # noqa: E702
+    e = tapegrad.explain(x)
+    # (it used to say the head "does not depend on the variable: no op on the tape leads from the variable to it")
+    assert e.reason == "reattached" and e.lineno == again, str(e)
+    assert f"test_red16.py:{first}" in str(e) and "attach_grad() once, before the forward" in str(e)
+    assert tapegrad.explain(x, y).reason == "reattached"
+    x.attach_grad()  # a third time: the graph still leads to the first
+    assert tapegrad.explain(x, y).reason == "reattached"

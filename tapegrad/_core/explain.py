@@ -34,6 +34,7 @@ TERMS = {
     "zeroed": "read or use the gradient before resetting it",
     "add": "read the gradient between the backwards, or make it a variable that sums them",
     "returned": "use the gradients it returned, or call backward() to have them written",
+    "reattach": "mark it once, before the forward",
 }
 
 
@@ -53,7 +54,8 @@ class Explanation:
     """Why a variable's gradient is None or zero (or, when it is not, which path carries it).
 
     ``reason``: "not_marked", "not_leaf", "detached", "paused", "nondifferentiable", "unrelated",
-    "freed", "overwritten", "zeroed", "zero" (it reached the variable as zeros), "returned" (the last
+    "freed", "overwritten", "zeroed", "reattached" (made a variable again after the head was computed
+    from it), "zero" (it reached the variable as zeros), "returned" (the last
     backward was ``autograd.grad``, which returns gradients instead of writing them), "no_backward" or "ok".
     ``line``: the user's line the reason points at (None when there is none). ``text``: the sentence
     ``str()`` gives. ``path``: the ops from the variable to the head (for "ok" and "zero"). ``candidates``:
@@ -231,6 +233,13 @@ def _why_not(n: Node, heads: list, useful: set, cls: Any, name: str, terms: dict
         return Explanation("zero", None, f"{name} reaches the head, but the gradient that arrived is zero "
                            f"(the math, not the tape: e.g. a product with zero or an inactive relu), through:\n{chain}",
                            path)
+    seen = _graph(heads) if n.replaced and heads else set()
+    old = next((m for m in (r() for r in n.replaced) if m is not None and m in seen), None)  # (latest first)
+    if old is not None:  # the heads were computed from an earlier attachment of this same array
+        s, was = site_of(n), site_of(old)
+        return Explanation("reattached", s, f"{name} was made a new variable at {_where(s)}, after the head was "
+                           f"computed from the variable it was made at {_where(was)}: the head's graph leads to that "
+                           f"one, not to the new one: {terms['reattach']}.")
     cut = _cut_explanation(n, heads, bsite, cls, name, terms)
     if cut is not None:
         return cut
