@@ -128,3 +128,14 @@ def test_explain_attach_grad_again_after_the_forward_mxnet():
     assert tapegrad.explain(x, y).reason == "reattached"
     x.attach_grad()  # a third time: the graph still leads to the first
     assert tapegrad.explain(x, y).reason == "reattached"
+
+
+def test_set_detect_anomaly_object_used_twice_as_a_context_manager():
+    from tapegrad._core.anomaly import STATE
+    s = torch.autograd.set_detect_anomaly(True)
+    with s:
+        assert STATE == [True, True]
+    assert STATE == [False, True]
+    with s:  # (PyTorch allows it; it raised IndexError: pop from empty list)
+        pass
+    assert STATE == [False, True]

@@ -41,11 +41,14 @@ class set_detect_anomaly(detect_anomaly):  # noqa: N801
 
     def __init__(self, mode: bool, check_nan: bool = True) -> None:
         super().__init__(check_nan)
-        self._prev.append(list(STATE))
+        self._before = list(STATE)
         STATE[:] = [bool(mode), check_nan]
 
     def __enter__(self) -> None:
         pass
+
+    def __exit__(self, *exc: object) -> None:  # (as PyTorch: each exit restores the setting before the call)
+        STATE[:] = self._before
 
 
 def is_anomaly_enabled() -> bool:
