@@ -101,6 +101,10 @@ class ndarray(Array):  # noqa: N801 - MXNet's name
         "zeroed": "read or use the gradient before resetting it",
         "add": "call x.attach_grad(grad_req='add') to sum the gradients of several backwards, or read the "
                "gradient between them",
+        "returned": "autograd.grad returns the gradients and leaves x.grad alone: use what it returned, or "
+                    "call y.backward() to write them into x.grad",
+        "reattach": "call x.attach_grad() once, before the forward inside autograd.record(); attach_grad() "
+                    "after it starts a new variable the recorded graph does not lead to",
     }
 
     def explain(self, head: Any = None) -> Any:

@@ -355,17 +355,18 @@ def _to_svg(boxes: dict[str, _Box], edges: list[_Edge]) -> str:
     rank = {k: b.rank for k, b in boxes.items()}
     chains: list[list[str]] = []  # per edge: its source, the slots it passes through, its target
     below: dict[str, list[str]] = {}  # item -> the items one row down that it feeds
-    for i, e in enumerate(edges):
+    for e in edges:  # (the edges of one source share their slots: a bundle, so a fan-out stays linear)
         chain = [e.src]
         for r in range(rank[e.src] - 1, rank[e.dst], -1):
-            v = f"v{i}_{r}"
+            v = f"v{e.src}_{r}"
             size[v] = (_SLOT, 0.0)
             rank[v] = r
             chain.append(v)
         chain.append(e.dst)
         chains.append(chain)
         for upper, lower in zip(chain, chain[1:]):
-            below.setdefault(upper, []).append(lower)
+            if lower not in below.setdefault(upper, []):
+                below[upper].append(lower)
     rows: dict[int, list[str]] = {}
     for k in size:
         rows.setdefault(rank[k], []).append(k)
@@ -427,12 +428,17 @@ def _to_svg(boxes: dict[str, _Box], edges: list[_Edge]) -> str:
             w = size[k][0] * 0.6
             for j, i in enumerate(idx):
                 table[i] = xc[k] - w / 2 + w * (j + 1) / (len(idx) + 1)
+    drawn: set = set()  # the slots a bundle's earlier edge already passed through
     for i, e in enumerate(edges):
         chain = chains[i]
-        pts = [(start[i], span(e.src)[1])]
-        for v in chain[1:-1]:
+        j = 1
+        while j < len(chain) - 1 and chain[j] in drawn:  # (start where this edge leaves the drawn trunk)
+            j += 1
+        pts = [(start[i], span(e.src)[1])] if j == 1 else [(xc[chain[j - 1]], span(chain[j - 1])[1])]
+        for v in chain[j:-1]:
             y0, y1 = span(v)
             pts += [(xc[v], y0), (xc[v], y1)]
+            drawn.add(v)
         pts.append((end[i], span(e.dst)[0]))
         d = [f"M{pts[0][0]:.1f},{pts[0][1]:.1f}"]
         for j in range(0, len(pts) - 1, 2):  # a curve between rows, a straight run through a row

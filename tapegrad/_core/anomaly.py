@@ -41,11 +41,14 @@ class set_detect_anomaly(detect_anomaly):  # noqa: N801
 
     def __init__(self, mode: bool, check_nan: bool = True) -> None:
         super().__init__(check_nan)
-        self._prev.append(list(STATE))
+        self._before = list(STATE)
         STATE[:] = [bool(mode), check_nan]
 
     def __enter__(self) -> None:
         pass
+
+    def __exit__(self, *exc: object) -> None:  # (as PyTorch: each exit restores the setting before the call)
+        STATE[:] = self._before
 
 
 def is_anomaly_enabled() -> bool:
@@ -133,8 +136,15 @@ def check(node: Any, g: Any, gin: tuple) -> None:
             s = None if v is None else v._data
         if s is not None:
             lines.append(f"  input {i}{' (this gradient)' if i == k else ''}: {summary(_raw(s))}")
-    if node.nout is None and node.out is not None:
-        lines.append(f"  output: {summary(_raw(node.out))}")
-    lines.append(f"  incoming gradient: {', '.join(summary(x) for x in _flat(g))}")
+    if node.nout is None:
+        if node.out is not None:
+            lines.append(f"  output: {summary(_raw(node.out))}")
+        lines.append(f"  incoming gradient: {', '.join(summary(x) for x in _flat(g))}")
+    else:  # a multi-output op (svd, eigh, split): per output, what it saved and the cotangent it got
+        outs = node.out if node.out is not None else [None] * node.nout
+        for j, (o, gj) in enumerate(zip(outs, g)):
+            if o is not None:
+                lines.append(f"  output {j}: {summary(_raw(o))}")
+            lines.append(f"  incoming gradient {j}: {'none (zero)' if gj is None else summary(_raw(gj))}")
     add_note(err, "The values the rule read:\n" + "\n".join(lines))
     raise err

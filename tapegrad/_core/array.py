@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import types
 from typing import Any, Callable, TypeVar
+import weakref
 
 import numpy
 
@@ -234,6 +235,8 @@ class Array:
         self._grad = zeros_like(self._data) if buffer is None else buffer
         self._grad_req = grad_req
         self._node = Node.leaf(self)
+        if old is not None and old.op is None:  # (``explain`` finds a graph computed from an earlier one)
+            self._node.replaced = (weakref.ref(old), *(r for r in old.replaced if r() is not None))
 
     def _write_grad(self, g: Any, create_graph: bool, owned: bool = False) -> None:
         """Put a backward's gradient into this variable's buffer, in place, as ``grad_req`` says

@@ -10,7 +10,7 @@ import numpy
 from . import mode
 from . import site as _site
 from .anomaly import STATE as _ANOMALY, check as _check_anomaly
-from .site import SITE, cite
+from .site import FORWARD, SITE, cite
 from .array import OPS, Array, _value_read, write_buffer
 from .errors import NO_INPUTS, NOT_IN_GRAPH, NOT_VARIABLE, AutogradError, GradShapeError
 from .node import BACKWARDS, WRITES, Node
@@ -28,7 +28,8 @@ _SECOND_BACKWARD = (
 
 
 #: The last backward pass: (serial, the user's (code, offset) that called it or None, weak references to
-#: its heads' nodes); ``BACKWARDS`` (from ``node``) counts them. ``explain`` reads them.
+#: its heads' nodes, whether it returned the gradients rather than writing them: ``autograd.grad``);
+#: ``BACKWARDS`` (from ``node``) counts them. ``explain`` reads them.
 LAST: list = [None]
 
 
@@ -146,7 +147,8 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
         node = h._node
         if node is None:  # (noted as a backward whose heads have no graph, for ``explain``)
             BACKWARDS[0] += 1
-            LAST[0] = (BACKWARDS[0], _site.here(1) if SITE[0] is not False else None, [])
+            LAST[0] = (BACKWARDS[0], _site.here(1) if SITE[0] is not False else None, [],
+                       variables is not None)
             raise AutogradError(cls._err_no_graph(i))
         strict = strict and cls._strict_free
         d = h._data
@@ -171,12 +173,12 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
         _deposit(grads, node, h._idx, hg, rec)
         roots.append(node)
 
-    prev_site = SITE[0]
-    bsite = _site.here(1) if prev_site is not False else None  # the user's line of this backward
+    lines = SITE[0] is not False  # (source lines on)
+    bsite = _site.here(1) if lines else None  # the user's line of this backward
     by = bsite or True  # what the nodes it frees remember
     BACKWARDS[0] += 1
     serial = BACKWARDS[0]
-    LAST[0] = (serial, bsite, [_weakref(n) for n in roots])
+    LAST[0] = (serial, bsite, [_weakref(n) for n in roots], variables is not None)
     wanted: dict | None = None
     only = None if inputs is None else {v._node for v in inputs if isinstance(v, Array)}
     if variables is not None:
@@ -197,10 +199,14 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
 
     results: list = [None] * (len(variables) if variables is not None else 0)
     scope = mode.StateScope(recording=create_graph, grad_enabled=create_graph, training=train_mode, raw=raw)
+    cite_fwd = lines and not raw  # the nodes the rules record cite their forward's line (``site.FORWARD``)
     with scope:
         node = None
+        outer = _site.rules_begin() if cite_fwd else None
         try:
             for node in order:
+                if cite_fwd:  # (hooks and the variables' gradient buffers cite their own lines)
+                    FORWARD.site = outer
                 g = grads.pop(node, None)
                 if node.hooks is not None and g is not None:
                     g = _run_hooks(node, g, raw)
@@ -225,8 +231,8 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
                 if node.vcheck is not None and node.vstamp != WRITES[0]:  # some array was written since
                     _check_versions(node)
                 if not raw:
-                    if prev_site is None and node.code is not None:  # the gradient's nodes cite this node's line
-                        SITE[0] = (node.code, node.lasti)
+                    if cite_fwd:  # the nodes of its gradient (the rule's, the sums below) cite this node's line
+                        FORWARD.site = (node.code, node.lasti) if node.code is not None else outer
                     gin = op.run_vjp(node, g)
                 elif rec is not None and rec.fine and op.elementwise and op.raw_ok:
                     gin = _run_wrapped(node, g)  # (an elementwise rule's ops reach the recorder one by one, to fuse)
@@ -325,7 +331,8 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
                 cite(e, node)
             raise
         finally:
-            SITE[0] = prev_site
+            if cite_fwd:
+                _site.rules_end(outer)
     if raw and variables is not None:
         cls = type(heads[0])
         results = [_wrap(cls, r) for r in results]

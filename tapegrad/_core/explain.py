@@ -33,6 +33,8 @@ TERMS = {
     "not_leaf": "it is not a variable: differentiate with respect to the variable it was computed from",
     "zeroed": "read or use the gradient before resetting it",
     "add": "read the gradient between the backwards, or make it a variable that sums them",
+    "returned": "use the gradients it returned, or call backward() to have them written",
+    "reattach": "mark it once, before the forward",
 }
 
 
@@ -52,7 +54,9 @@ class Explanation:
     """Why a variable's gradient is None or zero (or, when it is not, which path carries it).
 
     ``reason``: "not_marked", "not_leaf", "detached", "paused", "nondifferentiable", "unrelated",
-    "freed", "overwritten", "zeroed", "zero" (it reached the variable as zeros), "no_backward" or "ok".
+    "freed", "overwritten", "zeroed", "reattached" (made a variable again after the head was computed
+    from it), "zero" (it reached the variable as zeros), "returned" (the last
+    backward was ``autograd.grad``, which returns gradients instead of writing them), "no_backward" or "ok".
     ``line``: the user's line the reason points at (None when there is none). ``text``: the sentence
     ``str()`` gives. ``path``: the ops from the variable to the head (for "ok" and "zero"). ``candidates``:
     every line that may have cut the history, when more than one may have.
@@ -97,11 +101,11 @@ def explain(x: Any, *args: Any, head: Any = None, argnum: int = 0) -> Explanatio
     last = engine.LAST[0]
     if last is None:
         return _analyze(x, g, None, None, None, type(x))
-    serial, bsite, refs = last
+    serial, bsite, refs, returned = last
     roots = [r() for r in refs]
     if any(r is None for r in roots):  # its heads are gone: their graph cannot be read
-        return _analyze(x, g, None, serial, bsite, type(x))
-    return _analyze(x, g, roots, serial, bsite, type(x))
+        return _analyze(x, g, None, serial, bsite, type(x), returned=returned)
+    return _analyze(x, g, roots, serial, bsite, type(x), returned=returned)
 
 
 def _explain_function(f: Callable, args: tuple, argnum: int) -> Explanation:
@@ -128,9 +132,10 @@ def _explain_function(f: Callable, args: tuple, argnum: int) -> Explanation:
 # -- the analysis ---------------------------------------------------------------------------------
 
 def _analyze(x: Array, g: Any, heads: list | None, serial: int | None, bsite: Any, cls: Any,
-             function: bool = False) -> Explanation:
+             function: bool = False, returned: bool = False) -> Explanation:
     """The explanation for variable ``x`` with gradient buffer ``g`` (None: none) and ``heads`` (their
-    nodes; [] for heads without a graph, None when unknown); ``serial``, ``bsite``: the last backward's."""
+    nodes; [] for heads without a graph, None when unknown); ``serial``, ``bsite``: the last backward's;
+    ``returned``: it returned its gradients (``autograd.grad``) instead of writing them."""
     terms = {**TERMS, **getattr(cls, "_explain_terms", {})}
     name = "the argument" if function else "the variable"
     n = x._node
@@ -148,6 +153,11 @@ def _analyze(x: Array, g: Any, heads: list | None, serial: int | None, bsite: An
     ev = n.events or {}
     useful = _useful(heads, n) if heads else set()
     reached_last = serial is None or (wrote is not None and wrote[0] == serial)
+    if returned and not reached_last and (heads is None or n in useful):  # autograd.grad: it writes no gradient
+        bs = _site(bsite)
+        held = f" ({name}'s gradient holds what an earlier backward wrote)" if nonzero else ""
+        return Explanation("returned", bs, f"the last backward, at {_where(bs)}, returned its gradients instead of "
+                           f"writing them into the variables' gradients{held}: {terms['returned']}.")
     if heads and n in useful and not reached_last:  # the last backward reached x's graph but did not write
         freed = [m for m in useful if m.freed and m.op is not None]
         earlier = [m for m in freed if m.freed != bsite]  # (not those the failed backward freed itself)
@@ -193,6 +203,12 @@ def _analyze(x: Array, g: Any, heads: list | None, serial: int | None, bsite: An
         return Explanation("zero", None, f"the backward at {_where(_site(wrote[1]))} wrote a zero gradient for "
                            f"{name}; its head is gone, so the graph cannot be read: keep the head (loss = ...; "
                            "loss.backward()) and pass it, explain(x, loss), to see why.")
+    if wrote is None and not function and n in useful:  # (``explain(x, head)`` before any backward)
+        path = _path(heads, n, cls)
+        if path:
+            chain = "\n".join(f"  {s}" for s in path)
+            return Explanation("no_backward", None, f"no backward has written {name}'s gradient yet; the head "
+                               f"depends on it through:\n{chain}", path)
     res = _why_not(n, heads, useful, cls, name, terms, bsite)
     assert res is not None
     return res
@@ -217,6 +233,13 @@ def _why_not(n: Node, heads: list, useful: set, cls: Any, name: str, terms: dict
         return Explanation("zero", None, f"{name} reaches the head, but the gradient that arrived is zero "
                            f"(the math, not the tape: e.g. a product with zero or an inactive relu), through:\n{chain}",
                            path)
+    seen = _graph(heads) if n.replaced and heads else set()
+    old = next((m for m in (r() for r in n.replaced) if m is not None and m in seen), None)  # (latest first)
+    if old is not None:  # the heads were computed from an earlier attachment of this same array
+        s, was = site_of(n), site_of(old)
+        return Explanation("reattached", s, f"{name} was made a new variable at {_where(s)}, after the head was "
+                           f"computed from the variable it was made at {_where(was)}: the head's graph leads to that "
+                           f"one, not to the new one: {terms['reattach']}.")
     cut = _cut_explanation(n, heads, bsite, cls, name, terms)
     if cut is not None:
         return cut

@@ -6,7 +6,7 @@ import sys
 from typing import Any, Callable
 import weakref
 
-from .site import INTERNAL, SITE, here as _here
+from .site import FORWARD, INTERNAL, SITE, here as _here
 
 _getframe = sys._getframe
 
@@ -44,6 +44,7 @@ class Node:
     hooks: list | None = None  # [(output index or None, fn)]: tensor hooks and retain_grad
     events: dict | None = None  # kind -> where the history was cut or the gradient reset (``events``)
     cut: int = -1  # the backward serial when an unrecorded use of it was last noted (``events.unrecorded``)
+    replaced: tuple = ()  # leaf: weakly, the earlier leaves of its array that ``attach_grad`` replaced (live ones)
 
     def __init__(self, op, parents, pidx, saved, out, params, shapes, dtypes, cls, nout=None):
         self.op = op
@@ -62,6 +63,8 @@ class Node:
         self.vstamp = 0  # WRITES when vcheck was taken
         # Where the user's code created it (``site.site_of``): the innermost frame outside tapegrad.
         o = SITE[0]
+        if o is True:  # some thread's backward runs rules that record: this thread's forward line, if any
+            o = getattr(FORWARD, "site", None)
         if o is None:
             f: Any = _getframe(3)  # (frames 1 and 2 are tapegrad's own: node1/node2/record/leaf and their caller)
             try:
@@ -77,7 +80,7 @@ class Node:
                     self.code, self.lasti = s
         elif o is False:  # off (``tapegrad.set_source_lines(False)``)
             self.code = None
-        else:  # a node a gradient rule made: where its forward was created
+        else:  # a node a gradient rule made with create_graph: where its forward was created
             self.code, self.lasti = o
 
     @classmethod

@@ -10,14 +10,25 @@ from __future__ import annotations
 import linecache
 import os
 import sys
+import threading
 from typing import Any, NamedTuple
 
 import numpy
 
 #: What a new node takes as its site: None, the user's frame (the default); False, nothing (the switch
-#: ``tapegrad.set_source_lines(False)``); a (code, offset) pair, that pair (the engine sets it while a
-#: gradient rule runs with ``create_graph``, so the gradient's nodes cite their forward's line).
+#: ``tapegrad.set_source_lines(False)``); True, this thread's ``FORWARD.site`` when set, else the user's
+#: frame (True while some thread's backward runs gradient rules that build a graph: ``rules_begin``).
 SITE: list = [None]
+
+#: The switch (``set_source_lines``), and how many backwards (of any thread) are between ``rules_begin``
+#: and ``rules_end``: ``SITE[0]`` follows from both.
+ON: list = [True]
+_RULES = [0]
+_LOCK = threading.Lock()
+
+#: Per thread: ``site``, the (code, offset) of the forward whose gradient rule runs now in this thread
+#: with ``create_graph`` (the engine sets it, so the gradient's nodes cite their forward's line), or None.
+FORWARD = threading.local()
 
 _PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _NUMPY = os.path.dirname(os.path.abspath(str(numpy.__file__))) + os.sep
@@ -32,9 +43,32 @@ INTERNAL: dict[str, bool] = {}
 def set_source_lines(on: bool) -> bool:
     """Switch on or off whether new tape nodes note the user's line that created them (on by default;
     errors, pictures and ``explain`` cite those lines). Returns the previous setting."""
-    prev = SITE[0] is not False
-    SITE[0] = None if on else False
+    with _LOCK:
+        prev = ON[0]
+        ON[0] = bool(on)
+        _sync()
     return prev
+
+
+def _sync() -> None:
+    SITE[0] = False if not ON[0] else True if _RULES[0] else None
+
+
+def rules_begin() -> Any:
+    """Before a backward runs gradient rules that may record nodes: new nodes look up this thread's
+    ``FORWARD.site``. Returns what ``rules_end`` restores (a nested backward keeps the outer's site)."""
+    with _LOCK:
+        _RULES[0] += 1
+        _sync()
+    return getattr(FORWARD, "site", None)
+
+
+def rules_end(prev: Any) -> None:
+    """After ``rules_begin``: this thread's ``FORWARD.site`` back to ``prev``."""
+    FORWARD.site = prev
+    with _LOCK:
+        _RULES[0] -= 1
+        _sync()
 
 
 def internal(filename: str) -> bool:

@@ -524,6 +524,8 @@ class Tensor(Array):
         "not_leaf": "call x.retain_grad() before backward(), or read the .grad of the leaf it was computed from",
         "zeroed": "reset gradients before loss.backward() (optimizer.zero_grad(); loss.backward(); "
                   "optimizer.step()), not between backward() and their use",
+        "returned": "torch.autograd.grad returns the gradients and leaves .grad alone: use what it returned, "
+                    "or call loss.backward() to accumulate them into .grad",
     }
 
     def explain(self, head: Any = None) -> Any:
