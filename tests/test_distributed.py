@@ -58,7 +58,7 @@ def test_a_rank_that_raises_ends_the_job_with_its_traceback():
     code, out, seconds = launch("faults.py", 2, "raise")
     assert code != 0
     assert "[rank 1] Traceback (most recent call last)" in out and "[rank 1] ValueError: rank one fails" in out, out
-    assert seconds < 15
+    assert seconds < 30
 
 
 def test_mismatched_collectives_and_shapes_raise_on_every_rank():
@@ -83,7 +83,7 @@ def test_a_rank_that_skips_a_collective_times_the_others_out():
     assert ("[rank 0] tapegrad.distributed.DistributedError: all_reduce timed out after 2 s on rank 0 (waiting for "
             "the other ranks to reach all_reduce(shape (3,), float64, op 'sum')") in out, out
     assert "a rank may have stopped or called a different collective" in out
-    assert seconds < 15
+    assert seconds < 30
 
 
 def test_use_before_init_names_the_fix():

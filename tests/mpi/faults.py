@@ -5,6 +5,7 @@
   ``broadcast_parameters`` on different shapes; every rank catches each error; rank 0 prints them all.
 - ``timeout``: rank 1 skips a collective and hangs; rank 0 times out (TAPEGRAD_DIST_TIMEOUT) and aborts the job.
 """
+import os
 import sys
 import time
 
@@ -15,7 +16,13 @@ from tapegrad import distributed as dist
 from tapegrad import np
 
 case = sys.argv[1]
-dist.init()
+# The ranks may start seconds apart on a loaded machine: meet under a generous timeout first, then
+# join again under the one the test asks for (TAPEGRAD_DIST_TIMEOUT), so only the fault can time out.
+short = float(os.environ.pop("TAPEGRAD_DIST_TIMEOUT", "300"))
+dist.init(timeout=120)
+dist.barrier()
+dist.finalize()
+dist.init(timeout=short)
 r = dist.rank()
 
 if case == "raise":

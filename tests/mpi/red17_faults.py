@@ -2,11 +2,19 @@
 
     mpiexec -n 2 python tests/mpi/red17_faults.py MODE
 """
+import datetime
+import os
 import sys
 import tapegrad.torch as torch
 import tapegrad.torch.distributed as dist
 
-dist.init_process_group("mpi")
+# The ranks may start seconds apart on a loaded machine: meet under a generous timeout first, then
+# join again under the one the test asks for (TAPEGRAD_DIST_TIMEOUT), so only the fault can time out.
+short = float(os.environ.pop("TAPEGRAD_DIST_TIMEOUT", "300"))
+dist.init_process_group("mpi", timeout=datetime.timedelta(seconds=120))
+dist.barrier()
+dist.destroy_process_group()
+dist.init_process_group("mpi", timeout=datetime.timedelta(seconds=short))
 r, n = dist.get_rank(), dist.get_world_size()
 nn = torch.nn
 DDP = nn.parallel.DistributedDataParallel
