@@ -149,3 +149,28 @@ def test_ddp_starts_each_bucket_during_the_backward(monkeypatch):
             numpy.testing.assert_array_equal(p.grad.numpy(), w)
     finally:
         torch.distributed.destroy_process_group()
+
+
+def test_ddp_reduces_the_last_layer_while_the_backward_goes_on(monkeypatch):
+    # with post-accumulate hooks registered, the engine writes each parameter's gradient as soon as its
+    # last consumer's rule has run: the second layer's buckets start before the hidden layer's gradient
+    import tapegrad.torch as torch
+    from tapegrad import distributed as core
+    events = []
+    real = core.all_reduce_
+
+    def spy(x, op="sum", *, async_op=False):
+        events.append(x.size)
+        return real(x, op, async_op=async_op)
+    torch.distributed.init_process_group("mpi")
+    try:
+        model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2)).double()
+        def watch(module, inputs, out):
+            out.register_hook(lambda g: events.append("hidden"))
+        model[1].register_forward_hook(watch)
+        ddp = torch.nn.parallel.DistributedDataParallel(model, bucket_cap_mb=1e-9)  # a bucket per parameter
+        monkeypatch.setattr(core, "all_reduce_", spy)
+        ddp(torch.ones(5, 3, dtype=torch.float64)).sum().backward()
+        assert events == [2, 8, "hidden", 4, 12], events  # b2, W2 | the hidden layer | b1, W1
+    finally:
+        torch.distributed.destroy_process_group()

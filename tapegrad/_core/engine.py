@@ -13,7 +13,7 @@ from .anomaly import STATE as _ANOMALY, check as _check_anomaly
 from .site import FORWARD, SITE, cite
 from .array import OPS, Array, _value_read, write_buffer
 from .errors import NO_INPUTS, NOT_IN_GRAPH, NOT_VARIABLE, AutogradError, GradShapeError
-from .node import BACKWARDS, WRITES, Node
+from .node import BACKWARDS, EAGER_LEAVES, WRITES, Node
 from ..backend import ones_like
 
 _ARR = numpy.ndarray
@@ -196,6 +196,8 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
                          leaves_only=only is None)
         if not order:
             raise AutogradError(NO_INPUTS)
+        if EAGER_LEAVES[0]:  # some variable waits for its gradient (a post-accumulate hook: DDP)
+            order = _leaves_early(order)
 
     results: list = [None] * (len(variables) if variables is not None else 0)
     scope = mode.StateScope(recording=create_graph, grad_enabled=create_graph, training=train_mode, raw=raw)
@@ -337,6 +339,19 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
         cls = type(heads[0])
         results = [_wrap(cls, r) for r in results]
     return results if variables is not None else None
+
+
+def _leaves_early(order: list) -> list:
+    """``order`` with each variable moved to just after the last of its consumers to run, instead of
+    at the end (variables are older than the ops that use them): its gradient is written, and its
+    post-accumulate hooks run, as soon as it is complete, while the rest of the backward goes on."""
+    first: dict = {}
+    for n in order:  # (latest first: the last assignment is the consumer that runs last)
+        for p in n.parents:
+            if p is not None and p.op is None:
+                first[p] = n.seq
+    return sorted(order, key=lambda n: n.seq if n.op is not None or n not in first else first[n] - 0.5,
+                  reverse=True)
 
 
 def _offers(node: Node, grads: dict, only: set | None, read: set) -> tuple:

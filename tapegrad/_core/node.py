@@ -22,6 +22,11 @@ WRITES = [0]
 BACKWARDS = [0]
 
 
+#: How many variables have post-accumulate hooks (``Tensor.register_post_accumulate_grad_hook``):
+#: while any do, a backward writes each variable's gradient as soon as it is complete.
+EAGER_LEAVES = [0]
+
+
 def count_write() -> None:
     """Count one in-place write (every write that moves an array's version must call it)."""
     WRITES[0] += 1

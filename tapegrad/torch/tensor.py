@@ -190,6 +190,7 @@ class _ListHandle:
     def remove(self) -> None:
         if self._fn in self._hooks:
             self._hooks.remove(self._fn)
+            _node_mod.EAGER_LEAVES[0] -= 1
 
 
 def _add_hook(node: Any, idx: int | None, fn: Callable) -> _Handle:
@@ -638,6 +639,7 @@ class Tensor(Array):
             raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
         hooks = self.__dict__.setdefault("_post_hooks", [])
         hooks.append(hook)
+        _node_mod.EAGER_LEAVES[0] += 1
         return _ListHandle(hooks, hook)
 
     def _grad_value(self) -> Any:
