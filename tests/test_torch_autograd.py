@@ -289,3 +289,22 @@ def test_post_accumulate_grad_hooks_run_after_the_leaf_gradient_is_accumulated()
         (x * 2).register_post_accumulate_grad_hook(lambda t: None)
     with pytest.raises(RuntimeError, match="^cannot register a hook on a tensor that doesn't require gradient$"):
         torch.ones(2).register_post_accumulate_grad_hook(lambda t: None)
+
+
+def test_a_hooked_leaf_whose_gradient_the_graph_read_is_accumulated_after_its_readers():
+    # a post-accumulate hook lets the engine accumulate w.grad as soon as w's gradient is complete, but
+    # never before a rule that reads w.grad's buffer (saved here for u's gradient) has run
+    rng = numpy.random.default_rng(3)
+    W, old, X = rng.standard_normal((3, 2)), rng.standard_normal((3, 2)), rng.standard_normal((5, 3))
+    w = torch.tensor(W, requires_grad=True)
+    w.grad = torch.tensor(old.copy())
+    u = torch.ones(2, 4, dtype=torch.float64, requires_grad=True)
+    order = []
+    w.register_post_accumulate_grad_hook(lambda t: order.append("w"))
+    u.register_post_accumulate_grad_hook(lambda t: order.append("u"))
+    p = (w.grad @ u).sum()  # created first: its rule (reading w.grad for u) runs last
+    q = (torch.tensor(X) @ w).sum()
+    (p + q).backward()
+    numpy.testing.assert_allclose(u.grad.numpy(), old.sum(axis=0)[:, None] * numpy.ones((2, 4)), rtol=1e-12)
+    numpy.testing.assert_allclose(w.grad.numpy(), old + X.T @ numpy.ones((5, 2)), rtol=1e-12)
+    assert order == ["u", "w"]  # w held back until u's rule had read its buffer

@@ -197,7 +197,7 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
         if not order:
             raise AutogradError(NO_INPUTS)
         if EAGER_LEAVES[0]:  # some variable waits for its gradient (a post-accumulate hook: DDP)
-            order = _leaves_early(order)
+            order = _leaves_early(order, given)
 
     results: list = [None] * (len(variables) if variables is not None else 0)
     scope = mode.StateScope(recording=create_graph, grad_enabled=create_graph, training=train_mode, raw=raw)
@@ -341,17 +341,26 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
     return results if variables is not None else None
 
 
-def _leaves_early(order: list) -> list:
-    """``order`` with each variable moved to just after the last of its consumers to run, instead of
-    at the end (variables are older than the ops that use them): its gradient is written, and its
-    post-accumulate hooks run, as soon as it is complete, while the rest of the backward goes on."""
+def _leaves_early(order: list, given: list) -> list:
+    """``order`` with each variable that waits for its gradient (``Node.eager``: it has post-accumulate
+    hooks) moved to just after the last of its consumers to run, instead of at the end (variables are
+    older than the ops that use them): its gradient is written, and its hooks run, as soon as it is
+    complete, while the rest of the backward goes on. A variable whose gradient buffer the graph saved
+    (or a view of it) stays where it was, so no rule reads that buffer after the write."""
     first: dict = {}
     for n in order:  # (latest first: the last assignment is the consumer that runs last)
         for p in n.parents:
-            if p is not None and p.op is None:
+            if p is not None and p.op is None and p.eager:
                 first[p] = n.seq
-    return sorted(order, key=lambda n: n.seq if n.op is not None or n not in first else first[n] - 0.5,
-                  reverse=True)
+    if not first:
+        return order
+    read = _read_buffers(order, given)
+    for p in list(first):
+        v = p.var() if p.var is not None else None
+        buf = v._grad_value() if v is not None else None
+        if buf is not None and (id(buf) in read or (getattr(buf, "base", None) is not None and id(buf.base) in read)):
+            del first[p]
+    return sorted(order, key=lambda n: first[n] - 0.5 if n in first else n.seq, reverse=True)
 
 
 def _offers(node: Node, grads: dict, only: set | None, read: set) -> tuple:

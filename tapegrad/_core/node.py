@@ -49,6 +49,7 @@ class Node:
     hooks: list | None = None  # [(output index or None, fn)]: tensor hooks and retain_grad
     events: dict | None = None  # kind -> where the history was cut or the gradient reset (``events``)
     cut: int = -1  # the backward serial when an unrecorded use of it was last noted (``events.unrecorded``)
+    eager: bool = False  # leaf: its gradient is written as soon as it is complete (post-accumulate hooks)
     replaced: tuple = ()  # leaf: weakly, the earlier leaves of its array that ``attach_grad`` replaced (live ones)
 
     def __init__(self, op, parents, pidx, saved, out, params, shapes, dtypes, cls, nout=None):

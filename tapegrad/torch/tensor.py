@@ -639,6 +639,7 @@ class Tensor(Array):
             raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
         hooks = self.__dict__.setdefault("_post_hooks", [])
         hooks.append(hook)
+        self._node.eager = True
         _node_mod.EAGER_LEAVES[0] += 1
         return _ListHandle(hooks, hook)
 
