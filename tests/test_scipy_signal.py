@@ -79,8 +79,8 @@ def test_gradients_match_hips_autograd(pair):
     ours = tapegrad.grad(lambda x, y: tnp.sum(w * tsig.convolve(x, y, mode=mode)), (0, 1))(a, b)
     try:
         hips = autograd.grad(lambda x, y: anp.sum(w * hips_convolve(x, y, mode=mode)), (0, 1))(a, b)
-    except RecursionError:  # and in 'valid' mode where in2 matches in1 in some axes only: (2, 2) and (1, 2)
-        assert mode == "valid" and any(m == n for m, n in zip(a.shape, b.shape))
+    except RecursionError:  # and in 'valid' mode for some shapes: (2, 2) with (1, 2), (5, 5) with (2, 4)...
+        assert mode == "valid"  # (HIPS's own recursion, measured without tapegrad; not a reference then)
         return
     for o, h in zip(ours, hips):
         numpy.testing.assert_allclose(o, h, rtol=1e-10, atol=1e-12)
