@@ -174,3 +174,10 @@ def test_ddp_reduces_the_last_layer_while_the_backward_goes_on(monkeypatch):
         assert events == [2, 8, "hidden", 4, 12], events  # b2, W2 | the hidden layer | b1, W1
     finally:
         torch.distributed.destroy_process_group()
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_kvstore_dist_sync_sums_pushes_over_ranks(n):
+    code, out, _ = launch("kvstore.py", n)
+    assert code == 0, out
+    assert out.count("kvstore ok") == n, out

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 from ._collectives import (all_gather, all_gather_into, all_reduce, all_reduce_, broadcast, broadcast_,
                            reduce_scatter, reduce_scatter_into)
+from ._kvstore import KVStore, kvstore
 from ._params import average_gradients, broadcast_parameters
 from ._runtime import DistributedError, Work, barrier, finalize, init, is_initialized, rank, world_size
 
 __all__ = ["init", "is_initialized", "finalize", "rank", "world_size", "barrier", "DistributedError", "Work",
            "all_reduce_", "broadcast_", "all_gather_into", "reduce_scatter_into", "all_reduce", "all_gather",
-           "broadcast", "reduce_scatter", "average_gradients", "broadcast_parameters"]
+           "broadcast", "reduce_scatter", "average_gradients", "broadcast_parameters", "kvstore", "KVStore"]
