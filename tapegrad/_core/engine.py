@@ -202,6 +202,7 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
     results: list = [None] * (len(variables) if variables is not None else 0)
     scope = mode.StateScope(recording=create_graph, grad_enabled=create_graph, training=train_mode, raw=raw)
     cite_fwd = lines and not raw  # the nodes the rules record cite their forward's line (``site.FORWARD``)
+    anomaly = _ANOMALY[0] and rec is None  # (a compiled call's replay does not check)
     with scope:
         node = None
         outer = _site.rules_begin() if cite_fwd else None
@@ -275,7 +276,7 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
                             _value_read("all", gd, nonzero)
                         if not nonzero:  # some cotangent entry is zero
                             gin = _zero_stays_zero(g, gin, raw)
-                if _ANOMALY[0] and rec is None:
+                if anomaly:
                     _check_anomaly(node, g, gin)
                 parents = node.parents
                 if len(gin) != len(parents):
