@@ -2,10 +2,10 @@
 
     mpiexec -n 2 python tests/mpi/red17_coll.py MODE [MODE ...]
 """
-import sys
 import numpy
 from tapegrad import autograd, np as mnp
 from tapegrad import distributed as dist
+from _modes import run_modes  # noqa: E402 - (tests/mpi is the script's folder)
 
 dist.init()
 r, n = dist.rank(), dist.world_size()
@@ -171,13 +171,4 @@ def aliases():
 
 MODES = {k: v for k, v in globals().items() if callable(v) and k in
          ("dtypes", "booleans", "shapes", "asyncs", "refinit", "classes", "create_graph", "aliases")}
-for mode in sys.argv[1:]:
-    try:
-        MODES[mode]()
-        print(f"{mode} ok {r}/{n}", flush=True)
-    except Exception as e:
-        import traceback
-        print(f"{mode} FAIL {r}/{n}: {type(e).__name__}: {e}", flush=True)
-        traceback.print_exc()
-        if "--abort" in sys.argv:
-            raise
+run_modes(MODES, r, n)

@@ -2,10 +2,10 @@
 
     mpiexec -n 2 python tests/mpi/red17_ddp.py MODE [MODE ...]
 """
-import sys
 import numpy
 import tapegrad.torch as torch
 import tapegrad.torch.distributed as dist
+from _modes import run_modes  # noqa: E402 - (tests/mpi is the script's folder)
 
 dist.init_process_group("mpi")
 r, n = dist.get_rank(), dist.get_world_size()
@@ -261,13 +261,4 @@ def no_sync_forward_decides():
 
 MODES = {k: v for k, v in globals().items() if callable(v) and not k.startswith("_") and k not in
          ("mean_over_ranks", "DDP")}
-for mode in sys.argv[1:]:
-    try:
-        MODES[mode]()
-        print(f"{mode} ok {r}/{n}", flush=True)
-    except Exception as e:
-        import traceback
-        print(f"{mode} FAIL {r}/{n}: {type(e).__name__}: {e}", flush=True)
-        traceback.print_exc()
-        if "--abort" in sys.argv:
-            raise
+run_modes(MODES, r, n)
