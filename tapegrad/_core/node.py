@@ -72,13 +72,13 @@ class Node:
         if o is True:  # some thread's backward runs rules that record: this thread's forward line, if any
             o = getattr(FORWARD, "site", None)
         if o is None:
-            f: Any = _getframe(3)  # (frames 1 and 2 are tapegrad's own: node1/node2/record/leaf and their caller)
             try:
+                f: Any = _getframe(3)  # (frames 1 and 2 are tapegrad's own: node1/node2/record/leaf and their caller)
                 while INTERNAL[f.f_code.co_filename]:
                     f = f.f_back
                 self.code = f.f_code
                 self.lasti = f.f_lasti
-            except (KeyError, AttributeError):  # a file not seen before, or no user frame at all
+            except (KeyError, AttributeError, ValueError):  # a file not seen before, no user frame, a short stack
                 s = _here(3)
                 if s is None:
                     self.code = None
