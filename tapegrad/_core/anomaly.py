@@ -61,6 +61,11 @@ def is_anomaly_check_nan_enabled() -> bool:
     return STATE[0] and STATE[1]
 
 
+def _host(d: Any) -> numpy.ndarray:
+    """A buffer's values as a NumPy array (a CuPy buffer copied to the host)."""
+    return numpy.asarray(d.get() if hasattr(d, "get") and not isinstance(d, numpy.ndarray) else d)
+
+
 def _raw(x: Any) -> Any:
     return getattr(x, "_data", x)
 
@@ -87,7 +92,7 @@ def summary(d: Any) -> str:
     """A short description of a buffer's values: shape, dtype, range and what is special in it."""
     if not hasattr(d, "dtype"):
         return repr(d)
-    d = numpy.asarray(d.get() if hasattr(d, "get") and not isinstance(d, numpy.ndarray) else d)
+    d = _host(d)
     head = f"shape {tuple(d.shape)}, {d.dtype}"
     if d.size == 0 or d.dtype.kind not in "biufc":
         return head
@@ -124,7 +129,7 @@ def check(node: Any, g: Any, gin: tuple) -> None:
     if not all(_finite(x) for x in (*_flat(g), *saved, *outs)):
         return  # the NaN or inf came in: an earlier op is to blame, or the forward already had it
     k, d = bad
-    what = "nan" if numpy.isnan(numpy.asarray(d.get() if hasattr(d, "get") and not isinstance(d, numpy.ndarray) else d)).any() else "inf"
+    what = "nan" if numpy.isnan(_host(d)).any() else "inf"
     name = node.cls._node_name(node)
     err = AutogradError(f"Function {name!r} returned {what} values in its {k}th output.")
     cite(err, node)
