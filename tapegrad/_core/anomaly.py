@@ -14,6 +14,7 @@ import numpy
 
 from .errors import AutogradError
 from .site import add_note, cite
+from ..backend import to_host
 
 #: [on, check_nan]: whether the engine checks rules, and whether a NaN/inf result raises (PyTorch's
 #: ``check_nan``; off, only the forward lines are kept, which tapegrad always keeps).
@@ -61,11 +62,6 @@ def is_anomaly_check_nan_enabled() -> bool:
     return STATE[0] and STATE[1]
 
 
-def _host(d: Any) -> numpy.ndarray:
-    """A buffer's values as a NumPy array (a CuPy buffer copied to the host)."""
-    return numpy.asarray(d.get() if hasattr(d, "get") and not isinstance(d, numpy.ndarray) else d)
-
-
 def _raw(x: Any) -> Any:
     return getattr(x, "_data", x)
 
@@ -92,7 +88,7 @@ def summary(d: Any) -> str:
     """A short description of a buffer's values: shape, dtype, range and what is special in it."""
     if not hasattr(d, "dtype"):
         return repr(d)
-    d = _host(d)
+    d = to_host(d)
     head = f"shape {tuple(d.shape)}, {d.dtype}"
     if d.size == 0 or d.dtype.kind not in "biufc":
         return head
@@ -129,7 +125,7 @@ def check(node: Any, g: Any, gin: tuple) -> None:
     if not all(_finite(x) for x in (*_flat(g), *saved, *outs)):
         return  # the NaN or inf came in: an earlier op is to blame, or the forward already had it
     k, d = bad
-    what = "nan" if numpy.isnan(_host(d)).any() else "inf"
+    what = "nan" if numpy.isnan(to_host(d)).any() else "inf"
     name = node.cls._node_name(node)
     err = AutogradError(f"Function {name!r} returned {what} values in its {k}th output.")
     cite(err, node)

@@ -135,8 +135,7 @@ def all_gather(tensor_list: list, tensor: Tensor, group: Any = None, async_op: b
     if len(tensor_list) != core.world_size():
         raise ValueError(f"all_gather: tensor_list has {len(tensor_list)} tensors for {core.world_size()} ranks; "
                          "pass one tensor per rank")
-    core.all_gather_into(tensor_list, tensor)
-    return _Done() if async_op else None
+    return core.all_gather_into(tensor_list, tensor, async_op=async_op)
 
 
 def barrier(group: Any = None, async_op: bool = False, device_ids: Any = None) -> Any:
