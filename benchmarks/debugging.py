@@ -15,35 +15,30 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 import warnings
 from typing import Any, Callable
 
 from . import w1_small_ops, w2_mlp
-from ._harness import cpu_model
-
-
-def _per_call(step: Callable[[], Any], min_time: float) -> float:
-    n, t0 = 0, time.perf_counter()
-    while True:
-        step()
-        n += 1
-        t = time.perf_counter() - t0
-        if t >= min_time:
-            return t / n
+from ._harness import Ctx, alternate, cpu_model
 
 
 def compare(step: Callable[[], Any], on: Callable[[], Any], off: Callable[[], Any], rounds: int,
             min_time: float) -> tuple:
-    """(median seconds with the setting on, off, median ratio, min ratio, max ratio)."""
-    ton, toff = [], []
-    for _ in range(2):  # warm-up in both settings
-        on(); step(); off(); step()  # noqa: E702
-    for _ in range(rounds):
-        on()
-        ton.append(_per_call(step, min_time))
-        off()
-        toff.append(_per_call(step, min_time))
+    """(median seconds with the setting on, off, median ratio, min ratio, max ratio): the suite's
+    alternation (``_harness.alternate``), each sample switching the setting once, before its first call."""
+    now: list = [None]
+
+    def under(name: str, switch: Callable[[], Any]) -> Callable[[], Any]:
+        def run() -> Any:
+            if now[0] != name:
+                switch()
+                now[0] = name
+            return step()
+        return run
+    times = alternate({"on": under("on", on), "off": under("off", off)},
+                      Ctx(rounds=rounds, min_time=min_time, warmup=2, verbose=False))
+    off()  # (the comparison ends with the setting off, as it found it)
+    ton, toff = times["on"], times["off"]
     ratios = [a / b for a, b in zip(ton, toff)]
     return statistics.median(ton), statistics.median(toff), statistics.median(ratios), min(ratios), max(ratios)
 
