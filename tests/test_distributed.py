@@ -4,7 +4,6 @@ output. Skips without mpi4py or an ``mpiexec`` (``pip install 'tapegrad[dist]'``
 from __future__ import annotations
 
 import importlib.util
-import os
 import shutil
 import subprocess
 import sys

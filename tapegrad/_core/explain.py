@@ -19,7 +19,7 @@ from .array import Array
 from .events import NOTED, Event
 from .functional import _variable
 from .mode import StateScope
-from .node import BACKWARDS, Node
+from .node import Node
 from .site import Site, resolve, site_of
 from ..backend import to_host
 

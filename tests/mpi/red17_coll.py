@@ -3,7 +3,7 @@
     mpiexec -n 2 python tests/mpi/red17_coll.py MODE [MODE ...]
 """
 import numpy
-from tapegrad import autograd, np as mnp
+from tapegrad import np as mnp
 from tapegrad import distributed as dist
 from _modes import run_modes  # noqa: E402 - (tests/mpi is the script's folder)
 

@@ -95,7 +95,7 @@ def set_to_none_steps():
 def autograd_grad():
     m = DDP(nn.Linear(3, 2))
     x = torch.ones(4, 3) * (r + 1)
-    gs = torch.autograd.grad(m(x).sum(), list(m.parameters()))
+    torch.autograd.grad(m(x).sum(), list(m.parameters()))
     assert all(p.grad is None for p in m.parameters())
     m(x).sum().backward()  # the next forward and backward still work
 
