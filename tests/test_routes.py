@@ -109,3 +109,40 @@ def test_an_output_of_a_multi_output_op_on_the_fast_route_keeps_its_index():
         s.backward()
         grads.append(a.grad.asnumpy())
     numpy.testing.assert_allclose(grads[0], grads[1], rtol=1e-12)
+
+
+def test_a_dialect_function_of_a_ufunc_op_enters_the_fast_route(taken):
+    """``torch.sin`` is an ``Entry`` of the op ``sin``: a floating tensor takes the op's fast route (no frame
+    of the dialect on the way); every other input goes to the dialect's own function, as before."""
+    from tapegrad._core.op import Entry
+    assert isinstance(torch.sin, Entry) and torch.sin.__name__ == "sin"
+    x = torch.tensor([0.5, 1.0], requires_grad=True)
+    y = torch.sin(x)
+    assert taken == [] and y._node.op is OPS.sin and y.grad_fn.name() == "SinBackward0"
+    y.sum().backward()
+    numpy.testing.assert_allclose(x.grad.numpy(), numpy.cos([0.5, 1.0]), rtol=1e-6)
+    i = torch.tensor([1, 2])
+    assert torch.sin(i).dtype == torch.float32  # PyTorch's int-to-float: computed in the default dtype
+    numpy.testing.assert_array_equal(torch.sin(i).numpy(), numpy.sin(numpy.float32([1, 2])))
+    assert torch.reciprocal(i).dtype == torch.float32  # (NumPy's reciprocal of an int is an int)
+    assert torch.square(i).dtype == torch.int64
+    with pytest.raises(TypeError, match=r"sin\(\): argument 'input' \(position 1\) must be Tensor, not float"):
+        torch.sin(1.0)
+    with pytest.raises(TypeError, match="must be Tensor, not ndarray"):
+        torch.exp(np.array([1.0]))  # another dialect's array is not the fast route's
+    assert x.sin().grad_fn.name() == "SinBackward0"  # the method: the dialect's function
+
+
+def test_a_product_with_a_number_watches_no_versions_but_one_with_a_tensor_does():
+    x = torch.tensor([0.5, 1.0], requires_grad=True)
+    a = x * 1.0
+    b = a * 2.8  # multiply's rule reads only the number for a's gradient: nothing of a is saved
+    assert b._node.vcheck is None
+    a.add_(1.0)
+    b.sum().backward()  # no saved value was modified: allowed, as in PyTorch
+    c = x * 1.0
+    d = c * c
+    assert d._node.vcheck is not None
+    c.mul_(2.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        d.sum().backward()

@@ -65,7 +65,7 @@ class Node:
         self.nout = nout
         self.freed = False
         self.seq = next(_seq)
-        self.vcheck = None  # [(weakref to array, version, description)] for in-place checks
+        self.vcheck = None  # [(weakref to array, version, description)], a list or a tuple, for in-place checks
         self.vstamp = 0  # WRITES when vcheck was taken
         # Where the user's code created it (``site.site_of``): the innermost frame outside tapegrad.
         o = SITE[0]

@@ -10,6 +10,10 @@ An op call takes one of three routes:
    node (``dispatch.node1`` / ``node2``) inline;
 3. every other call: ``dispatch.apply``.
 
+A dialect function that is an ``Entry`` of a one-input ufunc op (``torch.sin``) takes route 2 itself,
+with the op's declaration, for its dialect's arrays; its other calls go to the dialect's own function,
+which calls the op.
+
 The dialect's policy is data on its array class, read once per call on every route: ``_promote``
 (result dtypes), ``_recording_flag``, ``_track_versions`` and ``_same_dtype_products``.
 """
@@ -98,6 +102,10 @@ class Op:
         self.__doc__ = forward.__doc__ or doc or f"The op {name!r}: differentiable."
         self.__signature__ = _call_signature(ps, nin, seq)
         self._masks: dict = {}  # needs -> which inputs to save (see save_mask)
+        # the fast route of a declared ufunc (``UfuncOp1``) reads its declaration from ``_op`` and takes calls
+        # on arrays of ``_classes``; an ``Entry`` names its op and narrows the classes to its dialect's
+        self._op = self
+        self._classes = ARRAY_CLASSES
 
     def __repr__(self) -> str:
         return f"<op {self.name}>"
@@ -236,42 +244,80 @@ class Op:
 class UfuncOp1(Op):
     """An op declared as a one-input NumPy ufunc: its calls on one host Array take the fast route."""
 
+    #: Where every call off the fast route goes: the general route (an ``Entry``: its dialect's function).
+    _general = Op.__call__
+
     def __call__(self, a: Any = _MISSING, /, *rest: Any, **params: Any) -> Any:
-        fast = self.ufunc
+        op = self._op  # the op itself, or the op a dialect's ``Entry`` enters
+        fast = op.ufunc
         if fast is not None and not rest and not params:
             t = type(a)
             if t is _ARR:
                 if _RAW.get():
                     out = fast(a)
                     return out if type(out) is _ARR else numpy.asarray(out)
-            elif t in ARRAY_CLASSES and type(a._data) is _ARR and not _ACTIVE.get():
+            elif t in self._classes and type(a._data) is _ARR and not _ACTIVE.get():
                 d = a._data
                 out = fast(d)
                 if type(out) is not _ARR:
                     out = numpy.asarray(out)
                 if t._promote is not None and out.dtype is not d.dtype:  # the dialect's dtype policy
+                    if self is not op:  # an Entry: a result of another dtype is for its dialect's function
+                        return self._general(a)
                     out = t._promote(out, (d,), params)
                 pa = a._node
-                if pa is None or not self.diff or not t._recording_flag.get():
+                if pa is None or not op.diff or not t._recording_flag.get():
                     r = _new(t)  # Array._make inline: the call would cost a tenth of the op
                     r._data = out
                     r._node = r._idx = r._grad = r._grad_req = None
                     r._version = 0
                     if pa is not None and pa.cut != BACKWARDS[0]:  # a taped input's history ends here (``explain``)
-                        _unrecorded1(self, t, pa)
+                        _unrecorded1(op, t, pa)
                     return r
                 if a._idx is not None:  # one output of a multi-output op: the node names which
-                    return record(self, t, (a,), [d], params, out)
-                node = node1(self, t, params, out, d, pa)
+                    return record(op, t, (a,), [d], params, out)
+                node = node1(op, t, params, out, d, pa)
                 r = t._make(out, node)
-                if t._track_versions and (self.save_in or self.save_out):  # watch_versions, inline
-                    vc = [(_weakref(a), a._version_at_save(), "input 0")] if self.save_in else []
-                    if self.save_out:  # (a ufunc's result is new memory: version 0, shared with nothing)
-                        vc.append((_weakref(r), 0, "output 0"))
-                    node.vcheck = vc
+                if t._track_versions and (op.save_in or op.save_out):  # watch_versions, inline
+                    # (a ufunc's result is new memory: version 0, shared with nothing)
+                    if not op.save_out:
+                        node.vcheck = ((_weakref(a), a._version_at_save(), "input 0"),)
+                    elif op.save_in:
+                        node.vcheck = ((_weakref(a), a._version_at_save(), "input 0"), (_weakref(r), 0, "output 0"))
+                    else:
+                        node.vcheck = ((_weakref(r), 0, "output 0"),)
                     node.vstamp = WRITES[0]
                 return r
-        return Op.__call__(self, *(() if a is _MISSING else (a,)), *rest, **params)
+        return self._general(*(() if a is _MISSING else (a,)), *rest, **params)
+
+
+class Entry:
+    """A one-input ufunc op as a dialect's function (``torch.sin``): a call on an array of the dialect's
+    class whose result keeps the input's dtype takes the op's fast route, with no frame of the dialect's
+    own on the way; every other call (another class or dtype, a keyword, a number) goes to ``general``,
+    the dialect's function, which converts, casts or refuses. So ``general`` must do what the op does
+    wherever the op keeps the dtype, and the class must have a dtype policy (``_promote``)."""
+
+    def __init__(self, op: Op, cls: type, general: Callable) -> None:
+        if not isinstance(op, UfuncOp1):
+            raise TypeError(f"an Entry enters a one-input ufunc op; {op.name!r} is not one")
+        if getattr(cls, "_promote", None) is None:
+            raise TypeError(f"an Entry needs a class with a dtype policy (_promote); {cls.__name__} has none")
+        self._op = op
+        self._classes = frozenset((cls,))
+        self._general = general
+        self.__name__ = self.__qualname__ = general.__name__
+        self.__doc__ = general.__doc__
+        self.__module__ = general.__module__
+        self.__wrapped__ = general  # (inspect.signature reads the dialect's function)
+
+    __call__ = UfuncOp1.__call__
+
+    def __repr__(self) -> str:
+        return f"<function {self.__module__}.{self.__name__}>"
+
+    def __reduce__(self) -> str:
+        return self.__qualname__
 
 
 class UfuncOp2(Op):
@@ -321,7 +367,8 @@ class UfuncOp2(Op):
                     return record(self, t, (a, b), [d, e], params, out)
                 node = node2(self, t, params, out, d, pa, e, pb)
                 r = t._make(out, node)
-                if t._track_versions and (self.save_in or self.save_out):
+                if t._track_versions and (self.save_out or ((s := node.saved) is not None and (
+                        s[0] is not None or (tb is t and s[1] is not None)))):  # an array's buffer is saved
                     watch_versions(node, self, (a, b), r)
                 return r
         return Op.__call__(self, *(x for x in (a, b) if x is not _MISSING), *rest, **params)

@@ -9,9 +9,16 @@ import numpy
 from ..._core.array import _value_read
 from ..._core.capture import constant as _constant
 from ..._core.array import OPS, Array
+from ..._core.op import Entry, UfuncOp1
 from ...backend import to_host
 from ..tensor import Tensor
 from ._util import _bool, _cast, _default_float, _float, _int, _kind, _result_type, _scalar_or, _t
+
+
+#: Unary ops whose integer and bool results are floating (PyTorch's "int to float" ops).
+_FLOATING_UNARY = ("exp", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "sin", "cos", "tan", "asin",
+                   "arcsin", "acos", "arccos", "atan", "arctan", "sinh", "cosh", "tanh", "sigmoid", "reciprocal",
+                   "exp2")
 
 
 def _unary(name: str, opname: str) -> Callable:
@@ -41,7 +48,24 @@ _UNARY = {
     "bitwise_not": "invert", "signbit": "signbit", "erf": "erf",
 }
 _UNARY_FUNCS = {name: _unary(name, op) for name, op in _UNARY.items()}
-globals().update(_UNARY_FUNCS)
+
+
+def _entry(name: str, opname: str) -> Any:
+    """``torch.<name>``: an ``Entry`` of the op where the op's fast route gives ``_unary``'s result whenever
+    it keeps the input's dtype (so a call on a floating tensor reaches the op with no frame of ours), else
+    ``_unary``'s function. Not an Entry: ops that are not one ufunc, and PyTorch's int-to-float functions
+    whose NumPy ufunc keeps some integer dtype (``reciprocal``), which ``_unary`` must cast first."""
+    op, f = getattr(OPS, opname), _UNARY_FUNCS[name]
+    if not isinstance(op, UfuncOp1) or op.ufunc is None:
+        return f
+    ints = numpy.typecodes["AllInteger"] + "?"
+    if name in _FLOATING_UNARY and any(t[0] in ints and t[0] == t[-1] for t in op.ufunc.types):
+        return f
+    return Entry(op, Tensor, f)
+
+
+# as Tensor methods (``x.sin()``, ``bindings``) the functions of ``_UNARY_FUNCS``
+globals().update({name: _entry(name, op) for name, op in _UNARY.items()})
 
 
 def rsqrt(input: Tensor) -> Tensor:
@@ -312,10 +336,6 @@ __all__ = [*_UNARY_FUNCS, "rsqrt", "exp2", "frac", "round", "clamp", "clip", "cl
 
 # -- PyTorch's dtype rules of elementwise ops, shared with the operators and the in-place methods ---------
 
-#: Unary ops whose integer and bool results are floating (PyTorch's "int to float" ops).
-_FLOATING_UNARY = ("exp", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "sin", "cos", "tan", "asin",
-                   "arcsin", "acos", "arccos", "atan", "arctan", "sinh", "cosh", "tanh", "sigmoid", "reciprocal",
-                   "exp2")
 #: PyTorch kernels that lack some dtype kinds of their result type: op -> (kernel, kinds it lacks).
 _NO_KERNEL = {"floor_divide": ("div_floor", "bc"), "trunc_divide": ("div_trunc", "bc"),
               "remainder": ("remainder", "bc"),
