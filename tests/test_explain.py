@@ -328,3 +328,26 @@ def test_explain_refuses_what_it_cannot_read():
         tapegrad.explain([1.0, 2.0])
     with pytest.raises(TypeError, match="head"):
         tapegrad.explain(var(1.0), "y")
+
+
+def test_with_source_lines_off_a_cut_is_explained_without_its_line():
+    prev = tapegrad.set_source_lines(False)
+    try:
+        x, w = var(1.5, 2.5), var(3.0, 4.0)
+        with autograd.record():
+            y = ((x > 2) * w).sum()
+        y.backward()
+        e = x.explain()
+    finally:
+        tapegrad.set_source_lines(prev)
+    assert e.reason == "nondifferentiable" and e.line is None
+    assert "greater" in e.text and "an unknown line" in e.text
+
+
+def test_the_registry_of_cut_nodes_drops_dead_ones():
+    from tapegrad._core.events import NOTED
+    x = var(1.5, 2.5)
+    for _ in range(2000):
+        with autograd.record():
+            (x * 2) < 1000  # a cut noted on each (dead at once) product
+    assert len(NOTED.refs) <= max(64, 2 * sum(1 for _ in NOTED)) + 1

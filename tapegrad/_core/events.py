@@ -10,21 +10,23 @@ Each is noted on the tape node of the array concerned (``Node.events``: kind -> 
 
 A node keeps the first ``"detached"`` event, and the first unrecorded use (``"paused"`` or
 ``"nondiff"``: ``Node.cut`` says one is noted), since the last backward pass, so a loop walks the
-frames once per node and backward; ``"zeroed"`` keeps the latest, noted once per backward. Op nodes that hold events are also kept, weakly, in ``NOTED``:
-``explain`` finds there the events of a variable's descendants.
+frames once per node and backward; ``"zeroed"`` keeps the latest, noted once per backward. Op nodes
+that hold events are also kept, weakly, in ``NOTED``: ``explain`` finds there the events of a
+variable's descendants. With source lines off (``tapegrad.set_source_lines(False)``) an event is
+noted without its line (``code`` None), and no frame is walked.
 """
 from __future__ import annotations
 
 import sys
-from typing import Any, NamedTuple
+from typing import Any, Iterator, NamedTuple
 import weakref
 
 from .node import _seq, BACKWARDS
-from .site import here, internal
+from .site import SITE, here, internal
 
 
 class Event(NamedTuple):
-    """One breadcrumb: the user's (code, offset), the node counter when it happened (``seq``, the
+    """One breadcrumb: the user's (code, offset) (None, -1 with source lines off), the node counter when it happened (``seq``, the
     clock of node creation), the backward serial then, and what happened (an op's name, a statement)."""
 
     code: Any
@@ -34,22 +36,46 @@ class Event(NamedTuple):
     what: str
 
 
+class _Weakly:
+    """Nodes, weakly: plain weak references (a callback, as a WeakSet has, would run Python code at
+    every node's death), the dead ones dropped whenever the list has doubled."""
+
+    def __init__(self) -> None:
+        self.refs: list = []
+        self.limit = 64
+
+    def add(self, node: Any) -> None:
+        refs = self.refs
+        refs.append(weakref.ref(node))
+        if len(refs) > self.limit:
+            self.refs = refs = [r for r in refs if r() is not None]
+            self.limit = max(64, 2 * len(refs))
+
+    def __iter__(self) -> Iterator[Any]:
+        return (n for n in [r() for r in self.refs] if n is not None)
+
+
 #: Op nodes holding events (a variable's descendants whose history was cut), weakly.
-NOTED: "weakref.WeakSet[Any]" = weakref.WeakSet()
+NOTED = _Weakly()
+_NO_LINE = (None, -1)
+_event = tuple.__new__  # (an Event without the Python-level __new__ of a named tuple: noting is on the hot path)
 
 
 def note(node: Any, kind: str, what: str, depth: int = 2) -> None:
     """Note an event of ``kind`` on ``node`` at the user's line above the caller's ``depth``-th caller
     (replacing an earlier one of that kind: callers check first where only the first counts)."""
-    s = here(depth)
-    if s is None:
-        return
+    if SITE[0] is False:  # source lines off (``set_source_lines``): the event without its line
+        s: Any = _NO_LINE
+    else:
+        s = here(depth)
+        if s is None:
+            return
     ev = node.events
     if ev is None:
         ev = node.events = {}
         if node.op is not None:
             NOTED.add(node)
-    ev[kind] = Event(s[0], s[1], next(_seq), BACKWARDS[0], what)
+    ev[kind] = _event(Event, (s[0], s[1], next(_seq), BACKWARDS[0], what))
 
 
 def unrecorded(op: Any, cls: Any, args: tuple) -> None:

@@ -362,8 +362,8 @@ def _site(pair: Any) -> Site | None:
     return resolve(*pair) if isinstance(pair, tuple) else None
 
 
-def _esite(e: Event) -> Site:
-    return resolve(e.code, e.lasti)
+def _esite(e: Event) -> Site | None:
+    return None if e.code is None else resolve(e.code, e.lasti)
 
 
 def _where(s: Site | None) -> str:

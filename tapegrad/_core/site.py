@@ -41,8 +41,9 @@ INTERNAL: dict[str, bool] = {}
 
 
 def set_source_lines(on: bool) -> bool:
-    """Switch on or off whether new tape nodes note the user's line that created them (on by default;
-    errors, pictures and ``explain`` cite those lines). Returns the previous setting."""
+    """Switch on or off whether new tape nodes, and ``explain``'s breadcrumbs, note the user's line that
+    made them (on by default; errors, pictures and ``explain`` cite those lines). Returns the previous
+    setting."""
     with _LOCK:
         prev = ON[0]
         ON[0] = bool(on)
@@ -91,9 +92,14 @@ def here(depth: int = 1) -> tuple[Any, int] | None:
         f: Any = sys._getframe(depth + 1)
     except ValueError:
         return None
+    known = INTERNAL.get
     while f is not None:
-        if not internal(f.f_code.co_filename):
-            return f.f_code, f.f_lasti
+        code = f.f_code
+        r = known(code.co_filename)
+        if r is None:
+            r = internal(code.co_filename)
+        if not r:
+            return code, f.f_lasti
         f = f.f_back
     return None
 
