@@ -290,7 +290,8 @@ def _cut_explanation(n: Node, heads: list | None, bsite: Any, cls: Any, name: st
         return Explanation(reason, s, f"{name} does not reach the head: at {_where(s)} {what}.")
     others = "; ".join(f"{_where(t)} ({f[0]})" for t, f in zip(sites, found) if t != s)
     return Explanation(reason, s, f"{name} does not reach the head; the history may have been cut at {_where(s)}, "
-                       f"where {what}; other candidates: {others}.", candidates=sites)
+                       f"where {what}; other candidates: {others}.",
+                       candidates=[t for t in sites if t is not None])
 
 
 # -- graph helpers --------------------------------------------------------------------------------
