@@ -146,3 +146,35 @@ def test_a_product_with_a_number_watches_no_versions_but_one_with_a_tensor_does(
     c.mul_(2.0)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         d.sum().backward()
+
+
+def test_every_route_notes_the_users_line():
+    """A node notes the line of the user's call on each route: the fast one, ``apply`` (which skips its
+    own known frames without looking), a method, a multi-output op, a dialect's function and an Entry."""
+    import inspect
+    from tapegrad._core.site import site_of
+
+    def line() -> int:
+        return inspect.currentframe().f_back.f_lineno
+
+    x = np.array([0.5, 1.0])
+    x.attach_grad()
+    with autograd.record():
+        y = np.sin(x); n = line()  # noqa: E702
+        assert site_of(y._node).lineno == n
+        y = np.linalg.norm(x); n = line()  # noqa: E702
+        assert site_of(y._node).lineno == n and y._node.op is OPS.norm
+        y = x.sum(); n = line()  # noqa: E702
+        assert site_of(y._node).lineno == n
+        y = dispatch.apply(OPS.sin, (x,), {}); n = line()  # noqa: E702
+        assert y._node.code.co_name != "apply"  # (a caller of apply other than Op.__call__: a frame further)
+        w, v = np.linalg.eigh(np.array([[2.0, 0.5], [0.5, 1.0]]) * x[0]); n = line()  # noqa: E702
+        y = np.sin(w); n = line()  # noqa: E702
+        assert site_of(y._node).lineno == n  # a multi-output op's output on the fast route: record
+    t = torch.tensor([0.5, 1.0], requires_grad=True)
+    y = torch.sin(t); n = line()  # noqa: E702
+    assert site_of(y._node).lineno == n
+    y = torch.sigmoid(t); n = line()  # noqa: E702
+    assert site_of(y._node).lineno == n
+    y = torch.nn.functional.linear(t, torch.ones(3, 2)); n = line()  # noqa: E702
+    assert site_of(y._node).lineno == n

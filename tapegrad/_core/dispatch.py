@@ -83,7 +83,7 @@ def apply(op: Any, args: tuple, params: dict) -> Any:
         if promote is not None:
             out = tuple(promote(o, datas, params) for o in out)
     if taped and op.diff and cls._recording_flag.get():
-        res = record(op, cls, args, datas, params, out)
+        res = record(op, cls, args, datas, params, out, 3)  # (record's callers: apply, Op.__call__, then maybe the user)
     else:
         res = cls._make(out) if op.nout is None else tuple(cls._make(o) for o in out)
         if taped:  # a taped input's history ends here: noted for ``explain``
@@ -178,22 +178,24 @@ def _join(op: Any, cls: type[Array] | None, t: type[Array]) -> type[Array]:
                     "arrays; convert one side first")
 
 
-def record(op: Any, cls: type[Array], args: tuple, datas: list, params: dict, out: Any) -> Any:
-    """Put one application on the tape and return its output(s) linked to the new node."""
+def record(op: Any, cls: type[Array], args: tuple, datas: list, params: dict, out: Any, up: int = 1) -> Any:
+    """Put one application on the tape and return its output(s) linked to the new node. ``up``: the
+    first frame above this call that may be the user's (1: the caller; 3 from ``apply``), where the
+    node starts looking for the user's line."""
     n = len(args)
     a = args[0]
     nout = op.nout
     node = None
     if nout is None and not op.variadic and type(a) is cls and a._idx is None:  # see node1, node2
         if n == 1:
-            node = node1(op, cls, params, out, datas[0], a._node)
+            node = node1(op, cls, params, out, datas[0], a._node, 2 + up)
         elif n == 2:
             b = args[1]
             tb = type(b)
             if tb in _SCALARS:
-                node = node2(op, cls, params, out, datas[0], a._node, b, None)
+                node = node2(op, cls, params, out, datas[0], a._node, b, None, 2 + up)
             elif tb is cls and b._idx is None:
-                node = node2(op, cls, params, out, datas[0], a._node, datas[1], b._node)
+                node = node2(op, cls, params, out, datas[0], a._node, datas[1], b._node, 2 + up)
     if node is None:
         parents, pidx, shapes, dtypes = _describe(args, datas)
         saved = None
@@ -203,21 +205,22 @@ def record(op: Any, cls: type[Array], args: tuple, datas: list, params: dict, ou
             else:
                 keep = op.save_mask(tuple([p is not None for p in parents]))
                 saved = [d if k else None for d, k in zip(datas, keep)]
-        node = Node(op, parents, pidx, saved, out if op.save_out else None, params, shapes, dtypes, cls, nout)
+        node = Node(op, parents, pidx, saved, out if op.save_out else None, params, shapes, dtypes, cls, nout, 1 + up)
     res = cls._make(out, node) if nout is None else tuple(cls._make(o, node, i) for i, o in enumerate(out))
     if cls._track_versions and (op.save_in or op.save_out):
         watch_versions(node, op, args, res)
     return res
 
 
-def node1(op: Any, cls: type, params: dict, out: Any, d: Any, pa: Any) -> Node:
+def node1(op: Any, cls: type, params: dict, out: Any, d: Any, pa: Any, depth: int = 3) -> Node:
     """The node of a single-output op applied to one Array (buffer ``d``, node ``pa``, not None:
-    it is taped, so ``needs`` is (True,) and the input is kept whenever the rule names it)."""
+    it is taped, so ``needs`` is (True,) and the input is kept whenever the rule names it). ``depth``:
+    see ``Node`` (3: this function's caller's caller may be the user's frame)."""
     return Node(op, (pa,), None, [d] if op.save_in else None, out if op.save_out else None, params,
-                (d.shape,), (d.dtype,), cls)
+                (d.shape,), (d.dtype,), cls, None, depth)
 
 
-def node2(op: Any, cls: type, params: dict, out: Any, d: Any, pa: Any, e: Any, pb: Any) -> Node:
+def node2(op: Any, cls: type, params: dict, out: Any, d: Any, pa: Any, e: Any, pb: Any, depth: int = 3) -> Node:
     """The node of a single-output op applied to an Array (``d``, ``pa``) and a Python number or a
     second Array of its class (``e``, ``pb``; ``pb`` None for a number or a constant)."""
     saved = None
@@ -228,7 +231,7 @@ def node2(op: Any, cls: type, params: dict, out: Any, d: Any, pa: Any, e: Any, p
         shapes, dtypes = (d.shape, ()), (d.dtype, None)
     else:
         shapes, dtypes = (d.shape, e.shape), (d.dtype, e.dtype)
-    return Node(op, (pa, pb), None, saved, out if op.save_out else None, params, shapes, dtypes, cls)
+    return Node(op, (pa, pb), None, saved, out if op.save_out else None, params, shapes, dtypes, cls, None, depth)
 
 
 def _describe(args: tuple, datas: list) -> tuple:

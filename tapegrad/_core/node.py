@@ -52,7 +52,7 @@ class Node:
     eager: bool = False  # leaf: its gradient is written as soon as it is complete (post-accumulate hooks)
     replaced: tuple = ()  # leaf: weakly, the earlier leaves of its array that ``attach_grad`` replaced (live ones)
 
-    def __init__(self, op, parents, pidx, saved, out, params, shapes, dtypes, cls, nout=None):
+    def __init__(self, op, parents, pidx, saved, out, params, shapes, dtypes, cls, nout=None, depth=3):
         self.op = op
         self.parents = parents
         self.pidx = pidx
@@ -73,13 +73,15 @@ class Node:
             o = getattr(FORWARD, "site", None)
         if o is None:
             try:
-                f: Any = _getframe(3)  # (frames 1 and 2 are tapegrad's own: node1/node2/record/leaf and their caller)
+                # frames 1 .. depth - 1 are tapegrad's own, known without looking (looking would make Python
+                # build a frame object for each): node1/node2/record/leaf and their callers
+                f: Any = _getframe(depth)
                 while INTERNAL[f.f_code.co_filename]:
                     f = f.f_back
                 self.code = f.f_code
                 self.lasti = f.f_lasti
             except (KeyError, AttributeError, ValueError):  # a file not seen before, no user frame, a short stack
-                s = _here(3)
+                s = _here(depth)
                 if s is None:
                     self.code = None
                 else:

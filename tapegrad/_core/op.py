@@ -275,7 +275,7 @@ class UfuncOp1(Op):
                         _unrecorded1(op, t, pa)
                     return r
                 if a._idx is not None:  # one output of a multi-output op: the node names which
-                    return record(op, t, (a,), [d], params, out)
+                    return record(op, t, (a,), [d], params, out, 2)
                 node = node1(op, t, params, out, d, pa)
                 r = t._make(out, node)
                 if t._track_versions and (op.save_in or op.save_out):  # watch_versions, inline
@@ -364,7 +364,7 @@ class UfuncOp2(Op):
                         _unrecorded1(self, t, pb)
                     return r
                 if a._idx is not None or (pb is not None and b._idx is not None):  # an output of a multi-output op
-                    return record(self, t, (a, b), [d, e], params, out)
+                    return record(self, t, (a, b), [d, e], params, out, 2)
                 node = node2(self, t, params, out, d, pa, e, pb)
                 r = t._make(out, node)
                 if t._track_versions and (self.save_out or ((s := node.saved) is not None and (
