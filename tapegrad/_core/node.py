@@ -76,9 +76,11 @@ class Node:
                 # frames 1 .. depth - 1 are tapegrad's own, known without looking (looking would make Python
                 # build a frame object for each): node1/node2/record/leaf and their callers
                 f: Any = _getframe(depth)
-                while INTERNAL[f.f_code.co_filename]:
+                c = f.f_code
+                while INTERNAL[c.co_filename]:
                     f = f.f_back
-                self.code = f.f_code
+                    c = f.f_code
+                self.code = c
                 self.lasti = f.f_lasti
             except (KeyError, AttributeError, ValueError):  # a file not seen before, no user frame, a short stack
                 s = _here(depth)
