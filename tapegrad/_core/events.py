@@ -1,6 +1,7 @@
 """Breadcrumbs for ``explain``: where a taped array's history was cut, or a variable's gradient reset.
 
-Each is noted on the tape node of the array concerned (``Node.events``: kind -> ``Event``):
+Each is noted on the tape node of the array concerned (``Node.events``: kind -> the fields of an
+``Event`` as a plain tuple, which ``events_of`` reads as Events):
 
 - ``"detached"``: ``detach()`` of a taped array (the copy is a constant);
 - ``"paused"``: a taped array used by an op while not recording (``autograd.pause()``, outside
@@ -58,7 +59,12 @@ class _Weakly:
 #: Op nodes holding events (a variable's descendants whose history was cut), weakly.
 NOTED = _Weakly()
 _NO_LINE = (None, -1)
-_event = tuple.__new__  # (an Event without the Python-level __new__ of a named tuple: noting is on the hot path)
+_SERIAL = 3  # (Event's field ``serial``, read from the plain tuples on the hot path)
+
+
+def events_of(node: Any) -> dict[str, Event]:
+    """The events noted on ``node``, by kind."""
+    return {k: Event._make(t) for k, t in (node.events or {}).items()}
 
 
 def note(node: Any, kind: str, what: str, depth: int = 2) -> None:
@@ -75,7 +81,7 @@ def note(node: Any, kind: str, what: str, depth: int = 2) -> None:
         ev = node.events = {}
         if node.op is not None:
             NOTED.add(node)
-    ev[kind] = _event(Event, (s[0], s[1], next(_seq), BACKWARDS[0], what))
+    ev[kind] = (s[0], s[1], next(_seq), BACKWARDS[0], what)  # (a plain tuple: noting is on the hot path)
 
 
 def unrecorded(op: Any, cls: Any, args: tuple) -> None:
@@ -97,7 +103,7 @@ def first(node: Any, kind: str, what: str) -> None:
     """Note an event of ``kind`` on ``node`` unless one is noted since the last backward."""
     ev = node.events
     e = None if ev is None else ev.get(kind)
-    if e is None or e.serial != BACKWARDS[0]:
+    if e is None or e[_SERIAL] != BACKWARDS[0]:
         note(node, kind, what, 3)
 
 
@@ -106,7 +112,7 @@ def detached(node: Any) -> None:
     (tapegrad's own calls, which make constants on purpose, are not the user's cut)."""
     ev = node.events
     e = None if ev is None else ev.get("detached")
-    if (e is None or e.serial != BACKWARDS[0]) and not internal(sys._getframe(2).f_code.co_filename):
+    if (e is None or e[_SERIAL] != BACKWARDS[0]) and not internal(sys._getframe(2).f_code.co_filename):
         note(node, "detached", "detach()", 3)
 
 
@@ -116,6 +122,6 @@ def zeroed(node: Any, what: str) -> None:
     ev = node.events
     if ev is not None:
         old = ev.get("zeroed")
-        if old is not None and old.serial == BACKWARDS[0]:
+        if old is not None and old[_SERIAL] == BACKWARDS[0]:
             return
     note(node, "zeroed", what, 3)

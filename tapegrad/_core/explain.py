@@ -16,7 +16,7 @@ import numpy
 
 from . import engine
 from .array import Array
-from .events import NOTED, Event
+from .events import NOTED, Event, events_of
 from .functional import _variable
 from .mode import StateScope
 from .node import Node
@@ -150,7 +150,7 @@ def _analyze(x: Array, g: Any, heads: list | None, serial: int | None, bsite: An
     d = n.__dict__
     wrote = d.get("wrote")
     before = d.get("wrote_before")
-    ev = n.events or {}
+    ev = events_of(n)
     useful = _useful(heads, n) if heads else set()
     reached_last = serial is None or (wrote is not None and wrote[0] == serial)
     if returned and not reached_last and (heads is None or n in useful):  # autograd.grad: it writes no gradient
@@ -258,12 +258,12 @@ _WORDS = {"detached": "its history was cut by detach()", "paused": None,
 def _cut_explanation(n: Node, heads: list | None, bsite: Any, cls: Any, name: str, terms: dict) -> Explanation | None:
     """The events on ``n`` or its descendants that cut the history before the heads were made."""
     found: list[tuple[str, Event, Node]] = []
-    for k, e in (n.events or {}).items():
+    for k, e in events_of(n).items():
         if k != "zeroed":
             found.append((k, e, n))
     for m in list(NOTED):
         if m is not n and _descends(m, n):
-            for k, e in (m.events or {}).items():
+            for k, e in events_of(m).items():
                 if k != "zeroed":
                     found.append((k, e, m))
     if heads:
