@@ -157,10 +157,20 @@ def test_every_route_notes_the_users_line():
     def line() -> int:
         return inspect.currentframe().f_back.f_lineno
 
+    def resolve_line(e) -> int:
+        from tapegrad._core.site import resolve
+        return resolve(e.code, e.lasti).lineno
+
     x = np.array([0.5, 1.0])
     x.attach_grad()
     with autograd.record():
         y = np.sin(x); n = line()  # noqa: E702
+        assert site_of(y._node).lineno == n
+        y = x * 2.0; n = line()  # noqa: E702  (an operator: the op's Operator view, one frame further out)
+        assert site_of(y._node).lineno == n and y._node.op is OPS.multiply
+        y = x @ x; n = line()  # noqa: E702
+        assert site_of(y._node).lineno == n and y._node.op is OPS.matmul
+        y = x / 3.0; n = line()  # noqa: E702  (divide is not a ufunc op: the operator calls the op itself)
         assert site_of(y._node).lineno == n
         y = np.linalg.norm(x); n = line()  # noqa: E702
         assert site_of(y._node).lineno == n and y._node.op is OPS.norm
@@ -171,7 +181,14 @@ def test_every_route_notes_the_users_line():
         w, v = np.linalg.eigh(np.array([[2.0, 0.5], [0.5, 1.0]]) * x[0]); n = line()  # noqa: E702
         y = np.sin(w); n = line()  # noqa: E702
         assert site_of(y._node).lineno == n  # a multi-output op's output on the fast route: record
+    with autograd.record():
+        y = x * 1.0
+        y < 3.0; n = line()  # noqa: E702  (a comparison notes explain's breadcrumb at the user's line)
+    from tapegrad._core.events import events_of
+    assert resolve_line(events_of(y._node)["nondiff"]) == n
     t = torch.tensor([0.5, 1.0], requires_grad=True)
+    y = t + 1.0; n = line()  # noqa: E702
+    assert site_of(y._node).lineno == n
     y = torch.sin(t); n = line()  # noqa: E702
     assert site_of(y._node).lineno == n
     y = torch.sigmoid(t); n = line()  # noqa: E702

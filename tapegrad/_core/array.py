@@ -480,41 +480,54 @@ class Array:
         return OPS.getitem(self, key)
 
     # -- arithmetic ---------------------------------------------------------------------------
-    def __add__(self: _A, o: Any) -> _A: return OPS.add(self, o)
+    def __add__(self: _A, o: Any) -> _A: return _OP.add(self, o)
     def __radd__(self: _A, o: Any) -> _A: return OPS.add(o, self)
-    def __sub__(self: _A, o: Any) -> _A: return OPS.subtract(self, o)
+    def __sub__(self: _A, o: Any) -> _A: return _OP.subtract(self, o)
     def __rsub__(self: _A, o: Any) -> _A: return OPS.subtract(o, self)
-    def __mul__(self: _A, o: Any) -> _A: return OPS.multiply(self, o)
+    def __mul__(self: _A, o: Any) -> _A: return _OP.multiply(self, o)
     def __rmul__(self: _A, o: Any) -> _A: return OPS.multiply(o, self)
-    def __truediv__(self: _A, o: Any) -> _A: return OPS.divide(self, o)
+    def __truediv__(self: _A, o: Any) -> _A: return _OP.divide(self, o)
     def __rtruediv__(self: _A, o: Any) -> _A: return OPS.divide(o, self)
-    def __floordiv__(self: _A, o: Any) -> _A: return OPS.floor_divide(self, o)
+    def __floordiv__(self: _A, o: Any) -> _A: return _OP.floor_divide(self, o)
     def __rfloordiv__(self: _A, o: Any) -> _A: return OPS.floor_divide(o, self)
-    def __mod__(self: _A, o: Any) -> _A: return OPS.mod(self, o)
+    def __mod__(self: _A, o: Any) -> _A: return _OP.mod(self, o)
     def __rmod__(self: _A, o: Any) -> _A: return OPS.mod(o, self)
-    def __pow__(self: _A, o: Any) -> _A: return OPS.power(self, o)
+    def __pow__(self: _A, o: Any) -> _A: return _OP.power(self, o)
     def __rpow__(self: _A, o: Any) -> _A: return OPS.power(o, self)
-    def __matmul__(self: _A, o: Any) -> _A: return OPS.matmul(self, o)
+    def __matmul__(self: _A, o: Any) -> _A: return _OP.matmul(self, o)
     def __rmatmul__(self: _A, o: Any) -> _A: return OPS.matmul(o, self)
     def __neg__(self: _A) -> _A: return OPS.negative(self)
     def __pos__(self: _A) -> _A: return OPS.positive(self)
     def __abs__(self: _A) -> _A: return OPS.abs(self)
-    def __eq__(self: _A, o: Any) -> _A: return OPS.equal(self, o)  # type: ignore[override]
-    def __ne__(self: _A, o: Any) -> _A: return OPS.not_equal(self, o)  # type: ignore[override]
-    def __lt__(self: _A, o: Any) -> _A: return OPS.less(self, o)
-    def __le__(self: _A, o: Any) -> _A: return OPS.less_equal(self, o)
-    def __gt__(self: _A, o: Any) -> _A: return OPS.greater(self, o)
-    def __ge__(self: _A, o: Any) -> _A: return OPS.greater_equal(self, o)
+    def __eq__(self: _A, o: Any) -> _A: return _OP.equal(self, o)  # type: ignore[override]
+    def __ne__(self: _A, o: Any) -> _A: return _OP.not_equal(self, o)  # type: ignore[override]
+    def __lt__(self: _A, o: Any) -> _A: return _OP.less(self, o)
+    def __le__(self: _A, o: Any) -> _A: return _OP.less_equal(self, o)
+    def __gt__(self: _A, o: Any) -> _A: return _OP.greater(self, o)
+    def __ge__(self: _A, o: Any) -> _A: return _OP.greater_equal(self, o)
     def __invert__(self: _A) -> _A: return OPS.invert(self)
-    def __and__(self: _A, o: Any) -> _A: return OPS.bitwise_and(self, o)
+    def __and__(self: _A, o: Any) -> _A: return _OP.bitwise_and(self, o)
     def __rand__(self: _A, o: Any) -> _A: return OPS.bitwise_and(o, self)
-    def __or__(self: _A, o: Any) -> _A: return OPS.bitwise_or(self, o)
+    def __or__(self: _A, o: Any) -> _A: return _OP.bitwise_or(self, o)
     def __ror__(self: _A, o: Any) -> _A: return OPS.bitwise_or(o, self)
-    def __xor__(self: _A, o: Any) -> _A: return OPS.bitwise_xor(self, o)
+    def __xor__(self: _A, o: Any) -> _A: return _OP.bitwise_xor(self, o)
     def __rxor__(self: _A, o: Any) -> _A: return OPS.bitwise_xor(o, self)
 
 
 ARRAY_CLASSES.add(Array)
+
+
+class _Operators:
+    """The ops as the operator methods above call them (``Op.operator``: for a two-input ufunc op, a view
+    that knows the operator method's frame is tapegrad's), each made on first use."""
+
+    def __getattr__(self, name: str) -> Any:
+        v = getattr(OPS, name).operator()
+        setattr(self, name, v)
+        return v
+
+
+_OP = _Operators()
 
 
 def _numpy_counterpart(func: Any) -> Any:

@@ -93,10 +93,11 @@ def unrecorded(op: Any, cls: Any, args: tuple) -> None:
             unrecorded1(op, cls, n)
 
 
-def unrecorded1(op: Any, cls: Any, node: Any) -> None:
-    """``unrecorded`` for one taped input node (the fast route checks ``node.cut`` first)."""
+def unrecorded1(op: Any, cls: Any, node: Any, depth: int = 3) -> None:
+    """``unrecorded`` for one taped input node (the fast route checks ``node.cut`` first; ``depth``: where
+    the user's line is looked for, as in ``note``, counted from the caller's caller)."""
     node.cut = BACKWARDS[0]
-    note(node, "paused" if not cls._recording_flag.get() else "nondiff", op.name, 3)
+    note(node, "paused" if not cls._recording_flag.get() else "nondiff", op.name, depth)
 
 
 def first(node: Any, kind: str, what: str) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import inspect
 import sys
+from types import MethodType
 from weakref import ref as _weakref
 from typing import Any, Callable
 
@@ -106,9 +107,14 @@ class Op:
         # on arrays of ``_classes``; an ``Entry`` names its op and narrows the classes to its dialect's
         self._op = self
         self._classes = ARRAY_CLASSES
+        self._depth = 3  # where the node's walk to the user's line starts (see ``Node``; an ``Operator``: 4)
 
     def __repr__(self) -> str:
         return f"<op {self.name}>"
+
+    def operator(self) -> Any:
+        """The op as an Array operator method calls it (``Operator`` for a two-input ufunc op)."""
+        return self
 
     def __reduce__(self) -> str | tuple:
         """Pickled by reference, as NumPy's functions are: by its name in its module (or, where the
@@ -272,11 +278,11 @@ class UfuncOp1(Op):
                     r._node = r._idx = r._grad = r._grad_req = None
                     r._version = 0
                     if pa is not None and pa.cut != BACKWARDS[0]:  # a taped input's history ends here (``explain``)
-                        _unrecorded1(op, t, pa)
+                        _unrecorded1(op, t, pa, self._depth)
                     return r
                 if a._idx is not None:  # one output of a multi-output op: the node names which
-                    return record(op, t, (a,), [d], params, out, 2)
-                node = node1(op, t, params, out, d, pa)
+                    return record(op, t, (a,), [d], params, out, self._depth - 1)
+                node = node1(op, t, params, out, d, pa, self._depth)
                 r = t._make(out, node)
                 if t._track_versions and (op.save_in or op.save_out):  # watch_versions, inline
                     # (a ufunc's result is new memory: version 0, shared with nothing)
@@ -306,6 +312,7 @@ class Entry:
         self._op = op
         self._classes = frozenset((cls,))
         self._general = general
+        self._depth = 3
         self.__name__ = self.__qualname__ = general.__name__
         self.__doc__ = general.__doc__
         self.__module__ = general.__module__
@@ -324,8 +331,14 @@ class UfuncOp2(Op):
     """An op declared as a two-input NumPy ufunc: its calls on a host Array and a Python number, or
     two host Arrays of one class, take the fast route."""
 
+    _general = Op.__call__
+
+    def operator(self) -> Any:
+        return Operator(self)
+
     def __call__(self, a: Any = _MISSING, b: Any = _MISSING, /, *rest: Any, **params: Any) -> Any:
-        fast = self.ufunc
+        op = self._op  # the op itself, or the op an ``Operator`` view enters
+        fast = op.ufunc
         if fast is not None and not rest and not params:
             t = type(a)
             tb = type(b)
@@ -333,45 +346,64 @@ class UfuncOp2(Op):
                 if (tb is _ARR or tb in _SCALARS) and _RAW.get():
                     out = fast(a, b)
                     return out if type(out) is _ARR else numpy.asarray(out)
-            elif (t in ARRAY_CLASSES and type(a._data) is _ARR and not _ACTIVE.get()
+            elif (t in self._classes and type(a._data) is _ARR and not _ACTIVE.get()
                   and (tb in _SCALARS or (tb is t and type(b._data) is _ARR))):
                 d = a._data
                 if tb is t:
                     e = b._data
                     pb = b._node
-                    if e.dtype is not d.dtype and self.product:
-                        _refuse_mixed(self, a, b)
+                    if e.dtype is not d.dtype and op.product:
+                        _refuse_mixed(op, a, b)
                 else:
                     e = b
                     pb = None
                 try:
                     out = fast(d, e)
                 except ValueError:  # NumPy's text: the general route's forward says what does not match
-                    return Op.__call__(self, a, b)
+                    return Op.__call__(op, a, b)
                 if type(out) is not _ARR:
                     out = numpy.asarray(out)
                 if t._promote is not None and (out.dtype is not d.dtype or (tb is t and e.dtype is not d.dtype)):
                     out = t._promote(out, (d, e), params)
                 pa = a._node
-                if (pa is None and pb is None) or not self.diff or not t._recording_flag.get():
+                if (pa is None and pb is None) or not op.diff or not t._recording_flag.get():
                     r = _new(t)  # Array._make inline
                     r._data = out
                     r._node = r._idx = r._grad = r._grad_req = None
                     r._version = 0
                     if pa is not None and pa.cut != BACKWARDS[0]:  # a taped input's history ends here (``explain``)
-                        _unrecorded1(self, t, pa)
+                        _unrecorded1(op, t, pa, self._depth)
                     if pb is not None and pb.cut != BACKWARDS[0]:
-                        _unrecorded1(self, t, pb)
+                        _unrecorded1(op, t, pb, self._depth)
                     return r
                 if a._idx is not None or (pb is not None and b._idx is not None):  # an output of a multi-output op
-                    return record(self, t, (a, b), [d, e], params, out, 2)
-                node = node2(self, t, params, out, d, pa, e, pb)
+                    return record(op, t, (a, b), [d, e], params, out, self._depth - 1)
+                node = node2(op, t, params, out, d, pa, e, pb, self._depth)
                 r = t._make(out, node)
-                if t._track_versions and (self.save_out or ((s := node.saved) is not None and (
+                if t._track_versions and (op.save_out or ((s := node.saved) is not None and (
                         s[0] is not None or (tb is t and s[1] is not None)))):  # an array's buffer is saved
-                    watch_versions(node, self, (a, b), r)
+                    watch_versions(node, op, (a, b), r)
                 return r
-        return Op.__call__(self, *(x for x in (a, b) if x is not _MISSING), *rest, **params)
+        return self._general(*(x for x in (a, b) if x is not _MISSING), *rest, **params)
+
+
+class Operator:
+    """A two-input ufunc op as an Array operator method calls it (``x * y`` is ``Array.__mul__``): the
+    op's fast route, which starts looking for the user's line one frame further out, past the operator
+    method (known to be tapegrad's, so Python need not build a frame object to look at it); every
+    other call goes to the op's general route."""
+
+    def __init__(self, op: Op) -> None:
+        self._op = op
+        self._classes = ARRAY_CLASSES
+        self._general = MethodType(Op.__call__, op)
+        self._depth = 4
+        self.__name__ = self.__qualname__ = op.name
+
+    __call__ = UfuncOp2.__call__
+
+    def __repr__(self) -> str:
+        return f"<op {self._op.name} (as an operator)>"
 
 
 def op_named(name: str) -> Op:
