@@ -12,7 +12,8 @@ An op call takes one of three routes:
 
 A dialect function that is an ``Entry`` of a one-input ufunc op (``torch.sin``) takes route 2 itself,
 with the op's declaration, for its dialect's arrays; its other calls go to the dialect's own function,
-which calls the op.
+which calls the op. An Array operator (``x * y``) calls its op's ``Operator`` view, which is route 2
+too, with the node's search for the user's line starting one frame further out.
 
 The dialect's policy is data on its array class, read once per call on every route: ``_promote``
 (result dtypes), ``_recording_flag``, ``_track_versions`` and ``_same_dtype_products``.
