@@ -83,7 +83,7 @@ def apply(op: Any, args: tuple, params: dict) -> Any:
         if promote is not None:
             out = tuple(promote(o, datas, params) for o in out)
     if taped and op.diff and cls._recording_flag.get():
-        res = record(op, cls, args, datas, params, out, 3)  # (record's callers: apply, Op.__call__, then maybe the user)
+        res = record(op, cls, args, datas, params, out, 3)  # (above record: apply, Op.__call__, then maybe the user)
     else:
         res = cls._make(out) if op.nout is None else tuple(cls._make(o) for o in out)
         if taped:  # a taped input's history ends here: noted for ``explain``

@@ -27,8 +27,9 @@ from .site import SITE, here, internal
 
 
 class Event(NamedTuple):
-    """One breadcrumb: the user's (code, offset) (None, -1 with source lines off), the node counter when it happened (``seq``, the
-    clock of node creation), the backward serial then, and what happened (an op's name, a statement)."""
+    """One breadcrumb: the user's (code, offset) (None and -1 with source lines off), the node counter
+    when it happened (``seq``, the clock of node creation), the backward serial then, and what happened
+    (an op's name, a statement)."""
 
     code: Any
     lasti: int
