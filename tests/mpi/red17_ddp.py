@@ -150,6 +150,17 @@ def wrap_twice():
     a(x).sum().backward()
 
 
+def averages_the_local_gradients(m, *args):
+    """A backward through DDP ``m`` leaves on weights ``a`` and ``b`` the mean over the ranks of what a
+    backward through the unwrapped module gives each rank."""
+    m(*args).pow(2).sum().backward()
+    ga, gb = m.module.a.weight.grad.numpy().copy(), m.module.b.weight.grad.numpy().copy()
+    m.module.a.weight.grad = m.module.b.weight.grad = None
+    m.module(*args).pow(2).sum().backward()
+    numpy.testing.assert_allclose(ga, mean_over_ranks(m.module.a.weight.grad.numpy()), rtol=1e-5, err_msg="a")
+    numpy.testing.assert_allclose(gb, mean_over_ranks(m.module.b.weight.grad.numpy()), rtol=1e-5, err_msg="b")
+
+
 def order():
     # data-dependent order of use: buckets become ready in different orders on the ranks
     class Two(nn.Module):
@@ -161,14 +172,7 @@ def order():
     torch.manual_seed(0)
     m = DDP(Two(), bucket_cap_mb=1e-6)
     x = torch.tensor([[1.0, 2.0]]) * (r + 1)
-    m(x, r == 1).pow(2).sum().backward()
-    ga, gb = m.module.a.weight.grad.numpy().copy(), m.module.b.weight.grad.numpy().copy()
-    m.module.a.weight.grad = m.module.b.weight.grad = None
-    m.module(x, r == 1).pow(2).sum().backward()
-    numpy.testing.assert_allclose(ga, mean_over_ranks(m.module.a.weight.grad.numpy()), rtol=1e-5, err_msg="a")
-    numpy.testing.assert_allclose(gb, mean_over_ranks(m.module.b.weight.grad.numpy()), rtol=1e-5, err_msg="b")
-
-
+    averages_the_local_gradients(m, x, r == 1)
 
 
 def order2():
@@ -186,12 +190,7 @@ def order2():
         two.a.weight = nn.Parameter(two.a.weight.detach().clone())
     m = DDP(two, bucket_cap_mb=1e-6)
     x = torch.tensor([[1.0, 2.0]]) * (r + 1)
-    m(x).pow(2).sum().backward()
-    ga, gb = m.module.a.weight.grad.numpy().copy(), m.module.b.weight.grad.numpy().copy()
-    m.module.a.weight.grad = m.module.b.weight.grad = None
-    m.module(x).pow(2).sum().backward()
-    numpy.testing.assert_allclose(ga, mean_over_ranks(m.module.a.weight.grad.numpy()), rtol=1e-5, err_msg="a")
-    numpy.testing.assert_allclose(gb, mean_over_ranks(m.module.b.weight.grad.numpy()), rtol=1e-5, err_msg="b")
+    averages_the_local_gradients(m, x)
 
 
 def shared_across_modules():
