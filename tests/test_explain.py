@@ -344,10 +344,20 @@ def test_with_source_lines_off_a_cut_is_explained_without_its_line():
     assert "greater" in e.text and "an unknown line" in e.text
 
 
-def test_the_registry_of_cut_nodes_drops_dead_ones():
-    from tapegrad._core.events import NOTED
+def test_noting_a_cut_keeps_no_node_alive_and_explain_finds_the_live_ones():
+    import weakref
+    from tapegrad._core.events import noted
     x = var(1.5, 2.5)
-    for _ in range(2000):
+    dead = []
+    for _ in range(50):
         with autograd.record():
-            (x * 2) < 1000  # a cut noted on each (dead at once) product
-    assert len(NOTED.refs) <= max(64, 2 * sum(1 for _ in NOTED)) + 1
+            y = x * 2
+            y < 1000  # a cut noted on each product, which dies at once
+        dead.append(weakref.ref(y._node))
+        del y
+    assert all(r() is None for r in dead)
+    with autograd.record():
+        kept = x * 3
+        kept < 0
+    live = list(noted())
+    assert kept._node in live and all(n.events for n in live)

@@ -11,19 +11,22 @@ Each is noted on the tape node of the array concerned (``Node.events``: kind -> 
 
 A node keeps the first ``"detached"`` event, and the first unrecorded use (``"paused"`` or
 ``"nondiff"``: ``Node.cut`` says one is noted), since the last backward pass, so a loop walks the
-frames once per node and backward; ``"zeroed"`` keeps the latest, noted once per backward. Op nodes
-that hold events are also kept, weakly, in ``NOTED``: ``explain`` finds there the events of a
-variable's descendants. With source lines off (``tapegrad.set_source_lines(False)``) an event is
-noted without its line (``code`` None), and no frame is walked.
+frames once per node and backward; ``"zeroed"`` keeps the latest, noted once per backward. Noting is
+on the hot path (every comparison of a taped array notes one) and ``explain`` is rare, so no registry
+is kept: ``explain`` finds the op nodes holding events among the objects the garbage collector tracks
+(``noted``). With source lines off (``tapegrad.set_source_lines(False)``) an event is noted without
+its line (``code`` None), and no frame is walked.
 """
 from __future__ import annotations
 
+import gc
 import sys
 from typing import Any, Iterator, NamedTuple
-import weakref
 
-from .node import _seq, BACKWARDS
-from .site import SITE, here, internal
+from .node import _seq, BACKWARDS, Node
+from .site import INTERNAL, SITE, here, internal
+
+_getframe = sys._getframe
 
 
 class Event(NamedTuple):
@@ -38,29 +41,14 @@ class Event(NamedTuple):
     what: str
 
 
-class _Weakly:
-    """Nodes, weakly: plain weak references (a callback, as a WeakSet has, would run Python code at
-    every node's death), the dead ones dropped whenever the list has doubled."""
-
-    def __init__(self) -> None:
-        self.refs: list = []
-        self.limit = 64
-
-    def add(self, node: Any) -> None:
-        refs = self.refs
-        refs.append(weakref.ref(node))
-        if len(refs) > self.limit:
-            self.refs = refs = [r for r in refs if r() is not None]
-            self.limit = max(64, 2 * len(refs))
-
-    def __iter__(self) -> Iterator[Any]:
-        return (n for n in [r() for r in self.refs] if n is not None)
-
-
-#: Op nodes holding events (a variable's descendants whose history was cut), weakly.
-NOTED = _Weakly()
 _NO_LINE = (None, -1)
 _SERIAL = 3  # (Event's field ``serial``, read from the plain tuples on the hot path)
+
+
+def noted() -> Iterator[Node]:
+    """The op nodes alive that hold events (the descendants of variables whose history was cut), found
+    among the objects the garbage collector tracks (a scan of the whole heap: for ``explain`` only)."""
+    return (o for o in gc.get_objects() if type(o) is Node and o.op is not None and o.events)
 
 
 def events_of(node: Any) -> dict[str, Event]:
@@ -80,8 +68,6 @@ def note(node: Any, kind: str, what: str, depth: int = 2) -> None:
     ev = node.events
     if ev is None:
         ev = node.events = {}
-        if node.op is not None:
-            NOTED.add(node)
     ev[kind] = (s[0], s[1], next(_seq), BACKWARDS[0], what)  # (a plain tuple: noting is on the hot path)
 
 
@@ -96,9 +82,29 @@ def unrecorded(op: Any, cls: Any, args: tuple) -> None:
 
 def unrecorded1(op: Any, cls: Any, node: Any, depth: int = 3) -> None:
     """``unrecorded`` for one taped input node (the fast route checks ``node.cut`` first; ``depth``: where
-    the user's line is looked for, as in ``note``, counted from the caller's caller)."""
-    node.cut = BACKWARDS[0]
-    note(node, "paused" if not cls._recording_flag.get() else "nondiff", op.name, depth)
+    the user's line is looked for, as in ``note``, counted from the caller's caller). ``note``, inline:
+    every comparison of a taped array comes here."""
+    node.cut = serial = BACKWARDS[0]
+    if SITE[0] is False:  # source lines off
+        code: Any = None
+        lasti = -1
+    else:
+        try:  # (as ``Node.__init__`` looks: frames 1 .. depth - 2 are tapegrad's, known without looking)
+            f: Any = _getframe(depth - 1)
+            code = f.f_code
+            while INTERNAL[code.co_filename]:
+                f = f.f_back
+                code = f.f_code
+            lasti = f.f_lasti
+        except (KeyError, AttributeError, ValueError):  # a file not seen before, no user frame, a short stack
+            s = here(depth - 1)
+            if s is None:
+                return
+            code, lasti = s
+    ev = node.events
+    if ev is None:
+        ev = node.events = {}
+    ev["nondiff" if cls._recording_flag.get() else "paused"] = (code, lasti, next(_seq), serial, op.name)
 
 
 def first(node: Any, kind: str, what: str) -> None:

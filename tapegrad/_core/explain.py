@@ -16,7 +16,7 @@ import numpy
 
 from . import engine
 from .array import Array
-from .events import NOTED, Event, events_of
+from .events import Event, events_of, noted
 from .functional import _variable
 from .mode import StateScope
 from .node import Node
@@ -261,7 +261,7 @@ def _cut_explanation(n: Node, heads: list | None, bsite: Any, cls: Any, name: st
     for k, e in events_of(n).items():
         if k != "zeroed":
             found.append((k, e, n))
-    for m in list(NOTED):
+    for m in list(noted()):
         if m is not n and _descends(m, n):
             for k, e in events_of(m).items():
                 if k != "zeroed":
