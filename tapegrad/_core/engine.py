@@ -315,7 +315,8 @@ def backward(heads: Sequence[Array], head_grads: Sequence[Any] | None = None, *,
                             d = gi if raw else gi._data
                         if d.dtype != dt:
                             gi = OPS.astype(gi, dt) if rec is None else _raw_op(rec, OPS.astype, gi, dt)
-                    if raw and p.op is None:  # a leaf: may its dialect keep this buffer as the gradient?
+                    if raw and p.op is None and p.cls._write_grad is not _WRITE_GRAD:  # a leaf whose dialect
+                        # may keep this buffer as the gradient (Array's own ``_write_grad`` copies it)
                         if p not in grads and _fresh(gi, g, gin, i, node):
                             owned.add(p)
                         elif p in grads:
