@@ -24,7 +24,7 @@ import sys
 from typing import Any, Iterator, NamedTuple
 
 from .node import _seq, BACKWARDS, Node
-from .site import INTERNAL, SITE, here, internal
+from .site import INTERNAL, SITE, USER, here, internal
 
 _getframe = sys._getframe
 
@@ -92,9 +92,11 @@ def unrecorded1(op: Any, cls: Any, node: Any, depth: int = 3) -> None:
         try:  # (as ``Node.__init__`` looks: frames 1 .. depth - 2 are tapegrad's, known without looking)
             f: Any = _getframe(depth - 1)
             code = f.f_code
-            while INTERNAL[code.co_filename]:
-                f = f.f_back
-                code = f.f_code
+            if code is not USER[0]:
+                while INTERNAL[code.co_filename]:
+                    f = f.f_back
+                    code = f.f_code
+                USER[0] = code
             lasti = f.f_lasti
         except (KeyError, AttributeError, ValueError):  # a file not seen before, no user frame, a short stack
             s = here(depth - 1)

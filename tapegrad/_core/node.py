@@ -6,7 +6,7 @@ import sys
 from typing import Any, Callable
 import weakref
 
-from .site import FORWARD, INTERNAL, SITE, here as _here
+from .site import FORWARD, INTERNAL, SITE, USER, here as _here
 
 _getframe = sys._getframe
 
@@ -77,9 +77,11 @@ class Node:
                 # build a frame object for each): node1/node2/record/leaf and their callers
                 f: Any = _getframe(depth)
                 c = f.f_code
-                while INTERNAL[c.co_filename]:
-                    f = f.f_back
-                    c = f.f_code
+                if c is not USER[0]:
+                    while INTERNAL[c.co_filename]:
+                        f = f.f_back
+                        c = f.f_code
+                    USER[0] = c
                 self.code = c
                 self.lasti = f.f_lasti
             except (KeyError, AttributeError, ValueError):  # a file not seen before, no user frame, a short stack

@@ -39,6 +39,11 @@ _USER_IN_PKG = (os.sep + "tour.py", os.sep + "tests" + os.sep, os.sep + "example
 #: dict, so the lookup in ``Node.__init__`` is the interpreter's fastest (see ``internal`` for misses).
 INTERNAL: dict[str, bool] = {}
 
+#: The code object of the user's frame that the last node found (``Node.__init__``, ``events``): a frame
+#: running it needs no look at its file name (reading ``co_filename`` and the lookup in ``INTERNAL`` cost
+#: about as much as the rest of a node's walk, and the user's ops mostly come from one function in a row).
+USER: list = [None]
+
 
 def set_source_lines(on: bool) -> bool:
     """Switch on or off whether new tape nodes, and ``explain``'s breadcrumbs, note the user's line that
