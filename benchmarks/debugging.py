@@ -1,7 +1,9 @@
 """What tapegrad's debugging aids cost, side by side with PyTorch's (issue 16, items 3 and 4).
 
 - Source lines: W1 (200 small ops, record + backward, MXNet dialect) with the nodes noting the user's
-  line that created them (the default) against the switch off (``tapegrad.set_source_lines(False)``).
+  line that created them (the default) against the switch off (``tapegrad.set_source_lines(False)``);
+  the same on W6's scalar call (the seed's ``f``: a comparison in every ``while``, so the switch spares
+  ``explain``'s breadcrumbs their lines too).
 - Anomaly detection: the W2 step (MLP, record + backward + SGD) with anomaly detection on against
   off, in tapegrad's two dialects, and PyTorch's own (``torch.autograd.set_detect_anomaly``) the same
   way when PyTorch is installed.
@@ -18,7 +20,7 @@ import statistics
 import warnings
 from typing import Any, Callable
 
-from . import w1_small_ops, w2_mlp
+from . import w1_small_ops, w2_mlp, w6_control_flow
 from ._harness import Ctx, alternate, cpu_model
 
 
@@ -61,8 +63,12 @@ def main(argv: list[str] | None = None) -> list[tuple]:
     w1 = w1_small_ops.tapegrad_step(x0, 200)
     r = compare(w1, lambda: tapegrad.set_source_lines(True), lambda: tapegrad.set_source_lines(False),
                 args.rounds, args.min_time)
-    tapegrad.set_source_lines(True)  # (the default, which the comparison left off)
     rows.append(("W1, µs/op", "source lines on / off (tapegrad, MXNet dialect)", r, 1e6 / 200, "≤ 1.05×"))
+    w6 = w6_control_flow.tapegrad_step(w6_control_flow.inputs(None))
+    r = compare(w6, lambda: tapegrad.set_source_lines(True), lambda: tapegrad.set_source_lines(False),
+                args.rounds, args.min_time)
+    rows.append(("W6 scalar, µs/call", "source lines on / off (tapegrad, MXNet dialect)", r, 1e6, "(for comparison)"))
+    tapegrad.set_source_lines(True)  # (the default, which the comparisons left off)
     params, X, y = w2_mlp.inputs()
     anomaly = (lambda: tapegrad.set_detect_anomaly(True), lambda: tapegrad.set_detect_anomaly(False))
     for label, step in (("tapegrad, MXNet dialect", w2_mlp.tapegrad_step([p.copy() for p in params], X, y)),

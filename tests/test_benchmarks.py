@@ -148,10 +148,11 @@ def test_debugging_benchmark_reports_each_aid_and_leaves_them_as_it_found_them(c
     import tapegrad
     from benchmarks import debugging
     rows = debugging.main(["--rounds", "1", "--min-time", "0.001"])
-    whats = [r[1] for r in rows]
-    assert whats[:3] == ["source lines on / off (tapegrad, MXNet dialect)",
-                         "anomaly detection on / off (tapegrad, MXNet dialect)",
-                         "anomaly detection on / off (tapegrad, PyTorch dialect)"]
+    whats = [(r[0].split(",")[0], r[1]) for r in rows]
+    assert whats[:4] == [("W1", "source lines on / off (tapegrad, MXNet dialect)"),
+                         ("W6 scalar", "source lines on / off (tapegrad, MXNet dialect)"),
+                         ("W2", "anomaly detection on / off (tapegrad, MXNet dialect)"),
+                         ("W2", "anomaly detection on / off (tapegrad, PyTorch dialect)")]
     assert all(r[2][0] > 0 and r[2][1] > 0 for r in rows)
     assert "| W1, µs/op | source lines on / off" in capsys.readouterr().out
     # the defaults are back: source lines on, anomaly detection off
