@@ -346,7 +346,7 @@ def test_with_source_lines_off_a_cut_is_explained_without_its_line():
 
 def test_noting_a_cut_keeps_no_node_alive_and_explain_finds_the_live_ones():
     import weakref
-    from tapegrad._core.events import noted
+    from tapegrad._core.events import events_of, noted
     x = var(1.5, 2.5)
     dead = []
     for _ in range(50):
@@ -360,4 +360,5 @@ def test_noting_a_cut_keeps_no_node_alive_and_explain_finds_the_live_ones():
         kept = x * 3
         kept < 0
     live = list(noted())
-    assert kept._node in live and all(n.events for n in live)
+    assert kept._node in live and all(events_of(n) for n in live)
+    assert events_of(kept._node)["nondiff"].what == "less"

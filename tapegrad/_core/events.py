@@ -1,7 +1,8 @@
 """Breadcrumbs for ``explain``: where a taped array's history was cut, or a variable's gradient reset.
 
-Each is noted on the tape node of the array concerned (``Node.events``: kind -> the fields of an
-``Event`` as a plain tuple, which ``events_of`` reads as Events):
+Each is noted on the tape node of the array concerned, as the fields of an ``Event`` in a plain tuple
+(``events_of`` reads them as Events): an unrecorded use in ``Node.cut`` (with its kind), the others in
+``Node.events`` (kind -> fields):
 
 - ``"detached"``: ``detach()`` of a taped array (the copy is a constant);
 - ``"paused"``: a taped array used by an op while not recording (``autograd.pause()``, outside
@@ -10,11 +11,10 @@ Each is noted on the tape node of the array concerned (``Node.events``: kind -> 
 - ``"zeroed"``: a variable's gradient set to None or zeroed (``x.grad = None``, ``zero_grad()``).
 
 A node keeps the first ``"detached"`` event, and the first unrecorded use (``"paused"`` or
-``"nondiff"``: ``Node.cut`` says one is noted), since the last backward pass, so a loop walks the
-frames once per node and backward; ``"zeroed"`` keeps the latest, noted once per backward. Noting is
-on the hot path (every comparison of a taped array notes one) and ``explain`` is rare, so no registry
-is kept: ``explain`` finds the op nodes holding events among the objects the garbage collector tracks
-(``noted``). With source lines off (``tapegrad.set_source_lines(False)``) an event is noted without
+``"nondiff"``), since the last backward pass, so a loop walks the frames once per node and backward;
+``"zeroed"`` keeps the latest, noted once per backward. Noting is on the hot path (every comparison of
+a taped array notes one) and ``explain`` is rare, so no registry is kept: ``explain`` finds the op
+nodes holding events among the objects the garbage collector tracks (``noted``). With source lines off (``tapegrad.set_source_lines(False)``) an event is noted without
 its line (``code`` None), and no frame is walked.
 """
 from __future__ import annotations
@@ -43,17 +43,26 @@ class Event(NamedTuple):
 
 _NO_LINE = (None, -1)
 _SERIAL = 3  # (Event's field ``serial``, read from the plain tuples on the hot path)
+_KIND = 5  # (in ``Node.cut``, after an Event's fields: "paused" or "nondiff")
 
 
 def noted() -> Iterator[Node]:
     """The op nodes alive that hold events (the descendants of variables whose history was cut), found
     among the objects the garbage collector tracks (a scan of the whole heap: for ``explain`` only)."""
-    return (o for o in gc.get_objects() if type(o) is Node and o.op is not None and o.events)
+    return (o for o in gc.get_objects()
+            if type(o) is Node and o.op is not None and (o.events or o.cut is not None))
 
 
 def events_of(node: Any) -> dict[str, Event]:
     """The events noted on ``node``, by kind."""
-    return {k: Event._make(t) for k, t in (node.events or {}).items()}
+    ev = {k: Event._make(t) for k, t in (node.events or {}).items()}
+    c = node.cut
+    if c is not None:  # (beside a later event of its kind noted in ``events``, such as a cast's: the later)
+        e = Event._make(c[:_KIND])
+        old = ev.get(c[_KIND])
+        if old is None or old.seq < e.seq:
+            ev[c[_KIND]] = e
+    return ev
 
 
 def note(node: Any, kind: str, what: str, depth: int = 2) -> None:
@@ -76,7 +85,7 @@ def unrecorded(op: Any, cls: Any, args: tuple) -> None:
     recording, or ``op`` has no gradient): the first such use per input node since the last backward."""
     for a in args:
         n = getattr(a, "_node", None)
-        if n is not None and n.cut != BACKWARDS[0]:
+        if n is not None and (n.cut is None or n.cut[_SERIAL] != BACKWARDS[0]):
             unrecorded1(op, cls, n)
 
 
@@ -84,7 +93,6 @@ def unrecorded1(op: Any, cls: Any, node: Any, depth: int = 3) -> None:
     """``unrecorded`` for one taped input node (the fast route checks ``node.cut`` first; ``depth``: where
     the user's line is looked for, as in ``note``, counted from the caller's caller). ``note``, inline:
     every comparison of a taped array comes here."""
-    node.cut = serial = BACKWARDS[0]
     if SITE[0] is False:  # source lines off
         code: Any = None
         lasti = -1
@@ -103,10 +111,7 @@ def unrecorded1(op: Any, cls: Any, node: Any, depth: int = 3) -> None:
             if s is None:
                 return
             code, lasti = s
-    ev = node.events
-    if ev is None:
-        ev = node.events = {}
-    ev["nondiff" if cls._recording_flag.get() else "paused"] = (code, lasti, next(_seq), serial, op.name)
+    node.cut = (code, lasti, next(_seq), BACKWARDS[0], op.name, "nondiff" if cls._recording_flag.get() else "paused")
 
 
 def first(node: Any, kind: str, what: str) -> None:

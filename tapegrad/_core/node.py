@@ -42,13 +42,12 @@ class Node:
     """
 
     __slots__ = ("op", "parents", "pidx", "saved", "out", "params", "seq", "shapes", "dtypes",
-                 "cls", "freed", "nout", "vcheck", "vstamp", "code", "lasti", "__dict__", "__weakref__")
+                 "cls", "freed", "nout", "vcheck", "vstamp", "code", "lasti", "cut", "__dict__", "__weakref__")
 
     # Rarely set, so defaults on the class (an instance gets a dict only when one is set).
     var: Callable[[], Any] | None = None  # leaf: weak reference to its array
     hooks: list | None = None  # [(output index or None, fn)]: tensor hooks and retain_grad
     events: dict | None = None  # kind -> where the history was cut or the gradient reset (``events``)
-    cut: int = -1  # the backward serial when an unrecorded use of it was last noted (``events.unrecorded``)
     eager: bool = False  # leaf: its gradient is written as soon as it is complete (post-accumulate hooks)
     replaced: tuple = ()  # leaf: weakly, the earlier leaves of its array that ``attach_grad`` replaced (live ones)
 
@@ -67,6 +66,9 @@ class Node:
         self.seq = next(_seq)
         self.vcheck = None  # [(weakref to array, version, description)], a list or a tuple, for in-place checks
         self.vstamp = 0  # WRITES when vcheck was taken
+        # The last unrecorded use of it noted for ``explain`` (``events.unrecorded1``): the fields of an
+        # ``Event`` and its kind, as a plain tuple (a slot: noting one is on the hot path), or None.
+        self.cut = None
         # Where the user's code created it (``site.site_of``): the innermost frame outside tapegrad.
         o = SITE[0]
         if o is True:  # some thread's backward runs rules that record: this thread's forward line, if any

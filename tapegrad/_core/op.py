@@ -278,7 +278,8 @@ class UfuncOp1(Op):
                     r._data = out
                     r._node = r._idx = r._grad = r._grad_req = None
                     r._version = 0
-                    if pa is not None and pa.cut != BACKWARDS[0]:  # a taped input's history ends here (``explain``)
+                    # a taped input's history ends here (``explain``): noted once per node and backward
+                    if pa is not None and (pa.cut is None or pa.cut[3] != BACKWARDS[0]):
                         _unrecorded1(op, t, pa, self._depth)
                     return r
                 if a._idx is not None:  # one output of a multi-output op: the node names which
@@ -372,9 +373,10 @@ class UfuncOp2(Op):
                     r._data = out
                     r._node = r._idx = r._grad = r._grad_req = None
                     r._version = 0
-                    if pa is not None and pa.cut != BACKWARDS[0]:  # a taped input's history ends here (``explain``)
+                    # a taped input's history ends here (``explain``): noted once per node and backward
+                    if pa is not None and (pa.cut is None or pa.cut[3] != BACKWARDS[0]):
                         _unrecorded1(op, t, pa, self._depth)
-                    if pb is not None and pb.cut != BACKWARDS[0]:
+                    if pb is not None and (pb.cut is None or pb.cut[3] != BACKWARDS[0]):
                         _unrecorded1(op, t, pb, self._depth)
                     return r
                 if a._idx is not None or (pb is not None and b._idx is not None):  # an output of a multi-output op
