@@ -14,8 +14,9 @@ A node keeps the first ``"detached"`` event, and the first unrecorded use (``"pa
 ``"nondiff"``), since the last backward pass, so a loop walks the frames once per node and backward;
 ``"zeroed"`` keeps the latest, noted once per backward. Noting is on the hot path (every comparison of
 a taped array notes one) and ``explain`` is rare, so no registry is kept: ``explain`` finds the op
-nodes holding events among the objects the garbage collector tracks (``noted``). With source lines off (``tapegrad.set_source_lines(False)``) an event is noted without
-its line (``code`` None), and no frame is walked.
+nodes holding events among the objects the garbage collector tracks (``noted``). With source lines
+off (``tapegrad.set_source_lines(False)``) an event is noted without its line (``code`` None), and no
+frame is walked.
 """
 from __future__ import annotations
 

@@ -66,8 +66,8 @@ class Node:
         self.seq = next(_seq)
         self.vcheck = None  # [(weakref to array, version, description)], a list or a tuple, for in-place checks
         self.vstamp = 0  # WRITES when vcheck was taken
-        # The last unrecorded use of it noted for ``explain`` (``events.unrecorded1``): the fields of an
-        # ``Event`` and its kind, as a plain tuple (a slot: noting one is on the hot path), or None.
+        # Its first unrecorded use since the last backward, for ``explain`` (``events.unrecorded1``): the
+        # fields of an ``Event`` and its kind, as a plain tuple (a slot: noting one is on the hot path), or None.
         self.cut = None
         # Where the user's code created it (``site.site_of``): the innermost frame outside tapegrad.
         o = SITE[0]

@@ -279,6 +279,7 @@ class UfuncOp1(Op):
                     r._node = r._idx = r._grad = r._grad_req = None
                     r._version = 0
                     # a taped input's history ends here (``explain``): noted once per node and backward
+                    # (``cut[3]``: the backward serial when noted)
                     if pa is not None and (pa.cut is None or pa.cut[3] != BACKWARDS[0]):
                         _unrecorded1(op, t, pa, self._depth)
                     return r
@@ -374,6 +375,7 @@ class UfuncOp2(Op):
                     r._node = r._idx = r._grad = r._grad_req = None
                     r._version = 0
                     # a taped input's history ends here (``explain``): noted once per node and backward
+                    # (``cut[3]``: the backward serial when noted)
                     if pa is not None and (pa.cut is None or pa.cut[3] != BACKWARDS[0]):
                         _unrecorded1(op, t, pa, self._depth)
                     if pb is not None and (pb.cut is None or pb.cut[3] != BACKWARDS[0]):

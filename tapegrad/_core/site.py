@@ -39,9 +39,9 @@ _USER_IN_PKG = (os.sep + "tour.py", os.sep + "tests" + os.sep, os.sep + "example
 #: dict, so the lookup in ``Node.__init__`` is the interpreter's fastest (see ``internal`` for misses).
 INTERNAL: dict[str, bool] = {}
 
-#: The code object of the user's frame that the last node found (``Node.__init__``, ``events``): a frame
-#: running it needs no look at its file name (reading ``co_filename`` and the lookup in ``INTERNAL`` cost
-#: about as much as the rest of a node's walk, and the user's ops mostly come from one function in a row).
+#: The code object of the user's frame that the last node or breadcrumb found (``Node.__init__``,
+#: ``events.unrecorded1``): a frame running it is the user's without a look at its file name (a fifth of
+#: a node's walk), and a user's ops mostly come from one function in a row.
 USER: list = [None]
 
 
