@@ -5,7 +5,7 @@ from typing import Any, Callable, Sequence
 
 from ..backend import zeros_like
 from .array import Array
-from .node import Node
+from .node import Node, new_node
 
 
 class CustomOp:
@@ -46,7 +46,7 @@ def record_custom(name: str, inputs: Sequence[Any], outputs: Sequence[Array], ba
     op = CustomOp(name, backward, [o._data for o in outputs], single)
     parents = tuple(a._node if isinstance(a, Array) else None for a in inputs)
     pidx = tuple(a._idx if isinstance(a, Array) else None for a in inputs)
-    node = Node(op, parents, pidx, None, None, {}, tuple(getattr(a, "shape", ()) for a in inputs),
+    node = new_node(op, parents, pidx, None, None, {}, tuple(getattr(a, "shape", ()) for a in inputs),
                 tuple(getattr(a, "dtype", None) for a in inputs), cls, None if single else len(outputs))
     res = []
     for i, o in enumerate(outputs):

@@ -17,7 +17,7 @@ from . import forward as _forward
 from .events import unrecorded as _unrecorded
 from .array import ARRAY_CLASSES, Array, holds_array, pack_sequence
 from .mode import ACTIVE as _ACTIVE, CAPTURE as _CAPTURE, RECORDER as _RECORDER, TRACES as _TRACES
-from .node import WRITES, Node
+from .node import WRITES, Node, new_node
 from .errors import DeviceError
 from .site import add_note, site_of
 from ..backend import device_of, is_device_buffer, xp_of
@@ -205,7 +205,8 @@ def record(op: Any, cls: type[Array], args: tuple, datas: list, params: dict, ou
             else:
                 keep = op.save_mask(tuple([p is not None for p in parents]))
                 saved = [d if k else None for d, k in zip(datas, keep)]
-        node = Node(op, parents, pidx, saved, out if op.save_out else None, params, shapes, dtypes, cls, nout, 1 + up)
+        node = new_node(op, parents, pidx, saved, out if op.save_out else None, params, shapes, dtypes, cls, nout,
+                        1 + up)
     res = cls._make(out, node) if nout is None else tuple(cls._make(o, node, i) for i, o in enumerate(out))
     if cls._track_versions and (op.save_in or op.save_out):
         watch_versions(node, op, args, res)
@@ -215,8 +216,8 @@ def record(op: Any, cls: type[Array], args: tuple, datas: list, params: dict, ou
 def node1(op: Any, cls: type, params: dict, out: Any, d: Any, pa: Any, depth: int = 3) -> Node:
     """The node of a single-output op applied to one Array (buffer ``d``, node ``pa``, not None:
     it is taped, so ``needs`` is (True,) and the input is kept whenever the rule names it). ``depth``:
-    see ``Node`` (3: this function's caller's caller may be the user's frame)."""
-    return Node(op, (pa,), None, [d] if op.save_in else None, out if op.save_out else None, params,
+    see ``new_node`` (3: this function's caller's caller may be the user's frame)."""
+    return new_node(op, (pa,), None, [d] if op.save_in else None, out if op.save_out else None, params,
                 (d.shape,), (d.dtype,), cls, None, depth)
 
 
@@ -231,7 +232,7 @@ def node2(op: Any, cls: type, params: dict, out: Any, d: Any, pa: Any, e: Any, p
         shapes, dtypes = (d.shape, ()), (d.dtype, None)
     else:
         shapes, dtypes = (d.shape, e.shape), (d.dtype, e.dtype)
-    return Node(op, (pa, pb), None, saved, out if op.save_out else None, params, shapes, dtypes, cls, None, depth)
+    return new_node(op, (pa, pb), None, saved, out if op.save_out else None, params, shapes, dtypes, cls, None, depth)
 
 
 def _describe(args: tuple, datas: list) -> tuple:

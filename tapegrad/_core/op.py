@@ -108,7 +108,7 @@ class Op:
         # on arrays of ``_classes``; an ``Entry`` names its op and narrows the classes to its dialect's
         self._op = self
         self._classes = ARRAY_CLASSES
-        self._depth = 3  # where the node's walk to the user's line starts (see ``Node``; an ``Operator``: 4)
+        self._depth = 3  # where the node's walk to the user's line starts (see ``new_node``; an ``Operator``: 4)
 
     def __repr__(self) -> str:
         return f"<op {self.name}>"
