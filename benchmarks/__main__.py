@@ -1,4 +1,5 @@
-"""The runner: ``python -m benchmarks [--vs torch] [--rounds N] [--only W1,W2] [--threads 1] [--markdown]``.
+"""The runner: ``python -m benchmarks [--vs torch] [--rounds N] [--only W1,W2] [--threads 1] [--source-lines off]
+[--markdown]``.
 
 Before NumPy is imported the runner re-executes itself once with OPENBLAS_CORETYPE and
 OPENBLAS_L2_SIZE removed (they pin an old OpenBLAS kernel on some machines and slow a current
@@ -29,6 +30,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--min-time", type=float, default=0.1,
                     help="seconds one timed sample lasts at least (default 0.1)")
     ap.add_argument("--markdown", action="store_true", help="print the results as a Markdown table")
+    ap.add_argument("--source-lines", choices=("on", "off"), default="on",
+                    help="whether tapegrad's nodes note the user's line (tapegrad.set_source_lines; default on, "
+                         "as in use): off times the engine without that debugging aid")
     ap.add_argument("--profile", action="store_true",
                     help="instead of timing, print cProfile's top entries (by own time) of tapegrad's step")
     a = ap.parse_args(argv)
@@ -78,6 +82,7 @@ def environment(args: argparse.Namespace, torch, torch_note: str) -> list[str]:
     except ImportError:
         lines.append("- threadpoolctl not installed (`pip install threadpoolctl`): threads set through "
                      + ", ".join(_THREAD_VARS) + " only; BLAS kernel unknown")
+    lines.append(f"- tapegrad's source lines: {args.source_lines} (`tapegrad.set_source_lines`)")
     lines.append(f"- Threads: {args.threads} (BLAS, OpenMP" + (", torch.set_num_threads" if torch else "") + ")")
     try:
         lines.append("- Load average at the end (1, 5, 15 min): " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
@@ -161,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         print("threadpoolctl is not installed (`pip install threadpoolctl`): threads are limited only "
               "through environment variables.", file=sys.stderr)
     torch, torch_note = load_torch(args)
+    import tapegrad
+    tapegrad.set_source_lines(args.source_lines == "on")
     ctx = Ctx(rounds=args.rounds, min_time=args.min_time, threads=args.threads, torch=torch, torch_note=torch_note)
     wanted = {w.strip().upper() for w in args.only.split(",") if w.strip()}
     modules = [importlib.import_module(f"benchmarks.{name}") for name in WORKLOADS]

@@ -158,3 +158,17 @@ def test_debugging_benchmark_reports_each_aid_and_leaves_them_as_it_found_them(c
     # the defaults are back: source lines on, anomaly detection off
     assert tapegrad.set_source_lines(True) is True
     assert not tapegrad.is_anomaly_enabled()
+
+
+def test_runner_can_time_without_source_lines(monkeypatch, capsys):
+    import tapegrad
+    from benchmarks import __main__ as runner
+    monkeypatch.setenv(runner._CHILD_FLAG, "-")  # (no re-execution: run in this process)
+    try:
+        assert runner.main(["--source-lines", "off", "--only", "W6", "--rounds", "1", "--min-time", "0.001",
+                            "--markdown"]) == 0
+        out = capsys.readouterr().out
+        assert "- tapegrad's source lines: off" in out and "| W6 |" in out
+        assert tapegrad.set_source_lines(True) is False  # the runner switched them off
+    finally:
+        tapegrad.set_source_lines(True)
