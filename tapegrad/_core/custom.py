@@ -47,7 +47,7 @@ def record_custom(name: str, inputs: Sequence[Any], outputs: Sequence[Array], ba
     parents = tuple(a._node if isinstance(a, Array) else None for a in inputs)
     pidx = tuple(a._idx if isinstance(a, Array) else None for a in inputs)
     node = new_node(op, parents, pidx, None, None, {}, tuple(getattr(a, "shape", ()) for a in inputs),
-                tuple(getattr(a, "dtype", None) for a in inputs), cls, None if single else len(outputs))
+                    tuple(getattr(a, "dtype", None) for a in inputs), cls, None if single else len(outputs))
     res = []
     for i, o in enumerate(outputs):
         keep = differentiable is None or differentiable[i]

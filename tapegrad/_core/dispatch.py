@@ -218,7 +218,7 @@ def node1(op: Any, cls: type, params: dict, out: Any, d: Any, pa: Any, depth: in
     it is taped, so ``needs`` is (True,) and the input is kept whenever the rule names it). ``depth``:
     see ``new_node`` (3: this function's caller's caller may be the user's frame)."""
     return new_node(op, (pa,), None, [d] if op.save_in else None, out if op.save_out else None, params,
-                (d.shape,), (d.dtype,), cls, None, depth)
+                    (d.shape,), (d.dtype,), cls, None, depth)
 
 
 def node2(op: Any, cls: type, params: dict, out: Any, d: Any, pa: Any, e: Any, pb: Any, depth: int = 3) -> Node:
