@@ -963,3 +963,44 @@ def test_jit_of_jacobian_and_hessian_replays(transform):
         x = numpy.array(v)
         assert numpy.array_equal(c(x), T(f)(x))
     assert c.replays == 2, c.explain()
+
+
+def _program(c):
+    (e,) = c._entries.values()
+    return e.program
+
+
+def test_a_rule_on_constants_runs_once_when_compiled():
+    """Constant folding: the sum's rule spreads the implicit head gradient (ones) over x's shape; its
+    inputs are constants of the trace, so it runs once, when the program is built, not at each replay."""
+    def step(x):
+        with autograd.record():
+            y = (x * x).sum()
+        y.backward()
+        return y
+    c = tapegrad.compile(step, fuse=False)
+    for v in ([1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [-1.0, 0.5, 2.0]):
+        x = np.array(v)
+        x.attach_grad()
+        assert float(c(x)) == sum(t * t for t in v)
+        assert x.grad.tolist() == [2 * t for t in v]
+    assert c.replays == 2 and _program(c).counts["folded"] == 1, c.explain()
+    assert "1 gradient rule(s) on constants run once" in c.explain()
+
+
+def test_a_constant_written_into_is_not_folded():
+    """A head gradient made inside the function and then written with a value of the call is no
+    constant: the rule reading it runs at every replay (folding it would keep the first call's value)."""
+    def step(x):
+        with autograd.record():
+            y = x.sum()
+        g = np.array(1.0)
+        g[...] = x[0]
+        y.backward(g)
+    c = tapegrad.compile(step, fuse=False)
+    for v in ([1.0, 2.0], [3.0, 4.0], [5.0, 6.0]):
+        x = np.array(v)
+        x.attach_grad()
+        c(x)
+        assert x.grad.tolist() == [v[0], v[0]]
+    assert c.replays == 2 and _program(c).counts["folded"] == 0, c.explain()

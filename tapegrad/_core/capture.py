@@ -14,7 +14,9 @@ reason kept for ``explain()``; a trace is never replayed on a guess.
 Traces of one signature form a tree (``Branch``): the program up to a guard, then one branch per
 value the guard took. ``Program`` generates one straight-line Python function per tree, with a
 nested ``if`` per guard, ufunc ops writing into preallocated buffers reused by liveness, and a miss
-(a guard value never seen) that returns ``MISS`` before any write the caller could not undo.
+(a guard value never seen) that returns ``MISS`` before any write the caller could not undo. A
+gradient rule whose inputs are all constants of the trace runs once, when the program is built
+(``Program._fold``).
 """
 from __future__ import annotations
 
@@ -765,7 +767,8 @@ class Program:
         self.lines: list[str] = []
         self.prealloc_bytes = 0
         self._n = 0
-        self.counts = {"op": 0, "ufunc_out": 0, "fused": 0, "source": 0, "write": 0, "guard": 0, "effect": 0, "input": 0}
+        self.counts = {"op": 0, "ufunc_out": 0, "fused": 0, "source": 0, "write": 0, "guard": 0, "effect": 0, "input": 0,
+                       "folded": 0}
         self._escapes: set = set()
         self._pinned: set = set()
         self._noreuse: set = set()
@@ -777,6 +780,7 @@ class Program:
         self._input_how: dict = {}
         self._scan(root)
         self._check_undo(root)
+        self._fold(root, {})
         self.lines.append("def replay(args):")
         self._branch(root, 1, {})
         src = "\n".join(self.lines)
@@ -817,6 +821,56 @@ class Program:
                 self._noreuse.update(ins)
                 if set(s.outs) & (self._escapes | self._pinned):
                     self._escapes.update(ins)
+
+    def _fold(self, b: Branch, known: dict) -> None:
+        """Constant folding: a gradient rule (or a helper step of the backward) whose inputs are all
+        constants of the trace gives the same buffers at every replay, so it runs once, here, and its
+        results become constants (in W1, the sum's rule spreading the head gradient, ones, over the
+        input's shape). ``known``: the constant slots so far and their values. Not folded: a step that
+        reads or makes a slot something writes into or that leaves the program, or whose result is a
+        large new host buffer (``KEEP_EACH``), or that fails."""
+        steps = []
+        folded = 0
+        for s in b.steps:
+            if s.kind == "const" and s.outs[0] not in self._pinned:
+                known[s.outs[0]] = s.extra
+            elif s.kind in ("vjp", "call") and s.params != "seq" and len(s.outs) == 1 and s.outs[0] is not None:
+                v = self._folded(s, known)
+                if v is not _NOT_FOLDED:
+                    known[s.outs[0]] = v
+                    folded += 1
+                    s = Step("const", None, (), None, s.outs, v, s.where)
+            steps.append(s)
+        self.counts["folded"] += folded
+        if folded:  # constants nothing reads any more (those a folded step read) are dropped
+            used: set = set()
+            for s in steps:
+                used.update(_step_slots(s))
+            if b.end is not None:
+                used.update(r[1] for r in b.end[0] if r[0] == "s")
+            for _, c in b.children:
+                used |= self._uses(c)
+            steps = [s for s in steps if s.kind != "const" or s.outs[0] in used]
+        b.steps = steps
+        for _, c in b.children:
+            self._fold(c, dict(known))
+
+    def _folded(self, s: Step, known: dict) -> Any:
+        """The result of one-output rule step ``s`` on the constants ``known``, or ``_NOT_FOLDED``."""
+        slots = _slots(s.ins)
+        if not all(r in known for r in slots) or any(r in self._pinned or r in self._escapes
+                                                     for r in (*slots, s.outs[0])):
+            return _NOT_FOLDED
+        try:
+            args = [_value(r, known) for r in s.ins]
+            with StateScope(raw=True):  # (as the replay runs it)
+                r = (s.extra if s.kind == "vjp" else s.fn)(*args)
+            r = (r[0] if type(r) in (tuple, list) else r) if s.kind == "vjp" else r[0]  # (as ``_branch`` reads it)
+        except Exception:  # (the replay would meet the same failure: leave the step to it)
+            return _NOT_FOLDED
+        if type(r) is not numpy.ndarray or (r.base is None and r.nbytes > KEEP_EACH):
+            return _NOT_FOLDED
+        return r
 
     def _check_undo(self, b: Branch) -> None:
         """Collect the writes and effects that may come before a miss (a guard, a shape check, or the
@@ -1093,6 +1147,21 @@ def _step_slots(s: Step) -> list:
     if s.kind == "op" and type(s.params) is dict:
         _params_slots(s.params, out)
     return out
+
+
+_NOT_FOLDED = object()
+
+
+def _value(r: tuple, known: dict) -> Any:
+    """The value of a step's reference ``r`` whose slots are all in ``known`` (``Program._fold``)."""
+    if r[0] == "s":
+        return known[r[1]]
+    if r[0] in ("list", "tuple"):
+        inner = [_value(x, known) for x in r[1]]
+        return inner if r[0] == "list" else tuple(inner)
+    if r[0] == "p" and (type(r[1]) is Param or _has_param(r[1])):
+        raise ValueError("a parameter that reads an array")  # (not folded)
+    return r[1]
 
 
 def _slots(refs: tuple) -> list:

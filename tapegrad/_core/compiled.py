@@ -202,7 +202,8 @@ class Compiled:
             c = p.counts
             lines.append(f"    replay: {c['op']} op(s), {c['ufunc_out']} of them into {_kib(p.prealloc_bytes)} of "
                          f"buffers kept between calls; {c['write']} in-place write(s), {c['effect']} attribute "
-                         f"set(s), {c['source']} random draw(s); {e.root.paths()} path(s)")
+                         f"set(s), {c['source']} random draw(s); {e.root.paths()} path(s)"
+                         + (f"; {c['folded']} gradient rule(s) on constants run once, when compiled" if c["folded"] else ""))
             guards = _guards(e.root)
             if guards:
                 lines.append(f"    guards, where Python reads array values ({len(guards)} place(s) in the code):")
