@@ -834,12 +834,15 @@ class Program:
         for s in b.steps:
             if s.kind == "const" and s.outs[0] not in self._pinned:
                 known[s.outs[0]] = s.extra
-            elif s.kind in ("vjp", "call") and s.params != "seq" and len(s.outs) == 1 and s.outs[0] is not None:
-                v = self._folded(s, known)
-                if v is not _NOT_FOLDED:
-                    known[s.outs[0]] = v
+            elif s.kind in ("vjp", "call") and any(o is not None for o in s.outs):
+                vs = self._folded(s, known)
+                if vs is not None:
                     folded += 1
-                    s = Step("const", None, (), None, s.outs, v, s.where)
+                    for o, v in zip(s.outs, vs):
+                        if o is not None:
+                            known[o] = v
+                            steps.append(Step("const", None, (), None, (o,), v, s.where))
+                    continue
             steps.append(s)
         self.counts["folded"] += folded
         if folded:  # constants nothing reads any more (those a folded step read) are dropped
@@ -855,22 +858,35 @@ class Program:
         for _, c in b.children:
             self._fold(c, dict(known))
 
-    def _folded(self, s: Step, known: dict) -> Any:
-        """The result of one-output rule step ``s`` on the constants ``known``, or ``_NOT_FOLDED``."""
+    def _folded(self, s: Step, known: dict) -> list | None:
+        """The results, one per output slot, of rule step ``s`` run on the constants ``known``; None when
+        it is not folded."""
         slots = _slots(s.ins)
-        if not all(r in known for r in slots) or any(r in self._pinned or r in self._escapes
-                                                     for r in (*slots, s.outs[0])):
-            return _NOT_FOLDED
+        outs = [o for o in s.outs if o is not None]
+        if not all(r in known for r in slots) or any(r in self._pinned or r in self._escapes for r in (*slots, *outs)):
+            return None
         try:
             args = [_value(r, known) for r in s.ins]
             with StateScope(raw=True):  # (as the replay runs it)
                 r = (s.extra if s.kind == "vjp" else s.fn)(*args)
-            r = (r[0] if type(r) in (tuple, list) else r) if s.kind == "vjp" else r[0]  # (as ``_branch`` reads it)
+            # the results as ``_branch`` reads them
+            if s.params == "seq":
+                if len(r) != len(s.outs):
+                    return None
+                vs = list(r)
+            elif s.kind == "vjp" and len(s.outs) == 1:
+                vs = [r[0] if type(r) in (tuple, list) else r]
+            else:
+                if s.kind == "vjp" and not isinstance(r, (tuple, list)):
+                    r = (r,)
+                vs = [r[j] if o is not None else None for j, o in enumerate(s.outs)]
         except Exception:  # (the replay would meet the same failure: leave the step to it)
-            return _NOT_FOLDED
-        if type(r) is not numpy.ndarray or (r.base is None and r.nbytes > KEEP_EACH):
-            return _NOT_FOLDED
-        return r
+            return None
+        for o, v in zip(s.outs, vs):  # (host buffers, not large new ones; NumPy's numbers, which nothing can write)
+            if o is not None and not (isinstance(v, numpy.generic) or (
+                    type(v) is numpy.ndarray and (v.base is not None or v.nbytes <= KEEP_EACH))):
+                return None
+        return vs
 
     def _check_undo(self, b: Branch) -> None:
         """Collect the writes and effects that may come before a miss (a guard, a shape check, or the
@@ -1147,9 +1163,6 @@ def _step_slots(s: Step) -> list:
     if s.kind == "op" and type(s.params) is dict:
         _params_slots(s.params, out)
     return out
-
-
-_NOT_FOLDED = object()
 
 
 def _value(r: tuple, known: dict) -> Any:
