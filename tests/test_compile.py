@@ -1004,3 +1004,34 @@ def test_a_constant_written_into_is_not_folded():
         c(x)
         assert x.grad.tolist() == [v[0], v[0]]
     assert c.replays == 2 and _program(c).counts["folded"] == 0, c.explain()
+
+
+def test_the_gradient_of_a_chain_of_products_by_numbers_is_one_constant():
+    """Each rule of ``b = b * 2`` reads only its cotangent and the number: from the head's ones on, the
+    whole backward is constant (0-d products are NumPy numbers, rules return two cotangents), so the
+    replay writes one constant; with a product by an argument, nothing is folded."""
+    def step(a):
+        with autograd.record():
+            b = a * 2
+            for _ in range(5):
+                b = b * 2
+        b.backward()
+    c = tapegrad.compile(step, fuse=False)
+    for v in (0.5, -1.5, 3.0):
+        a = np.array(v)
+        a.attach_grad()
+        c(a)
+        assert float(a.grad) == 64.0
+    assert c.replays == 2 and _program(c).counts["folded"] >= 6, c.explain()
+
+    def step2(a, w):
+        with autograd.record():
+            b = a * w
+        b.backward()
+    c2 = tapegrad.compile(step2, fuse=False)
+    for v in (0.5, -1.5, 3.0):
+        a = np.array(1.0)
+        a.attach_grad()
+        c2(a, np.array(v))
+        assert float(a.grad) == v
+    assert c2.replays == 2 and _program(c2).counts["folded"] == 0, c2.explain()
