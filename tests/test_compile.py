@@ -1035,3 +1035,23 @@ def test_the_gradient_of_a_chain_of_products_by_numbers_is_one_constant():
         c2(a, np.array(v))
         assert float(a.grad) == v
     assert c2.replays == 2 and _program(c2).counts["folded"] == 0, c2.explain()
+
+
+def test_folding_leaves_the_traces_as_they_were_so_later_paths_merge():
+    """A folded rule before a guard: the trace tree keeps the rule's step (folding changes only the
+    program), so a trace of the guard's other value merges into the tree instead of replacing it."""
+    def step(x):
+        with autograd.record():
+            y = x.sum()
+        y.backward()  # (the sum's rule reads only the head's ones: folded)
+        if x.sum() > 0:
+            return x * 2
+        return x * 3
+    c = tapegrad.compile(step, fuse=False)
+    for v in ([1.0, 2.0], [-1.0, -2.0]) * 3:
+        x = np.array(v)
+        x.attach_grad()
+        out = c(x)
+        assert out.tolist() == [t * (2 if v[0] > 0 else 3) for t in v]
+        assert x.grad.tolist() == [1.0, 1.0]
+    assert c.traces == 2 and c.replays == 4 and _program(c).counts["folded"] >= 1, c.explain()

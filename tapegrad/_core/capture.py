@@ -780,6 +780,7 @@ class Program:
         self._input_how: dict = {}
         self._scan(root)
         self._check_undo(root)
+        self._steps: dict[int, list] = {}  # id(branch) -> its steps with constant rules folded (``_fold``)
         self._fold(root, {})
         self.lines.append("def replay(args):")
         self._branch(root, 1, {})
@@ -854,7 +855,7 @@ class Program:
             for _, c in b.children:
                 used |= self._uses(c)
             steps = [s for s in steps if s.kind != "const" or s.outs[0] in used]
-        b.steps = steps
+            self._steps[id(b)] = steps  # (the tree keeps the traced steps: later traces are merged into it)
         for _, c in b.children:
             self._fold(c, dict(known))
 
@@ -1005,7 +1006,7 @@ class Program:
             later |= self._uses(c)
         if b.end is not None:
             later.update(r[1] for r in b.end[0] if r[0] == "s")
-        steps = b.steps
+        steps = self._steps.get(id(b), b.steps)
         if self.fuse:
             steps, kernels = fusion.plan(steps, later, _step_slots, Step, self.unfused)
             self.kernels.extend(kernels)
