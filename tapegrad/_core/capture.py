@@ -828,8 +828,8 @@ class Program:
         constants of the trace gives the same buffers at every replay, so it runs once, here, and its
         results become constants (in W1, the sum's rule spreading the head gradient, ones, over the
         input's shape). ``known``: the constant slots so far and their values. Not folded: a step that
-        reads or makes a slot something writes into or that leaves the program, or whose result is a
-        large new host buffer (``KEEP_EACH``), or that fails."""
+        reads or makes a slot something writes into or that leaves the program, whose result is not a
+        host buffer or views more than ``KEEP_EACH`` bytes, or that fails."""
         steps = []
         folded = 0
         for s in b.steps:
@@ -883,9 +883,9 @@ class Program:
                 vs = [r[j] if o is not None else None for j, o in enumerate(s.outs)]
         except Exception:  # (the replay would meet the same failure: leave the step to it)
             return None
-        for o, v in zip(s.outs, vs):  # (host buffers, not large new ones; NumPy's numbers, which nothing can write)
+        for o, v in zip(s.outs, vs):  # (small host buffers, by the memory they view; NumPy's numbers)
             if o is not None and not (isinstance(v, numpy.generic) or (
-                    type(v) is numpy.ndarray and (v.base is not None or v.nbytes <= KEEP_EACH))):
+                    type(v) is numpy.ndarray and (v if v.base is None else v.base).nbytes <= KEEP_EACH)):
                 return None
         return vs
 
