@@ -1055,3 +1055,25 @@ def test_folding_leaves_the_traces_as_they_were_so_later_paths_merge():
         assert out.tolist() == [t * (2 if v[0] > 0 else 3) for t in v]
         assert x.grad.tolist() == [1.0, 1.0]
     assert c.traces == 2 and c.replays == 4 and _program(c).counts["folded"] >= 1, c.explain()
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
+def test_the_singular_check_of_an_unfused_replay_repairs_like_eager():
+    """sqrt's rule at 0 gives inf, and 0 (not NaN) where its cotangent is 0: the replay checks the
+    cotangent inline and calls the repair only when it has a zero, on each call's values."""
+    def step(x, w):
+        with autograd.record():
+            y = (np.sqrt(x * 1.0) * w).sum()
+        y.backward()
+        return x.grad
+    c = tapegrad.compile(step, fuse=False)
+    for wv in ([0.0, 2.0, 1.0, 3.0], [1.0, 2.0, 1.0, 3.0], [0.0, 0.0, 1.0, 1.0]) * 2:
+        grads = []
+        for s in (step, c):
+            x = np.array([0.0, 1.0, 4.0, 0.0], dtype="float64")
+            x.attach_grad()
+            grads.append(s(x, np.array(wv, dtype="float64")).asnumpy().copy())
+        assert numpy.array_equal(grads[0], grads[1], equal_nan=True), (wv, grads)
+        assert not numpy.isnan(grads[1]).any()
+    assert c.replays == 5, c.explain()
+    assert "count_nonzero(" in _program(c).source

@@ -763,7 +763,7 @@ class Program:
         self.unfused: list[str] = []  # why a run of elementwise steps got no kernel
         self.env: dict[str, Any] = {"MISS": MISS, "ndarray": _ARR, "array_equal": numpy.array_equal, "SEQ": (tuple, list), "asarray": numpy.asarray,
                                     "as_array": as_array, "broadcast_to": numpy.broadcast_to, "empty": numpy.empty,
-                                    "may_share": numpy.may_share_memory}
+                                    "may_share": numpy.may_share_memory, "count_nonzero": numpy.count_nonzero}
         self.lines: list[str] = []
         self.prealloc_bytes = 0
         self._n = 0
@@ -1089,7 +1089,13 @@ class Program:
                     if s.outs[0] is not None:
                         L.append(f"{pad}s{s.outs[0]} = r[0] if type(r) in SEQ else r")
                 else:
-                    L.append(f"{pad}r = {f}({', '.join(a)})")
+                    if k == "call" and getattr(s.fn, "fusion", None) == "repair" and s.extra is not None:
+                        # the singular-op check, inline: the rule's cotangents as they are where the incoming
+                        # one has no zero (the common case), else the repair (``engine._zero_stays_zero_raw``)
+                        L.append(f"{pad}r = ({''.join(x + ', ' for x in a[1:])}) if "
+                                 f"{_no_zero_code(a[0], s.extra[0][0])} else {f}({', '.join(a)})")
+                    else:
+                        L.append(f"{pad}r = {f}({', '.join(a)})")
                     if k == "vjp":
                         L.append(f"{pad}if not isinstance(r, (tuple, list)): r = (r,)")
                     for j, o in enumerate(s.outs):
@@ -1164,6 +1170,14 @@ def _step_slots(s: Step) -> list:
     if s.kind == "op" and type(s.params) is dict:
         _params_slots(s.params, out)
     return out
+
+
+def _no_zero_code(x: str, shape: tuple) -> str:
+    """Code that says whether host buffer ``x`` of ``shape`` has no zero entry (as ``engine._no_zero``)."""
+    n = int(numpy.prod(shape, dtype=numpy.int64))
+    if n == 1:
+        return f"bool({x})"
+    return f"count_nonzero({x}) == {n}" if n <= 4096 else f"bool({x}.all())"
 
 
 def _value(r: tuple, known: dict) -> Any:
