@@ -847,13 +847,7 @@ class Program:
             steps.append(s)
         self.counts["folded"] += folded
         if folded:  # constants nothing reads any more (those a folded step read) are dropped
-            used: set = set()
-            for s in steps:
-                used.update(_step_slots(s))
-            if b.end is not None:
-                used.update(r[1] for r in b.end[0] if r[0] == "s")
-            for _, c in b.children:
-                used |= self._uses(c)
+            used = self._uses(b, steps)
             steps = [s for s in steps if s.kind != "const" or s.outs[0] in used]
             self._steps[id(b)] = steps  # (the tree keeps the traced steps: later traces are merged into it)
         for _, c in b.children:
@@ -986,9 +980,10 @@ class Program:
             owned[slot] = (bname, meta)
         return bname
 
-    def _uses(self, b: Branch) -> set:
+    def _uses(self, b: Branch, steps: list | None = None) -> set:
+        """The slots read in branch ``b`` (by ``steps`` in place of its own, when given) and below it."""
         used: set = set()
-        for s in b.steps:
+        for s in b.steps if steps is None else steps:
             used.update(_step_slots(s))
         if b.end is not None:
             used.update(r[1] for r in b.end[0] if r[0] == "s")

@@ -120,7 +120,8 @@ def new_node(op: Any, parents: Any, pidx: Any, saved: Any, out: Any, params: Any
     # Its first unrecorded use since the last backward, for ``explain`` (``events.unrecorded1``): the
     # fields of an ``Event`` and its kind, as a plain tuple (a slot: noting one is on the hot path), or None.
     self.cut = None
-    # Where the user's code created it (``site.site_of``): the innermost frame outside tapegrad.
+    # Where the user's code created it (``site.site_of``): the innermost frame outside tapegrad (``events.unrecorded1``
+    # walks the same way; change both).
     o = SITE[0]
     if o is True:  # some thread's backward runs rules that record: this thread's forward line, if any
         o = getattr(FORWARD, "site", None)
